@@ -1,0 +1,34 @@
+"""zsbench: do a pretrained image encoder's embeddings form meaningful clusters on unseen data?
+
+The core is small: plugin discovery (:mod:`zsbench.manager`, :mod:`zsbench.catalog`), the
+standard protocol (:mod:`zsbench.protocol`, :mod:`zsbench.metrics`), the results store and the
+leaderboard. Encoders, datasets, reducers and clusterers are plugins (:mod:`zsbench.hookspecs`).
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from zsbench.errors import ZsbenchError
+from zsbench.hookspecs import hookimpl
+from zsbench.manager import registered
+
+try:
+    __version__ = metadata.version("zsbench")
+except metadata.PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+__all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "load_npz",
+           "RunResult", "Result", "ResultStore", "__version__"]
+
+_LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.api",
+         "RunResult": "zsbench.api", "Result": "zsbench.types", "ResultStore": "zsbench.store"}
+
+
+def __getattr__(name: str):
+    # numpy and the protocol load on first use, so `import zsbench` stays light for plugins
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zsbench' has no attribute {name!r}")

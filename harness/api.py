@@ -1,0 +1,217 @@
+"""The Python API: the same runs as the CLI, returning plain objects.
+
+>>> import zsbench
+>>> out = zsbench.run()                       # raw pixels on digits, the standard protocol
+>>> out.to_dataframe()                        # needs pandas
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zsbench.catalog import Catalog, build_catalog
+from zsbench.errors import InvalidInputError, ZsbenchError
+from zsbench.leaderboard import Leaderboard, build
+from zsbench.progress import NullProgress, Progress
+from zsbench.protocol import Component, ProtocolSpec, check_inputs, embed, evaluate, load_spec, prepare_labels
+from zsbench.provenance import environment
+from zsbench.store import ResultStore
+from zsbench.types import Result
+
+StoreArg = str | os.PathLike[str] | ResultStore | None | bool
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    results: list[Result]
+    store_path: Path | None
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if not r.ok]
+
+    def leaderboard(self) -> Leaderboard:
+        return build(self.results)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [r.to_record() for r in self.results]
+
+    def to_dataframe(self):
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ZsbenchError("to_dataframe() needs pandas: pip install 'zsbench[pandas]'") from None
+        return pd.DataFrame([r.flat() for r in self.results])
+
+
+def _open_store(store: StoreArg) -> ResultStore | None:
+    if store is False:
+        return None
+    if isinstance(store, ResultStore):
+        return store
+    return ResultStore(None if store in (None, True) else store)
+
+
+def _components(catalog: Catalog, spec: ProtocolSpec, reducer: str | None,
+                clusterers: Sequence[str] | None) -> tuple[Component, list[Component], Component]:
+    chosen = list(clusterers) if clusterers else list(spec.clusterers)
+    return (Component.resolve(catalog, "reducers", reducer or spec.reducer),
+            [Component.resolve(catalog, "clusterers", c) for c in chosen],
+            Component.resolve(catalog, "reducers", spec.proxy_reducer))
+
+
+def _seeds(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
+    if seeds is None:
+        return list(range(spec.seeds))
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise InvalidInputError(f"--seeds must be at least 1, got {seeds}")
+        return list(range(seeds))
+    return [int(s) for s in seeds]
+
+
+def _score(x, y, *, encoder, dataset, comps, seeds, spec, config, provenance, store,
+           embed_seconds, progress) -> RunResult:
+    reducer, clusterers, proxy = comps
+    run_id = uuid.uuid4().hex[:12]
+    db = _open_store(store)
+    try:
+        results = evaluate(
+            x, y, encoder=encoder, dataset=dataset, reducer=reducer, clusterers=clusterers,
+            seeds=seeds, proxy=proxy, spec=spec, run_id=run_id, config=config,
+            provenance={**environment(), **provenance}, embed_seconds=embed_seconds,
+            progress=progress, on_result=db.add if db else (lambda r: None))
+    finally:
+        if db is not None and not isinstance(store, ResultStore):
+            db.close()
+    return RunResult(run_id, results, db.path if db else None)
+
+
+def run(
+    encoder: str | None = None,
+    dataset: str | None = None,
+    *,
+    clusterers: Sequence[str] | None = None,
+    reducer: str | None = None,
+    seeds: int | Sequence[int] | None = None,
+    store: StoreArg = None,
+    progress: Progress | None = None,
+    protocol: str = "1",
+) -> RunResult:
+    """Embed ``dataset`` with ``encoder`` and score every clusterer under the standard protocol.
+
+    Defaults come from the protocol file: its default encoder and dataset, its six clusterers,
+    its reducer and seed count. ``store=None`` writes to the default results store, ``False``
+    keeps results in memory only, a path or :class:`ResultStore` writes there.
+    """
+    spec = load_spec(protocol)
+    progress = progress or NullProgress()
+    catalog = build_catalog()
+    enc_entry = catalog.get("encoders", encoder or spec.default_encoder)
+    ds_entry = catalog.get("datasets", dataset or spec.default_dataset)
+    comps = _components(catalog, spec, reducer, clusterers)  # resolve all names before any work
+    seed_list = _seeds(seeds, spec)
+
+    with progress.stage(f"load dataset {ds_entry.name}"):
+        ds = ds_entry.create()
+    label = f"{enc_entry.name} on {ds_entry.name}"
+    y, keep = prepare_labels(ds.labels, f"dataset {ds_entry.name}", progress)
+    if len(keep) != len(ds):
+        raise ZsbenchError(f"dataset {ds_entry.name} has {len(ds)} images but {len(keep)} labels")
+    enc = enc_entry.create()
+    start = time.perf_counter()
+    x = embed(enc, ds, label, progress)
+    embed_seconds = time.perf_counter() - start
+    x = check_inputs(x[keep], y, label)
+    config = {
+        "encoder": {"name": enc_entry.name, "identity": dict(enc.identity)},
+        "dataset": {"name": ds_entry.name, "info": dict(ds.info), "n_missing_labels":
+                    int((~keep).sum()), "labels_sha256": _labels_hash(y)},
+        "n_samples": int(len(x)), "n_features": int(x.shape[1]),
+    }
+    provenance = {"plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance}}
+    return _score(x, y, encoder=enc_entry.name, dataset=ds_entry.name, comps=comps,
+                  seeds=seed_list, spec=spec, config=config, provenance=provenance, store=store,
+                  embed_seconds=embed_seconds, progress=progress)
+
+
+def run_embeddings(
+    embeddings: Any,
+    labels: Any,
+    *,
+    encoder: str,
+    dataset: str,
+    clusterers: Sequence[str] | None = None,
+    reducer: str | None = None,
+    seeds: int | Sequence[int] | None = None,
+    store: StoreArg = None,
+    progress: Progress | None = None,
+    source: dict[str, Any] | None = None,
+    protocol: str = "1",
+) -> RunResult:
+    """Score embeddings computed elsewhere through the same reduce, cluster and score stages."""
+    spec = load_spec(protocol)
+    progress = progress or NullProgress()
+    comps = _components(build_catalog(), spec, reducer, clusterers)
+    label = (source or {}).get("path", f"embeddings {encoder!r}")
+    y, keep = prepare_labels(labels, label, progress)
+    x = np.asarray(embeddings)
+    if x.ndim >= 1 and len(x) != len(keep):
+        raise InvalidInputError(
+            f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
+    x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
+    config = {
+        "encoder": {"name": encoder, "identity": {"source": source or "in-memory array"}},
+        "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),
+                    "labels_sha256": _labels_hash(y)},
+        "n_samples": int(len(x)), "n_features": int(x.shape[1]),
+    }
+    return _score(x, y, encoder=encoder, dataset=dataset, comps=comps,
+                  seeds=_seeds(seeds, spec), spec=spec, config=config,
+                  provenance={"plugins": {}}, store=store, embed_seconds=0.0, progress=progress)
+
+
+def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Read ``embeddings`` (n, d) and ``labels`` (n,) from an .npz file, never unpickling."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such file; pass an .npz with arrays 'embeddings' and 'labels'")
+    with path.open("rb") as fh:
+        if fh.read(2) != b"PK":
+            raise InvalidInputError(
+                f"{path}: not an .npz archive; save with np.savez(path, embeddings=X, labels=y)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"embeddings", "labels"} - set(data.files)
+            if missing:
+                raise InvalidInputError(
+                    f"{path}: missing array(s) {', '.join(sorted(missing))}; found "
+                    f"{', '.join(data.files) or 'none'}. Save with np.savez(path, "
+                    "embeddings=X, labels=y)")
+            x, y = data["embeddings"], data["labels"]
+    except InvalidInputError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise InvalidInputError(
+                f"{path}: holds object arrays, which zsbench will not unpickle; save numeric "
+                "embeddings and integer or string labels") from None
+        raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return x, y, {"path": str(path), "sha256": digest}
+
+
+def _labels_hash(y: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(y, dtype=np.int64).tobytes()).hexdigest()

@@ -1,0 +1,119 @@
+"""Components by kind and name, collected from the plugins' ``register_*`` hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from zsbench.errors import DuplicateComponentError, UnknownComponentError, ZsbenchError
+from zsbench.manager import PluginSet, get_plugins
+
+KINDS: dict[str, str] = {
+    "encoders": "register_encoders",
+    "datasets": "register_datasets",
+    "reducers": "register_reducers",
+    "clusterers": "register_clusterers",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    factory: Callable[[], Any]
+    plugin: str
+    distribution: str
+    version: str
+    description: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def create(self) -> Any:
+        try:
+            return self.factory()
+        except ZsbenchError:
+            raise
+        except Exception as exc:
+            raise ZsbenchError(
+                f"{self.kind.rstrip('s')} {self.name!r} (plugin {self.plugin}) failed to build: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        return {"name": self.name, "plugin": self.plugin,
+                "distribution": self.distribution, "version": self.version}
+
+
+@dataclass
+class Catalog:
+    entries: dict[str, dict[str, Entry]]
+    hook_errors: dict[str, str]  # plugin key -> why its register hook failed
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.entries[kind])
+
+    def get(self, kind: str, name: str) -> Entry:
+        try:
+            return self.entries[kind][name]
+        except KeyError:
+            raise UnknownComponentError(kind, name, self.entries[kind]) from None
+
+
+def build_catalog(plugins: PluginSet | None = None) -> Catalog:
+    """Call every plugin's register hooks, one plugin at a time so each entry knows its origin."""
+    plugins = plugins or get_plugins()
+    entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    hook_errors: dict[str, str] = {}
+    for kind, hook_name in KINDS.items():
+        for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
+            key = impl.plugin_name
+            dist, version = plugins.distribution_of(key)
+            found: dict[str, Entry] = {}
+
+            def register(name: str, factory: Callable[[], Any], description: str = "",
+                         _found=found, _key=key, _dist=dist, _ver=version, _kind=kind, **meta):
+                if not isinstance(name, str) or not name or not callable(factory):
+                    raise TypeError(f"register({name!r}, ...) needs a non-empty name and a callable")
+                if name in _found:
+                    raise DuplicateComponentError(
+                        f"plugin {_key} registers {_kind[:-1]} {name!r} twice")
+                _found[name] = Entry(_kind, name, factory, _key, _dist, _ver, description,
+                                     MappingProxyType(dict(meta)))
+
+            try:
+                impl.function(register=register)
+            except DuplicateComponentError:
+                raise
+            except Exception as exc:
+                hook_errors[key] = f"{hook_name} raised {type(exc).__name__}: {exc}"
+                continue
+            for name, entry in found.items():
+                other = entries[kind].get(name)
+                if other is not None:
+                    raise DuplicateComponentError(
+                        f"{kind[:-1]} {name!r} is registered by both {other.plugin} and "
+                        f"{entry.plugin}; uninstall one, or narrow loading with "
+                        f"ZSBENCH_LOAD_PLUGINS"
+                    )
+                entries[kind][name] = entry
+    return Catalog(entries, hook_errors)
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``"pca:n_components=0.9,whiten=False"`` -> ``("pca", {"n_components": 0.9, "whiten": False})``."""
+    import ast
+
+    name, _, rest = text.strip().partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise ZsbenchError(
+                f"cannot read option {item!r} in {text!r}; write NAME:key=value,key=value")
+        try:
+            params[key.strip()] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = raw.strip()  # a bare word such as linkage=average
+    return name.strip(), params

@@ -1,0 +1,161 @@
+"""The ``zsbench`` command: parse options, call the core, render. Errors are handled in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zsbench.errors import ZsbenchError
+
+app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """User mistakes end in one line on stderr and exit 1, never a traceback."""
+    try:
+        yield
+    except ZsbenchError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; results finished so far are in the store")
+        raise typer.Exit(130) from None
+
+
+class Kind(str, Enum):
+    encoders = "encoders"
+    datasets = "datasets"
+    reducers = "reducers"
+    clusterers = "clusterers"
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+StoreOpt = Annotated[Path | None, typer.Option(
+    "--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")]
+
+
+@app.command()
+def plugins() -> None:
+    """Show every plugin: distribution, version, hooks, and why any failed to load."""
+    from zsbench.catalog import build_catalog
+    from zsbench.manager import get_plugins
+
+    with user_errors():
+        found = get_plugins()
+        hook_errors = build_catalog(found).hook_errors
+        table = Table(title="zsbench plugins")
+        for col in ("plugin", "distribution", "version", "hooks", "status"):
+            table.add_column(col)
+        for info in sorted(found.infos.values(), key=lambda i: i.key):
+            problem = info.error or hook_errors.get(info.key)
+            status = f"[red]failed: {problem}[/]" if problem else "[green]ok[/]"
+            table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
+        out.print(table)
+
+
+@app.command("list")
+def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")]) -> None:
+    """List the encoders, datasets, reducers or clusterers that plugins provide."""
+    from zsbench.catalog import build_catalog
+
+    with user_errors():
+        catalog = build_catalog()
+        table = Table(title=f"zsbench {kind.value}")
+        for col in ("name", "plugin", "description"):
+            table.add_column(col)
+        for name in catalog.names(kind.value):
+            entry = catalog.get(kind.value, name)
+            table.add_row(name, entry.plugin, entry.description)
+        out.print(table)
+
+
+@app.command()
+def run(
+    encoder: Annotated[str | None, typer.Option(help="Encoder name (default: the protocol's).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the protocol's).")] = None,
+    clusterer: Annotated[list[str] | None, typer.Option(
+        help="Clusterer, repeatable; NAME or NAME:key=value,... (default: the protocol's six).")] = None,
+    reducer: Annotated[str | None, typer.Option(
+        help="Reducer, NAME or NAME:key=value,... (default: the protocol's UMAP-50).")] = None,
+    seeds: Annotated[int | None, typer.Option(min=1, help="Number of seeds (0..N-1).")] = None,
+    embeddings: Annotated[Path | None, typer.Option(
+        help="Score precomputed embeddings: an .npz with arrays 'embeddings' (n, d) and 'labels' (n,).")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="With --embeddings: the encoder name to record (default: the file's stem).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Run the standard protocol and print a summary leaderboard of this run."""
+    from zsbench import api
+    from zsbench.progress import RichProgress
+
+    with user_errors():
+        if embeddings is not None and encoder is not None:
+            raise ZsbenchError("pass either --encoder or --embeddings, not both "
+                               "(with --embeddings, --name sets the encoder name)")
+        if embeddings is None and name is not None:
+            raise ZsbenchError("--name applies only with --embeddings")
+        with RichProgress() as progress:
+            if embeddings is not None:
+                x, y, source = api.load_npz(embeddings)
+                result = api.run_embeddings(
+                    x, y, encoder=name or embeddings.stem, dataset=dataset or embeddings.stem,
+                    clusterers=clusterer, reducer=reducer, seeds=seeds, store=store,
+                    progress=progress, source=source)
+            else:
+                result = api.run(encoder, dataset, clusterers=clusterer, reducer=reducer,
+                                 seeds=seeds, store=store, progress=progress)
+        _summarise(result)
+
+
+def _summarise(result) -> None:
+    from zsbench.leaderboard import rich_table
+
+    out.print(rich_table(result.leaderboard(), title=f"zsbench run {result.run_id}"))
+    for r in result.failed:
+        err.print(f"[red]failed[/] {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
+    n_ok = len(result.results) - len(result.failed)
+    where = f" to {result.store_path}" if result.store_path else ""
+    err.print(f"{n_ok} results stored{where}; {len(result.failed)} failed", highlight=False)
+
+
+@app.command()
+def leaderboard(
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    store: StoreOpt = None,
+    protocol: Annotated[str, typer.Option(help="Protocol version to show.")] = "1",
+) -> None:
+    """One row per encoder: AMI x100 per dataset and clusterer, mean ± std over seeds."""
+    from zsbench.leaderboard import build, render, rich_table
+    from zsbench.store import ResultStore
+
+    with user_errors():
+        with ResultStore(store) as db:
+            board = build(db.iter_results(protocol_version=protocol))
+        if not board.rows:
+            err.print(f"no results for protocol {protocol} in {db.path}; run `zsbench run` first")
+        if format is Format.table:
+            out.print(rich_table(board))
+        else:
+            sys.stdout.write(render(board, format.value))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,60 @@
+"""The whole plugin contract of zsbench.
+
+A plugin is a module (or any object) with functions marked ``@zsbench.hookimpl`` whose names are
+the hooks below. It is found through an entry point in the ``zsbench`` group. Every hook receives a
+``register`` callback::
+
+    register(name, factory, description="...", **meta)
+
+``factory`` is called with no arguments when the component is used, so heavy imports (torch,
+scikit-learn, umap) belong inside it: listing plugins never imports them.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "zsbench"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_encoders(register):
+    """Register image encoders.
+
+    The factory returns an object with ``identity`` (a JSON-able dict naming weights,
+    preprocessing and dtype: everything that changes the embedding) and
+    ``embed(dataset) -> Iterator[np.ndarray]`` yielding float (batch, dim) arrays in dataset order.
+    """
+
+
+@hookspec
+def register_datasets(register):
+    """Register evaluation datasets.
+
+    The factory returns a sequence of images: ``len(ds)``, ``ds[i]`` (a ``PIL.Image.Image``),
+    ``ds.labels`` (a 1-d array, one label per image) and ``ds.info`` (a JSON-able dict: source,
+    split rule, class count, group).
+    """
+
+
+@hookspec
+def register_reducers(register):
+    """Register dimensionality reducers.
+
+    The factory returns a scikit-learn transformer: ``fit_transform(X)``, ``get_params()``,
+    ``set_params()``. If it has a ``random_state`` parameter the protocol sets it to the seed.
+    """
+
+
+@hookspec
+def register_clusterers(register):
+    """Register clusterers.
+
+    The factory returns a scikit-learn clusterer: ``fit_predict(X)``, ``get_params()``,
+    ``set_params()``; label -1 means noise. The protocol sets ``n_clusters`` to the number of
+    true classes when the estimator has that parameter and its value is not None (None declares
+    "finds k itself"), and ``random_state`` to the seed when it has that parameter.
+    """

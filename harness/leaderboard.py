@@ -1,0 +1,114 @@
+"""Aggregate results into a leaderboard: one row per encoder (and reducer), AMI x100 per cell.
+
+A cell is (dataset, clusterer); its value is the mean and standard deviation over seeds. When the
+same configuration and seed were run more than once, the latest result counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from zsbench.types import Result
+
+FORMATS = ("table", "markdown", "csv", "json")
+
+
+@dataclass(frozen=True)
+class Cell:
+    mean: float
+    std: float
+    n_seeds: int
+
+    def text(self) -> str:
+        return f"{self.mean:.1f} ± {self.std:.1f}" if self.n_seeds > 1 else f"{self.mean:.1f}"
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    columns: list[tuple[str, str]]  # (dataset, clusterer)
+    rows: list[tuple[str, str, dict[tuple[str, str], Cell]]]  # (encoder, reducer, cells)
+    failed: int
+
+    @staticmethod
+    def row_mean(cells: dict[tuple[str, str], Cell]) -> float:
+        return statistics.fmean(c.mean for c in cells.values())
+
+
+def build(results: Iterable[Result]) -> Leaderboard:
+    latest: dict[tuple, Result] = {}
+    failed = 0
+    for r in results:  # the store yields oldest first, so later results replace earlier ones
+        key = (r.encoder, r.reducer, r.dataset, r.clusterer, r.seed)
+        latest[key] = r
+    amis: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = {}
+    columns: dict[tuple[str, str], None] = {}
+    for (enc, red, ds, clu, _seed), r in latest.items():
+        if not r.ok or r.ami is None:
+            failed += 1
+            continue
+        columns.setdefault((ds, clu), None)
+        amis.setdefault((enc, red), {}).setdefault((ds, clu), []).append(100.0 * r.ami)
+    rows = []
+    for (enc, red), by_cell in amis.items():
+        cells = {col: Cell(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v))
+                 for col, v in by_cell.items()}
+        rows.append((enc, red, cells))
+    rows.sort(key=lambda row: -Leaderboard.row_mean(row[2]))
+    return Leaderboard(sorted(columns, key=lambda c: c), rows, failed)
+
+
+def _header(board: Leaderboard) -> list[str]:
+    single = len({ds for ds, _ in board.columns}) == 1  # name the dataset once, in the title
+    cols = [clu if single else f"{ds} / {clu}" for ds, clu in board.columns]
+    return ["encoder", "reducer"] + cols + ["mean"]
+
+
+def _text_rows(board: Leaderboard) -> list[list[str]]:
+    return [[enc, red] + [cells[c].text() if c in cells else "—" for c in board.columns]
+            + [f"{Leaderboard.row_mean(cells):.1f}"] for enc, red, cells in board.rows]
+
+
+def render(board: Leaderboard, fmt: str) -> str:
+    """Render as ``markdown``, ``csv`` or ``json`` text (``table`` is drawn by the CLI with rich)."""
+    if fmt == "markdown":
+        header = _header(board)
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in _text_rows(board)]
+        return "\n".join(lines) + "\n\nAMI ×100, mean ± std over seeds.\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["encoder", "reducer", "dataset", "clusterer", "ami_mean", "ami_std",
+                         "n_seeds"])
+        for enc, red, cells in board.rows:
+            for (ds, clu), cell in sorted(cells.items()):
+                writer.writerow([enc, red, ds, clu, f"{cell.mean:.4f}", f"{cell.std:.4f}",
+                                 cell.n_seeds])
+        return out.getvalue()
+    if fmt == "json":
+        payload = [{"encoder": enc, "reducer": red, "mean": Leaderboard.row_mean(cells),
+                    "cells": [{"dataset": ds, "clusterer": clu, "ami_mean": c.mean,
+                               "ami_std": c.std, "n_seeds": c.n_seeds}
+                              for (ds, clu), c in sorted(cells.items())]}
+                   for enc, red, cells in board.rows]
+        return json.dumps({"metric": "AMI x100", "rows": payload}, indent=2) + "\n"
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def rich_table(board: Leaderboard, title: str = "zsbench leaderboard"):
+    from rich.table import Table
+
+    datasets = sorted({ds for ds, _ in board.columns})
+    if len(datasets) == 1:
+        title = f"{title}: {datasets[0]}"
+    table = Table(title=title, caption="AMI ×100, mean ± std over seeds")
+    for i, name in enumerate(_header(board)):
+        table.add_column(name, justify="left" if i < 2 else "right")
+    for row in _text_rows(board):
+        table.add_row(*row)
+    return table

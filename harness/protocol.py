@@ -1,0 +1,263 @@
+"""The standard protocol: embed -> reduce -> cluster -> score. Core code, not a plugin.
+
+Within one run the embedding is computed once, each reduction is fitted once per seed and shared
+by every clusterer, and the proxy (UMAP-50) space is fitted once per seed, or reused when the
+run's reducer is the proxy reducer with the same parameters.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from zsbench.catalog import Catalog, Entry, parse_spec
+from zsbench.errors import InvalidInputError, ZsbenchError
+from zsbench.progress import NullProgress, Progress
+from zsbench.types import Dataset, Result
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    version: str
+    reducer: str
+    proxy_reducer: str
+    clusterers: tuple[str, ...]
+    seeds: int
+    silhouette_max_samples: int
+    default_encoder: str
+    default_dataset: str
+
+
+def load_spec(version: str = "1") -> ProtocolSpec:
+    try:
+        text = resources.files("zsbench").joinpath(f"protocols/standard-{version}.toml").read_text()
+    except FileNotFoundError:
+        raise ZsbenchError(f"unknown protocol version {version!r}; this zsbench knows version 1") from None
+    data = tomllib.loads(text)
+    data["clusterers"] = tuple(data["clusterers"])
+    return ProtocolSpec(**data)
+
+
+@dataclass(frozen=True)
+class Component:
+    """A catalog entry plus user parameters, e.g. ``pca:n_components=0.9``."""
+
+    label: str
+    entry: Entry
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, catalog: Catalog, kind: str, spec: str) -> Component:
+        name, params = parse_spec(spec)
+        entry = catalog.get(kind, name)
+        label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
+                        if params else "")
+        component = cls(label, entry, params)
+        component.build(seed=0, n_clusters=2)  # fail now, before any work, on a bad parameter
+        return component
+
+    def build(self, *, seed: int, n_clusters: int | None = None) -> Any:
+        estimator = self.entry.create()
+        try:
+            if self.params:
+                estimator.set_params(**self.params)
+        except (ValueError, TypeError) as exc:
+            raise ZsbenchError(f"{self.label}: {exc}") from None
+        own = estimator.get_params(deep=False)
+        updates: dict[str, Any] = {}
+        if "random_state" in own:
+            updates["random_state"] = seed
+        if n_clusters is not None and own.get("n_clusters") is not None:
+            updates["n_clusters"] = n_clusters
+        return estimator.set_params(**updates) if updates else estimator
+
+    def describe(self, estimator: Any) -> dict[str, Any]:
+        return {"label": self.label, "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
+                "params": estimator.get_params(deep=False), **self.entry.provenance}
+
+
+# -- inputs -----------------------------------------------------------------------------------------
+
+def prepare_labels(labels: Any, source: str, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+    """Integer class codes, and the mask of samples that have a label.
+
+    Missing labels (NaN, None, empty string) never become a class of their own: those samples
+    are left out of clustering and scoring, and the count is reported.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise InvalidInputError(f"{source}: labels must be 1-d, got shape {labels.shape}")
+    if labels.dtype.kind == "f":
+        keep = ~np.isnan(labels)
+    elif labels.dtype.kind in "OUS":
+        keep = np.array([v is not None and v == v and str(v) != "" for v in labels], dtype=bool)
+    elif labels.dtype.kind in "iub":
+        keep = np.ones(len(labels), dtype=bool)
+    else:
+        raise InvalidInputError(f"{source}: labels of dtype {labels.dtype} are not class labels")
+    if not keep.all():
+        progress.note(f"{source}: {int((~keep).sum())} samples have no label and are left out")
+    kept = labels[keep]
+    if kept.dtype.kind == "O":
+        kept = kept.astype(str)
+    _, codes = np.unique(kept, return_inverse=True)
+    return codes.astype(np.int64), keep
+
+
+def check_inputs(embeddings: Any, labels: np.ndarray, source: str) -> np.ndarray:
+    """Raise a clear error for anything the protocol cannot score; return float32 embeddings."""
+    x = np.asarray(embeddings)
+    if x.ndim != 2:
+        raise InvalidInputError(
+            f"{source}: embeddings must be a 2-d (samples, features) array, got shape {x.shape}")
+    if x.dtype.kind not in "fiub":
+        raise InvalidInputError(f"{source}: embeddings of dtype {x.dtype} are not numbers")
+    if len(x) != len(labels):
+        raise InvalidInputError(
+            f"{source}: {len(x)} embeddings but {len(labels)} labels; they must pair one to one")
+    x = x.astype(np.float32, copy=False)  # fp16 from a GPU must not reach the clusterers
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise InvalidInputError(
+            f"{source}: {len(rows)} embeddings contain NaN or Inf (first rows: "
+            f"{', '.join(map(str, rows[:5]))}); fix the encoder or drop those samples")
+    k = len(np.unique(labels))
+    if k < 2:
+        raise InvalidInputError(
+            f"{source}: found {k} distinct label(s); clustering needs at least 2 classes")
+    if k >= len(x):
+        raise InvalidInputError(
+            f"{source}: k={k} classes for {len(x)} samples; k must be smaller than the sample "
+            "count (every sample has its own label?)")
+    return x
+
+
+# -- stages -----------------------------------------------------------------------------------------
+
+def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress) -> np.ndarray:
+    n = len(dataset)
+    if n == 0:
+        raise InvalidInputError(f"{label}: the dataset is empty")
+    batches = []
+    with progress.stage(f"embed {label}", total=n) as advance:
+        for batch in encoder.embed(dataset):
+            batch = np.asarray(batch)
+            if batch.ndim != 2:
+                raise InvalidInputError(
+                    f"{label}: the encoder yielded a batch of shape {batch.shape}; expected 2-d")
+            batches.append(batch.astype(np.float32, copy=False))
+            advance(len(batch))
+    x = np.concatenate(batches) if batches else np.empty((0, 0), np.float32)
+    if len(x) != n:
+        raise InvalidInputError(f"{label}: the encoder returned {len(x)} embeddings for {n} images")
+    return x
+
+
+def _fit_reduce(component: Component, x: np.ndarray, seed: int) -> tuple[np.ndarray, dict, float]:
+    start = time.perf_counter()
+    reducer = component.build(seed=seed)
+    with warnings.catch_warnings():
+        # umap-learn warns that a fixed random_state disables parallelism: that is the point
+        warnings.filterwarnings("ignore", message=".*n_jobs value 1 overridden.*")
+        z = np.asarray(reducer.fit_transform(x), dtype=np.float32)
+    if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
+        raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
+    return z, component.describe(reducer), time.perf_counter() - start
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def evaluate(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    encoder: str,
+    dataset: str,
+    reducer: Component,
+    clusterers: Sequence[Component],
+    seeds: Sequence[int],
+    proxy: Component,
+    spec: ProtocolSpec,
+    run_id: str,
+    config: dict[str, Any],
+    provenance: dict[str, Any],
+    embed_seconds: float = 0.0,
+    progress: Progress | None = None,
+    on_result: Callable[[Result], None] = lambda r: None,
+) -> list[Result]:
+    """Reduce, cluster and score ``x`` against labels ``y`` for every seed and clusterer.
+
+    A failing reducer or clusterer is recorded as a failed result with its reason; the rest of the
+    grid goes on. ``on_result`` sees each result as soon as it exists (the store writes it then).
+    """
+    progress = progress or NullProgress()
+    k = int(len(np.unique(y)))
+    same_space = reducer.label == proxy.label and reducer.entry is proxy.entry
+    results: list[Result] = []
+    for seed in seeds:
+        timings: dict[str, float] = {"embed": embed_seconds}
+        reduced = proxy_space = None
+        reduce_error = None
+        reducer_config: dict[str, Any] = {}
+        with progress.stage(f"reduce {reducer.label} seed {seed}"):
+            try:
+                reduced, reducer_config, timings["reduce"] = _fit_reduce(reducer, x, seed)
+            except Exception as exc:
+                reduce_error = f"reducer {reducer.label} failed: {type(exc).__name__}: {exc}"
+        if same_space:
+            proxy_space, timings["proxy"] = reduced, 0.0
+        else:
+            with progress.stage(f"proxy space {proxy.label} seed {seed}"):
+                try:
+                    proxy_space, _, timings["proxy"] = _fit_reduce(proxy, x, seed)
+                except Exception as exc:
+                    progress.note(f"proxy space {proxy.label} failed ({exc}); "
+                                  "silhouette_proxy is left empty")
+        for comp in clusterers:
+            row_timings = dict(timings)
+            error, metrics, clusterer_config = reduce_error, {}, {"label": comp.label}
+            if error is None:
+                with progress.stage(f"{comp.label} seed {seed}"):
+                    try:
+                        start = time.perf_counter()
+                        estimator = comp.build(seed=seed, n_clusters=k)
+                        clusterer_config = comp.describe(estimator)
+                        pred = np.asarray(estimator.fit_predict(reduced)).astype(np.int64)
+                        if pred.shape != y.shape:
+                            raise ValueError(f"returned {pred.shape} labels for {len(y)} samples")
+                        row_timings["cluster"] = time.perf_counter() - start
+                        start = time.perf_counter()
+                        metrics = _score(y, pred, proxy_space, x, seed, spec)
+                        row_timings["score"] = time.perf_counter() - start
+                    except Exception as exc:
+                        error = f"clusterer {comp.label} failed: {type(exc).__name__}: {exc}"
+            result = Result(
+                encoder=encoder, dataset=dataset, reducer=reducer.label, clusterer=comp.label,
+                seed=int(seed), status="failed" if error else "ok", error=error, metrics=metrics,
+                config={**config, "seed": int(seed), "seeds": [int(s) for s in seeds],
+                        "n_clusters_given": k, "reducer": reducer_config or {"label": reducer.label},
+                        "proxy_reducer": proxy.label, "clusterer": clusterer_config},
+                timings=row_timings, provenance=provenance, protocol_version=spec.version,
+                created_at=_now(), run_id=run_id,
+            )
+            on_result(result)
+            results.append(result)
+    return results
+
+
+def _score(y, pred, proxy_space, x, seed, spec) -> dict[str, Any]:
+    from zsbench.metrics import score
+
+    return score(y, pred, proxy_space=proxy_space, original_space=x, seed=seed,
+                 silhouette_max_samples=spec.silhouette_max_samples)

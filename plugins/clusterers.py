@@ -1,0 +1,70 @@
+"""The six clusterers of the study, with its settings, every parameter passed explicitly.
+
+``n_clusters`` is a placeholder the protocol replaces with the number of true classes;
+``random_state`` is replaced with the seed.
+"""
+
+from __future__ import annotations
+
+import zsbench
+
+
+def _kmeans():
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=2, init="k-means++", n_init=1, max_iter=1000, tol=1e-4,
+                  algorithm="lloyd", copy_x=True, random_state=None, verbose=0)
+
+
+def _spectral():
+    from sklearn.cluster import SpectralClustering
+
+    return SpectralClustering(n_clusters=2, affinity="nearest_neighbors", n_neighbors=10,
+                              assign_labels="cluster_qr", eigen_solver="arpack", n_components=None,
+                              n_init=10, gamma=1.0, eigen_tol="auto", degree=3, coef0=1,
+                              kernel_params=None, n_jobs=None, random_state=None, verbose=False)
+
+
+def _agglomerative():
+    from sklearn.cluster import AgglomerativeClustering
+
+    return AgglomerativeClustering(n_clusters=2, metric="euclidean", linkage="ward",
+                                   distance_threshold=None, compute_full_tree="auto",
+                                   connectivity=None, memory=None, compute_distances=False)
+
+
+def _agglomerative_no_k():
+    from zsbench.plugins._estimators import ScaledAgglomerative
+
+    return ScaledAgglomerative(distance_threshold=2.0, linkage="ward", metric="euclidean")
+
+
+def _affinity_propagation():
+    from sklearn.cluster import AffinityPropagation
+
+    return AffinityPropagation(damping=0.9, convergence_iter=15, max_iter=1000, copy=True,
+                               preference=None, affinity="euclidean", random_state=None,
+                               verbose=False)
+
+
+def _hdbscan():
+    from zsbench.plugins._estimators import FractionalHDBSCAN
+
+    return FractionalHDBSCAN(min_cluster_size=5, min_samples=None, max_cluster_fraction=0.2,
+                             cluster_selection_method="eom", metric="euclidean", alpha=1.0,
+                             cluster_selection_epsilon=0.0, allow_single_cluster=False,
+                             approx_min_span_tree=True)
+
+
+@zsbench.hookimpl
+def register_clusterers(register):
+    register("kmeans", _kmeans, description="K-Means with k: k-means++, n_init=1, max_iter=1000")
+    register("spectral", _spectral, description="Spectral with k: nearest_neighbors affinity "
+             "(10 neighbours), cluster_qr label assignment")
+    register("agglomerative", _agglomerative, description="Agglomerative with k: ward, euclidean")
+    register("agglomerative-no-k", _agglomerative_no_k, description="Agglomerative without k: "
+             "ward, distance threshold 2.0 after mean-std scaling and sqrt(d) correction")
+    register("affinity-propagation", _affinity_propagation, description="Affinity propagation: "
+             "damping 0.9, convergence_iter 15, max_iter 1000")
+    register("hdbscan", _hdbscan, description="HDBSCAN (hdbscan package): min_cluster_size 5, "
+             "max cluster size 0.2 N, eom")
