@@ -17,12 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from zsbench.catalog import Catalog, build_catalog
 from zsbench.errors import InvalidInputError, ZsbenchError
 from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
-from zsbench.protocol import Component, ProtocolSpec, check_inputs, embed, evaluate, load_spec, prepare_labels
+from zsbench.protocol import (
+    Component,
+    ProtocolSpec,
+    check_inputs,
+    embed,
+    evaluate,
+    load_spec,
+    prepare_labels,
+)
 from zsbench.provenance import environment
 from zsbench.store import ResultStore
 from zsbench.types import Result

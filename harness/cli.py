@@ -5,20 +5,23 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-
 from zsbench.errors import ZsbenchError
 
 app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(soft_wrap=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line
+
+
+def _out() -> Console:
+    # Piped output (files, CI logs) is not squeezed into 80 columns; a terminal keeps its width.
+    return Console(width=None if sys.stdout.isatty() else 240)
 
 
 @contextlib.contextmanager
@@ -34,14 +37,14 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     encoders = "encoders"
     datasets = "datasets"
     reducers = "reducers"
     clusterers = "clusterers"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     markdown = "markdown"
     csv = "csv"
@@ -68,7 +71,7 @@ def plugins() -> None:
             problem = info.error or hook_errors.get(info.key)
             status = f"[red]failed: {problem}[/]" if problem else "[green]ok[/]"
             table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
-        out.print(table)
+        _out().print(table)
 
 
 @app.command("list")
@@ -84,7 +87,7 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
         for name in catalog.names(kind.value):
             entry = catalog.get(kind.value, name)
             table.add_row(name, entry.plugin, entry.description)
-        out.print(table)
+        _out().print(table)
 
 
 @app.command()
@@ -126,9 +129,12 @@ def run(
 
 
 def _summarise(result) -> None:
-    from zsbench.leaderboard import rich_table
+    from zsbench.leaderboard import summary_table
 
-    out.print(rich_table(result.leaderboard(), title=f"zsbench run {result.run_id}"))
+    first = result.results[0]
+    title = (f"{first.encoder} on {first.dataset}: {first.reducer}, "
+             f"{len({r.seed for r in result.results})} seed(s), run {result.run_id}")
+    _out().print(summary_table(result.results, title))
     for r in result.failed:
         err.print(f"[red]failed[/] {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
     n_ok = len(result.results) - len(result.failed)
@@ -150,9 +156,11 @@ def leaderboard(
         with ResultStore(store) as db:
             board = build(db.iter_results(protocol_version=protocol))
         if not board.rows:
-            err.print(f"no results for protocol {protocol} in {db.path}; run `zsbench run` first")
+            err.print(f"no results for protocol {protocol} in {db.path}; run `zsbench run` first",
+                      highlight=False)
+            return
         if format is Format.table:
-            out.print(rich_table(board))
+            _out().print(rich_table(board))
         else:
             sys.stdout.write(render(board, format.value))
 

@@ -59,7 +59,7 @@ def build(results: Iterable[Result]) -> Leaderboard:
                  for col, v in by_cell.items()}
         rows.append((enc, red, cells))
     rows.sort(key=lambda row: -Leaderboard.row_mean(row[2]))
-    return Leaderboard(sorted(columns, key=lambda c: c), rows, failed)
+    return Leaderboard(list(columns), rows, failed)  # columns in the order they were run
 
 
 def _header(board: Leaderboard) -> list[str]:
@@ -86,7 +86,7 @@ def render(board: Leaderboard, fmt: str) -> str:
         writer.writerow(["encoder", "reducer", "dataset", "clusterer", "ami_mean", "ami_std",
                          "n_seeds"])
         for enc, red, cells in board.rows:
-            for (ds, clu), cell in sorted(cells.items()):
+            for (ds, clu), cell in cells.items():
                 writer.writerow([enc, red, ds, clu, f"{cell.mean:.4f}", f"{cell.std:.4f}",
                                  cell.n_seeds])
         return out.getvalue()
@@ -94,7 +94,7 @@ def render(board: Leaderboard, fmt: str) -> str:
         payload = [{"encoder": enc, "reducer": red, "mean": Leaderboard.row_mean(cells),
                     "cells": [{"dataset": ds, "clusterer": clu, "ami_mean": c.mean,
                                "ami_std": c.std, "n_seeds": c.n_seeds}
-                              for (ds, clu), c in sorted(cells.items())]}
+                              for (ds, clu), c in cells.items()]}
                    for enc, red, cells in board.rows]
         return json.dumps({"metric": "AMI x100", "rows": payload}, indent=2) + "\n"
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -112,3 +112,41 @@ def rich_table(board: Leaderboard, title: str = "zsbench leaderboard"):
     for row in _text_rows(board):
         table.add_row(*row)
     return table
+
+
+SUMMARY_METRICS = (("ami", "AMI", 100.0), ("ari", "ARI", 100.0), ("n_clusters", "clusters", 1.0),
+                   ("fraction_clustered", "clustered %", 100.0),
+                   ("silhouette_proxy", "silhouette (proxy)", 1.0))
+
+
+def summary_table(results: list[Result], title: str):
+    """One row per clusterer of a single run: its metrics as mean ± std over seeds."""
+    from rich.table import Table
+
+    table = Table(title=title, caption="mean ± std over seeds; AMI, ARI and clustered ×100")
+    table.add_column("clusterer")
+    for _, header, _ in SUMMARY_METRICS:
+        table.add_column(header, justify="right")
+    table.add_column("seconds", justify="right")
+    by_clusterer: dict[str, list[Result]] = {}
+    for r in results:
+        by_clusterer.setdefault(r.clusterer, []).append(r)
+    for name, rows in by_clusterer.items():
+        ok = [r for r in rows if r.ok]
+        cells = []
+        for key, _, scale in SUMMARY_METRICS:
+            values = [scale * r.metrics[key] for r in ok if r.metrics.get(key) is not None]
+            cells.append(_mean_std(values, ".1f" if scale != 1.0 or key == "n_clusters" else ".3f"))
+        seconds = [r.timings.get("cluster", 0.0) for r in ok]
+        failed = len(rows) - len(ok)
+        label = name + (f" [red]({failed} failed)[/]" if failed else "")
+        table.add_row(label, *cells, _mean_std(seconds, ".2f"))
+    return table
+
+
+def _mean_std(values: list[float], spec: str) -> str:
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return format(values[0], spec)
+    return f"{format(statistics.fmean(values), spec)} ± {format(statistics.stdev(values), spec)}"

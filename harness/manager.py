@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import pluggy
-
 from zsbench import hookspecs
 
 ENV_LOAD_PLUGINS = "ZSBENCH_LOAD_PLUGINS"
@@ -61,8 +60,10 @@ class PluginSet:
         if unknown:
             self.pm.unregister(plugin)
             known = [n for n in dir(hookspecs) if n.startswith("register_")]
-            hints = [difflib.get_close_matches(n, known, n=1) for n in unknown]
-            parts = [f"{n!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for n, h in zip(unknown, hints)]
+            parts = []
+            for name in unknown:
+                hint = difflib.get_close_matches(name, known, n=1)
+                parts.append(f"{name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
             error = "implements unknown hook " + ", ".join(parts)
             self.infos[key] = PluginInfo(key, distribution, version, source, error=error)
             return

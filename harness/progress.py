@@ -27,17 +27,25 @@ class NullProgress:
 
 
 class RichProgress:
-    """Bars on stderr, so stdout carries only results (tables, JSON, CSV)."""
+    """A live bar for the running stage on stderr (stdout carries only results), and one line
+    per finished stage that took long enough to matter."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_seconds_to_log: float = 0.5) -> None:
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeElapsedColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.console = Console(stderr=True)
+        self.min_seconds = min_seconds_to_log
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                   MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=self.console, transient=False)
+                                  console=self.console, transient=True)
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -48,7 +56,10 @@ class RichProgress:
 
     @contextlib.contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        task = self._progress.add_task(description, total=total if total is not None else 1)
+        import time
+
+        task = self._progress.add_task(description, total=total)
+        start = time.perf_counter()
 
         def advance(n: int = 1) -> None:
             self._progress.advance(task, n)
@@ -56,8 +67,11 @@ class RichProgress:
         try:
             yield advance
         finally:
-            if total is None:
-                self._progress.update(task, completed=1)
+            self._progress.remove_task(task)
+            seconds = time.perf_counter() - start
+            if seconds >= self.min_seconds:
+                self._progress.console.print(f"[dim]done[/] {description} [dim]{seconds:.1f} s[/]",
+                                             highlight=False)
 
     def note(self, message: str) -> None:
-        self._progress.console.print(f"[yellow]note:[/] {message}")
+        self._progress.console.print(f"[yellow]note:[/] {message}", highlight=False)

@@ -12,12 +12,11 @@ import tomllib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 import numpy as np
-
 from zsbench.catalog import Catalog, Entry, parse_spec
 from zsbench.errors import InvalidInputError, ZsbenchError
 from zsbench.progress import NullProgress, Progress
@@ -81,7 +80,7 @@ class Component:
 
     def describe(self, estimator: Any) -> dict[str, Any]:
         return {"label": self.label, "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
-                "params": estimator.get_params(deep=False), **self.entry.provenance}
+                "params": estimator.get_params(deep=False)}
 
 
 # -- inputs -----------------------------------------------------------------------------------------
@@ -175,7 +174,7 @@ def _fit_reduce(component: Component, x: np.ndarray, seed: int) -> tuple[np.ndar
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def evaluate(
@@ -248,7 +247,10 @@ def evaluate(
                 config={**config, "seed": int(seed), "seeds": [int(s) for s in seeds],
                         "n_clusters_given": k, "reducer": reducer_config or {"label": reducer.label},
                         "proxy_reducer": proxy.label, "clusterer": clusterer_config},
-                timings=row_timings, provenance=provenance, protocol_version=spec.version,
+                timings=row_timings, protocol_version=spec.version,
+                provenance={**provenance, "plugins": {
+                    **provenance.get("plugins", {}), "reducer": reducer.entry.provenance,
+                    "proxy_reducer": proxy.entry.provenance, "clusterer": comp.entry.provenance}},
                 created_at=_now(), run_id=run_id,
             )
             on_result(result)

@@ -1,0 +1,55 @@
+"""Shared set-up. Plugin loading is narrowed to zsbench itself, so a developer's installed
+plugins cannot leak into the tests; model hubs are never contacted."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["ZSBENCH_LOAD_PLUGINS"] = "zsbench"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from zsbench import manager  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path, monkeypatch):
+    """Every test writes to its own store, never to the user's."""
+    path = tmp_path / "results.sqlite"
+    monkeypatch.setenv("ZSBENCH_STORE", str(path))
+    return path
+
+
+@pytest.fixture
+def fresh_plugins():
+    """Rediscover plugins before and after a test that changes sys.path or the environment."""
+    manager.reset()
+    yield
+    manager.reset()
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory):
+    """The main job (raw pixels on digits, six clusterers, UMAP-50), run once for many tests.
+
+    Two seeds instead of the default three keep the suite quick; UMAP's numba compilation
+    happens here once and is reused by every later UMAP call in the session.
+    """
+    import zsbench
+
+    store = tmp_path_factory.mktemp("default") / "results.sqlite"
+    return zsbench.run(seeds=2, store=store)
+
+
+@pytest.fixture(scope="session")
+def digits_umap50(default_run):
+    """A UMAP-50 reduction of digits' raw pixels (seed 0), fitted once."""
+    from zsbench.catalog import build_catalog
+    from zsbench.protocol import Component
+
+    from .helpers import digits_pixels
+
+    umap = Component.resolve(build_catalog(), "reducers", "umap")
+    x, y = digits_pixels()
+    return np.asarray(umap.build(seed=0).fit_transform(x)), y

@@ -1,0 +1,82 @@
+"""Small plugins and data for tests: real behaviour on tiny inputs."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import zsbench
+
+
+def digits_pixels() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return np.round(bunch.images * 255 / 16).reshape(len(bunch.images), -1) / 255.0, bunch.target
+
+
+class Blobs:
+    """Three classes of 6x6 grey images whose brightness is set by the class (seeded noise)."""
+
+    def __init__(self, per_class: int = 20):
+        rng = np.random.default_rng(0)
+        self.labels = np.repeat(np.arange(3), per_class)
+        base = np.array([40, 128, 215])[self.labels]
+        noise = rng.integers(-10, 11, size=(len(self.labels), 6, 6))
+        self._pixels = np.clip(base[:, None, None] + noise, 0, 255).astype(np.uint8)
+        self.info = {"source": "tests", "n_classes": 3}
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        return Image.fromarray(self._pixels[i])
+
+
+class MeanStd:
+    """Encoder: mean and standard deviation of each image's pixels."""
+
+    calls = 0
+    identity = {"name": "mean-std"}
+
+    def embed(self, dataset):
+        type(self).calls += 1
+        rows = [np.asarray(dataset[i], dtype=np.float32) for i in range(len(dataset))]
+        for start in range(0, len(rows), 16):
+            chunk = rows[start:start + 16]
+            yield np.array([[r.mean(), r.std()] for r in chunk])
+
+
+class Exploding:
+    """A clusterer that always fails, to show one failure does not stop the grid."""
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit_predict(self, x):
+        raise RuntimeError("boom")
+
+
+def throwaway_plugin(**extra):
+    """A plugin object registering the blobs dataset, the mean-std encoder and a failing clusterer."""
+
+    @zsbench.hookimpl
+    def register_encoders(register):
+        register("mean-std", MeanStd, description="test encoder")
+
+    @zsbench.hookimpl
+    def register_datasets(register):
+        register("blobs", Blobs, description="test dataset")
+
+    @zsbench.hookimpl
+    def register_clusterers(register):
+        register("exploding", Exploding, description="always fails")
+
+    return types.SimpleNamespace(register_encoders=register_encoders,
+                                 register_datasets=register_datasets,
+                                 register_clusterers=register_clusterers, **extra)

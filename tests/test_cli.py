@@ -1,0 +1,144 @@
+"""The command line, through typer's CliRunner, as a user meets it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+from zsbench.cli import app
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(app, list(args))
+
+    return invoke
+
+
+@pytest.fixture
+def npz(tmp_path):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.2, (15, 5)) for c in (0, 3, 6)])
+    path = tmp_path / "my-model.npz"
+    np.savez(path, embeddings=x, labels=np.repeat([7, 8, 9], 15))
+    return path
+
+
+def test_plugins_lists_distribution_version_and_hooks(cli):
+    result = cli("plugins")
+    assert result.exit_code == 0
+    for text in ("zsbench:raw_pixels", "register_encoders", "register_clusterers", "ok"):
+        assert text in result.output
+
+
+def test_plugins_shows_a_broken_plugin_and_list_still_works(cli, tmp_path, monkeypatch,
+                                                            fresh_plugins):
+    from .test_plugins import fabricate_distribution
+
+    fabricate_distribution(tmp_path, "zsb-broken", "0.1", {"broken": "zsb_cli_broken"},
+                           {"zsb_cli_broken": "raise ImportError('needs libfoo')\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-broken")
+    result = cli("plugins")
+    assert result.exit_code == 0
+    assert "zsb-broken:broken" in result.output and "failed: ImportError: needs libfoo" in result.output
+    listed = cli("list", "encoders")
+    assert listed.exit_code == 0 and "raw-pixels" in listed.output
+
+
+@pytest.mark.parametrize("kind, name", [("encoders", "raw-pixels"), ("datasets", "digits"),
+                                        ("reducers", "umap"), ("clusterers", "hdbscan")])
+def test_list_names_each_component_with_its_plugin(cli, kind, name):
+    result = cli("list", kind)
+    assert result.exit_code == 0 and name in result.output and "zsbench:" in result.output
+
+
+def test_run_embeddings_then_leaderboard_in_every_format(cli, npz):
+    result = cli("run", "--embeddings", str(npz), "--reducer", "none", "--clusterer", "kmeans",
+                 "--clusterer", "agglomerative", "--seeds", "2")
+    assert result.exit_code == 0, result.output
+    assert "my-model on my-model" in result.output and "100.0" in result.output
+
+    md = cli("leaderboard", "--format", "markdown")
+    assert md.exit_code == 0
+    assert "| my-model | none | 100.0 ± 0.0 | 100.0 ± 0.0 | 100.0 |" in md.output
+
+    rows = list(csv.DictReader(io.StringIO(cli("leaderboard", "-f", "csv").output)))
+    assert [(r["clusterer"], r["ami_mean"], r["n_seeds"]) for r in rows] == [
+        ("kmeans", "100.0000", "2"), ("agglomerative", "100.0000", "2")]
+
+    board = json.loads(cli("leaderboard", "-f", "json").output)
+    assert board["rows"][0]["encoder"] == "my-model"
+    assert cli("leaderboard").exit_code == 0
+
+
+def test_run_embeddings_with_name_and_explicit_store(cli, npz, tmp_path):
+    store = tmp_path / "elsewhere.sqlite"
+    result = cli("run", "--embeddings", str(npz), "--name", "resnet-ours", "--reducer", "none",
+                 "--clusterer", "kmeans", "--seeds", "1", "--store", str(store))
+    assert result.exit_code == 0, result.output
+    assert "resnet-ours" in cli("leaderboard", "--store", str(store), "-f", "csv").output
+    assert "resnet-ours" not in cli("leaderboard", "-f", "csv").output  # the default store
+
+
+def _one_line_error(result, *fragments):
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_names_get_one_line_with_the_closest(cli):
+    _one_line_error(cli("run", "--encoder", "raw-pixel"), "unknown encoder 'raw-pixel'",
+                    "did you mean raw-pixels?")
+    _one_line_error(cli("run", "--clusterer", "hdbscn"), "did you mean hdbscan?")
+    _one_line_error(cli("run", "--dataset", "cifar"), "unknown dataset 'cifar'")
+
+
+def test_bad_embeddings_files_get_one_line_errors(cli, tmp_path):
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, embeddings=np.array([[np.nan, 1.0], [1, 1], [2, 2]]), labels=[0, 1, 1])
+    _one_line_error(cli("run", "--embeddings", str(nan)), "nan.npz", "NaN or Inf")
+
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, feats=np.zeros((3, 2)), labels=[0, 1, 1])
+    _one_line_error(cli("run", "--embeddings", str(wrong)), "missing array(s) embeddings")
+
+    text = tmp_path / "notes.npz"
+    text.write_text("not an archive")
+    _one_line_error(cli("run", "--embeddings", str(text)), "not an .npz archive")
+
+    _one_line_error(cli("run", "--embeddings", str(tmp_path / "absent.npz")), "no such file")
+
+
+def test_failed_clusterer_is_reported_but_run_succeeds(cli, npz):
+    result = cli("run", "--embeddings", str(npz), "--reducer", "none", "--seeds", "1",
+                 "--clusterer", "kmeans", "--clusterer", "kmeans:n_init=0")
+    assert result.exit_code == 0, result.output
+    assert "failed kmeans:n_init=0 seed 0: clusterer kmeans:n_init=0 failed:" in result.output
+    assert "1 results stored" in result.output and "1 failed" in result.output
+
+
+def test_usage_mistakes_exit_2(cli):
+    assert cli("list", "widgets").exit_code == 2
+    assert cli("run", "--seeds", "0").exit_code == 2
+    assert cli("leaderboard", "--format", "xml").exit_code == 2
+
+
+def test_conflicting_options_are_user_errors(cli, npz):
+    _one_line_error(cli("run", "--embeddings", str(npz), "--encoder", "raw-pixels"),
+                    "either --encoder or --embeddings")
+
+
+def test_leaderboard_on_an_empty_store_says_what_to_do(cli):
+    result = cli("leaderboard")
+    assert result.exit_code == 0 and "run `zsbench run` first" in result.output

@@ -1,0 +1,81 @@
+"""The results store and the leaderboard built from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from zsbench.errors import ZsbenchError
+from zsbench.leaderboard import build, render
+from zsbench.store import ResultStore, default_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_run_rows_survive_the_process(default_run):
+    path = default_run.store_path
+    code = (f"from zsbench.store import ResultStore; rs = ResultStore({str(path)!r}).results(); "
+            "print(len(rs), sorted({r.clusterer for r in rs}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("12 ")
+    stored = ResultStore(path).results()
+    assert [r.to_record() for r in stored] == default_run.to_records()
+
+
+def test_every_record_matches_the_registry_schema(default_run):
+    import jsonschema
+
+    schema = json.loads((ROOT / "registry" / "result.schema.json").read_text())
+    for record in default_run.to_records():
+        jsonschema.validate(record, schema)
+
+
+def test_store_location_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZSBENCH_STORE", str(tmp_path / "x" / "r.sqlite"))
+    assert default_path() == tmp_path / "x" / "r.sqlite"
+    monkeypatch.delenv("ZSBENCH_STORE")
+    assert default_path().name == "results.sqlite" and "zsbench" in str(default_path())
+
+
+def test_unusable_store_is_a_clear_error(tmp_path):
+    bad = tmp_path / "not-a-db.sqlite"
+    bad.write_text("this is not sqlite " * 100)
+    with pytest.raises(ZsbenchError, match="cannot open results store .*--store"):
+        ResultStore(bad)
+
+
+def test_store_from_a_newer_zsbench_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite"
+    ResultStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(ZsbenchError, match="newer zsbench"):
+        ResultStore(path)
+
+
+def test_leaderboard_takes_the_latest_result_per_seed_and_aggregates_seeds(default_run):
+    first = [r for r in default_run.results if r.clusterer == "kmeans"]
+    rerun = dataclasses.replace(first[0], metrics={**first[0].metrics, "ami": 0.5})
+    board = build(list(default_run.results) + [rerun])
+    enc, red, cells = board.rows[0]
+    cell = cells[("digits", "kmeans")]
+    assert cell.n_seeds == 2
+    assert cell.mean == pytest.approx((50.0 + 100 * first[1].metrics["ami"]) / 2)
+    assert [c for _, c in board.columns] == ["kmeans", "spectral", "agglomerative",
+                                             "agglomerative-no-k", "affinity-propagation",
+                                             "hdbscan"]
+
+
+def test_failed_results_stay_out_of_the_means(default_run):
+    bad = dataclasses.replace(default_run.results[0], encoder="broken", status="failed",
+                              error="x", metrics={})
+    board = build([bad])
+    assert board.rows == [] and board.failed == 1
+    assert render(board, "csv").splitlines() == [
+        "encoder,reducer,dataset,clusterer,ami_mean,ami_std,n_seeds"]
