@@ -50,15 +50,24 @@ class Entry:
 class Catalog:
     entries: dict[str, dict[str, Entry]]
     hook_errors: dict[str, str]  # plugin key -> why its register hook failed
+    # (kind, name) -> the plugins that all registered it; such a name cannot be used
+    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.entries[kind])
 
     def get(self, kind: str, name: str) -> Entry:
+        if (kind, name) in self.conflicts:
+            raise DuplicateComponentError(self.conflict_message(kind, name))
         try:
             return self.entries[kind][name]
         except KeyError:
             raise UnknownComponentError(kind, name, self.entries[kind]) from None
+
+    def conflict_message(self, kind: str, name: str) -> str:
+        owners = " and ".join(sorted(self.conflicts[(kind, name)]))
+        return (f"{kind[:-1]} {name!r} is registered by both {owners}; uninstall one, or narrow "
+                "loading with ZSBENCH_LOAD_PLUGINS")
 
 
 def build_catalog(plugins: PluginSet | None = None) -> Catalog:
@@ -66,6 +75,7 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
     plugins = plugins or get_plugins()
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     hook_errors: dict[str, str] = {}
+    conflicts: dict[tuple[str, str], list[str]] = {}
     for kind, hook_name in KINDS.items():
         for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
             key = impl.plugin_name
@@ -84,21 +94,18 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
 
             try:
                 impl.function(register=register)
-            except DuplicateComponentError:
-                raise
             except Exception as exc:
                 hook_errors[key] = f"{hook_name} raised {type(exc).__name__}: {exc}"
                 continue
             for name, entry in found.items():
-                other = entries[kind].get(name)
-                if other is not None:
-                    raise DuplicateComponentError(
-                        f"{kind[:-1]} {name!r} is registered by both {other.plugin} and "
-                        f"{entry.plugin}; uninstall one, or narrow loading with "
-                        f"ZSBENCH_LOAD_PLUGINS"
-                    )
-                entries[kind][name] = entry
-    return Catalog(entries, hook_errors)
+                if (kind, name) in conflicts:
+                    conflicts[(kind, name)].append(entry.plugin)
+                elif name in entries[kind]:
+                    # Neither wins: a silent choice would make results depend on install order.
+                    conflicts[(kind, name)] = [entries[kind].pop(name).plugin, entry.plugin]
+                else:
+                    entries[kind][name] = entry
+    return Catalog(entries, hook_errors, conflicts)
 
 
 def parse_spec(text: str) -> tuple[str, dict[str, Any]]:

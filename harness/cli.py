@@ -63,7 +63,8 @@ def plugins() -> None:
 
     with user_errors():
         found = get_plugins()
-        hook_errors = build_catalog(found).hook_errors
+        catalog = build_catalog(found)
+        hook_errors = catalog.hook_errors
         table = Table(title="zsbench plugins")
         for col in ("plugin", "distribution", "version", "hooks", "status"):
             table.add_column(col)
@@ -72,6 +73,17 @@ def plugins() -> None:
             status = f"[red]failed: {problem}[/]" if problem else "[green]ok[/]"
             table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
         _out().print(table)
+        _report_catalog_problems(catalog, include_hook_errors=False)
+
+
+def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
+    """Name clashes and failed register hooks, on stderr: they make components unavailable."""
+    for kind, name in catalog.conflicts:
+        err.print(f"[red]conflict:[/] {catalog.conflict_message(kind, name)}", highlight=False)
+    if include_hook_errors:
+        for key, problem in catalog.hook_errors.items():
+            err.print(f"[yellow]note:[/] plugin {key}: {problem} (see `zsbench plugins`)",
+                      highlight=False)
 
 
 @app.command("list")
@@ -88,6 +100,7 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
             entry = catalog.get(kind.value, name)
             table.add_row(name, entry.plugin, entry.description)
         _out().print(table)
+        _report_catalog_problems(catalog)
 
 
 @app.command()

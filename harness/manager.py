@@ -81,8 +81,8 @@ class PluginSet:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
 def _allowed_distributions() -> set[str] | None:
@@ -139,9 +139,16 @@ def reset() -> None:
 @contextlib.contextmanager
 def registered(plugin: object, name: str = "local", distribution: str = "__main__") -> Iterator[str]:
     """Register a plugin object for the duration of a ``with`` block (notebooks, tests)."""
+    from zsbench.errors import ZsbenchError
+
     plugins = get_plugins()
     key = f"{distribution}:{name}"
+    if key in plugins.infos:
+        raise ZsbenchError(f"a plugin named {key} is already registered; pass another name=")
     plugins.add(plugin, key, distribution, "0", "<registered>")
+    if not plugins.infos[key].ok:
+        error = plugins.infos.pop(key).error
+        raise ZsbenchError(f"plugin {key} could not be registered: {error}")
     try:
         yield key
     finally:

@@ -57,6 +57,10 @@ class Component:
     def resolve(cls, catalog: Catalog, kind: str, spec: str) -> Component:
         name, params = parse_spec(spec)
         entry = catalog.get(kind, name)
+        if "random_state" in params or params.get("n_clusters", None) is not None:
+            raise ZsbenchError(
+                f"{spec}: random_state and n_clusters are set by the protocol (the seed, and the "
+                "number of classes); only n_clusters=None, 'find k yourself', may be given")
         label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
                         if params else "")
         component = cls(label, entry, params)

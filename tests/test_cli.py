@@ -142,3 +142,24 @@ def test_conflicting_options_are_user_errors(cli, npz):
 def test_leaderboard_on_an_empty_store_says_what_to_do(cli):
     result = cli("leaderboard")
     assert result.exit_code == 0 and "run `zsbench run` first" in result.output
+
+
+def test_a_name_clash_is_shown_by_plugins_and_list(cli, tmp_path, monkeypatch, fresh_plugins):
+    from .test_plugins import fabricate_distribution
+
+    fabricate_distribution(tmp_path, "zsb-clash", "0.1", {"clash": "zsb_cli_clash"}, {
+        "zsb_cli_clash": """
+            import zsbench
+
+            @zsbench.hookimpl
+            def register_datasets(register):
+                register("digits", lambda: None)
+        """})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-clash")
+    for args in (["plugins"], ["list", "datasets"]):
+        result = cli(*args)
+        assert result.exit_code == 0
+        assert "dataset 'digits' is registered by both zsb-clash:clash and zsbench:digits" in (
+            result.output.replace("\n", " "))
+    _one_line_error(cli("run", "--seeds", "1"), "registered by both")

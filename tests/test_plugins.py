@@ -117,9 +117,32 @@ def test_duplicate_component_name_is_an_error_naming_both_plugins():
         register("raw-pixels", lambda: None)
 
     with zsbench.registered(types.SimpleNamespace(register_encoders=register_encoders), "dup"):
+        catalog = build_catalog()
         with pytest.raises(DuplicateComponentError) as err:
-            build_catalog()
-    assert "zsbench:raw_pixels" in str(err.value) and "__main__:dup" in str(err.value)
+            catalog.get("encoders", "raw-pixels")  # neither silently wins
+        assert "raw-pixels" not in catalog.names("encoders")
+        assert "digits" in catalog.names("datasets")  # the rest keeps working
+        with pytest.raises(DuplicateComponentError):
+            zsbench.run(encoder="raw-pixels", store=False)
+    assert "both __main__:dup and zsbench:raw_pixels" in str(err.value)
+
+
+def test_registering_a_broken_plugin_object_raises_with_the_reason():
+    @zsbench.hookimpl
+    def register_encoder(register):  # misspelled hook
+        pass
+
+    with pytest.raises(zsbench.ZsbenchError, match="did you mean 'register_encoders'"):
+        with zsbench.registered(types.SimpleNamespace(register_encoder=register_encoder), "typo"):
+            pass
+
+    @zsbench.hookimpl
+    def register_encoders(reg):  # the parameter must be named `register`
+        pass
+
+    with pytest.raises(zsbench.ZsbenchError, match=r"Argument\(s\) {'reg'} are declared in the hookimpl"):
+        with zsbench.registered(types.SimpleNamespace(register_encoders=register_encoders), "arg"):
+            pass
 
 
 def test_register_hook_that_raises_is_recorded_and_the_rest_work():

@@ -160,6 +160,13 @@ def test_bad_component_option_fails_before_any_work():
                                dataset="d", clusterers=["kmeans:bogus=1"], seeds=1, store=False)
 
 
+@pytest.mark.parametrize("option", ["kmeans:n_clusters=3", "kmeans:random_state=4"])
+def test_options_cannot_override_what_the_protocol_sets(option):
+    with pytest.raises(zsbench.ZsbenchError, match="set by the protocol"):
+        zsbench.run_embeddings(np.zeros((4, 2)), np.array([0, 0, 1, 1]), encoder="e",
+                               dataset="d", clusterers=[option], seeds=1, store=False)
+
+
 def test_component_options_reach_the_estimator():
     x = np.random.default_rng(0).normal(size=(30, 4))
     out = zsbench.run_embeddings(x, np.repeat([0, 1, 2], 10), encoder="e", dataset="d",
