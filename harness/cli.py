@@ -148,6 +148,9 @@ def _summarise(result) -> None:
     title = (f"{first.encoder} on {first.dataset}: {first.reducer}, "
              f"{len({r.seed for r in result.results})} seed(s), run {result.run_id}")
     _out().print(summary_table(result.results, title))
+    for r in result.results:
+        for message in r.config.get("warnings", []):
+            err.print(f"[yellow]warning[/] {r.clusterer} seed {r.seed}: {message}", highlight=False)
     for r in result.failed:
         err.print(f"[red]failed[/] {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
     n_ok = len(result.results) - len(result.failed)

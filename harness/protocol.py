@@ -7,10 +7,11 @@ run's reducer is the proxy reducer with the same parameters.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import tomllib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -165,13 +166,29 @@ def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress) -> np.
     return x
 
 
+class _Warnings:
+    """Collect library warnings of a stage into its result instead of spraying them on stderr."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    @contextlib.contextmanager
+    def capture(self, stage: str) -> Iterator[None]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # umap-learn warns that a fixed random_state disables parallelism: that is the point
+            warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
+            yield
+        for w in caught:
+            text = f"{stage}: {w.category.__name__}: {w.message}"
+            if text not in self.messages:
+                self.messages.append(text)
+
+
 def _fit_reduce(component: Component, x: np.ndarray, seed: int) -> tuple[np.ndarray, dict, float]:
     start = time.perf_counter()
     reducer = component.build(seed=seed)
-    with warnings.catch_warnings():
-        # umap-learn warns that a fixed random_state disables parallelism: that is the point
-        warnings.filterwarnings("ignore", message=".*n_jobs value 1 overridden.*")
-        z = np.asarray(reducer.fit_transform(x), dtype=np.float32)
+    z = np.asarray(reducer.fit_transform(x), dtype=np.float32)
     if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
         raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
     return z, component.describe(reducer), time.perf_counter() - start
@@ -213,7 +230,8 @@ def evaluate(
         reduced = proxy_space = None
         reduce_error = None
         reducer_config: dict[str, Any] = {}
-        with progress.stage(f"reduce {reducer.label} seed {seed}"):
+        seed_warnings = _Warnings()
+        with progress.stage(f"reduce {reducer.label} seed {seed}"), seed_warnings.capture("reduce"):
             try:
                 reduced, reducer_config, timings["reduce"] = _fit_reduce(reducer, x, seed)
             except Exception as exc:
@@ -221,7 +239,7 @@ def evaluate(
         if same_space:
             proxy_space, timings["proxy"] = reduced, 0.0
         else:
-            with progress.stage(f"proxy space {proxy.label} seed {seed}"):
+            with progress.stage(f"proxy space {proxy.label} seed {seed}"), seed_warnings.capture("proxy"):
                 try:
                     proxy_space, _, timings["proxy"] = _fit_reduce(proxy, x, seed)
                 except Exception as exc:
@@ -230,8 +248,10 @@ def evaluate(
         for comp in clusterers:
             row_timings = dict(timings)
             error, metrics, clusterer_config = reduce_error, {}, {"label": comp.label}
+            row_warnings = _Warnings()
+            row_warnings.messages = list(seed_warnings.messages)
             if error is None:
-                with progress.stage(f"{comp.label} seed {seed}"):
+                with progress.stage(f"{comp.label} seed {seed}"), row_warnings.capture("cluster"):
                     try:
                         start = time.perf_counter()
                         estimator = comp.build(seed=seed, n_clusters=k)
@@ -250,7 +270,8 @@ def evaluate(
                 seed=int(seed), status="failed" if error else "ok", error=error, metrics=metrics,
                 config={**config, "seed": int(seed), "seeds": [int(s) for s in seeds],
                         "n_clusters_given": k, "reducer": reducer_config or {"label": reducer.label},
-                        "proxy_reducer": proxy.label, "clusterer": clusterer_config},
+                        "proxy_reducer": proxy.label, "clusterer": clusterer_config,
+                        "warnings": row_warnings.messages},
                 timings=row_timings, protocol_version=spec.version,
                 provenance={**provenance, "plugins": {
                     **provenance.get("plugins", {}), "reducer": reducer.entry.provenance,

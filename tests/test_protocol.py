@@ -176,3 +176,34 @@ def test_component_options_reach_the_estimator():
     assert r.clusterer == "kmeans:max_iter=7" and r.reducer == "pca:n_components=0.9"
     assert r.config["clusterer"]["params"]["max_iter"] == 7
     assert r.config["reducer"]["params"]["n_components"] == 0.9
+
+
+class Grumbling(BaseEstimator):
+    """Clusters by the sign of the first feature, warning as it goes."""
+
+    def fit_predict(self, x):
+        import warnings
+
+        warnings.warn("did not converge", UserWarning, stacklevel=1)
+        return (np.asarray(x)[:, 0] > 0).astype(int)
+
+
+@zsbench.hookimpl
+def _register_grumbling(register):
+    register("grumbling", Grumbling)
+
+
+def test_library_warnings_are_recorded_with_the_result(recwarn):
+    import types
+
+    x = np.concatenate([np.full((10, 2), -1.0), np.full((10, 2), 1.0)])
+    plugin = types.SimpleNamespace(register_clusterers=_register_grumbling)
+    with zsbench.registered(plugin, "grumbling"):
+        out = zsbench.run_embeddings(x + np.random.default_rng(0).normal(0, 0.01, x.shape),
+                                     np.repeat([0, 1], 10), encoder="e", dataset="d",
+                                     clusterers=["grumbling"], reducer="none", seeds=1, store=False)
+    recorded = out.results[0].config["warnings"]
+    assert "cluster: UserWarning: did not converge" in recorded
+    # 20 samples are fewer than UMAP's 30 neighbours: the proxy space says so, and it is kept
+    assert any(w.startswith("proxy: UserWarning: n_neighbors is larger") for w in recorded)
+    assert not [w for w in recwarn if "did not converge" in str(w.message)]  # not re-emitted
