@@ -21,7 +21,7 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
 __all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "load_npz",
            "RunResult", "Result", "ResultStore", "__version__"]
 
-_LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.api",
+_LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.inputs",
          "RunResult": "zsbench.api", "Result": "zsbench.types", "ResultStore": "zsbench.store"}
 
 

@@ -17,19 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from zsbench.catalog import Catalog, build_catalog
 from zsbench.errors import InvalidInputError, ZsbenchError
+from zsbench.inputs import check_inputs, prepare_labels
 from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
-from zsbench.protocol import (
-    Component,
-    ProtocolSpec,
-    check_inputs,
-    embed,
-    evaluate,
-    load_spec,
-    prepare_labels,
-)
+from zsbench.protocol import Component, ProtocolSpec, embed, evaluate, load_spec
 from zsbench.provenance import environment
 from zsbench.store import ResultStore
 from zsbench.types import Result
@@ -186,38 +180,6 @@ def run_embeddings(
     return _score(x, y, encoder=encoder, dataset=dataset, comps=comps,
                   seeds=_seeds(seeds, spec), spec=spec, config=config,
                   provenance={"plugins": {}}, store=store, embed_seconds=0.0, progress=progress)
-
-
-def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Read ``embeddings`` (n, d) and ``labels`` (n,) from an .npz file, never unpickling."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file; pass an .npz with arrays 'embeddings' and 'labels'")
-    with path.open("rb") as fh:
-        if fh.read(2) != b"PK":
-            raise InvalidInputError(
-                f"{path}: not an .npz archive; save with np.savez(path, embeddings=X, labels=y)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"embeddings", "labels"} - set(data.files)
-            if missing:
-                raise InvalidInputError(
-                    f"{path}: missing array(s) {', '.join(sorted(missing))}; found "
-                    f"{', '.join(data.files) or 'none'}. Save with np.savez(path, "
-                    "embeddings=X, labels=y)")
-            x, y = data["embeddings"], data["labels"]
-    except InvalidInputError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise InvalidInputError(
-                f"{path}: holds object arrays, which zsbench will not unpickle; save numeric "
-                "embeddings and integer or string labels") from None
-        raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return x, y, {"path": str(path), "sha256": digest}
 
 
 def _labels_hash(y: np.ndarray) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+
 from zsbench.errors import ZsbenchError
 
 app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
@@ -120,6 +121,7 @@ def run(
 ) -> None:
     """Run the standard protocol and print a summary leaderboard of this run."""
     from zsbench import api
+    from zsbench.inputs import load_npz
     from zsbench.progress import RichProgress
 
     with user_errors():
@@ -130,7 +132,7 @@ def run(
             raise ZsbenchError("--name applies only with --embeddings")
         with RichProgress() as progress:
             if embeddings is not None:
-                x, y, source = api.load_npz(embeddings)
+                x, y, source = load_npz(embeddings)
                 result = api.run_embeddings(
                     x, y, encoder=name or embeddings.stem, dataset=dataset or embeddings.stem,
                     clusterers=clusterer, reducer=reducer, seeds=seeds, store=store,

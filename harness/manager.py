@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import pluggy
+
 from zsbench import hookspecs
 
 ENV_LOAD_PLUGINS = "ZSBENCH_LOAD_PLUGINS"

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+
 from zsbench.catalog import Catalog, Entry, parse_spec
 from zsbench.errors import InvalidInputError, ZsbenchError
 from zsbench.progress import NullProgress, Progress
@@ -86,63 +87,6 @@ class Component:
     def describe(self, estimator: Any) -> dict[str, Any]:
         return {"label": self.label, "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
                 "params": estimator.get_params(deep=False)}
-
-
-# -- inputs -----------------------------------------------------------------------------------------
-
-def prepare_labels(labels: Any, source: str, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
-    """Integer class codes, and the mask of samples that have a label.
-
-    Missing labels (NaN, None, empty string) never become a class of their own: those samples
-    are left out of clustering and scoring, and the count is reported.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise InvalidInputError(f"{source}: labels must be 1-d, got shape {labels.shape}")
-    if labels.dtype.kind == "f":
-        keep = ~np.isnan(labels)
-    elif labels.dtype.kind in "OUS":
-        keep = np.array([v is not None and v == v and str(v) != "" for v in labels], dtype=bool)
-    elif labels.dtype.kind in "iub":
-        keep = np.ones(len(labels), dtype=bool)
-    else:
-        raise InvalidInputError(f"{source}: labels of dtype {labels.dtype} are not class labels")
-    if not keep.all():
-        progress.note(f"{source}: {int((~keep).sum())} samples have no label and are left out")
-    kept = labels[keep]
-    if kept.dtype.kind == "O":
-        kept = kept.astype(str)
-    _, codes = np.unique(kept, return_inverse=True)
-    return codes.astype(np.int64), keep
-
-
-def check_inputs(embeddings: Any, labels: np.ndarray, source: str) -> np.ndarray:
-    """Raise a clear error for anything the protocol cannot score; return float32 embeddings."""
-    x = np.asarray(embeddings)
-    if x.ndim != 2:
-        raise InvalidInputError(
-            f"{source}: embeddings must be a 2-d (samples, features) array, got shape {x.shape}")
-    if x.dtype.kind not in "fiub":
-        raise InvalidInputError(f"{source}: embeddings of dtype {x.dtype} are not numbers")
-    if len(x) != len(labels):
-        raise InvalidInputError(
-            f"{source}: {len(x)} embeddings but {len(labels)} labels; they must pair one to one")
-    x = x.astype(np.float32, copy=False)  # fp16 from a GPU must not reach the clusterers
-    bad = ~np.isfinite(x).all(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise InvalidInputError(
-            f"{source}: {len(rows)} embeddings contain NaN or Inf (first rows: "
-            f"{', '.join(map(str, rows[:5]))}); fix the encoder or drop those samples")
-    k = len(np.unique(labels))
-    if k < 2:
-        raise InvalidInputError(
-            f"{source}: found {k} distinct label(s); clustering needs at least 2 classes")
-    if k >= len(x):
-        raise InvalidInputError(
-            f"{source}: k={k} classes for {len(x)} samples; k must be smaller than the sample "
-            "count (every sample has its own label?)")
-    return x
 
 
 # -- stages -----------------------------------------------------------------------------------------

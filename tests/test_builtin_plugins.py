@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+
 from zsbench.catalog import build_catalog
 from zsbench.plugins._estimators import FractionalHDBSCAN, ScaledAgglomerative, ZScorePCA
 from zsbench.plugins.raw_pixels import RawPixels

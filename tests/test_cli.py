@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 from typer.testing import CliRunner
+
 from zsbench.cli import app
 
 

@@ -9,6 +9,7 @@ import types
 
 import numpy as np
 import pytest
+
 import zsbench
 from zsbench import hookspecs, manager
 from zsbench.catalog import build_catalog

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import zsbench
 from sklearn.base import BaseEstimator, TransformerMixin
+
+import zsbench
 from zsbench.catalog import build_catalog
 from zsbench.errors import InvalidInputError
 from zsbench.protocol import Component, evaluate, load_spec

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from zsbench.errors import ZsbenchError
 from zsbench.leaderboard import build, render
 from zsbench.store import ResultStore, default_path
