@@ -38,6 +38,20 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def _version(value: bool) -> None:
+    if value:
+        from zsbench import __version__
+
+        typer.echo(f"zsbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False) -> None:
+    """Zero-shot clustering benchmark for pretrained image encoders."""
+
+
 class Kind(StrEnum):
     encoders = "encoders"
     datasets = "datasets"

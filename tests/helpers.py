@@ -63,6 +63,13 @@ class Exploding:
         raise RuntimeError("boom")
 
 
+class Interrupting(Exploding):
+    """A clusterer during which the user presses Ctrl-C."""
+
+    def fit_predict(self, x):
+        raise KeyboardInterrupt
+
+
 def throwaway_plugin(**extra):
     """A plugin object registering the blobs dataset, the mean-std encoder and a failing clusterer."""
 
@@ -77,6 +84,7 @@ def throwaway_plugin(**extra):
     @zsbench.hookimpl
     def register_clusterers(register):
         register("exploding", Exploding, description="always fails")
+        register("interrupting", Interrupting, description="Ctrl-C while clustering")
 
     return types.SimpleNamespace(register_encoders=register_encoders,
                                  register_datasets=register_datasets,

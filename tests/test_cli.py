@@ -164,3 +164,24 @@ def test_a_name_clash_is_shown_by_plugins_and_list(cli, tmp_path, monkeypatch, f
         assert "dataset 'digits' is registered by both zsb-clash:clash and zsbench:digits" in (
             result.output.replace("\n", " "))
     _one_line_error(cli("run", "--seeds", "1"), "registered by both")
+
+
+def test_interrupted_run_keeps_what_it_finished(cli, isolated_store):
+    import zsbench
+
+    from .helpers import throwaway_plugin
+
+    with zsbench.registered(throwaway_plugin(), "throwaway"):
+        result = cli("run", "--encoder", "mean-std", "--dataset", "blobs", "--reducer", "none",
+                     "--seeds", "1", "--clusterer", "kmeans", "--clusterer", "interrupting",
+                     "--clusterer", "agglomerative")
+    assert result.exit_code == 130 and "interrupted" in result.output
+    stored = zsbench.ResultStore(isolated_store).results()
+    assert [(r.clusterer, r.status) for r in stored] == [("kmeans", "ok")]
+
+
+def test_version(cli):
+    import zsbench
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"zsbench {zsbench.__version__}"
