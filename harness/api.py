@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,12 +108,15 @@ def run(
     store: StoreArg = None,
     progress: Progress | None = None,
     protocol: str = "1",
+    encoder_options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Embed ``dataset`` with ``encoder`` and score every clusterer under the standard protocol.
 
     Defaults come from the protocol file: its default encoder and dataset, its six clusterers,
-    its reducer and seed count. ``store=None`` writes to the default results store, ``False``
-    keeps results in memory only, a path or :class:`ResultStore` writes there.
+    its reducer and seed count. ``encoder_options`` go to the encoder's factory (e.g.
+    ``{"weights": "file.safetensors"}``, what ``--weights`` passes). ``store=None`` writes to
+    the default results store, ``False`` keeps results in memory only, a path or
+    :class:`ResultStore` writes there.
     """
     spec = load_spec(protocol)
     progress = progress or NullProgress()
@@ -129,13 +132,15 @@ def run(
     y, keep = prepare_labels(ds.labels, f"dataset {ds_entry.name}", progress)
     if len(keep) != len(ds):
         raise ZsbenchError(f"dataset {ds_entry.name} has {len(ds)} images but {len(keep)} labels")
-    enc = enc_entry.create()
+    options = dict(encoder_options or {})
+    with progress.stage(f"load encoder {enc_entry.name}"):
+        enc = enc_entry.create(**options)
     start = time.perf_counter()
     x = embed(enc, ds, label, progress)
     embed_seconds = time.perf_counter() - start
     x = check_inputs(x[keep], y, label)
     config = {
-        "encoder": {"name": enc_entry.name, "identity": dict(enc.identity)},
+        "encoder": {"name": enc_entry.name, "options": options, "identity": dict(enc.identity)},
         "dataset": {"name": ds_entry.name, "info": dict(ds.info), "n_missing_labels":
                     int((~keep).sum()), "labels_sha256": _labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),

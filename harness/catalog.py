@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,9 +32,28 @@ class Entry:
     description: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
 
-    def create(self) -> Any:
+    @property
+    def is_family(self) -> bool:
+        """A name ending in "/" or ":" is a family: ``timm/`` serves ``timm/<any model>``."""
+        return self.name.endswith(("/", ":"))
+
+    def member(self, name: str) -> Entry:
+        """The concrete entry for ``name`` in this family; its factory gets the rest of the name."""
+        rest = name[len(self.name):]
+        factory = functools.partial(self.factory, rest)
+        return dataclasses.replace(self, name=name, factory=factory)
+
+    def create(self, **options: Any) -> Any:
+        if options:
+            accepted = inspect.signature(self.factory).parameters
+            takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+            unknown = sorted(set(options) - set(accepted)) if not takes_any else []
+            if unknown:
+                raise ZsbenchError(
+                    f"{self.kind[:-1]} {self.name!r} does not accept option(s) {', '.join(unknown)}"
+                    f"; it accepts: {', '.join(accepted) or 'none'}")
         try:
-            return self.factory()
+            return self.factory(**options)
         except ZsbenchError:
             raise
         except Exception as exc:
@@ -59,10 +81,14 @@ class Catalog:
     def get(self, kind: str, name: str) -> Entry:
         if (kind, name) in self.conflicts:
             raise DuplicateComponentError(self.conflict_message(kind, name))
-        try:
-            return self.entries[kind][name]
-        except KeyError:
-            raise UnknownComponentError(kind, name, self.entries[kind]) from None
+        entries = self.entries[kind]
+        if name in entries and not entries[name].is_family:
+            return entries[name]
+        families = [e for e in entries.values() if e.is_family and name.startswith(e.name)
+                    and len(name) > len(e.name)]
+        if families:
+            return max(families, key=lambda e: len(e.name)).member(name)
+        raise UnknownComponentError(kind, name, entries)
 
     def conflict_message(self, kind: str, name: str) -> str:
         owners = " and ".join(sorted(self.conflicts[(kind, name)]))

@@ -129,6 +129,8 @@ def run(
     seeds: Annotated[int | None, typer.Option(min=1, help="Number of seeds (0..N-1).")] = None,
     embeddings: Annotated[Path | None, typer.Option(
         help="Score precomputed embeddings: an .npz with arrays 'embeddings' (n, d) and 'labels' (n,).")] = None,
+    weights: Annotated[Path | None, typer.Option(
+        help="A local weights file for the encoder (.safetensors or a torch checkpoint).")] = None,
     name: Annotated[str | None, typer.Option(
         help="With --embeddings: the encoder name to record (default: the file's stem).")] = None,
     store: StoreOpt = None,
@@ -144,6 +146,8 @@ def run(
                                "(with --embeddings, --name sets the encoder name)")
         if embeddings is None and name is not None:
             raise ZsbenchError("--name applies only with --embeddings")
+        if embeddings is not None and weights is not None:
+            raise ZsbenchError("--weights applies to an --encoder, not to --embeddings")
         with RichProgress() as progress:
             if embeddings is not None:
                 x, y, source = load_npz(embeddings)
@@ -152,8 +156,10 @@ def run(
                     clusterers=clusterer, reducer=reducer, seeds=seeds, store=store,
                     progress=progress, source=source)
             else:
+                options = {"weights": str(weights)} if weights is not None else None
                 result = api.run(encoder, dataset, clusterers=clusterer, reducer=reducer,
-                                 seeds=seeds, store=store, progress=progress)
+                                 seeds=seeds, store=store, progress=progress,
+                                 encoder_options=options)
         _summarise(result)
 
 

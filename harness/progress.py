@@ -26,6 +26,20 @@ class NullProgress:
         log.warning(message)
 
 
+def _Rate():
+    """Items per second of a stage with a total (images/s while embedding)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task):
+            if task.total is None or not task.speed:
+                return Text("")
+            return Text(f"{task.speed:,.0f}/s", style="progress.data.speed")
+
+    return Rate()
+
+
 class RichProgress:
     """A live bar for the running stage on stderr (stdout carries only results), and one line
     per finished stage that took long enough to matter."""
@@ -44,7 +58,7 @@ class RichProgress:
         self.console = Console(stderr=True)
         self.min_seconds = min_seconds_to_log
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(),
+                                  MofNCompleteColumn(), _Rate(), TimeElapsedColumn(),
                                   console=self.console, transient=True)
 
     def __enter__(self) -> RichProgress:
