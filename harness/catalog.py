@@ -84,6 +84,9 @@ class Catalog:
         entries = self.entries[kind]
         if name in entries and not entries[name].is_family:
             return entries[name]
+        if name in entries:
+            raise ZsbenchError(f"{name} is a family of {kind}: name one member, "
+                               f"{entries[name].description}")
         families = [e for e in entries.values() if e.is_family and name.startswith(e.name)
                     and len(name) > len(e.name)]
         if families:

@@ -112,8 +112,8 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
         for col in ("name", "plugin", "description"):
             table.add_column(col)
         for name in catalog.names(kind.value):
-            entry = catalog.get(kind.value, name)
-            table.add_row(name, entry.plugin, entry.description)
+            entry = catalog.entries[kind.value][name]
+            table.add_row(name + ("…" if entry.is_family else ""), entry.plugin, entry.description)
         _out().print(table)
         _report_catalog_problems(catalog)
 
