@@ -42,17 +42,19 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def fetch(model: str, url: str, filename: str | None = None) -> Path:
+def fetch(model: str, url: str, filename: str | None = None, sha256_hex: str | None = None) -> Path:
     """The local copy of ``url``: reuse it when present, else download it, else a clear error.
 
     A filename carrying a hash prefix (``resnet50-11ad3fa6.pth``, torchvision's convention) is
-    checked against the file's SHA-256 after download.
+    checked against the file's SHA-256 after download; ``sha256_hex``, when given, is checked
+    every time the file is used.
     """
     import torch
 
     filename = filename or url.rsplit("/", 1)[-1]
     path = weights_dir() / filename
     if path.is_file():
+        _verify(model, path, sha256_hex)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     check = bool(re.search(r"-[0-9a-f]{8,}\.", filename))
@@ -65,7 +67,14 @@ def fetch(model: str, url: str, filename: str | None = None) -> Path:
             f"{model}: weights not found at {path} and the download from {url} failed "
             f"({type(exc).__name__}: {exc}); download that file and put it at {path} (or in "
             f"${ENV_WEIGHTS_DIR}), or pass --weights PATH") from None
+    _verify(model, path, sha256_hex)
     return path
+
+
+def _verify(model: str, path: Path, expected: str | None) -> None:
+    if expected is not None and (actual := sha256(path)) != expected:
+        raise WeightsError(f"{model}: {path} has SHA-256 {actual[:16]}..., expected "
+                           f"{expected[:16]}...; delete it so zsbench downloads it again")
 
 
 def _hash_prefix(filename: str) -> str:

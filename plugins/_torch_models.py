@@ -105,7 +105,7 @@ def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None) -> 
         weights_identity: dict[str, Any] = {"weights": "random-init", "init_seed": spec["init_seed"]}
     else:
         net = ARCHITECTURES[spec["arch"]](**args)
-        path = weights or fetch(name, spec["url"])
+        path = weights or fetch(name, spec["url"], sha256_hex=spec.get("sha256"))
         state = LAYOUTS[spec["layout"]](read_state_dict(path, name))
         report = load_into(net, state, name, ignore=spec.get("ignore", ()),
                            keep_init=spec.get("keep_init", ()))
@@ -118,6 +118,15 @@ def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None) -> 
 
 def _short(exc: BaseException) -> str:
     return textwrap.shorten(" ".join(str(exc).split()), 160, placeholder=" …")
+
+
+def _hf_cache() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except Exception:
+        return "the Hugging Face cache"
 
 
 # -- families -------------------------------------------------------------------------------------
@@ -152,7 +161,7 @@ def timm_encoder(model: str, weights: str | None = None) -> TorchEncoder:
                 f"timm/{model}: pretrained weights could not be loaded ({type(exc).__name__}: "
                 f"{_short(exc)}). With network access, "
                 f"`python -c \"import timm; timm.create_model('{model}', pretrained=True)\"` puts "
-                "them in the Hugging Face cache; offline, pass --weights PATH") from None
+                f"them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH") from None
         cfg = net.pretrained_cfg
         source = {"weights": "timm pretrained", "tag": cfg.get("tag"),
                   "hf_hub_id": cfg.get("hf_hub_id"), "url": cfg.get("url")}
@@ -194,7 +203,7 @@ def open_clip_encoder(spec: str, weights: str | None = None) -> TorchEncoder:
                 f"{label}: pretrained weights could not be loaded ({type(exc).__name__}: "
                 f"{_short(exc)}). With network access, "
                 f"`python -c \"import open_clip; open_clip.create_model('{arch}', pretrained='{tag}')\"` "
-                "caches them; offline, pass --weights PATH") from None
+                f"caches them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH") from None
         finally:
             logging.disable(logging.NOTSET)
         cfg = open_clip.get_pretrained_cfg(arch, tag)

@@ -189,3 +189,17 @@ class _images(list):
         digits = load_digits().images[:n]
         super().__init__(Image.fromarray((d * 255 / 16).astype(np.uint8)) for d in digits)
         self.labels, self.info = np.arange(n), {}
+
+
+def test_a_pinned_checksum_is_checked_on_every_use(tmp_path, monkeypatch):
+    import hashlib
+
+    from zsbench.weights import fetch
+
+    monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))
+    (tmp_path / "w.pth").write_bytes(b"published bytes")
+    good = hashlib.sha256(b"published bytes").hexdigest()
+    assert fetch("m", "https://example.org/w.pth", sha256_hex=good) == tmp_path / "w.pth"
+    (tmp_path / "w.pth").write_bytes(b"truncated")
+    with pytest.raises(WeightsError, match="delete it so zsbench downloads it again"):
+        fetch("m", "https://example.org/w.pth", sha256_hex=good)
