@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from zsbench.catalog import Catalog, build_catalog
+from zsbench.datasets import fingerprint
 from zsbench.errors import InvalidInputError, ZsbenchError
-from zsbench.inputs import check_inputs, prepare_labels
+from zsbench.inputs import check_inputs, prepare_labels, select_samples
 from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
 from zsbench.protocol import Component, ProtocolSpec, embed, evaluate, load_spec
@@ -109,6 +110,10 @@ def run(
     progress: Progress | None = None,
     protocol: str = "1",
     encoder_options: Mapping[str, Any] | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
+    max_samples: int | None = None,
+    subsample_seed: int = 0,
+    skip_bad: bool = False,
 ) -> RunResult:
     """Embed ``dataset`` with ``encoder`` and score every clusterer under the standard protocol.
 
@@ -116,7 +121,9 @@ def run(
     its reducer and seed count. ``encoder_options`` go to the encoder's factory (e.g.
     ``{"weights": "file.safetensors"}``, what ``--weights`` passes). ``store=None`` writes to
     the default results store, ``False`` keeps results in memory only, a path or
-    :class:`ResultStore` writes there.
+    :class:`ResultStore` writes there. ``dataset_options`` go to the dataset's factory
+    (``data_dir``, ``download``). ``max_samples`` takes a seeded stratified subsample;
+    ``skip_bad`` leaves out images that cannot be decoded, counting them.
     """
     spec = load_spec(protocol)
     progress = progress or NullProgress()
@@ -127,22 +134,25 @@ def run(
     seed_list = _seeds(seeds, spec)
 
     with progress.stage(f"load dataset {ds_entry.name}"):
-        ds = ds_entry.create()
+        ds = ds_entry.create(**dict(dataset_options or {}))
+    view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
+                                     subsample_seed=subsample_seed, skip_bad=skip_bad)
     label = f"{enc_entry.name} on {ds_entry.name}"
-    y, keep = prepare_labels(ds.labels, f"dataset {ds_entry.name}", progress)
-    if len(keep) != len(ds):
-        raise ZsbenchError(f"dataset {ds_entry.name} has {len(ds)} images but {len(keep)} labels")
+    y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
     options = dict(encoder_options or {})
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
     start = time.perf_counter()
-    x = embed(enc, ds, label, progress)
+    x = embed(enc, view, label, progress)
     embed_seconds = time.perf_counter() - start
-    x = check_inputs(x[keep], y, label)
+    x = check_inputs(x, y, label)
+    split = view.info.get("split")
     config = {
         "encoder": {"name": enc_entry.name, "options": options, "identity": dict(enc.identity)},
-        "dataset": {"name": ds_entry.name, "info": dict(ds.info), "n_missing_labels":
-                    int((~keep).sum()), "labels_sha256": _labels_hash(y)},
+        "dataset": {"name": ds_entry.name, "info": view.info, **selection,
+                    "fingerprint": fingerprint(view.ids, view.labels.astype(str).tolist(),
+                                               {"split": split, **_selection_rule(selection)}),
+                    "labels_sha256": _labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }
     provenance = {"plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance}}
@@ -185,6 +195,11 @@ def run_embeddings(
     return _score(x, y, encoder=encoder, dataset=dataset, comps=comps,
                   seeds=_seeds(seeds, spec), spec=spec, config=config,
                   provenance={"plugins": {}}, store=store, embed_seconds=0.0, progress=progress)
+
+
+def _selection_rule(selection: dict[str, Any]) -> dict[str, Any]:
+    """The parts of the sample selection that change which samples are clustered."""
+    return {k: selection[k] for k in ("max_samples", "subsample_seed", "n_bad_skipped") if k in selection}
 
 
 def _labels_hash(y: np.ndarray) -> str:

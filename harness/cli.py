@@ -129,6 +129,15 @@ def run(
     seeds: Annotated[int | None, typer.Option(min=1, help="Number of seeds (0..N-1).")] = None,
     embeddings: Annotated[Path | None, typer.Option(
         help="Score precomputed embeddings: an .npz with arrays 'embeddings' (n, d) and 'labels' (n,).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Where datasets live (default: $ZSBENCH_DATA_DIR or the user data dir).")] = None,
+    download: Annotated[bool, typer.Option(
+        help="Download the dataset when its source allows it.")] = False,
+    max_samples: Annotated[int | None, typer.Option(
+        min=2, help="Cluster a seeded, stratified subsample of this many images.")] = None,
+    subsample_seed: Annotated[int, typer.Option(help="Seed of the --max-samples subsample.")] = 0,
+    skip_bad: Annotated[bool, typer.Option(
+        help="Leave out images that cannot be decoded (counted in the results).")] = False,
     weights: Annotated[Path | None, typer.Option(
         help="A local weights file for the encoder (.safetensors or a torch checkpoint).")] = None,
     name: Annotated[str | None, typer.Option(
@@ -148,6 +157,9 @@ def run(
             raise ZsbenchError("--name applies only with --embeddings")
         if embeddings is not None and weights is not None:
             raise ZsbenchError("--weights applies to an --encoder, not to --embeddings")
+        if embeddings is not None and (data_dir or download or max_samples or skip_bad):
+            raise ZsbenchError("--data-dir, --download, --max-samples and --skip-bad apply to a "
+                               "--dataset, not to --embeddings")
         with RichProgress() as progress:
             if embeddings is not None:
                 x, y, source = load_npz(embeddings)
@@ -157,9 +169,13 @@ def run(
                     progress=progress, source=source)
             else:
                 options = {"weights": str(weights)} if weights is not None else None
+                data_options = {**({"data_dir": str(data_dir)} if data_dir else {}),
+                                **({"download": True} if download else {})}
                 result = api.run(encoder, dataset, clusterers=clusterer, reducer=reducer,
                                  seeds=seeds, store=store, progress=progress,
-                                 encoder_options=options)
+                                 encoder_options=options, dataset_options=data_options,
+                                 max_samples=max_samples, subsample_seed=subsample_seed,
+                                 skip_bad=skip_bad)
         _summarise(result)
 
 

@@ -101,3 +101,57 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
         raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return x, y, {"path": str(path), "sha256": digest}
+
+
+class DatasetView:
+    """Some positions of a dataset, in order: what a run actually embeds and clusters."""
+
+    def __init__(self, dataset: Any, positions: np.ndarray) -> None:
+        self.dataset, self.positions = dataset, np.asarray(positions, dtype=np.int64)
+        self.info = dict(getattr(dataset, "info", {}))
+        ids = getattr(dataset, "ids", None)
+        self.ids = [str(ids[p]) for p in self.positions] if ids is not None else None
+        self.labels = np.asarray(dataset.labels)[self.positions]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index: int):
+        return self.dataset[int(self.positions[index])]
+
+
+def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
+                   subsample_seed: int = 0, skip_bad: bool = False) -> tuple[DatasetView, dict[str, Any]]:
+    """Drop unlabelled samples, take a seeded stratified subsample, and (optionally) leave out
+    images that cannot be decoded. Returns the view and a record of what was done."""
+    from zsbench.datasets import BadImageError, stratified_indices
+
+    if len(dataset) == 0:
+        raise InvalidInputError(f"dataset {name} is empty; check its files")
+    if len(dataset.labels) != len(dataset):
+        raise InvalidInputError(f"dataset {name} has {len(dataset)} images but "
+                                f"{len(dataset.labels)} labels")
+    _, keep = prepare_labels(dataset.labels, f"dataset {name}", progress)
+    positions = np.flatnonzero(keep)
+    record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~keep).sum())}
+    if max_samples is not None:
+        if max_samples < 2:
+            raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
+        labels = np.asarray(dataset.labels)[positions]
+        positions = positions[stratified_indices(labels.astype(str), max_samples, subsample_seed)]
+        record.update(max_samples=max_samples, subsample_seed=subsample_seed,
+                      subsample="stratified by label, seeded")
+    if skip_bad:
+        bad = []
+        with progress.stage(f"check images of {name}", total=len(positions)) as advance:
+            for p in positions:
+                try:
+                    dataset[int(p)]
+                except BadImageError:
+                    bad.append(p)
+                advance(1)
+        if bad:
+            progress.note(f"dataset {name}: {len(bad)} unreadable image(s) left out (--skip-bad)")
+        positions = np.setdiff1d(positions, bad)
+        record["n_bad_skipped"] = len(bad)
+    return DatasetView(dataset, positions), record

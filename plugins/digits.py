@@ -5,31 +5,23 @@ from __future__ import annotations
 import zsbench
 
 
-class Digits:
+def _digits():
     """All 1,797 images (the bundle has no train/test split, so the whole set is clustered)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
 
-    def __init__(self) -> None:
-        import numpy as np
-        from sklearn.datasets import load_digits
+    from zsbench.datasets import ArrayImages
 
-        bunch = load_digits()
-        # stored as 0..16 intensities; scale to 8-bit so they are ordinary greyscale images
-        self._pixels = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)
-        self.labels = bunch.target.astype(np.int64)
-        self.info = {"source": "sklearn.datasets.load_digits", "split": "all (no split bundled)",
-                     "n_classes": 10, "n_samples": int(len(self.labels)), "image_size": [8, 8],
-                     "group": "far-OOD"}
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int):
-        from PIL import Image
-
-        return Image.fromarray(self._pixels[index])  # uint8 2-d: mode "L"
+    bunch = load_digits()
+    # stored as 0..16 intensities; scaled to 8-bit so they are ordinary greyscale images
+    pixels = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)
+    return ArrayImages(pixels, bunch.target.astype(np.int64), [f"digits/{i}" for i in range(len(pixels))],
+                       {"source": "sklearn.datasets.load_digits", "split": "all (no split bundled)",
+                        "n_classes": 10, "n_samples": len(pixels), "image_size": [8, 8],
+                        "group": "far-OOD"})
 
 
 @zsbench.hookimpl
 def register_datasets(register):
-    register("digits", Digits,
+    register("digits", _digits,
              description="scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classes)")

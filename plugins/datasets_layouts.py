@@ -1,0 +1,1 @@
+"""Placeholder until the layout-based loaders land (registers nothing)."""

@@ -1,0 +1,1 @@
+"""Placeholder until the torchvision-backed loaders land (registers nothing)."""
