@@ -189,6 +189,9 @@ def run_embeddings(
     config = {
         "encoder": {"name": encoder, "identity": {"source": source or "in-memory array"}},
         "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),
+                    # no sample identifiers in an embeddings file: positions, labels and the file
+                    "fingerprint": fingerprint(None, np.asarray(labels)[keep].astype(str).tolist(),
+                                               {"embeddings": (source or {}).get("sha256", "in-memory")}),
                     "labels_sha256": _labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }
