@@ -27,6 +27,8 @@ def register_encoders(register):
     The factory returns an object with ``identity`` (a JSON-able dict naming weights,
     preprocessing and dtype: everything that changes the embedding) and
     ``embed(dataset) -> Iterator[np.ndarray]`` yielding float (batch, dim) arrays in dataset order.
+    Factories may accept keyword options; ``--weights PATH`` passes ``weights=PATH``.
+    :class:`zsbench.torch_encoder.TorchEncoder` implements ``embed`` for torch networks.
     """
 
 
@@ -35,8 +37,11 @@ def register_datasets(register):
     """Register evaluation datasets.
 
     The factory returns a sequence of images: ``len(ds)``, ``ds[i]`` (a ``PIL.Image.Image``),
-    ``ds.labels`` (a 1-d array, one label per image) and ``ds.info`` (a JSON-able dict: source,
-    split rule, class count, group).
+    ``ds.labels`` (a 1-d array, one label per image, read without decoding images), ``ds.info``
+    (a JSON-able dict: source, split rule as ``"split"``, class count, group) and, preferably,
+    ``ds.ids`` (one stable identifier per sample, hashed into the run's fingerprint). Factories
+    may accept ``data_dir`` and ``download`` keyword options (``--data-dir``, ``--download``);
+    :mod:`zsbench.datasets` has helpers for both and for the missing-data error.
     """
 
 
