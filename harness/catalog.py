@@ -18,6 +18,7 @@ KINDS: dict[str, str] = {
     "datasets": "register_datasets",
     "reducers": "register_reducers",
     "clusterers": "register_clusterers",
+    "executors": "register_executors",
 }
 
 

@@ -57,6 +57,7 @@ class Kind(StrEnum):
     datasets = "datasets"
     reducers = "reducers"
     clusterers = "clusterers"
+    executors = "executors"
 
 
 class Format(StrEnum):

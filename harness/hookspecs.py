@@ -63,3 +63,16 @@ def register_clusterers(register):
     true classes when the estimator has that parameter and its value is not None (None declares
     "finds k itself"), and ``random_state`` to the seed when it has that parameter.
     """
+
+
+@hookspec
+def register_executors(register):
+    """Register executors: where the stages of a grid run.
+
+    The factory (keyword options such as ``workers`` or ``scheduler``) returns an object with
+    ``submit(fn, *args, resources=None) -> future`` (``future.result()`` returns ``fn(*args)`` or
+    raises its exception), ``as_completed(futures) -> iterator of futures``, ``in_process``
+    (True when tasks run in this process, so plugins registered in code are visible to them) and
+    ``close()``. ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``) is a hint
+    an executor may honour. Tasks exchange arrays through the artifact cache, not through ``args``.
+    """

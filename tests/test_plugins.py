@@ -181,7 +181,7 @@ def test_every_hook_is_in_the_spec_module_and_takes_register():
 
     hooks = [n for n, f in vars(hookspecs).items() if hasattr(f, "zsbench_spec")]
     assert sorted(hooks) == ["register_clusterers", "register_datasets", "register_encoders",
-                             "register_reducers"]
+                             "register_executors", "register_reducers"]
     for name in hooks:
         assert list(inspect.signature(getattr(hookspecs, name)).parameters) == ["register"]
 

@@ -1,0 +1,1 @@
+"""Placeholder until the executors land (registers nothing)."""
