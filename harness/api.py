@@ -7,29 +7,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zsbench.cache import ArtifactCache, cache_key
 from zsbench.catalog import Catalog, build_catalog
 from zsbench.datasets import fingerprint
 from zsbench.errors import InvalidInputError, ZsbenchError
+from zsbench.grid import Embedding, Tally, execute
 from zsbench.inputs import check_inputs, prepare_labels, select_samples
 from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
-from zsbench.protocol import Component, ProtocolSpec, embed, evaluate, load_spec
+from zsbench.protocol import Component, ProtocolSpec, embed, load_spec
 from zsbench.provenance import environment
 from zsbench.store import ResultStore
 from zsbench.types import Result
 
 StoreArg = str | os.PathLike[str] | ResultStore | None | bool
+CacheArg = str | os.PathLike[str] | ArtifactCache | None | bool
+Names = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class RunResult:
     run_id: str
     results: list[Result]
     store_path: Path | None
+    reused: dict[str, int] = field(default_factory=dict)
+    computed: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Result]:
@@ -64,10 +72,41 @@ def _open_store(store: StoreArg) -> ResultStore | None:
     return ResultStore(None if store in (None, True) else store)
 
 
-def _components(catalog: Catalog, spec: ProtocolSpec, reducer: str | None,
-                clusterers: Sequence[str] | None) -> tuple[Component, list[Component], Component]:
+@contextlib.contextmanager
+def _open_cache(cache: CacheArg) -> Iterator[ArtifactCache]:
+    """``None``: the default cache; a path or cache: that; ``False``: a throw-away one for this run."""
+    if cache is False:
+        with tempfile.TemporaryDirectory(prefix="zsbench-run-") as tmp:
+            yield ArtifactCache(tmp)
+    else:
+        yield cache if isinstance(cache, ArtifactCache) else ArtifactCache(None if cache in (None, True) else cache)
+
+
+ENV_WORKERS = "ZSBENCH_WORKERS"
+
+
+@contextlib.contextmanager
+def _open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any] | None) -> Iterator[Any]:
+    options = dict(options or {})
+    if "workers" not in options and os.environ.get(ENV_WORKERS):
+        options["workers"] = int(os.environ[ENV_WORKERS])  # e.g. 1 in tests and small CI jobs
+    executor = catalog.get("executors", name or "local").create(**options)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def _names(value: Names, default: str) -> list[str]:
+    if value is None:
+        return [default]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _components(catalog: Catalog, spec: ProtocolSpec, reducers: Names,
+                clusterers: Sequence[str] | None) -> tuple[list[Component], list[Component], Component]:
     chosen = list(clusterers) if clusterers else list(spec.clusterers)
-    return (Component.resolve(catalog, "reducers", reducer or spec.reducer),
+    return ([Component.resolve(catalog, "reducers", r) for r in _names(reducers, spec.reducer)],
             [Component.resolve(catalog, "clusterers", c) for c in chosen],
             Component.resolve(catalog, "reducers", spec.proxy_reducer))
 
@@ -82,31 +121,33 @@ def _seeds(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def _score(x, y, *, encoder, dataset, comps, seeds, spec, config, provenance, store,
-           embed_seconds, progress) -> RunResult:
-    reducer, clusterers, proxy = comps
+def _execute(embeddings: list[Embedding], comps, seeds, spec, *, store: StoreArg, cache: ArtifactCache,
+             executor, progress: Progress) -> RunResult:
+    reducers, clusterers, proxy = comps
     run_id = uuid.uuid4().hex[:12]
     db = _open_store(store)
+    tally = Tally()
     try:
-        results = evaluate(
-            x, y, encoder=encoder, dataset=dataset, reducer=reducer, clusterers=clusterers,
-            seeds=seeds, proxy=proxy, spec=spec, run_id=run_id, config=config,
-            provenance={**environment(), **provenance}, embed_seconds=embed_seconds,
-            progress=progress, on_result=db.add if db else (lambda r: None))
+        results = execute(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=proxy,
+                          spec=spec, run_id=run_id, cache=cache, executor=executor, store=db,
+                          progress=progress, tally=tally)
     finally:
         if db is not None and not isinstance(store, ResultStore):
             db.close()
-    return RunResult(run_id, results, db.path if db else None)
+    return RunResult(run_id, results, db.path if db else None, tally.reused, tally.computed)
 
 
 def run(
-    encoder: str | None = None,
-    dataset: str | None = None,
+    encoder: Names = None,
+    dataset: Names = None,
     *,
     clusterers: Sequence[str] | None = None,
-    reducer: str | None = None,
+    reducer: Names = None,
     seeds: int | Sequence[int] | None = None,
     store: StoreArg = None,
+    cache: CacheArg = None,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     protocol: str = "1",
     encoder_options: Mapping[str, Any] | None = None,
@@ -115,50 +156,72 @@ def run(
     subsample_seed: int = 0,
     skip_bad: bool = False,
 ) -> RunResult:
-    """Embed ``dataset`` with ``encoder`` and score every clusterer under the standard protocol.
+    """Embed each dataset with each encoder and score every clusterer under the standard protocol.
 
-    Defaults come from the protocol file: its default encoder and dataset, its six clusterers,
-    its reducer and seed count. ``encoder_options`` go to the encoder's factory (e.g.
-    ``{"weights": "file.safetensors"}``, what ``--weights`` passes). ``store=None`` writes to
-    the default results store, ``False`` keeps results in memory only, a path or
-    :class:`ResultStore` writes there. ``dataset_options`` go to the dataset's factory
-    (``data_dir``, ``download``). ``max_samples`` takes a seeded stratified subsample;
-    ``skip_bad`` leaves out images that cannot be decoded, counting them.
+    ``encoder``, ``dataset`` and ``reducer`` take a name or a list of names (a grid); defaults come
+    from the protocol file. Every distinct stage runs once: one embedding per encoder x dataset, one
+    reduction per embedding x reducer x seed, shared by every clusterer. Stages already in the
+    artifact cache and results already in the store are reused, so a rerun recomputes nothing.
+
+    ``store``/``cache``: ``None`` the default location, ``False`` none (in memory / a temporary
+    cache), or a path. ``executor`` names where reductions and clusterings run (``local``: a process
+    pool; ``dask``). ``encoder_options`` go to the encoder factories (``{"weights": path}``),
+    ``dataset_options`` to the dataset factories (``data_dir``, ``download``). ``max_samples`` takes
+    a seeded stratified subsample; ``skip_bad`` leaves out images that cannot be decoded.
     """
     spec = load_spec(protocol)
     progress = progress or NullProgress()
     catalog = build_catalog()
-    enc_entry = catalog.get("encoders", encoder or spec.default_encoder)
-    ds_entry = catalog.get("datasets", dataset or spec.default_dataset)
+    enc_entries = [catalog.get("encoders", e) for e in _names(encoder, spec.default_encoder)]
+    ds_entries = [catalog.get("datasets", d) for d in _names(dataset, spec.default_dataset)]
     comps = _components(catalog, spec, reducer, clusterers)  # resolve all names before any work
     seed_list = _seeds(seeds, spec)
+    with _open_cache(cache) as art, _open_executor(catalog, executor, executor_options) as pool:
+        embeddings = []
+        for ds_entry in ds_entries:
+            with progress.stage(f"load dataset {ds_entry.name}"):
+                ds = ds_entry.create(**dict(dataset_options or {}))
+            view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
+                                             subsample_seed=subsample_seed, skip_bad=skip_bad)
+            y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
+            split = view.info.get("split")
+            dataset_config = {"name": ds_entry.name, "info": view.info, **selection,
+                              "fingerprint": fingerprint(view.ids, view.labels.astype(str).tolist(),
+                                                         {"split": split, **_selection_rule(selection)}),
+                              "labels_sha256": _labels_hash(y)}
+            for enc_entry in enc_entries:
+                embeddings.append(_embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options,
+                                             spec, art, progress))
+        return _execute(embeddings, comps, seed_list, spec, store=store, cache=art, executor=pool,
+                        progress=progress)
 
-    with progress.stage(f"load dataset {ds_entry.name}"):
-        ds = ds_entry.create(**dict(dataset_options or {}))
-    view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
-                                     subsample_seed=subsample_seed, skip_bad=skip_bad)
-    label = f"{enc_entry.name} on {ds_entry.name}"
-    y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
+
+def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, spec, art: ArtifactCache,
+               progress: Progress) -> Embedding:
     options = dict(encoder_options or {})
+    label = f"{enc_entry.name} on {ds_entry.name}"
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
+    key = cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
+                     "identity": dict(enc.identity), "options": options, "plugin": enc_entry.provenance,
+                     "dataset": ds_entry.name, "fingerprint": dataset_config["fingerprint"]})
+    cached = art.get("embed", key)
     start = time.perf_counter()
-    x = embed(enc, view, label, progress)
-    embed_seconds = time.perf_counter() - start
+    if cached is not None:
+        x = np.asarray(cached)
+        progress.note(f"embedding {label} reused from the cache")
+    else:
+        x = embed(enc, view, label, progress)
+    seconds = time.perf_counter() - start
     x = check_inputs(x, y, label)
-    split = view.info.get("split")
-    config = {
-        "encoder": {"name": enc_entry.name, "options": options, "identity": dict(enc.identity)},
-        "dataset": {"name": ds_entry.name, "info": view.info, **selection,
-                    "fingerprint": fingerprint(view.ids, view.labels.astype(str).tolist(),
-                                               {"split": split, **_selection_rule(selection)}),
-                    "labels_sha256": _labels_hash(y)},
-        "n_samples": int(len(x)), "n_features": int(x.shape[1]),
-    }
-    provenance = {"plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance}}
-    return _score(x, y, encoder=enc_entry.name, dataset=ds_entry.name, comps=comps,
-                  seeds=seed_list, spec=spec, config=config, provenance=provenance, store=store,
-                  embed_seconds=embed_seconds, progress=progress)
+    if cached is None:
+        art.put("embed", key, x, {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name})
+    config = {"encoder": {"name": enc_entry.name, "options": options, "identity": dict(enc.identity)},
+              "dataset": dataset_config, "n_samples": int(len(x)), "n_features": int(x.shape[1]),
+              "embedding_reused": cached is not None}
+    provenance = {**environment(), "plugins": {"encoder": enc_entry.provenance,
+                                               "dataset": ds_entry.provenance}}
+    return Embedding(x, y, enc_entry.name, ds_entry.name, key, config, provenance, seconds)
 
 
 def run_embeddings(
@@ -168,9 +231,12 @@ def run_embeddings(
     encoder: str,
     dataset: str,
     clusterers: Sequence[str] | None = None,
-    reducer: str | None = None,
+    reducer: Names = None,
     seeds: int | Sequence[int] | None = None,
     store: StoreArg = None,
+    cache: CacheArg = None,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     source: dict[str, Any] | None = None,
     protocol: str = "1",
@@ -178,7 +244,8 @@ def run_embeddings(
     """Score embeddings computed elsewhere through the same reduce, cluster and score stages."""
     spec = load_spec(protocol)
     progress = progress or NullProgress()
-    comps = _components(build_catalog(), spec, reducer, clusterers)
+    catalog = build_catalog()
+    comps = _components(catalog, spec, reducer, clusterers)
     label = (source or {}).get("path", f"embeddings {encoder!r}")
     y, keep = prepare_labels(labels, label, progress)
     x = np.asarray(embeddings)
@@ -186,18 +253,22 @@ def run_embeddings(
         raise InvalidInputError(
             f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
+    content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
     config = {
         "encoder": {"name": encoder, "identity": {"source": source or "in-memory array"}},
         "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),
-                    # no sample identifiers in an embeddings file: positions, labels and the file
+                    # no sample identifiers in an embeddings file: positions, labels and the content
                     "fingerprint": fingerprint(None, np.asarray(labels)[keep].astype(str).tolist(),
-                                               {"embeddings": (source or {}).get("sha256", "in-memory")}),
+                                               {"embeddings": content}),
                     "labels_sha256": _labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }
-    return _score(x, y, encoder=encoder, dataset=dataset, comps=comps,
-                  seeds=_seeds(seeds, spec), spec=spec, config=config,
-                  provenance={"plugins": {}}, store=store, embed_seconds=0.0, progress=progress)
+    key = cache_key({"stage": "embed", "protocol": spec.version, "embeddings": content,
+                     "labels": config["dataset"]["fingerprint"]})
+    emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
+    with _open_cache(cache) as art, _open_executor(catalog, executor, executor_options) as pool:
+        return _execute([emb], comps, _seeds(seeds, spec), spec, store=store, cache=art, executor=pool,
+                        progress=progress)
 
 
 def _selection_rule(selection: dict[str, Any]) -> dict[str, Any]:

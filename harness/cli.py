@@ -222,3 +222,8 @@ def leaderboard(
 
 def main() -> None:
     app()
+
+
+from zsbench.cli_cache import cache_app  # noqa: E402  (its commands import the helpers above lazily)
+
+app.add_typer(cache_app, name="cache")

@@ -59,7 +59,17 @@ def build(results: Iterable[Result]) -> Leaderboard:
                  for col, v in by_cell.items()}
         rows.append((enc, red, cells))
     rows.sort(key=lambda row: -Leaderboard.row_mean(row[2]))
-    return Leaderboard(list(columns), rows, failed)  # columns in the order they were run
+    return Leaderboard(sorted(columns, key=_column_order), rows, failed)
+
+
+def _column_order(column: tuple[str, str]) -> tuple:
+    """Datasets alphabetically; clusterers in the standard protocol's order, then by name."""
+    from zsbench.protocol import load_spec
+
+    dataset, clusterer = column
+    standard = load_spec().clusterers
+    base = clusterer.split(":", 1)[0]
+    return (dataset, standard.index(base) if base in standard else len(standard), clusterer)
 
 
 def _header(board: Leaderboard) -> list[str]:

@@ -1,19 +1,13 @@
-"""The standard protocol: embed -> reduce -> cluster -> score. Core code, not a plugin.
+"""The standard protocol: its declared settings, its components, and the embedding stage.
 
-Within one run the embedding is computed once, each reduction is fitted once per seed and shared
-by every clusterer, and the proxy (UMAP-50) space is fitted once per seed, or reused when the
-run's reducer is the proxy reducer with the same parameters.
+The protocol itself is core code, not a plugin: :mod:`zsbench.grid` plans and runs its stages
+(embed -> reduce -> cluster -> score) and :mod:`zsbench.metrics` scores them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 import tomllib
-import warnings
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -21,8 +15,8 @@ import numpy as np
 
 from zsbench.catalog import Catalog, Entry, parse_spec
 from zsbench.errors import InvalidInputError, ZsbenchError
-from zsbench.progress import NullProgress, Progress
-from zsbench.types import Dataset, Result
+from zsbench.progress import Progress
+from zsbench.types import Dataset
 
 
 @dataclass(frozen=True)
@@ -108,127 +102,3 @@ def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress) -> np.
     if len(x) != n:
         raise InvalidInputError(f"{label}: the encoder returned {len(x)} embeddings for {n} images")
     return x
-
-
-class _Warnings:
-    """Collect library warnings of a stage into its result instead of spraying them on stderr."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    @contextlib.contextmanager
-    def capture(self, stage: str) -> Iterator[None]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            # umap-learn warns that a fixed random_state disables parallelism: that is the point
-            warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
-            yield
-        for w in caught:
-            text = f"{stage}: {w.category.__name__}: {w.message}"
-            if text not in self.messages:
-                self.messages.append(text)
-
-
-def _fit_reduce(component: Component, x: np.ndarray, seed: int) -> tuple[np.ndarray, dict, float]:
-    start = time.perf_counter()
-    reducer = component.build(seed=seed)
-    z = np.asarray(reducer.fit_transform(x), dtype=np.float32)
-    if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
-        raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
-    return z, component.describe(reducer), time.perf_counter() - start
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def evaluate(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    encoder: str,
-    dataset: str,
-    reducer: Component,
-    clusterers: Sequence[Component],
-    seeds: Sequence[int],
-    proxy: Component,
-    spec: ProtocolSpec,
-    run_id: str,
-    config: dict[str, Any],
-    provenance: dict[str, Any],
-    embed_seconds: float = 0.0,
-    progress: Progress | None = None,
-    on_result: Callable[[Result], None] = lambda r: None,
-) -> list[Result]:
-    """Reduce, cluster and score ``x`` against labels ``y`` for every seed and clusterer.
-
-    A failing reducer or clusterer is recorded as a failed result with its reason; the rest of the
-    grid goes on. ``on_result`` sees each result as soon as it exists (the store writes it then).
-    """
-    progress = progress or NullProgress()
-    k = int(len(np.unique(y)))
-    same_space = reducer.label == proxy.label and reducer.entry is proxy.entry
-    results: list[Result] = []
-    for seed in seeds:
-        timings: dict[str, float] = {"embed": embed_seconds}
-        reduced = proxy_space = None
-        reduce_error = None
-        reducer_config: dict[str, Any] = {}
-        seed_warnings = _Warnings()
-        with progress.stage(f"reduce {reducer.label} seed {seed}"), seed_warnings.capture("reduce"):
-            try:
-                reduced, reducer_config, timings["reduce"] = _fit_reduce(reducer, x, seed)
-            except Exception as exc:
-                reduce_error = f"reducer {reducer.label} failed: {type(exc).__name__}: {exc}"
-        if same_space:
-            proxy_space, timings["proxy"] = reduced, 0.0
-        else:
-            with progress.stage(f"proxy space {proxy.label} seed {seed}"), seed_warnings.capture("proxy"):
-                try:
-                    proxy_space, _, timings["proxy"] = _fit_reduce(proxy, x, seed)
-                except Exception as exc:
-                    progress.note(f"proxy space {proxy.label} failed ({exc}); "
-                                  "silhouette_proxy is left empty")
-        for comp in clusterers:
-            row_timings = dict(timings)
-            error, metrics, clusterer_config = reduce_error, {}, {"label": comp.label}
-            row_warnings = _Warnings()
-            row_warnings.messages = list(seed_warnings.messages)
-            if error is None:
-                with progress.stage(f"{comp.label} seed {seed}"), row_warnings.capture("cluster"):
-                    try:
-                        start = time.perf_counter()
-                        estimator = comp.build(seed=seed, n_clusters=k)
-                        clusterer_config = comp.describe(estimator)
-                        pred = np.asarray(estimator.fit_predict(reduced)).astype(np.int64)
-                        if pred.shape != y.shape:
-                            raise ValueError(f"returned {pred.shape} labels for {len(y)} samples")
-                        row_timings["cluster"] = time.perf_counter() - start
-                        start = time.perf_counter()
-                        metrics = _score(y, pred, proxy_space, x, seed, spec)
-                        row_timings["score"] = time.perf_counter() - start
-                    except Exception as exc:
-                        error = f"clusterer {comp.label} failed: {type(exc).__name__}: {exc}"
-            result = Result(
-                encoder=encoder, dataset=dataset, reducer=reducer.label, clusterer=comp.label,
-                seed=int(seed), status="failed" if error else "ok", error=error, metrics=metrics,
-                config={**config, "seed": int(seed), "seeds": [int(s) for s in seeds],
-                        "n_clusters_given": k, "reducer": reducer_config or {"label": reducer.label},
-                        "proxy_reducer": proxy.label, "clusterer": clusterer_config,
-                        "warnings": row_warnings.messages},
-                timings=row_timings, protocol_version=spec.version,
-                provenance={**provenance, "plugins": {
-                    **provenance.get("plugins", {}), "reducer": reducer.entry.provenance,
-                    "proxy_reducer": proxy.entry.provenance, "clusterer": comp.entry.provenance}},
-                created_at=_now(), run_id=run_id,
-            )
-            on_result(result)
-            results.append(result)
-    return results
-
-
-def _score(y, pred, proxy_space, x, seed, spec) -> dict[str, Any]:
-    from zsbench.metrics import score
-
-    return score(y, pred, proxy_space=proxy_space, original_space=x, seed=seed,
-                 silhouette_max_samples=spec.silhouette_max_samples)

@@ -17,7 +17,7 @@ from zsbench.errors import ZsbenchError
 from zsbench.types import Result
 
 ENV_STORE = "ZSBENCH_STORE"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -36,11 +36,16 @@ CREATE TABLE IF NOT EXISTS results (
     metrics TEXT NOT NULL,
     config TEXT NOT NULL,
     timings TEXT NOT NULL,
-    provenance TEXT NOT NULL
+    provenance TEXT NOT NULL,
+    result_key TEXT
 );
 CREATE INDEX IF NOT EXISTS results_cell
     ON results (protocol_version, encoder, dataset, reducer, clusterer, seed);
 """
+# result_key: a hash of everything that determines the result (the clustering's cache key);
+# a rerun finds finished results by it instead of recomputing them.
+_MIGRATIONS = {1: ["ALTER TABLE results ADD COLUMN result_key TEXT"]}
+_INDEXES = "CREATE INDEX IF NOT EXISTS results_key ON results (result_key, status)"
 
 
 def default_path() -> Path:
@@ -65,43 +70,52 @@ class ResultStore:
                     f"results store {self.path} was written by a newer zsbench (schema {version}); "
                     "upgrade zsbench or pass --store with another file")
             with self._db:
+                fresh = not self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name='results'").fetchone()
                 self._db.executescript(_SCHEMA)
+                if not fresh:
+                    for old in range(max(version, 1), SCHEMA_VERSION):
+                        for statement in _MIGRATIONS.get(old, []):
+                            self._db.execute(statement)
+                self._db.execute(_INDEXES)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ZsbenchError(
                 f"cannot open results store {self.path}: {exc}; pass --store with a writable "
                 f"file or set {ENV_STORE}") from None
 
-    def add(self, result: Result) -> None:
+    def add(self, result: Result, result_key: str | None = None) -> None:
         record = result.to_record()
         with self._db:
             self._db.execute(
                 "INSERT INTO results (run_id, created_at, protocol_version, encoder, dataset, "
-                "reducer, clusterer, seed, status, error, ami, metrics, config, timings, provenance)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "reducer, clusterer, seed, status, error, ami, metrics, config, timings, provenance, "
+                "result_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record["run_id"], record["created_at"], record["protocol_version"],
                  record["encoder"], record["dataset"], record["reducer"], record["clusterer"],
                  record["seed"], record["status"], record["error"], result.ami,
                  json.dumps(record["metrics"]), json.dumps(record["config"]),
-                 json.dumps(record["timings"]), json.dumps(record["provenance"])),
+                 json.dumps(record["timings"]), json.dumps(record["provenance"]), result_key),
             )
+
+    def finished(self, result_key: str) -> Result | None:
+        """The latest successful result with this key, if a previous run stored one."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM results WHERE result_key = ? AND status = 'ok' "
+            "ORDER BY id DESC LIMIT 1", (result_key,)).fetchone()
+        return _row_to_result(row) if row else None
 
     def results(self, protocol_version: str | None = None) -> list[Result]:
         return list(self.iter_results(protocol_version))
 
     def iter_results(self, protocol_version: str | None = None) -> Iterator[Result]:
-        query = ("SELECT id, run_id, created_at, protocol_version, encoder, dataset, reducer, "
-                 "clusterer, seed, status, error, metrics, config, timings, provenance FROM results")
+        query = f"SELECT {_COLUMNS} FROM results"
         args: tuple = ()
         if protocol_version is not None:
             query += " WHERE protocol_version = ?"
             args = (protocol_version,)
         for row in self._db.execute(query + " ORDER BY id", args):
-            (id_, run_id, created, proto, enc, ds, red, clu, seed, status, error,
-             metrics, config, timings, prov) = row
-            yield Result(enc, ds, red, clu, seed, status, error, json.loads(metrics),
-                         json.loads(config), json.loads(timings), json.loads(prov), proto,
-                         created, run_id, id=id_)
+            yield _row_to_result(row)
 
     def close(self) -> None:
         self._db.close()
@@ -111,3 +125,14 @@ class ResultStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_COLUMNS = ("id, run_id, created_at, protocol_version, encoder, dataset, reducer, clusterer, seed, "
+            "status, error, metrics, config, timings, provenance")
+
+
+def _row_to_result(row) -> Result:
+    (id_, run_id, created, proto, enc, ds, red, clu, seed, status, error, metrics, config, timings,
+     prov) = row
+    return Result(enc, ds, red, clu, seed, status, error, json.loads(metrics), json.loads(config),
+                  json.loads(timings), json.loads(prov), proto, created, run_id, id=id_)

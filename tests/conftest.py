@@ -7,6 +7,9 @@ import os
 
 os.environ["ZSBENCH_LOAD_PLUGINS"] = "zsbench"
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Stages run in-process unless a test asks for a pool: a pool's start-up (imports, numba's cache)
+# costs more than the tiny inputs here; tests of the executors and the grid use real pools.
+os.environ["ZSBENCH_WORKERS"] = "1"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -16,9 +19,10 @@ from zsbench import manager  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path, monkeypatch):
-    """Every test writes to its own store, never to the user's."""
+    """Every test writes to its own store and artifact cache, never to the user's."""
     path = tmp_path / "results.sqlite"
     monkeypatch.setenv("ZSBENCH_STORE", str(path))
+    monkeypatch.setenv("ZSBENCH_CACHE", str(tmp_path / "cache"))
     return path
 
 
@@ -39,8 +43,8 @@ def default_run(tmp_path_factory):
     """
     import zsbench
 
-    store = tmp_path_factory.mktemp("default") / "results.sqlite"
-    return zsbench.run(seeds=2, store=store)
+    root = tmp_path_factory.mktemp("default")
+    return zsbench.run(seeds=2, store=root / "results.sqlite", cache=root / "cache")
 
 
 @pytest.fixture(scope="session")

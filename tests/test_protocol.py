@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 import zsbench
 from zsbench.catalog import build_catalog
 from zsbench.errors import InvalidInputError
-from zsbench.protocol import Component, evaluate, load_spec
+from zsbench.protocol import Component, load_spec
 
 from .helpers import MeanStd, throwaway_plugin
 
@@ -86,19 +86,21 @@ def _register_counting(register):
 
 
 @pytest.mark.parametrize("reducer, expected_fits", [("counting", 2), ("none", 2)])
-def test_each_reduction_fitted_once_per_seed_however_many_clusterers(reducer, expected_fits):
+def test_each_reduction_fitted_once_per_seed_however_many_clusterers(reducer, expected_fits, tmp_path):
     """With the proxy space being the run's reducer it is reused; otherwise fitted once per seed."""
+    from zsbench.cache import ArtifactCache
+    from zsbench.grid import Embedding, execute
+
     CountingReducer.fits = 0
-    MeanStd.calls = 0
     with zsbench.registered(_counting_plugin(), "counting"):
         catalog = build_catalog()
         x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
-        y = np.repeat([0, 1], 20)
-        results = evaluate(
-            x, y, encoder="e", dataset="d", reducer=Component.resolve(catalog, "reducers", reducer),
+        emb = Embedding(x, np.repeat([0, 1], 20), "e", "d", "0" * 64, {}, {})
+        results = execute(
+            [emb], reducers=[Component.resolve(catalog, "reducers", reducer)],
             clusterers=[Component.resolve(catalog, "clusterers", c) for c in ("kmeans", "agglomerative", "hdbscan")],
             seeds=[0, 1], proxy=Component.resolve(catalog, "reducers", "counting"),
-            spec=load_spec(), run_id="t", config={}, provenance={})
+            spec=load_spec(), run_id="t", cache=ArtifactCache(tmp_path))
     assert len(results) == 6 and all(r.ok for r in results)
     assert CountingReducer.fits == expected_fits
 

@@ -1,0 +1,83 @@
+"""The stage tasks an executor runs: each reads its input from the artifact cache and writes its
+output there, so only small dictionaries travel between processes or machines.
+
+They are module-level functions of the core so any worker with zsbench (and the plugins a grid
+uses) installed can import and run them.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from typing import Any
+
+import numpy as np
+
+
+def _capture(stage: str, caught) -> list[str]:
+    messages: list[str] = []
+    for w in caught:
+        text = f"{stage}: {w.category.__name__}: {w.message}"
+        if text not in messages:
+            messages.append(text)
+    return messages
+
+
+def _component(kind: str, label: str):
+    from zsbench.catalog import build_catalog
+    from zsbench.protocol import Component
+
+    return Component.resolve(build_catalog(), kind, label)
+
+
+def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str,
+                spec: dict[str, Any]) -> dict[str, Any]:
+    """Fit reducer ``label`` with ``seed`` on embedding ``input_key``; store the reduction at ``key``."""
+    from zsbench.cache import ArtifactCache
+
+    start = time.perf_counter()
+    try:
+        cache = ArtifactCache(cache_root)
+        x = cache.get("embed", input_key)
+        if x is None:
+            raise RuntimeError(f"embedding {input_key[:12]} is missing from the cache at {cache_root}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
+            reducer = _component("reducers", label).build(seed=seed)
+            z = np.asarray(reducer.fit_transform(np.asarray(x)), dtype=np.float32)
+        if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
+            raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
+        cache.put("reduce", key, z, spec)
+        return {"error": None, "seconds": time.perf_counter() - start,
+                "warnings": _capture("reduce", caught)}
+    except Exception as exc:
+        return {"error": f"reducer {label} failed: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start, "warnings": [],
+                "traceback": traceback.format_exc(limit=5)}
+
+
+def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clusters: int, key: str,
+                 spec: dict[str, Any]) -> dict[str, Any]:
+    """Run clusterer ``label`` on reduction ``input_key``; store its labels at ``key``."""
+    from zsbench.cache import ArtifactCache
+
+    start = time.perf_counter()
+    try:
+        cache = ArtifactCache(cache_root)
+        z = cache.get("reduce", input_key)
+        if z is None:
+            raise RuntimeError(f"reduction {input_key[:12]} is missing from the cache at {cache_root}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
+            pred = np.asarray(estimator.fit_predict(np.asarray(z))).astype(np.int64)
+        if pred.shape != (len(z),):
+            raise ValueError(f"returned {pred.shape} labels for {len(z)} samples")
+        cache.put("labels", key, pred, spec)
+        return {"error": None, "seconds": time.perf_counter() - start,
+                "warnings": _capture("cluster", caught)}
+    except Exception as exc:
+        return {"error": f"clusterer {label} failed: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start, "warnings": []}
