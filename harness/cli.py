@@ -120,84 +120,6 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
 
 
 @app.command()
-def run(
-    encoder: Annotated[str | None, typer.Option(help="Encoder name (default: the protocol's).")] = None,
-    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the protocol's).")] = None,
-    clusterer: Annotated[list[str] | None, typer.Option(
-        help="Clusterer, repeatable; NAME or NAME:key=value,... (default: the protocol's six).")] = None,
-    reducer: Annotated[str | None, typer.Option(
-        help="Reducer, NAME or NAME:key=value,... (default: the protocol's UMAP-50).")] = None,
-    seeds: Annotated[int | None, typer.Option(min=1, help="Number of seeds (0..N-1).")] = None,
-    embeddings: Annotated[Path | None, typer.Option(
-        help="Score precomputed embeddings: an .npz with arrays 'embeddings' (n, d) and 'labels' (n,).")] = None,
-    data_dir: Annotated[Path | None, typer.Option(
-        help="Where datasets live (default: $ZSBENCH_DATA_DIR or the user data dir).")] = None,
-    download: Annotated[bool, typer.Option(
-        help="Download the dataset when its source allows it.")] = False,
-    max_samples: Annotated[int | None, typer.Option(
-        min=2, help="Cluster a seeded, stratified subsample of this many images.")] = None,
-    subsample_seed: Annotated[int, typer.Option(help="Seed of the --max-samples subsample.")] = 0,
-    skip_bad: Annotated[bool, typer.Option(
-        help="Leave out images that cannot be decoded (counted in the results).")] = False,
-    weights: Annotated[Path | None, typer.Option(
-        help="A local weights file for the encoder (.safetensors or a torch checkpoint).")] = None,
-    name: Annotated[str | None, typer.Option(
-        help="With --embeddings: the encoder name to record (default: the file's stem).")] = None,
-    store: StoreOpt = None,
-) -> None:
-    """Run the standard protocol and print a summary leaderboard of this run."""
-    from zsbench import api
-    from zsbench.inputs import load_npz
-    from zsbench.progress import RichProgress
-
-    with user_errors():
-        if embeddings is not None and encoder is not None:
-            raise ZsbenchError("pass either --encoder or --embeddings, not both "
-                               "(with --embeddings, --name sets the encoder name)")
-        if embeddings is None and name is not None:
-            raise ZsbenchError("--name applies only with --embeddings")
-        if embeddings is not None and weights is not None:
-            raise ZsbenchError("--weights applies to an --encoder, not to --embeddings")
-        if embeddings is not None and (data_dir or download or max_samples or skip_bad):
-            raise ZsbenchError("--data-dir, --download, --max-samples and --skip-bad apply to a "
-                               "--dataset, not to --embeddings")
-        with RichProgress() as progress:
-            if embeddings is not None:
-                x, y, source = load_npz(embeddings)
-                result = api.run_embeddings(
-                    x, y, encoder=name or embeddings.stem, dataset=dataset or embeddings.stem,
-                    clusterers=clusterer, reducer=reducer, seeds=seeds, store=store,
-                    progress=progress, source=source)
-            else:
-                options = {"weights": str(weights)} if weights is not None else None
-                data_options = {**({"data_dir": str(data_dir)} if data_dir else {}),
-                                **({"download": True} if download else {})}
-                result = api.run(encoder, dataset, clusterers=clusterer, reducer=reducer,
-                                 seeds=seeds, store=store, progress=progress,
-                                 encoder_options=options, dataset_options=data_options,
-                                 max_samples=max_samples, subsample_seed=subsample_seed,
-                                 skip_bad=skip_bad)
-        _summarise(result)
-
-
-def _summarise(result) -> None:
-    from zsbench.leaderboard import summary_table
-
-    first = result.results[0]
-    title = (f"{first.encoder} on {first.dataset}: {first.reducer}, "
-             f"{len({r.seed for r in result.results})} seed(s), run {result.run_id}")
-    _out().print(summary_table(result.results, title))
-    for r in result.results:
-        for message in r.config.get("warnings", []):
-            err.print(f"[yellow]warning[/] {r.clusterer} seed {r.seed}: {message}", highlight=False)
-    for r in result.failed:
-        err.print(f"[red]failed[/] {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
-    n_ok = len(result.results) - len(result.failed)
-    where = f" to {result.store_path}" if result.store_path else ""
-    err.print(f"{n_ok} results stored{where}; {len(result.failed)} failed", highlight=False)
-
-
-@app.command()
 def leaderboard(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     store: StoreOpt = None,
@@ -224,6 +146,9 @@ def main() -> None:
     app()
 
 
-from zsbench.cli_cache import cache_app  # noqa: E402  (its commands import the helpers above lazily)
+# Sub-modules add their commands to `app`; they import the helpers above lazily.
+from zsbench.cli_cache import cache_app  # noqa: E402
+from zsbench.cli_run import run  # noqa: E402
 
+app.command()(run)
 app.add_typer(cache_app, name="cache")

@@ -126,7 +126,7 @@ def test_failed_clusterer_is_reported_but_run_succeeds(cli, npz):
                  "--clusterer", "kmeans", "--clusterer", "kmeans:n_init=0")
     assert result.exit_code == 0, result.output
     assert "failed kmeans:n_init=0 seed 0: clusterer kmeans:n_init=0 failed:" in result.output
-    assert "1 results stored" in result.output and "1 failed" in result.output
+    assert "1 results in" in result.output and "1 failed" in result.output
 
 
 def test_usage_mistakes_exit_2(cli):
