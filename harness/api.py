@@ -209,7 +209,6 @@ def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, sp
     start = time.perf_counter()
     if cached is not None:
         x = np.asarray(cached)
-        progress.note(f"embedding {label} reused from the cache")
     else:
         x = embed(enc, view, label, progress)
     seconds = time.perf_counter() - start

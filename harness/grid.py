@@ -150,7 +150,7 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             for comp, key in ((red, rkey), (proxy, pkey)):
                 if key in reduce_futures or key in reduce_info:
                     continue
-                if cache.has("reduce", key):
+                if cache.get("reduce", key) is not None:  # verified: a corrupt artifact is recomputed
                     tally.reused["reduce"] += 1
                     reduce_info[key] = {"error": None, "seconds": 0.0, "warnings": [], "reused": True}
                     continue
@@ -174,7 +174,7 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             for clu, lkey, result_key in todo:
                 job = (emb, red, proxy, seed, rkey, pkey, clu, lkey, result_key)
                 error = reduce_info[rkey]["error"] or memory_refusal(clu, len(emb.x), emb.x.shape[1])
-                if error or cache.has("labels", lkey):
+                if error or cache.get("labels", lkey) is not None:
                     if not error:
                         tally.reused["labels"] += 1
                     results[result_key] = _finish(job, cache, spec, run_id, reduce_info, None, error, store, seeds)

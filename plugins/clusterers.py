@@ -56,15 +56,25 @@ def _hdbscan():
                              approx_min_span_tree=True)
 
 
+def _quadratic(bytes_per_pair: float):
+    """Peak memory of a method that holds dense n x n matrices (declared so zsbench can refuse
+    a configuration that would not fit, instead of being killed by the OS)."""
+    return lambda n, d: bytes_per_pair * n * n + 8 * n * d
+
+
 @zsbench.hookimpl
 def register_clusterers(register):
     register("kmeans", _kmeans, description="K-Means with k: k-means++, n_init=1, max_iter=1000")
     register("spectral", _spectral, description="Spectral with k: nearest_neighbors affinity "
              "(10 neighbours), cluster_qr label assignment")
-    register("agglomerative", _agglomerative, description="Agglomerative with k: ward, euclidean")
+    # ward without connectivity: scipy's condensed distances (n^2/2 doubles) plus working copies
+    register("agglomerative", _agglomerative, description="Agglomerative with k: ward, euclidean",
+             memory_bytes=_quadratic(8))
     register("agglomerative-no-k", _agglomerative_no_k, description="Agglomerative without k: "
-             "ward, distance threshold 2.0 after mean-std scaling and sqrt(d) correction")
+             "ward, distance threshold 2.0 after mean-std scaling and sqrt(d) correction",
+             memory_bytes=_quadratic(8))
+    # similarity, availability, responsibility and a temporary: four dense n x n float64 matrices
     register("affinity-propagation", _affinity_propagation, description="Affinity propagation: "
-             "damping 0.9, convergence_iter 15, max_iter 1000")
+             "damping 0.9, convergence_iter 15, max_iter 1000", memory_bytes=_quadratic(32))
     register("hdbscan", _hdbscan, description="HDBSCAN (hdbscan package): min_cluster_size 5, "
              "max cluster size 0.2 N, eom")
