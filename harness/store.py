@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,6 @@ CREATE INDEX IF NOT EXISTS results_cell
 """
 # result_key: a hash of everything that determines the result (the clustering's cache key);
 # a rerun finds finished results by it instead of recomputing them.
-_MIGRATIONS = {1: ["ALTER TABLE results ADD COLUMN result_key TEXT"]}
 _INDEXES = "CREATE INDEX IF NOT EXISTS results_key ON results (result_key, status)"
 
 
@@ -63,26 +63,50 @@ class ResultStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise ZsbenchError(
                     f"results store {self.path} was written by a newer zsbench (schema {version}); "
                     "upgrade zsbench or pass --store with another file")
-            with self._db:
-                fresh = not self._db.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table' AND name='results'").fetchone()
-                self._db.executescript(_SCHEMA)
-                if not fresh:
-                    for old in range(max(version, 1), SCHEMA_VERSION):
-                        for statement in _MIGRATIONS.get(old, []):
-                            self._db.execute(statement)
-                self._db.execute(_INDEXES)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise ZsbenchError(
                 f"cannot open results store {self.path}: {exc}; pass --store with a writable "
                 f"file or set {ENV_STORE}") from None
+
+    def _wal(self) -> None:
+        # Switching a new file to WAL needs an exclusive lock and SQLite does not wait for it (no
+        # busy handler), so processes creating the same store at once retry briefly.
+        for attempt in range(100):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.05)
+
+    def _migrate(self) -> None:
+        """Create or upgrade the schema under a write lock, so two processes opening a new or
+        old store at once cannot both try the same change."""
+        self._db.isolation_level = None  # manual transactions for BEGIN IMMEDIATE
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+                self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+            if "result_key" not in columns:  # stores written by schema 1
+                self._db.execute("ALTER TABLE results ADD COLUMN result_key TEXT")
+            self._db.execute(_INDEXES)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._db.isolation_level = ""
 
     def add(self, result: Result, result_key: str | None = None) -> None:
         record = result.to_record()

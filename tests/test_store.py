@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,32 @@ def test_failed_results_stay_out_of_the_means(default_run):
     assert board.rows == [] and board.failed == 1
     assert render(board, "csv").splitlines() == [
         "encoder,reducer,dataset,clusterer,ami_mean,ami_std,n_seeds"]
+
+
+def test_a_schema_1_store_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript("""
+            CREATE TABLE results (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,
+              created_at TEXT NOT NULL, protocol_version TEXT NOT NULL, encoder TEXT NOT NULL,
+              dataset TEXT NOT NULL, reducer TEXT NOT NULL, clusterer TEXT NOT NULL, seed INTEGER NOT NULL,
+              status TEXT NOT NULL, error TEXT, ami REAL, metrics TEXT NOT NULL, config TEXT NOT NULL,
+              timings TEXT NOT NULL, provenance TEXT NOT NULL);
+            INSERT INTO results VALUES (NULL, 'r', 't', '1', 'e', 'd', 'umap', 'kmeans', 0, 'ok', NULL, 0.5,
+              '{"ami": 0.5}', '{}', '{}', '{}');
+            PRAGMA user_version=1;""")
+    with ResultStore(path) as db:
+        (old,) = db.results()
+        assert old.ami == 0.5 and db.finished("nothing") is None
+
+
+def test_processes_opening_a_new_store_at_once_agree_on_its_schema(tmp_path):
+    code = ("import sys, time; from zsbench.store import ResultStore; t = float(sys.argv[2]);\n"
+            "time.sleep(max(0, t - time.time())); ResultStore(sys.argv[1]).close()")
+    for attempt in range(5):
+        path, start = tmp_path / f"new{attempt}.sqlite", time.time() + 1.0
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(path), str(start)], stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
