@@ -30,6 +30,7 @@ from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
 from zsbench.protocol import Component, ProtocolSpec, embed, load_spec
 from zsbench.provenance import environment
+from zsbench.stages import embed_task
 from zsbench.store import ResultStore
 from zsbench.types import Result
 
@@ -191,13 +192,13 @@ def run(
                               "labels_sha256": _labels_hash(y)}
             for enc_entry in enc_entries:
                 embeddings.append(_embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options,
-                                             spec, art, progress))
+                                             spec, art, progress, pool, dict(dataset_options or {})))
         return _execute(embeddings, comps, seed_list, spec, store=store, cache=art, executor=pool,
                         progress=progress)
 
 
 def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, spec, art: ArtifactCache,
-               progress: Progress) -> Embedding:
+               progress: Progress, pool, dataset_options: dict[str, Any]) -> Embedding:
     options = dict(encoder_options or {})
     label = f"{enc_entry.name} on {ds_entry.name}"
     with progress.stage(f"load encoder {enc_entry.name}"):
@@ -207,17 +208,29 @@ def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, sp
                      "dataset": ds_entry.name, "fingerprint": dataset_config["fingerprint"]})
     cached = art.get("embed", key)
     start = time.perf_counter()
+    where = "cache" if cached is not None else "here"
     if cached is not None:
         x = np.asarray(cached)
+    elif getattr(pool, "runs_embedding", False) and "__main__" not in (enc_entry.distribution,
+                                                                        ds_entry.distribution):
+        # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
+        spec_ = {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name}
+        with progress.stage(f"embed {label} on {pool.name}"):
+            outcome = pool.submit(embed_task, str(art.root), key, enc_entry.name, options, ds_entry.name,
+                                  dataset_options, view.positions.tolist(), spec_,
+                                  resources={"GPU": 1} if enc_entry.meta.get("gpu") else None).result()
+        if outcome["error"]:
+            raise ZsbenchError(outcome["error"])
+        x, where = np.asarray(art.get("embed", key)), outcome["worker"]
     else:
         x = embed(enc, view, label, progress)
     seconds = time.perf_counter() - start
     x = check_inputs(x, y, label)
-    if cached is None:
+    if cached is None and where == "here":
         art.put("embed", key, x, {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name})
     config = {"encoder": {"name": enc_entry.name, "options": options, "identity": dict(enc.identity)},
               "dataset": dataset_config, "n_samples": int(len(x)), "n_features": int(x.shape[1]),
-              "embedding_reused": cached is not None}
+              "embedding_reused": cached is not None, "embedded_on": where}
     provenance = {**environment(), "plugins": {"encoder": enc_entry.provenance,
                                                "dataset": ds_entry.provenance}}
     return Embedding(x, y, enc_entry.name, ds_entry.name, key, config, provenance, seconds)

@@ -72,7 +72,8 @@ def register_executors(register):
     The factory (keyword options such as ``workers`` or ``scheduler``) returns an object with
     ``submit(fn, *args, resources=None) -> future`` (``future.result()`` returns ``fn(*args)`` or
     raises its exception), ``as_completed(futures) -> iterator of futures``, ``in_process``
-    (True when tasks run in this process, so plugins registered in code are visible to them) and
-    ``close()``. ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``) is a hint
+    (True when tasks run in this process, so plugins registered in code are visible to them),
+    ``runs_embedding`` (True to receive embedding tasks too; otherwise embedding stays in the
+    calling process) and ``close()``. ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``) is a hint
     an executor may honour. Tasks exchange arrays through the artifact cache, not through ``args``.
     """

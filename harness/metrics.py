@@ -64,6 +64,8 @@ def score(
         ),
     }
     kw = {"max_samples": silhouette_max_samples, "seed": seed}
+    # how many points the silhouettes were computed on (a seeded sample above the cap)
+    scores["silhouette_samples"] = min(len(labels_pred), silhouette_max_samples)
     scores["silhouette_proxy"] = (
         silhouette(proxy_space, labels_pred, **kw) if proxy_space is not None else None)
     scores["silhouette_original"] = silhouette(original_space, labels_pred, **kw)

@@ -81,3 +81,29 @@ def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clust
     except Exception as exc:
         return {"error": f"clusterer {label} failed: {type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start, "warnings": []}
+
+
+def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[str, Any], dataset: str,
+               dataset_options: dict[str, Any], positions: list[int], spec: dict[str, Any]) -> dict[str, Any]:
+    """Embed the samples ``positions`` of ``dataset`` with ``encoder`` on this worker; store at ``key``."""
+    import os
+    import socket
+
+    from zsbench.cache import ArtifactCache
+    from zsbench.catalog import build_catalog
+    from zsbench.inputs import DatasetView
+    from zsbench.progress import NullProgress
+    from zsbench.protocol import embed
+
+    start = time.perf_counter()
+    try:
+        catalog = build_catalog()
+        view = DatasetView(catalog.get("datasets", dataset).create(**dataset_options), np.asarray(positions))
+        encoder_obj = catalog.get("encoders", encoder).create(**encoder_options)
+        x = embed(encoder_obj, view, f"{encoder} on {dataset}", NullProgress())
+        ArtifactCache(cache_root).put("embed", key, x, spec)
+        return {"error": None, "seconds": time.perf_counter() - start,
+                "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    except Exception as exc:
+        return {"error": f"embedding {encoder} on {dataset} failed on a worker: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start}

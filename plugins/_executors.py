@@ -83,6 +83,9 @@ class LocalExecutor:
     """A process pool on this machine, or (``workers=1``) in-process, synchronous execution."""
 
     name = "local"
+    # Embedding stays in the calling process: pool workers get a share of the cores, a model
+    # wants them all (and the GPU, if any, is this machine's).
+    runs_embedding = False
 
     def __init__(self, workers: int | None = None):
         cores = usable_cores()
@@ -150,6 +153,7 @@ class DaskExecutor:
 
     name = "dask"
     in_process = False
+    runs_embedding = True  # embedding tasks go to workers, asking for a GPU when the encoder wants one
     RESOURCE_REFRESH_S = 2.0  # how stale the workers' advertised resources may be
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, timeout: float = 10.0):

@@ -107,8 +107,8 @@ def _open_clip(spec: str, weights: str | None = None):
 def register_encoders(register):
     for name, spec in ZOO.items():
         register(name, functools.partial(_build, name), description=spec["description"],
-                 study_name=spec["study_name"])
+                 study_name=spec["study_name"], gpu=True)
     register("timm/", _timm, description="Any timm model: timm/<model>[.<tag>], pooled "
-             "pre-classifier features (num_classes=0); ViTs: CLS token after the final norm")
+             "pre-classifier features (num_classes=0); ViTs: CLS token after the final norm", gpu=True)
     register("open_clip/", _open_clip, description="Any open_clip model: "
-             "open_clip/<architecture>/<pretrained tag>, the projected image embedding")
+             "open_clip/<architecture>/<pretrained tag>, the projected image embedding", gpu=True)

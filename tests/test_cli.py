@@ -185,3 +185,13 @@ def test_version(cli):
 
     result = cli("--version")
     assert result.exit_code == 0 and result.output.strip() == f"zsbench {zsbench.__version__}"
+
+
+def test_cache_commands_are_part_of_zsbench(cli, npz, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSBENCH_CACHE", str(tmp_path / "cache"))
+    assert cli("run", "--embeddings", str(npz), "--reducer", "none", "--clusterer", "kmeans",
+               "--seeds", "1").exit_code == 0
+    du = cli("cache", "du")
+    assert du.exit_code == 0 and "labels" in du.output and "reduce" in du.output
+    assert cli("cache", "verify").exit_code == 0
+    assert "local" in cli("list", "executors").output and "dask" in cli("list", "executors").output

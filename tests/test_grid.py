@@ -74,6 +74,11 @@ def test_executors_give_the_same_results_as_in_process(executor, options, two_fo
     assert pooled.computed["labels"] == 8
     assert [(r.clusterer, r.seed, r.metrics) for r in pooled.results] == [
         (r.clusterer, r.seed, r.metrics) for r in inline.results]
+    where = pooled.results[0].config["embedded_on"]
+    if executor == "dask":  # the embedding ran on a cluster worker, not in this process
+        assert where.rsplit(":", 1)[1] != str(os.getpid())
+    else:  # a local pool leaves embedding (and any GPU) to the calling process
+        assert where == "here"
 
 
 def test_a_clusterer_that_would_not_fit_in_memory_is_refused_and_recorded(two_folders):

