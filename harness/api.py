@@ -84,6 +84,8 @@ def _open_cache(cache: CacheArg) -> Iterator[ArtifactCache]:
 
 
 ENV_WORKERS = "ZSBENCH_WORKERS"
+# The executor a run uses unless told otherwise (a built-in plugin, found by name like any other).
+DEFAULT_EXECUTOR = "local"
 
 
 @contextlib.contextmanager
@@ -91,7 +93,7 @@ def _open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any
     options = dict(options or {})
     if "workers" not in options and os.environ.get(ENV_WORKERS):
         options["workers"] = int(os.environ[ENV_WORKERS])  # e.g. 1 in tests and small CI jobs
-    executor = catalog.get("executors", name or "local").create(**options)
+    executor = catalog.get("executors", name or DEFAULT_EXECUTOR).create(**options)
     try:
         yield executor
     finally:

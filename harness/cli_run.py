@@ -34,8 +34,8 @@ def run(
         help="A local weights file for the encoder (.safetensors or a torch checkpoint).")] = None,
     name: Annotated[str | None, typer.Option(
         help="With --embeddings: the encoder name to record (default: the file's stem).")] = None,
-    executor: Annotated[str, typer.Option(
-        help="Where reductions and clusterings run: local (process pool) or dask.")] = "local",
+    executor: Annotated[str | None, typer.Option(
+        help="Where stages run: local (process pool, the default) or dask; see `zsbench list executors`.")] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, help="Worker processes (default: one per core; 1 runs in this process).")] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -64,8 +64,6 @@ def run(
         if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad):
             raise ZsbenchError("--weights, --data-dir, --download, --max-samples and --skip-bad apply to "
                                "--encoder/--dataset runs, not to --embeddings")
-        if scheduler and executor != "dask":
-            raise ZsbenchError("--scheduler applies to --executor dask")
         executor_options = {**({"workers": workers} if workers else {}),
                             **({"scheduler": scheduler} if scheduler else {})}
         with RichProgress() as progress:

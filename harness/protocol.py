@@ -6,6 +6,7 @@ The protocol itself is core code, not a plugin: :mod:`zsbench.grid` plans and ru
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,6 +32,7 @@ class ProtocolSpec:
     default_dataset: str
 
 
+@functools.cache
 def load_spec(version: str = "1") -> ProtocolSpec:
     try:
         text = resources.files("zsbench").joinpath(f"protocols/standard-{version}.toml").read_text()
