@@ -98,9 +98,13 @@ def _summarise(result, err) -> None:
         _out().print(summary_table(result.results, title))
     else:
         _out().print(rich_table(result.leaderboard(), title=f"zsbench run {result.run_id}"))
+    seen: dict[str, list[str]] = {}
     for r in result.results:
         for message in r.config.get("warnings", []):
-            err.print(f"[yellow]warning[/] {r.clusterer} seed {r.seed}: {message}", highlight=False)
+            seen.setdefault(message, []).append(f"{r.clusterer} seed {r.seed}")
+    for message, where in seen.items():  # each distinct warning once, with what it concerns
+        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        err.print(f"[yellow]warning[/] {message} ({shown})", highlight=False)
     for r in result.failed:
         err.print(f"[red]failed[/] {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
     reused, computed = result.reused, result.computed

@@ -45,6 +45,7 @@ def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
+            warnings.filterwarnings("ignore", category=ImportWarning)  # a library's first import in a worker
             reducer = _component("reducers", label).build(seed=seed)
             z = np.asarray(reducer.fit_transform(np.asarray(x)), dtype=np.float32)
         if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
@@ -71,6 +72,7 @@ def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clust
             raise RuntimeError(f"reduction {input_key[:12]} is missing from the cache at {cache_root}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", category=ImportWarning)
             estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
             pred = np.asarray(estimator.fit_predict(np.asarray(z))).astype(np.int64)
         if pred.shape != (len(z),):
