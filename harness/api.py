@@ -96,8 +96,14 @@ def _open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any
     executor = catalog.get("executors", name or DEFAULT_EXECUTOR).create(**options)
     try:
         yield executor
-    finally:
-        executor.close()
+    except BaseException:
+        # Ctrl-C or an error: drop queued stages instead of waiting for them (finished ones are stored)
+        try:
+            executor.close(cancel=True)
+        except TypeError:  # an executor whose close() takes no options
+            executor.close()
+        raise
+    executor.close()
 
 
 def _names(value: Names, default: str) -> list[str]:
