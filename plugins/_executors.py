@@ -126,16 +126,30 @@ class LocalExecutor:
                 "threads_per_worker": self.threads_per_worker, "start_method": self.start_method}
 
     def close(self, cancel: bool = False) -> None:
-        """Shut the pool down, waiting for running tasks; ``cancel`` drops the ones not started."""
+        """Shut the pool down, waiting for running tasks; ``cancel`` drops queued tasks and stops
+        running ones."""
         if self._closed:
             return
         self._closed = True
         if self._pool is not None:
+            if cancel:
+                self._stop_now()
+                return
             try:
-                self._pool.shutdown(wait=True, cancel_futures=cancel)
+                self._pool.shutdown(wait=True)
             except KeyboardInterrupt:
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._stop_now()
                 raise
+
+    def _stop_now(self) -> None:
+        """Drop queued tasks and stop the running ones: the user asked to stop. Finished stages are
+        already in the cache and the store, so nothing finished is lost."""
+        processes = list(getattr(self._pool, "_processes", {}).values())  # the pool's own workers
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
 
     def __enter__(self) -> LocalExecutor:
         return self
