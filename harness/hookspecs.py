@@ -74,7 +74,7 @@ def register_executors(register):
     raises its exception), ``as_completed(futures) -> iterator of futures``, ``in_process``
     (True when tasks run in this process, so plugins registered in code are visible to them),
     ``runs_embedding`` (True to receive embedding tasks too; otherwise embedding stays in the
-    calling process) and ``close(cancel=False)`` (``cancel=True`` drops stages not yet started:
-    zsbench passes it on Ctrl-C or an error). ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``) is a hint
-    an executor may honour. Tasks exchange arrays through the artifact cache, not through ``args``.
+    calling process) and ``close(cancel=False)`` (``cancel=True`` stops at once: zsbench passes it
+    on Ctrl-C or an error). ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``)
+    is a hint an executor may honour. Tasks exchange arrays through the artifact cache, not through ``args``.
     """
