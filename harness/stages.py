@@ -7,21 +7,30 @@ uses) installed can import and run them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 
-def _capture(stage: str, caught) -> list[str]:
+@contextlib.contextmanager
+def _recording(stage: str) -> Iterator[list[str]]:
+    """Collect a stage's library warnings (distinct, prefixed with the stage) into the yielded list."""
     messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # umap-learn: a fixed random_state disables parallelism, which is the point
+        warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
+        warnings.filterwarnings("ignore", category=ImportWarning)  # a library's first import in a worker
+        yield messages
     for w in caught:
         text = f"{stage}: {w.category.__name__}: {w.message}"
         if text not in messages:
             messages.append(text)
-    return messages
 
 
 def _component(kind: str, label: str):
@@ -42,17 +51,13 @@ def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str
         x = cache.get("embed", input_key)
         if x is None:
             raise RuntimeError(f"embedding {input_key[:12]} is missing from the cache at {cache_root}")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
-            warnings.filterwarnings("ignore", category=ImportWarning)  # a library's first import in a worker
+        with _recording("reduce") as messages:
             reducer = _component("reducers", label).build(seed=seed)
             z = np.asarray(reducer.fit_transform(np.asarray(x)), dtype=np.float32)
         if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
             raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
         cache.put("reduce", key, z, spec)
-        return {"error": None, "seconds": time.perf_counter() - start,
-                "warnings": _capture("reduce", caught)}
+        return {"error": None, "seconds": time.perf_counter() - start, "warnings": messages}
     except Exception as exc:
         return {"error": f"reducer {label} failed: {type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start, "warnings": [],
@@ -70,16 +75,14 @@ def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clust
         z = cache.get("reduce", input_key)
         if z is None:
             raise RuntimeError(f"reduction {input_key[:12]} is missing from the cache at {cache_root}")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.filterwarnings("ignore", category=ImportWarning)
+        with _recording("cluster") as messages:
             estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
             pred = np.asarray(estimator.fit_predict(np.asarray(z))).astype(np.int64)
         if pred.shape != (len(z),):
             raise ValueError(f"returned {pred.shape} labels for {len(z)} samples")
         cache.put("labels", key, pred, spec)
         return {"error": None, "seconds": time.perf_counter() - start,
-                "warnings": _capture("cluster", caught)}
+                "warnings": messages}
     except Exception as exc:
         return {"error": f"clusterer {label} failed: {type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start, "warnings": []}
