@@ -31,21 +31,18 @@ def silhouette(space: np.ndarray, labels: np.ndarray, *, max_samples: int, seed:
     return float(value)
 
 
-def score(
-    labels_true: np.ndarray,
-    labels_pred: np.ndarray,
-    *,
-    proxy_space: np.ndarray | None,
-    original_space: np.ndarray,
-    seed: int,
-    silhouette_max_samples: int,
-) -> dict[str, Any]:
-    """All metrics of design.md section 3. Values are fractions (AMI 0.7), not x100."""
+# The scores that depend on the two labellings alone: `zsbench verify` recomputes exactly these.
+LABEL_METRICS = ("ami", "ari", "nmi", "homogeneity", "completeness", "n_clusters", "n_classes", "n_samples",
+                 "fraction_clustered", "ami_clustered")
+
+
+def label_scores(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict[str, Any]:
+    """Agreement of a predicted labelling with the truth (the keys of ``LABEL_METRICS``)."""
     from sklearn import metrics as m
 
     clustered = labels_pred >= 0
     n_clustered = int(clustered.sum())
-    scores: dict[str, Any] = {
+    return {
         "ami": float(m.adjusted_mutual_info_score(labels_true, labels_pred,
                                                   average_method="arithmetic")),
         "ari": float(m.adjusted_rand_score(labels_true, labels_pred)),
@@ -63,6 +60,19 @@ def score(
             if n_clustered else None
         ),
     }
+
+
+def score(
+    labels_true: np.ndarray,
+    labels_pred: np.ndarray,
+    *,
+    proxy_space: np.ndarray | None,
+    original_space: np.ndarray,
+    seed: int,
+    silhouette_max_samples: int,
+) -> dict[str, Any]:
+    """All metrics of design.md section 3. Values are fractions (AMI 0.7), not x100."""
+    scores = label_scores(labels_true, labels_pred)
     kw = {"max_samples": silhouette_max_samples, "seed": seed}
     # how many points the silhouettes were computed on (a seeded sample above the cap)
     scores["silhouette_samples"] = min(len(labels_pred), silhouette_max_samples)
