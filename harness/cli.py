@@ -119,27 +119,72 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
         _report_catalog_problems(catalog)
 
 
+class BoardFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+    html = "html"
+
+
+class Columns(StrEnum):
+    auto = "auto"
+    groups = "groups"
+    datasets = "datasets"
+    clusterers = "clusterers"
+
+
+RegistryOpt = Annotated[list[Path] | None, typer.Option(
+    "--registry", "-r", help="Registry record file or folder (repeatable). With it, the local store is "
+    "included only when --store is given.")]
+
+
+def sources(registry: list[Path] | None, store: Path | None):
+    """Results to read: the records named and/or a store (the default store when no record is named)."""
+    from zsbench.registry import load_sources
+
+    return load_sources(registry or [], store if (store is not None or not registry) else False)
+
+
 @app.command()
 def leaderboard(
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    format: Annotated[BoardFormat, typer.Option("--format", "-f", help="Output format.")] = BoardFormat.table,
+    registry: RegistryOpt = None,
     store: StoreOpt = None,
     protocol: Annotated[str, typer.Option(help="Protocol version to show.")] = "1",
+    clusterer: Annotated[str, typer.Option(
+        "--clusterer", "-c", help="Rank by this clusterer's AMI, or 'mean' over the protocol's clusterers.")] = "mean",
+    columns: Annotated[Columns, typer.Option(
+        help="Score columns: dataset groups, datasets, or clusterers (auto: clusterers for a single dataset, "
+             "else groups).")] = Columns.auto,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+    = None,
 ) -> None:
-    """One row per encoder: AMI x100 per dataset and clusterer, mean ± std over seeds."""
+    """Per encoder: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals."""
     from zsbench.leaderboard import build, render, rich_table
-    from zsbench.store import ResultStore
 
     with user_errors():
-        with ResultStore(store) as db:
-            board = build(db.iter_results(protocol_version=protocol))
+        loaded = sources(registry, store)
+        board = build(loaded, protocol=protocol, view=clusterer)
         if not board.rows:
-            err.print(f"no results for protocol {protocol} in {db.path}; run `zsbench run` first",
-                      highlight=False)
+            where = ", ".join(s.name for s in loaded) or "no source"
+            err.print(f"no results for protocol {protocol} in {where}; run `zsbench run` first, or pass "
+                      "--registry with submitted records", highlight=False)
             return
-        if format is Format.table:
-            _out().print(rich_table(board))
+        if format is BoardFormat.table and output is None:
+            _out().print(rich_table(board, by=columns.value))
+            for note in board.notes:
+                err.print(f"note: {note}", highlight=False)
+            return
+        text = render(board, "markdown" if format is BoardFormat.table else format.value, by=columns.value)
+        if output is None:
+            sys.stdout.write(text)
         else:
-            sys.stdout.write(render(board, format.value))
+            try:
+                output.write_text(text)
+            except OSError as exc:
+                raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
+            err.print(f"wrote {output}", highlight=False)
 
 
 def main() -> None:
@@ -148,7 +193,11 @@ def main() -> None:
 
 # Sub-modules add their commands to `app`; they import the helpers above lazily.
 from zsbench.cli_cache import cache_app  # noqa: E402
+from zsbench.cli_registry import submit, validate, verify  # noqa: E402
 from zsbench.cli_run import run  # noqa: E402
 
 app.command()(run)
+app.command()(submit)
+app.command()(validate)
+app.command()(verify)
 app.add_typer(cache_app, name="cache")

@@ -1,7 +1,19 @@
-"""Aggregate results into a leaderboard: one row per encoder (and reducer), AMI x100 per cell.
+"""The leaderboard: per encoder, AMI x100 per dataset, dataset group and overall, with intervals and ranks.
 
-A cell is (dataset, clusterer); its value is the mean and standard deviation over seeds. When the
-same configuration and seed were run more than once, the latest result counts.
+Rules, so that a board can be trusted and rebuilt:
+
+- One protocol version per board. Per dataset, only results on one sample set compare: the
+  fingerprint most rows used (ties: the smallest hash); other results are left out with a note.
+- A cell is (row, dataset, clusterer); per seed it holds the AMI of the latest result. A *view* is
+  one clusterer, or ``mean``: the average over the protocol's clusterers. A dataset's score in a
+  view, a group's (mean over its datasets) and the overall (mean over all the board's datasets)
+  are computed per seed, over the seeds every part has, then summarised as mean and 95%
+  t-interval over seeds. A row missing a part gets no score there rather than a flattering one.
+- Ranks are intervals: A ranks above B only when Welch's t-test over their per-seed overall scores
+  says so (one-sided, 2.5%). Seeds of different encoders share only a random state, so they are not
+  paired. Rows that cannot be told apart share a range ("1–3").
+- Output is deterministic: inputs are sorted before aggregation and numbers are rounded, so two
+  builds from the same records are byte-identical.
 """
 
 from __future__ import annotations
@@ -9,117 +21,412 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import statistics
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from zsbench.types import Result
 
-FORMATS = ("table", "markdown", "csv", "json")
+FORMATS = ("table", "markdown", "csv", "json", "html")
+GROUPS = ("in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD")  # the study's order
+MEAN = "mean"  # the view averaged over the protocol's clusterers
+LOCAL = "local store"
+CONFIDENCE = 0.95
+DIGITS = 4  # rounding in machine-readable output
 
 
 @dataclass(frozen=True)
-class Cell:
+class Score:
+    """A mean over seeds with its t-interval; ``per_seed`` keeps the replicates for comparisons."""
+
     mean: float
-    std: float
-    n_seeds: int
+    low: float | None
+    high: float | None
+    per_seed: tuple[tuple[int, float], ...]
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.per_seed)
 
     def text(self) -> str:
-        return f"{self.mean:.1f} ± {self.std:.1f}" if self.n_seeds > 1 else f"{self.mean:.1f}"
+        if self.low is None or self.high is None:
+            return f"{self.mean:.1f}"
+        return f"{self.mean:.1f} ± {(self.high - self.low) / 2:.1f}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": _round(self.mean), "low": _round(self.low), "high": _round(self.high),
+                "n_seeds": self.n_seeds}
+
+
+def score(per_seed: Mapping[int, float]) -> Score | None:
+    if not per_seed:
+        return None
+    pairs = tuple(sorted(per_seed.items()))
+    values = [v for _, v in pairs]
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return Score(mean, None, None, pairs)
+    half = _t(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return Score(mean, mean - half, mean + half, pairs)
+
+
+def combine(parts: Sequence[Score | None]) -> Score | None:
+    """The mean of several scores, seed by seed, over the seeds all of them have."""
+    if not parts or any(p is None for p in parts):
+        return None
+    maps = [dict(p.per_seed) for p in parts]
+    common = set.intersection(*(set(m) for m in maps))
+    return score({s: statistics.fmean(m[s] for m in maps) for s in common})
 
 
 @dataclass(frozen=True)
+class Dataset:
+    name: str
+    group: str
+    fingerprint: str
+    n_samples: int | None
+    n_classes: int | None
+
+
+@dataclass
+class View:
+    overall: Score | None = None
+    groups: dict[str, Score | None] = field(default_factory=dict)
+    datasets: dict[str, Score | None] = field(default_factory=dict)
+    rank: tuple[int, int] | None = None
+
+
+@dataclass
+class Row:
+    encoder: str
+    reducer: str
+    source: str
+    ami: dict[tuple[str, str], dict[int, float]]  # (dataset, clusterer) -> seed -> AMI x100
+    silhouette: dict[tuple[str, str], dict[int, float]]
+    n_clusters: dict[tuple[str, str], dict[int, float]]
+    views: dict[str, View] = field(default_factory=dict)
+    label: str = ""  # the encoder, marked when the same encoder also comes from elsewhere
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.encoder, self.reducer, self.source)
+
+
+@dataclass
 class Leaderboard:
-    columns: list[tuple[str, str]]  # (dataset, clusterer)
-    rows: list[tuple[str, str, dict[tuple[str, str], Cell]]]  # (encoder, reducer, cells)
+    protocol_version: str
+    view: str
+    views: list[str]
+    clusterers: list[str]
+    groups: list[str]
+    datasets: list[Dataset]
+    rows: list[Row]
+    sources: list[str]
+    notes: list[str]
     failed: int
 
-    @staticmethod
-    def row_mean(cells: dict[tuple[str, str], Cell]) -> float:
-        return statistics.fmean(c.mean for c in cells.values())
+    def cells(self, row: Row) -> list[tuple[str, str]]:
+        order = {d.name: i for i, d in enumerate(self.datasets)}
+        clu = {c: i for i, c in enumerate(self.clusterers)}
+        return sorted(row.ami, key=lambda k: (order[k[0]], clu[k[1]]))
 
 
-def build(results: Iterable[Result]) -> Leaderboard:
-    latest: dict[tuple, Result] = {}
-    failed = 0
-    for r in results:  # the store yields oldest first, so later results replace earlier ones
-        key = (r.encoder, r.reducer, r.dataset, r.clusterer, r.seed)
-        latest[key] = r
-    amis: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = {}
-    columns: dict[tuple[str, str], None] = {}
-    for (enc, red, ds, clu, _seed), r in latest.items():
-        if not r.ok or r.ami is None:
-            failed += 1
-            continue
-        columns.setdefault((ds, clu), None)
-        amis.setdefault((enc, red), {}).setdefault((ds, clu), []).append(100.0 * r.ami)
-    rows = []
-    for (enc, red), by_cell in amis.items():
-        cells = {col: Cell(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v))
-                 for col, v in by_cell.items()}
-        rows.append((enc, red, cells))
-    rows.sort(key=lambda row: -Leaderboard.row_mean(row[2]))
-    return Leaderboard(sorted(columns, key=_column_order), rows, failed)
-
-
-def _column_order(column: tuple[str, str]) -> tuple:
-    """Datasets alphabetically; clusterers in the standard protocol's order, then by name."""
+def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN) -> Leaderboard:
+    """A board from ``Source`` objects (see :func:`zsbench.registry.load_sources`) or plain results."""
     from zsbench.protocol import load_spec
 
-    dataset, clusterer = column
-    standard = load_spec().clusterers
-    base = clusterer.split(":", 1)[0]
-    return (dataset, standard.index(base) if base in standard else len(standard), clusterer)
+    spec = load_spec(protocol)
+    sources: list[tuple[str, list[Result]]] = []
+    loose: list[Result] = []
+    for item in results:
+        if isinstance(item, Result):
+            loose.append(item)
+        else:
+            sources.append((item.name, list(item.results)))
+    if loose:
+        sources.append((LOCAL, loose))
+    notes: list[str] = []
+    other_protocols = sum(1 for _, rs in sources for r in rs if r.protocol_version != spec.version)
+    if other_protocols:
+        notes.append(f"{other_protocols} result(s) of other protocol versions left out "
+                     f"(this board is protocol {spec.version}; see --protocol)")
+
+    # latest result per (row, dataset, fingerprint, clusterer, seed); each source lists oldest first
+    latest: dict[tuple, Result] = {}
+    for name, rs in sources:
+        for r in rs:
+            if r.protocol_version == spec.version:
+                latest[(r.encoder, r.reducer, name, r.dataset, _fingerprint(r), r.clusterer, r.seed)] = r
+    failed = sum(1 for r in latest.values() if not r.ok or r.ami is None)
+
+    # one sample set per dataset: the fingerprint most rows used
+    users: dict[str, dict[str, set]] = {}
+    for (enc, red, src, ds, fp, _, _), r in latest.items():
+        if r.ok and r.ami is not None:
+            users.setdefault(ds, {}).setdefault(fp, set()).add((enc, red, src))
+    chosen = {ds: min(fps, key=lambda fp: (-len(fps[fp]), fp)) for ds, fps in users.items()}
+    for ds, fps in sorted(users.items()):
+        for fp, rows in sorted(fps.items()):
+            if fp != chosen[ds]:
+                who = ", ".join(sorted(f"{e}" + (f" ({red})" if red != spec.reducer else "") for e, red, _ in rows))
+                notes.append(f"{ds}: results of {who} left out: their sample set (fingerprint {fp[:8]}) differs "
+                             f"from the board's ({chosen[ds][:8]}), e.g. another --max-samples or data version")
+
+    rows: dict[tuple[str, str, str], Row] = {}
+    info: dict[str, Dataset] = {}
+    clusterers: set[str] = set()
+    for (enc, red, src, ds, fp, clu, seed), r in sorted(latest.items(), key=lambda kv: _sort_key(kv[0])):
+        if not r.ok or r.ami is None or fp != chosen.get(ds):
+            continue
+        row = rows.setdefault((enc, red, src), Row(enc, red, src, {}, {}, {}))
+        row.ami.setdefault((ds, clu), {})[seed] = 100.0 * float(r.ami)
+        if r.metrics.get("silhouette_proxy") is not None:
+            row.silhouette.setdefault((ds, clu), {})[seed] = float(r.metrics["silhouette_proxy"])
+        if r.metrics.get("n_clusters") is not None:
+            row.n_clusters.setdefault((ds, clu), {})[seed] = float(r.metrics["n_clusters"])
+        clusterers.add(clu)
+        if ds not in info:
+            dsc = r.config.get("dataset", {}) if isinstance(r.config, Mapping) else {}
+            group = (dsc.get("info") or {}).get("group") or dsc.get("group") or "other"
+            info[ds] = Dataset(ds, str(group), fp, r.metrics.get("n_samples"), r.metrics.get("n_classes"))
+
+    standard = list(spec.clusterers)
+    ordered = sorted(clusterers, key=lambda c: (standard.index(c) if c in standard else len(standard), c))
+    in_mean = [c for c in standard if c in clusterers]
+    groups = sorted({d.group for d in info.values()},
+                    key=lambda g: (GROUPS.index(g) if g in GROUPS else len(GROUPS), g))
+    datasets = sorted(info.values(), key=lambda d: (groups.index(d.group), d.name))
+    views = ([MEAN] if in_mean else []) + ordered
+    if view not in views and rows:
+        from zsbench.errors import ZsbenchError
+
+        raise ZsbenchError(f"no view {view!r} on this board; choose one of {', '.join(views)}")
+    board_rows = list(rows.values())
+    sources_of: dict[str, set[str]] = {}
+    for row in board_rows:
+        sources_of.setdefault(row.encoder, set()).add(row.source)
+    for row in board_rows:
+        row.label = row.encoder
+        if len(sources_of[row.encoder]) > 1:  # the same encoder from a record and the local store
+            local = row.source == LOCAL or row.source.startswith("store ")
+            row.label = f"{row.encoder} ({'local' if local else row.source})"
+        for name in views:
+            row.views[name] = _view(row, name, in_mean if name == MEAN else [name], datasets, groups)
+    for name in views:
+        _rank(board_rows, name)
+    board_rows.sort(key=lambda row: _row_order(row, view))
+    if any(row.views[view].overall is None for row in board_rows):
+        notes.append("rows without an overall score lack a dataset or clusterer the others have; they are not "
+                     "ranked")
+    return Leaderboard(spec.version, view, views, ordered, groups, datasets, board_rows,
+                       sorted(name for name, _ in sources), notes, failed)
 
 
-def _header(board: Leaderboard) -> list[str]:
-    single = len({ds for ds, _ in board.columns}) == 1  # name the dataset once, in the title
-    cols = [clu if single else f"{ds} / {clu}" for ds, clu in board.columns]
-    return ["encoder", "reducer"] + cols + ["mean"]
+def _fingerprint(r: Result) -> str:
+    config = r.config if isinstance(r.config, Mapping) else {}
+    return str((config.get("dataset") or {}).get("fingerprint", ""))
 
 
-def _text_rows(board: Leaderboard) -> list[list[str]]:
-    return [[enc, red] + [cells[c].text() if c in cells else "—" for c in board.columns]
-            + [f"{Leaderboard.row_mean(cells):.1f}"] for enc, red, cells in board.rows]
+def _sort_key(key: tuple) -> tuple:
+    return tuple("" if v is None else v for v in key)
 
 
-def render(board: Leaderboard, fmt: str) -> str:
-    """Render as ``markdown``, ``csv`` or ``json`` text (``table`` is drawn by the CLI with rich)."""
+def _view(row: Row, name: str, clusterers: list[str], datasets: list[Dataset], groups: list[str]) -> View:
+    view = View()
+    for d in datasets:
+        parts = [score(row.ami[(d.name, c)]) if (d.name, c) in row.ami else None for c in clusterers]
+        view.datasets[d.name] = combine(parts)
+    for g in groups:
+        view.groups[g] = combine([view.datasets[d.name] for d in datasets if d.group == g])
+    view.overall = combine([view.datasets[d.name] for d in datasets])
+    return view
+
+
+def _better(a: Score, b: Score) -> bool:
+    """Whether a's overall is above b's beyond seed noise (Welch's t-test, one-sided 2.5%)."""
+    xa, xb = [v for _, v in a.per_seed], [v for _, v in b.per_seed]
+    if len(xa) < 2 or len(xb) < 2:
+        return False  # one seed gives no noise estimate: nothing can be told apart
+    va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
+    diff = statistics.fmean(xa) - statistics.fmean(xb)
+    if va + vb == 0:
+        return diff > 0
+    df = (va + vb) ** 2 / ((va ** 2 / (len(xa) - 1)) + (vb ** 2 / (len(xb) - 1)))
+    return diff / math.sqrt(va + vb) > _t(df)
+
+
+def _rank(rows: list[Row], view: str) -> None:
+    ranked = [r for r in rows if r.views[view].overall is not None]
+    for row in ranked:
+        mine = row.views[view].overall
+        above = sum(1 for o in ranked if o is not row and _better(o.views[view].overall, mine))
+        below = sum(1 for o in ranked if o is not row and _better(mine, o.views[view].overall))
+        row.views[view].rank = (1 + above, len(ranked) - below)
+
+
+def _row_order(row: Row, view: str) -> tuple:
+    overall = row.views[view].overall if view in row.views else None
+    return (overall is None, -(overall.mean if overall else 0.0), row.encoder, row.reducer, row.source)
+
+
+def _t(df: float) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, DIGITS)
+
+
+# --------------------------------------------------------------------------------------------- render
+
+
+def columns(board: Leaderboard, by: str = "auto") -> list[tuple[str, str]]:
+    """Score columns (kind, name) after rank/encoder/reducer: overall then groups, datasets or clusterers."""
+    if by == "auto":
+        by = "clusterers" if len(board.datasets) == 1 else "groups"
+    if by == "groups":
+        return [("overall", "overall")] + [("group", g) for g in board.groups]
+    if by == "datasets":
+        return [("overall", "overall")] + [("dataset", d.name) for d in board.datasets]
+    if by == "clusterers":
+        return [("view", v) for v in board.views]
+    raise ValueError(f"unknown columns {by!r}; choose auto, groups, datasets or clusterers")
+
+
+def _cell(board: Leaderboard, row: Row, kind: str, name: str) -> Score | None:
+    view = row.views.get(board.view)
+    if kind == "view":
+        return row.views[name].overall if name in row.views else None
+    if view is None:
+        return None
+    return {"overall": view.overall, "group": view.groups.get(name), "dataset": view.datasets.get(name)}[kind]
+
+
+def _rank_text(rank: tuple[int, int] | None) -> str:
+    if rank is None:
+        return "—"
+    return str(rank[0]) if rank[0] == rank[1] else f"{rank[0]}–{rank[1]}"
+
+
+def _header(board: Leaderboard, cols: list[tuple[str, str]]) -> list[str]:
+    return ["rank", "encoder", "reducer"] + [name for _, name in cols]
+
+
+def _text_rows(board: Leaderboard, cols: list[tuple[str, str]]) -> list[list[str]]:
+    out = []
+    for row in board.rows:
+        view = row.views.get(board.view)
+        cells = [(s.text() if (s := _cell(board, row, kind, name)) else "—") for kind, name in cols]
+        out.append([_rank_text(view.rank if view else None), row.label, row.reducer] + cells)
+    return out
+
+
+def caption(board: Leaderboard, cols: list[tuple[str, str]]) -> str:
+    what = ("overall score per clusterer (the mean view averages them)" if cols and cols[0][0] == "view"
+            else "averaged over clusterers" if board.view == MEAN else f"clusterer {board.view}")
+    datasets = ", ".join(d.name for d in board.datasets)
+    return (f"AMI ×100, mean ± half-width of the 95% t-interval over seeds; {what}; protocol "
+            f"{board.protocol_version}; datasets: {datasets}. Ranks are intervals: rows that seed noise cannot "
+            "tell apart share a range.")
+
+
+def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
+    """Render as ``markdown``, ``csv``, ``json`` or ``html`` text (``table`` is drawn with rich)."""
+    cols = columns(board, by)
     if fmt == "markdown":
-        header = _header(board)
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in _text_rows(board)]
-        return "\n".join(lines) + "\n\nAMI ×100, mean ± std over seeds.\n"
+        header = _header(board, cols)
+        lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _text_rows(board, cols)]
+        text = "\n".join(lines) + "\n\n" + caption(board, cols) + "\n"
+        return text + "".join(f"\n- {_md(n)}" for n in board.notes) + ("\n" if board.notes else "")
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["encoder", "reducer", "dataset", "clusterer", "ami_mean", "ami_std",
-                         "n_seeds"])
-        for enc, red, cells in board.rows:
-            for (ds, clu), cell in cells.items():
-                writer.writerow([enc, red, ds, clu, f"{cell.mean:.4f}", f"{cell.std:.4f}",
-                                 cell.n_seeds])
+        writer.writerow(["encoder", "reducer", "source", "view", "level", "name", "ami_mean", "ci_low", "ci_high",
+                         "n_seeds", "rank_low", "rank_high"])
+        for row in board.rows:
+            for view_name in board.views:
+                view = row.views[view_name]
+                rank = view.rank or (None, None)
+                levels = ([("overall", "overall", view.overall)] + [("group", g, s) for g, s in view.groups.items()]
+                          + [("dataset", d, s) for d, s in view.datasets.items()])
+                for level, name, s in levels:
+                    if s is not None:
+                        writer.writerow([row.encoder, row.reducer, row.source, view_name, level, name,
+                                         f"{s.mean:.4f}", _fmt(s.low), _fmt(s.high), s.n_seeds,
+                                         rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
         return out.getvalue()
     if fmt == "json":
-        payload = [{"encoder": enc, "reducer": red, "mean": Leaderboard.row_mean(cells),
-                    "cells": [{"dataset": ds, "clusterer": clu, "ami_mean": c.mean,
-                               "ami_std": c.std, "n_seeds": c.n_seeds}
-                              for (ds, clu), c in cells.items()]}
-                   for enc, red, cells in board.rows]
-        return json.dumps({"metric": "AMI x100", "rows": payload}, indent=2) + "\n"
+        return json.dumps(to_json(board), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    if fmt == "html":
+        from zsbench.report_html import render as html
+
+        return html(to_json(board))
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def rich_table(board: Leaderboard, title: str = "zsbench leaderboard"):
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def to_json(board: Leaderboard) -> dict[str, Any]:
+    """The board as a JSON document (format ``zsbench-leaderboard/1``; the HTML page renders this)."""
+    from zsbench import proxy
+
+    def js(s: Score | None):
+        return None if s is None else s.to_json()
+
+    rows = []
+    for row in board.rows:
+        views = {}
+        for name in board.views:
+            v = row.views[name]
+            views[name] = {"rank": None if v.rank is None else {"low": v.rank[0], "high": v.rank[1]},
+                           "overall": js(v.overall), "groups": {g: js(s) for g, s in v.groups.items()},
+                           "datasets": {d: js(s) for d, s in v.datasets.items()}}
+        cells = []
+        for ds, clu in board.cells(row):
+            sil = row.silhouette.get((ds, clu))
+            ncl = row.n_clusters.get((ds, clu))
+            cells.append({"dataset": ds, "clusterer": clu, "ami": js(score(row.ami[(ds, clu)])),
+                          "silhouette_proxy": _round(statistics.fmean(sil.values())) if sil else None,
+                          "n_clusters": _round(statistics.fmean(ncl.values())) if ncl else None})
+        rows.append({"encoder": row.encoder, "label": row.label, "reducer": row.reducer, "source": row.source,
+                     "views": views, "cells": cells})
+    points = [proxy.Point(row.label, ds, clu, statistics.fmean(row.ami[(ds, clu)].values()) / 100.0,
+                          statistics.fmean(row.silhouette[(ds, clu)].values()), len(row.silhouette[(ds, clu)]))
+              for row in board.rows for ds, clu in board.cells(row) if (ds, clu) in row.silhouette]
+    correlations = [{"clusterer": c.clusterer, "n": c.n, "spearman": _round(c.spearman),
+                     "pearson": _round(c.pearson)} for c in proxy.correlations(points, board.clusterers)]
+    return {
+        "format": "zsbench-leaderboard/1", "protocol_version": board.protocol_version, "metric": "AMI x100",
+        "interval": "95% t-interval over seeds", "view": board.view, "views": board.views,
+        "clusterers": board.clusterers, "groups": board.groups,
+        "datasets": [{"name": d.name, "group": d.group, "fingerprint": d.fingerprint, "n_samples": d.n_samples,
+                      "n_classes": d.n_classes} for d in board.datasets],
+        "sources": board.sources, "rows": rows, "proxy": correlations, "notes": board.notes,
+        "failed_results": board.failed,
+    }
+
+
+def rich_table(board: Leaderboard, title: str = "zsbench leaderboard", by: str = "auto"):
     from rich.table import Table
 
-    datasets = sorted({ds for ds, _ in board.columns})
-    if len(datasets) == 1:
-        title = f"{title}: {datasets[0]}"
-    table = Table(title=title, caption="AMI ×100, mean ± std over seeds")
-    for i, name in enumerate(_header(board)):
-        table.add_column(name, justify="left" if i < 2 else "right")
-    for row in _text_rows(board):
+    cols = columns(board, by)
+    if len(board.datasets) == 1:
+        title = f"{title}: {board.datasets[0].name}"
+    table = Table(title=title, caption=caption(board, cols))
+    for i, name in enumerate(_header(board, cols)):
+        table.add_column(name, justify="left" if 0 < i < 3 else "right")
+    for row in _text_rows(board, cols):
         table.add_row(*row)
     return table
 

@@ -140,8 +140,9 @@ def _board(doc: dict, view: str, rows: list[dict]) -> str:
         v = _view_of(row, view)
         rank = v.get("rank")
         rank_value = f' data-value="{_e(rank["low"])}"' if rank else ""
+        name = _e(_label(row))
         cells = [f'<td class="rank"{rank_value}>{_e(_rank(rank))}</td>',
-                 f'<td class="encoder" data-value="{_e(row["encoder"])}">{_e(row["encoder"])}</td>',
+                 f'<td class="encoder" data-value="{name}">{name}</td>',
                  f'<td class="reducer" data-value="{_e(row.get("reducer", ""))}">{_e(row.get("reducer", ""))}</td>']
         scores = [v.get("overall")] + [(v.get("groups") or {}).get(g) for g in groups]
         scores += [(v.get("datasets") or {}).get(d["name"]) for d in datasets]
@@ -170,7 +171,7 @@ def _heatmap(doc: dict, view: str, rows: list[dict]) -> str:
             else:
                 bg, fg = _colour(mean)
                 cells.append(f'<td style="background:{bg};color:{fg}" title="{_e(_score(score))}">{mean:.1f}</td>')
-        out.append(f'<tr><th class="text">{_e(row["encoder"])}</th>{"".join(cells)}</tr>')
+        out.append(f'<tr><th class="text">{_e(_label(row))}</th>{"".join(cells)}</tr>')
     out.append("</tbody></table>")
     return "\n".join(out)
 
@@ -230,7 +231,7 @@ def _scatter(doc: dict, clusterer: str, domain: tuple[float, float, float]) -> s
             sil, ami = cell.get("silhouette_proxy"), _mean(cell.get("ami"))
             if cell.get("clusterer") != clusterer or sil is None or ami is None:
                 continue
-            tip = f"{row['encoder']} / {cell['dataset']}: AMI {ami:.1f}, silhouette {sil:.2f}"
+            tip = f"{_label(row)} / {cell['dataset']}: AMI {ami:.1f}, silhouette {sil:.2f}"
             parts.append(f'<circle cx="{sx(sil):.1f}" cy="{sy(ami):.1f}" r="3.5" fill="#2c728e" fill-opacity="0.75">'
                          f"<title>{_e(tip)}</title></circle>")
     parts.append("</svg>")
@@ -282,3 +283,8 @@ def render(doc: dict) -> str:
     out += [_scatter(doc, c, domain) for c in doc.get("clusterers", [])]
     out += ["</div>\n</section>\n</main>", f"<script>{_JS}</script>", "</body>\n</html>\n"]
     return "\n".join(out)
+
+
+def _label(row: dict[str, Any]) -> str:
+    """The row's display name: the encoder, marked when the same encoder also comes from another source."""
+    return str(row.get("label") or row["encoder"])

@@ -69,14 +69,18 @@ def test_run_embeddings_then_leaderboard_in_every_format(cli, npz):
 
     md = cli("leaderboard", "--format", "markdown")
     assert md.exit_code == 0
-    assert "| my-model | none | 100.0 ± 0.0 | 100.0 ± 0.0 | 100.0 |" in md.output
+    assert "| rank | encoder | reducer | mean | kmeans | agglomerative |" in md.output
+    assert "| 1 | my-model | none | 100.0 ± 0.0 | 100.0 ± 0.0 | 100.0 ± 0.0 |" in md.output
 
     rows = list(csv.DictReader(io.StringIO(cli("leaderboard", "-f", "csv").output)))
-    assert [(r["clusterer"], r["ami_mean"], r["n_seeds"]) for r in rows] == [
-        ("kmeans", "100.0000", "2"), ("agglomerative", "100.0000", "2")]
+    overall = [(r["view"], r["ami_mean"], r["n_seeds"], r["rank_low"]) for r in rows if r["level"] == "overall"]
+    assert overall == [("mean", "100.0000", "2", "1"), ("kmeans", "100.0000", "2", "1"),
+                       ("agglomerative", "100.0000", "2", "1")]
 
     board = json.loads(cli("leaderboard", "-f", "json").output)
     assert board["rows"][0]["encoder"] == "my-model"
+    assert board["rows"][0]["views"]["mean"]["datasets"] == {"my-model": {"mean": 100.0, "low": 100.0,
+                                                                          "high": 100.0, "n_seeds": 2}}
     assert cli("leaderboard").exit_code == 0
 
 

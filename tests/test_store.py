@@ -65,13 +65,13 @@ def test_leaderboard_takes_the_latest_result_per_seed_and_aggregates_seeds(defau
     first = [r for r in default_run.results if r.clusterer == "kmeans"]
     rerun = dataclasses.replace(first[0], metrics={**first[0].metrics, "ami": 0.5})
     board = build(list(default_run.results) + [rerun])
-    enc, red, cells = board.rows[0]
-    cell = cells[("digits", "kmeans")]
-    assert cell.n_seeds == 2
+    (row,) = board.rows
+    cell = row.views["kmeans"].datasets["digits"]
+    assert cell.n_seeds == len(first) == 2
     assert cell.mean == pytest.approx((50.0 + 100 * first[1].metrics["ami"]) / 2)
-    assert [c for _, c in board.columns] == ["kmeans", "spectral", "agglomerative",
-                                             "agglomerative-no-k", "affinity-propagation",
-                                             "hdbscan"]
+    assert board.clusterers == ["kmeans", "spectral", "agglomerative", "agglomerative-no-k",
+                                "affinity-propagation", "hdbscan"]
+    assert board.views == ["mean"] + board.clusterers
 
 
 def test_failed_results_stay_out_of_the_means(default_run):
@@ -80,7 +80,7 @@ def test_failed_results_stay_out_of_the_means(default_run):
     board = build([bad])
     assert board.rows == [] and board.failed == 1
     assert render(board, "csv").splitlines() == [
-        "encoder,reducer,dataset,clusterer,ami_mean,ami_std,n_seeds"]
+        "encoder,reducer,source,view,level,name,ami_mean,ci_low,ci_high,n_seeds,rank_low,rank_high"]
 
 
 def test_a_schema_1_store_is_upgraded_in_place(tmp_path):
