@@ -193,6 +193,7 @@ def main() -> None:
 
 # Sub-modules add their commands to `app`; they import the helpers above lazily.
 from zsbench.cli_cache import cache_app  # noqa: E402
+from zsbench.cli_check import check  # noqa: E402
 from zsbench.cli_registry import submit, validate, verify  # noqa: E402
 from zsbench.cli_run import run  # noqa: E402
 
@@ -200,4 +201,5 @@ app.command()(run)
 app.command()(submit)
 app.command()(validate)
 app.command()(verify)
+app.command()(check)
 app.add_typer(cache_app, name="cache")

@@ -1,0 +1,246 @@
+"""The CI gate: does a candidate encoder score lower than its baseline record by more than seed noise?
+
+Pairing is by cell (dataset x clusterer): each cell's candidate mean is compared with the baseline's
+mean of the same cell, on the same samples (fingerprints must match). Seeds give the noise: each
+cell's variance over seeds, pooled over both sides (under "nothing changed" they share it), enters
+a t-test whose degrees of freedom combine the cells' (Satterthwaite). Seeds themselves are not
+paired: two encoders share nothing but a random state per seed.
+
+A suite fails when the mean drop over its cells is significant (one-sided, ``alpha``) and larger
+than ``tolerance`` AMI points, or when one dataset's drop is, at ``alpha`` divided by the number of
+datasets (Bonferroni, so a larger suite does not raise more false alarms).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zsbench.types import Result
+
+ALPHA = 0.01
+TOLERANCE = 0.5  # AMI x100 points: smaller drops pass even when significant
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    clusterer: str
+    baseline: tuple[float, ...]  # AMI x100 per seed
+    candidate: tuple[float, ...]
+
+    @property
+    def delta(self) -> float:
+        return statistics.fmean(self.candidate) - statistics.fmean(self.baseline)
+
+
+@dataclass(frozen=True)
+class Test:
+    """The mean change over some cells, its standard error and the verdict."""
+
+    name: str  # "suite" or a dataset
+    delta: float  # candidate minus baseline, AMI x100
+    se: float
+    df: float
+    alpha: float
+    tolerance: float
+
+    @property
+    def threshold(self) -> float:
+        """The largest drop seed noise allows (a positive number of AMI points)."""
+        return max(self.tolerance, _t(1 - self.alpha, self.df) * self.se)
+
+    @property
+    def regressed(self) -> bool:
+        return -self.delta > self.threshold
+
+    @property
+    def improved(self) -> bool:
+        return self.delta > self.threshold
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """A two-sided 95% interval for the change."""
+        half = _t(0.975, self.df) * self.se if self.se > 0 else 0.0
+        return (self.delta - half, self.delta + half)
+
+
+@dataclass
+class Report:
+    baseline: str
+    candidate: str
+    cells: list[Cell]
+    suite: Test | None
+    datasets: list[Test]
+    alpha: float
+    tolerance: float
+    seconds: float = 0.0
+    incomplete: str | None = None  # why some of the suite was not run (time budget)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> list[Test]:
+        return [t for t in self.datasets if t.regressed]
+
+    @property
+    def passed(self) -> bool:
+        return (self.incomplete is None and self.suite is not None and not self.suite.regressed
+                and not self.regressed)
+
+
+def cells(baseline: Iterable[Result], candidate: Iterable[Result], *, datasets: Sequence[str] | None = None,
+          clusterers: Sequence[str] | None = None) -> list[Cell]:
+    """Cells both sides have, with their AMI x100 per seed (latest result per seed)."""
+    def per_cell(results: Iterable[Result]) -> dict[tuple[str, str], dict[int, float]]:
+        out: dict[tuple[str, str], dict[int, float]] = {}
+        for r in results:
+            if r.ok and r.ami is not None:
+                out.setdefault((r.dataset, r.clusterer), {})[r.seed] = 100.0 * float(r.ami)
+        return out
+
+    base, cand = per_cell(baseline), per_cell(candidate)
+    keys = sorted(set(base) & set(cand))
+    if datasets:
+        keys = [k for k in keys if k[0] in datasets]
+    if clusterers:
+        keys = [k for k in keys if k[1] in clusterers]
+    return [Cell(ds, clu, tuple(v for _, v in sorted(base[(ds, clu)].items())),
+                 tuple(v for _, v in sorted(cand[(ds, clu)].items()))) for ds, clu in keys]
+
+
+def test(name: str, cells_: Sequence[Cell], *, alpha: float, tolerance: float) -> Test:
+    """t-test of the mean change over ``cells_``; each cell's seed variance is pooled over both sides."""
+    terms = []  # (variance of the cell's change, its degrees of freedom)
+    for c in cells_:
+        na, nb = len(c.candidate), len(c.baseline)
+        if min(na, nb) < 2:
+            from zsbench.errors import ZsbenchError
+
+            raise ZsbenchError(f"{c.dataset} / {c.clusterer}: {min(na, nb)} seed(s) on one side; the gate needs "
+                               "at least 2 seeds on both sides to measure seed noise (--seeds 3)")
+        df = na + nb - 2
+        pooled = ((na - 1) * statistics.variance(c.candidate) + (nb - 1) * statistics.variance(c.baseline)) / df
+        terms.append((pooled * (1 / na + 1 / nb), df))
+    n = len(cells_)
+    delta = statistics.fmean(c.delta for c in cells_)
+    total = sum(v for v, _ in terms)
+    denominator = sum(v ** 2 / d for v, d in terms)  # Satterthwaite: the df of a sum of variances
+    df = total ** 2 / denominator if denominator > 0 else math.inf
+    return Test(name, delta, math.sqrt(total) / n, df, alpha, tolerance)
+
+
+def compare(baseline: Iterable[Result], candidate: Iterable[Result], *, baseline_name: str, candidate_name: str,
+            datasets: Sequence[str] | None = None, clusterers: Sequence[str] | None = None,
+            alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
+    found = cells(baseline, candidate, datasets=datasets, clusterers=clusterers)
+    report = Report(baseline_name, candidate_name, found, None, [], alpha, tolerance)
+    if not found:
+        return report
+    names = sorted({c.dataset for c in found})
+    report.suite = test("suite", found, alpha=alpha, tolerance=tolerance)
+    report.datasets = [test(ds, [c for c in found if c.dataset == ds], alpha=alpha / len(names),
+                            tolerance=tolerance) for ds in names]
+    return report
+
+
+def _t(q: float, df: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(q)) if math.isinf(df) else float(stats.t.ppf(q, df))
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def verdict(report: Report) -> str:
+    if report.incomplete:
+        return f"FAILED: incomplete: {report.incomplete}"
+    if report.suite is None:
+        return "FAILED: no cell in common between the candidate and the baseline"
+    if report.passed:
+        return (f"passed: mean change {report.suite.delta:+.2f} AMI points; seed noise allows a drop of "
+                f"{report.suite.threshold:.2f}")
+    which = ", ".join(t.name for t in report.regressed) or "the suite as a whole"
+    return (f"FAILED: AMI dropped beyond seed noise on {which} (mean change {report.suite.delta:+.2f}, allowed "
+            f"drop {report.suite.threshold:.2f})")
+
+
+def markdown(report: Report) -> str:
+    """A summary for a pull-request comment."""
+    mark = "✅" if report.passed else "❌"
+    lines = [f"## {mark} zsbench check: {report.candidate} against {report.baseline}", "",
+             verdict(report), ""]
+    if report.suite is not None:
+        lines += ["| dataset | change (AMI ×100) | 95% interval | allowed drop | verdict |", "|---|---|---|---|---|"]
+        for t in [report.suite, *report.datasets]:
+            low, high = t.interval
+            state = "regressed" if t.regressed else "improved" if t.improved else "within noise"
+            name = "**all (suite)**" if t.name == "suite" else t.name
+            lines.append(f"| {_md(name)} | {t.delta:+.2f} | [{low:+.2f}, {high:+.2f}] | {t.threshold:.2f} | {state} |")
+        lines += ["", "<details><summary>Per dataset and clusterer</summary>", "",
+                  "| dataset | clusterer | baseline | candidate | change |", "|---|---|---|---|---|"]
+        for c in report.cells:
+            lines.append(f"| {_md(c.dataset)} | {_md(c.clusterer)} | {_ms(c.baseline)} | {_ms(c.candidate)} | "
+                         f"{c.delta:+.2f} |")
+        lines += ["", "</details>"]
+    lines += ["", f"One-sided α = {report.alpha:g} for the suite and α/{max(1, len(report.datasets))} per dataset; "
+              f"drops under {report.tolerance:g} AMI points always pass. Seeds measure the noise; cells pair "
+              f"dataset and clusterer. {report.seconds:.0f} s."]
+    lines += [f"- {_md(n)}" for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def junit(report: Report) -> str:
+    """JUnit XML: one test case per dataset, one for the suite, one for the time budget."""
+    suite = ET.Element("testsuite", name="zsbench check", time=f"{report.seconds:.1f}")
+    cases = 0
+    failures = 0
+
+    def case(name: str, failure: str | None, output: str) -> None:
+        nonlocal cases, failures
+        element = ET.SubElement(suite, "testcase", classname=f"zsbench.check.{report.candidate}", name=name)
+        cases += 1
+        if failure:
+            failures += 1
+            ET.SubElement(element, "failure", message=failure).text = output
+        else:
+            ET.SubElement(element, "system-out").text = output
+
+    for t in ([report.suite] if report.suite else []) + report.datasets:
+        text = (f"change {t.delta:+.2f} AMI points (95% interval {t.interval[0]:+.2f} to {t.interval[1]:+.2f}); "
+                f"allowed drop {t.threshold:.2f}")
+        case(t.name, f"AMI dropped beyond seed noise: {text}" if t.regressed else None, text)
+    if report.incomplete:
+        case("time budget", report.incomplete, report.incomplete)
+    elif report.suite is None:
+        case("suite", "no cell in common between the candidate and the baseline", "")
+    suite.set("tests", str(cases))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _ms(values: Sequence[float]) -> str:
+    if len(values) < 2:
+        return f"{values[0]:.1f}" if values else "—"
+    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f} (n={len(values)})"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    def js(t: Test) -> dict[str, Any]:
+        return {"name": t.name, "delta": t.delta, "se": t.se, "df": None if math.isinf(t.df) else t.df,
+                "threshold": t.threshold, "regressed": t.regressed, "improved": t.improved}
+
+    return {"passed": report.passed, "baseline": report.baseline, "candidate": report.candidate,
+            "suite": js(report.suite) if report.suite else None, "datasets": [js(t) for t in report.datasets],
+            "incomplete": report.incomplete, "alpha": report.alpha, "tolerance": report.tolerance,
+            "seconds": report.seconds}
