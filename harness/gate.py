@@ -137,12 +137,19 @@ def compare(baseline: Iterable[Result], candidate: Iterable[Result], *, baseline
             datasets: Sequence[str] | None = None, clusterers: Sequence[str] | None = None,
             alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
     found = cells(baseline, candidate, datasets=datasets, clusterers=clusterers)
-    report = Report(baseline_name, candidate_name, found, None, [], alpha, tolerance)
-    if not found:
+    return evaluate(found, baseline_name=baseline_name, candidate_name=candidate_name, alpha=alpha,
+                    tolerance=tolerance)
+
+
+def evaluate(cells_: Sequence[Cell], *, baseline_name: str = "baseline", candidate_name: str = "candidate",
+             alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
+    """The suite test over all cells and one test per dataset (at alpha / number of datasets)."""
+    report = Report(baseline_name, candidate_name, list(cells_), None, [], alpha, tolerance)
+    if not cells_:
         return report
-    names = sorted({c.dataset for c in found})
-    report.suite = test("suite", found, alpha=alpha, tolerance=tolerance)
-    report.datasets = [test(ds, [c for c in found if c.dataset == ds], alpha=alpha / len(names),
+    names = sorted({c.dataset for c in cells_})
+    report.suite = test("suite", cells_, alpha=alpha, tolerance=tolerance)
+    report.datasets = [test(ds, [c for c in cells_ if c.dataset == ds], alpha=alpha / len(names),
                             tolerance=tolerance) for ds in names]
     return report
 
