@@ -83,6 +83,12 @@ def main() -> None:
     def compare(candidate):
         return gate.compare(baseline, candidate, baseline_name="seeds 0-2", candidate_name="rerun")
 
+    if reruns:
+        calibrate(baseline, reruns, compare, args, common)
+    time_check(work, store, cache, args.timing_repeats)
+
+
+def calibrate(baseline, reruns, compare, args, common) -> None:
     reports = [compare(c) for c in reruns]
     alarms = sum(not rep.passed for rep in reports)
     thresholds = [rep.suite.threshold for rep in reports]
@@ -112,13 +118,16 @@ def main() -> None:
         print(f"  sigma {sigma:g}: change {rep.suite.delta:+.2f}, allowed drop {rep.suite.threshold:.2f} -> "
               f"{'FAILED' if not rep.passed else 'passed'}")
 
-    # wall time of the real command, in a fresh process: baseline record, then a candidate run on new seeds
+
+
+def time_check(work: Path, store: Path, cache: Path, repeats: int) -> None:
+    """Wall time of the real command in a fresh process: a candidate run on new seeds, nothing cached."""
     record = work / "baseline.json"
     env = {**os.environ, "ZSBENCH_STORE": str(store), "ZSBENCH_CACHE": str(cache)}
     subprocess.run([sys.executable, "-c", CLI, "submit", "--encoder", "raw-pixels", "-o", str(record)],
                    check=True, env=env, capture_output=True)
     times = []
-    for i in range(args.timing_repeats):
+    for i in range(repeats):
         fresh = work / f"timing{i}"  # nothing cached: the candidate's stages all run
         cmd = [sys.executable, "-c", CLI, "check", "--baseline", str(record), "--first-seed", "1000",
                "--store", str(fresh / "s.sqlite"), "--cache", str(fresh / "cache")]
