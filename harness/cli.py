@@ -203,3 +203,5 @@ app.command()(validate)
 app.command()(verify)
 app.command()(check)
 app.add_typer(cache_app, name="cache")
+from zsbench.cli_proxy import proxy  # noqa: E402, I001
+app.command()(proxy)
