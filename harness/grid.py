@@ -113,7 +113,7 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             cache.put("embed", emb.key, emb.x, {"stage": "embed", "encoder": emb.encoder,
                                                 "dataset": emb.dataset})
         # the true labels, content-addressed: `zsbench submit` packs them with the predictions
-        truth = emb.config["dataset"].get("labels_sha256")
+        truth = (emb.config.get("dataset") or {}).get("labels_sha256")
         if truth and not cache.has("truth", truth):
             cache.put("truth", truth, np.ascontiguousarray(emb.y, dtype=np.int64),
                       {"stage": "truth", "dataset": emb.dataset})
