@@ -60,13 +60,6 @@ class Kind(StrEnum):
     executors = "executors"
 
 
-class Format(StrEnum):
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-
-
 StoreOpt = Annotated[Path | None, typer.Option(
     "--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")]
 
@@ -194,6 +187,7 @@ def main() -> None:
 # Sub-modules add their commands to `app`; they import the helpers above lazily.
 from zsbench.cli_cache import cache_app  # noqa: E402
 from zsbench.cli_check import check  # noqa: E402
+from zsbench.cli_proxy import proxy  # noqa: E402
 from zsbench.cli_registry import submit, validate, verify  # noqa: E402
 from zsbench.cli_run import run  # noqa: E402
 
@@ -202,6 +196,5 @@ app.command()(submit)
 app.command()(validate)
 app.command()(verify)
 app.command()(check)
-app.add_typer(cache_app, name="cache")
-from zsbench.cli_proxy import proxy  # noqa: E402, I001
 app.command()(proxy)
+app.add_typer(cache_app, name="cache")
