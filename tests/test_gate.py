@@ -30,8 +30,9 @@ def baseline(smoke, tmp_path):
     return registry.write(submission, tmp_path / "baseline.json")
 
 
-def run_check(smoke, baseline, tmp_path, *args):
-    return cli("check", "--baseline", baseline, "--store", smoke / "results.sqlite", "--cache", smoke / "cache",
+def run_check(smoke, baseline, tmp_path, *args, store=None):
+    store = store or smoke / "results.sqlite"  # the smoke store: a re-run of seeds it has is reused
+    return cli("check", "--baseline", baseline, "--store", store, "--cache", smoke / "cache",
                "--markdown", tmp_path / "summary.md", "--junit", tmp_path / "junit.xml", *args)
 
 
@@ -72,7 +73,8 @@ class Regressed:
 
 def test_an_injected_regression_fails_with_exit_1_naming_the_dataset(smoke, baseline, tmp_path):
     with zsbench.registered(Regressed(), "regressed"):
-        out = run_check(smoke, baseline, tmp_path, "--encoder", "noisy-pixels", "--first-seed", 3)
+        out = run_check(smoke, baseline, tmp_path, "--encoder", "noisy-pixels", "--first-seed", 3,
+                        store=tmp_path / "results.sqlite")
     assert out.exit_code == 1, out.output
     assert "FAILED: AMI dropped beyond seed noise on digits" in out.output
     summary = (tmp_path / "summary.md").read_text()
