@@ -5,7 +5,8 @@ Rules, so that a board can be trusted and rebuilt:
 - One protocol version per board. Per dataset, only results on one sample set compare: the
   fingerprint most rows used (ties: the smallest hash); other results are left out with a note.
 - A cell is (row, dataset, clusterer); per seed it holds the AMI of the latest result. A *view* is
-  one clusterer, or ``mean``: the average over the protocol's clusterers. A dataset's score in a
+  one clusterer, or ``mean``: the average over the protocol's clusterers (those some row scored on
+  that dataset, so one that none could run there is left out for all). A dataset's score in a
   view, a group's (mean over its datasets) and the overall (mean over all the board's datasets)
   are computed per seed, over the seeds every part has, then summarised as mean and 95%
   t-interval over seeds. A row missing a part gets no score there rather than a flattering one.
@@ -199,6 +200,16 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN) -> L
                     key=lambda g: (GROUPS.index(g) if g in GROUPS else len(GROUPS), g))
     datasets = sorted(info.values(), key=lambda d: (groups.index(d.group), d.name))
     views = ([MEAN] if in_mean else []) + ordered
+    # The mean view of a dataset averages the protocol's clusterers that some row scored on it: one
+    # no row could run there (affinity propagation refused by the memory guard on a large dataset)
+    # leaves every row alike, while a row missing one that others have gets no score.
+    averaged = {d.name: [c for c in in_mean if any((d.name, c) in row.ami for row in rows.values())]
+                for d in datasets}
+    for d in datasets:
+        absent = [c for c in in_mean if c not in averaged[d.name]]
+        if absent:
+            notes.append(f"{d.name}: the mean over clusterers leaves out {', '.join(absent)}, which no row has "
+                         "a result for there")
     if view not in views and rows:
         from zsbench.errors import ZsbenchError
 
@@ -213,7 +224,7 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN) -> L
             local = row.source == LOCAL or row.source.startswith("store ")
             row.label = f"{row.encoder} ({'local' if local else row.source})"
         for name in views:
-            row.views[name] = _view(row, name, in_mean if name == MEAN else [name], datasets, groups)
+            row.views[name] = _view(row, name, averaged if name == MEAN else None, datasets, groups)
     for name in views:
         _rank(board_rows, name)
     board_rows.sort(key=lambda row: _row_order(row, view))
@@ -233,9 +244,12 @@ def _sort_key(key: tuple) -> tuple:
     return tuple("" if v is None else v for v in key)
 
 
-def _view(row: Row, name: str, clusterers: list[str], datasets: list[Dataset], groups: list[str]) -> View:
+def _view(row: Row, name: str, averaged: dict[str, list[str]] | None, datasets: list[Dataset],
+          groups: list[str]) -> View:
+    """Scores of one view: ``averaged`` maps each dataset to the clusterers the mean view averages."""
     view = View()
     for d in datasets:
+        clusterers = averaged[d.name] if averaged is not None else [name]
         parts = [score(row.ami[(d.name, c)]) if (d.name, c) in row.ami else None for c in clusterers]
         view.datasets[d.name] = combine(parts)
     for g in groups:

@@ -209,3 +209,21 @@ def test_the_published_registry_is_valid_and_verifies():
         assert registry.validate(path) == []
         report = registry.verify(path)
         assert report.ok and report.checked > 0, report.mismatches
+
+
+def test_the_mean_view_needs_every_clusterer_some_row_has(smoke):
+    with ResultStore(smoke / "results.sqlite") as db:
+        results = [r for r in db.results() if r.seed < 3 and r.encoder == "raw-pixels"]
+    alpha = _fake(results, "alpha", 0.0)
+    beta = [r for r in _fake(results, "beta", 0.0) if r.clusterer == "kmeans"]  # its agglomerative failed
+    board = build(alpha + beta)
+    assert {row.encoder: row.views["mean"].overall is not None for row in board.rows} == {"alpha": True,
+                                                                                         "beta": False}
+    assert board.rows[1].views["kmeans"].overall is not None  # still compared clusterer by clusterer
+    # on a second dataset no row has agglomerative (say the memory guard refused it): the mean there is
+    # over K-Means for every row alike, and the board says so
+    other = [dataclasses.replace(r, dataset="digits-b") for r in alpha + beta if r.clusterer == "kmeans"]
+    board = build(alpha + _fake(results, "beta", 0.0) + other)
+    assert all(row.views["mean"].datasets["digits-b"] is not None for row in board.rows)
+    assert "digits-b: the mean over clusterers leaves out agglomerative, which no row has a result for there" in (
+        board.notes)
