@@ -227,3 +227,12 @@ def test_the_mean_view_needs_every_clusterer_some_row_has(smoke):
     assert all(row.views["mean"].datasets["digits-b"] is not None for row in board.rows)
     assert "digits-b: the mean over clusterers leaves out agglomerative, which no row has a result for there" in (
         board.notes)
+
+
+def test_leaderboard_errors_are_one_line(three_records, tmp_path):
+    out = cli("leaderboard", "--registry", three_records, "--clusterer", "kmeens")
+    assert out.exit_code == 1 and "no view 'kmeens' on this board; choose one of mean, kmeans, agglomerative" in (
+        out.output)
+    assert "Traceback" not in out.output
+    missing = cli("leaderboard", "--registry", tmp_path / "nowhere")
+    assert missing.exit_code == 1 and "no such record file or folder" in missing.output
