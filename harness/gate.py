@@ -194,7 +194,9 @@ def markdown(report: Report) -> str:
             lines.append(f"| {_md(c.dataset)} | {_md(c.clusterer)} | {_ms(c.baseline)} | {_ms(c.candidate)} | "
                          f"{c.delta:+.2f} |")
         lines += ["", "</details>"]
-    lines += ["", f"One-sided α = {report.alpha:g} for the suite and α/{max(1, len(report.datasets))} per dataset; "
+    n = len(report.datasets)
+    per_dataset = f"α/{n} per dataset" if n > 1 else "the same for its one dataset"
+    lines += ["", f"One-sided α = {report.alpha:g} for the suite, {per_dataset}; "
               f"drops under {report.tolerance:g} AMI points always pass. Seeds measure the noise; cells pair "
               f"dataset and clusterer. {report.seconds:.0f} s."]
     lines += [f"- {_md(n)}" for n in report.notes]
