@@ -1,13 +1,15 @@
 """How often `zsbench check` fails a model that did not change, and how small a drop it catches.
 
-The smoke suite: digits, K-Means and agglomerative, 3 seeds. The baseline is seeds 0-2; each of
-``--reruns`` re-runs uses three fresh seeds (3-5, 6-8, ...) of the same encoder, which is what a
-CI job sees when nothing regressed. The gate's decision (``zsbench.gate.compare``, the function
-``zsbench check`` calls after running) is applied to each re-run as it is (false alarms) and with
-every AMI lowered by an injected drop (power). A real regression is also measured: the same pixels
-with Gaussian noise added (seeded), whose true AMI drop is whatever it is.
+The smoke suite: digits, K-Means and agglomerative, 3 seeds. The baseline is seeds 0 to
+``--baseline-seeds`` - 1 (3 by default); each of ``--reruns`` re-runs uses three fresh seeds of the
+same encoder, which is what a CI job sees when nothing regressed. The gate's decision
+(``zsbench.gate.compare``, the function ``zsbench check`` calls after running) is applied to each
+re-run as it is (false alarms) and with every AMI lowered by an injected drop (power). A real
+regression is also measured: the same pixels with Gaussian noise added (seeded), whose true AMI
+drop is whatever it is.
 
-Usage: python benchmarks/gate_calibration.py [--reruns 20] [--max-samples N] [--timing-repeats 3]
+Usage: python benchmarks/gate_calibration.py [--reruns 20] [--baseline-seeds 3] [--max-samples N]
+       [--timing-repeats 3] [--work DIR (reuse its store and cache)]
 """
 
 from __future__ import annotations
@@ -64,11 +66,14 @@ def main() -> None:
     parser.add_argument("--max-samples", type=int, default=None)
     parser.add_argument("--timing-repeats", type=int, default=3)
     parser.add_argument("--sigmas", type=float, nargs="*", default=[0.05, 0.1, 0.15, 0.2])
+    parser.add_argument("--baseline-seeds", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="zsbench-gate-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="zsbench-gate-"))
     store, cache = work / "results.sqlite", work / "cache"
     common = dict(dataset="digits", clusterers=CLUSTERERS, store=store, cache=cache, max_samples=args.max_samples)
-    n_seeds = 3 * (args.reruns + 1)
+    nb = args.baseline_seeds
+    n_seeds = nb + 3 * args.reruns
 
     start = time.perf_counter()
     run = zsbench.run("raw-pixels", seeds=list(range(n_seeds)), **common)
@@ -77,14 +82,23 @@ def main() -> None:
     by_seed = {}
     for r in run.results:
         by_seed.setdefault(r.seed, []).append(r)
-    baseline = by_seed[0] + by_seed[1] + by_seed[2]
-    reruns = [[r for s in range(3 * k, 3 * k + 3) for r in by_seed[s]] for k in range(1, args.reruns + 1)]
+    baseline = [r for s in range(nb) for r in by_seed[s]]
+    reruns = [[r for s in range(t, t + 3) for r in by_seed[s]] for t in range(nb, n_seeds, 3)]
 
     def compare(candidate):
-        return gate.compare(baseline, candidate, baseline_name="seeds 0-2", candidate_name="rerun")
+        return gate.compare(baseline, candidate, baseline_name=f"seeds 0-{nb - 1}", candidate_name="rerun")
 
     if reruns:
         calibrate(baseline, reruns, compare, args, common)
+        # a steadier estimate of the false-alarm rate: every block of baseline size as the baseline of
+        # every disjoint triple (pairs share seeds, so they are not independent)
+        blocks = [range(b, b + nb) for b in range(0, n_seeds - nb + 1, nb)]
+        triples = [range(t, t + 3) for t in range(0, n_seeds - 2, 3)]
+        pairs = [(b, t) for b in blocks for t in triples if not set(b) & set(t)]
+        alarms = sum(not gate.compare([r for s in b for r in by_seed[s]], [r for s in t for r in by_seed[s]],
+                                      baseline_name="b", candidate_name="t").passed for b, t in pairs)
+        print(f"\nfalse alarms over all {len(pairs)} (baseline block, disjoint triple) pairs of the {n_seeds} seeds: "
+              f"{alarms} ({100 * alarms / len(pairs):.1f}%)")
     time_check(work, store, cache, args.timing_repeats)
 
 
@@ -93,7 +107,8 @@ def calibrate(baseline, reruns, compare, args, common) -> None:
     alarms = sum(not rep.passed for rep in reports)
     thresholds = [rep.suite.threshold for rep in reports]
     deltas = [rep.suite.delta for rep in reports]
-    print(f"\nsmoke suite: digits ({args.max_samples or 'all'} samples), {', '.join(CLUSTERERS)}, 3 seeds")
+    print(f"\nsmoke suite: digits ({args.max_samples or 'all'} samples), {', '.join(CLUSTERERS)}, 3 seeds; "
+          f"baseline of {args.baseline_seeds} seeds; alpha {gate.ALPHA}, tolerance {gate.TOLERANCE}")
     print(f"false alarms: {alarms} of {len(reports)} re-runs with fresh seeds")
     print(f"re-run mean change: median {statistics.median(deltas):+.2f}, range {min(deltas):+.2f} to "
           f"{max(deltas):+.2f} AMI points; allowed drop: median {statistics.median(thresholds):.2f}, range "
@@ -110,10 +125,11 @@ def calibrate(baseline, reruns, compare, args, common) -> None:
             smallest_all = drop
     print(f"smallest drop caught in at least half the re-runs: {smallest_half}; in all: {smallest_all}")
 
-    print("\nreal regression: pixels + Gaussian noise, seeds 3-5 against the baseline")
+    seeds = sorted({r.seed for r in reruns[0]})  # the first re-run's seeds
+    print(f"\nreal regression: pixels + Gaussian noise, seeds {seeds[0]}-{seeds[-1]} against the baseline")
     for sigma in args.sigmas:
         with zsbench.registered(noisy_pixels_plugin(sigma), f"noisy-{sigma:g}"):
-            cand = zsbench.run(f"noisy-pixels-{sigma:g}", seeds=[3, 4, 5], **common).results
+            cand = zsbench.run(f"noisy-pixels-{sigma:g}", seeds=seeds, **common).results
         rep = compare(cand)
         print(f"  sigma {sigma:g}: change {rep.suite.delta:+.2f}, allowed drop {rep.suite.threshold:.2f} -> "
               f"{'FAILED' if not rep.passed else 'passed'}")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from zsbench.errors import ZsbenchError
+from zsbench.gate import ALPHA, TOLERANCE
 
 
 def check(
@@ -25,7 +26,8 @@ def check(
     clusterer: Annotated[list[str] | None, typer.Option(
         help="Only these clusterers of the baseline, repeatable (default: all of them).")] = None,
     seeds: Annotated[int | None, typer.Option(
-        min=2, help="Seeds to run (default: as many as the baseline has).")] = None,
+        min=2, help="Seeds to run (default: the protocol's 3; a baseline with more seeds gives the test more "
+                    "power at no cost to the check).")] = None,
     first_seed: Annotated[int | None, typer.Option(
         min=0, help="First seed to run (default: the baseline's first, so an unchanged model reproduces it).")]
     = None,
@@ -35,9 +37,9 @@ def check(
         min=0, help="Seconds; datasets not started within it are not run and the check fails.")] = None,
     alpha: Annotated[float, typer.Option(
         min=1e-6, max=0.5, help="One-sided false-alarm level of the suite test (per dataset: alpha / datasets).")]
-    = 0.01,
+    = ALPHA,
     tolerance: Annotated[float, typer.Option(
-        min=0, help="Drops smaller than this many AMI x100 points always pass.")] = 0.5,
+        min=0, help="Drops smaller than this many AMI x100 points always pass.")] = TOLERANCE,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here (a PR comment).")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     weights: Annotated[Path | None, typer.Option(help="A local weights file for the candidate encoder.")] = None,
@@ -49,6 +51,7 @@ def check(
     from zsbench import gate
     from zsbench import registry as reg
     from zsbench.cli import _out, err, user_errors
+    from zsbench.protocol import load_spec
 
     start = time.perf_counter()
     with user_errors():
@@ -73,7 +76,7 @@ def check(
             name = f"{cand_record['encoder']['name']} ({candidate.name})"
         else:
             name = encoder or record["encoder"]["name"]
-            n = seeds or len(record["seeds"])
+            n = seeds or load_spec(record["protocol_version"]).seeds
             first = record["seeds"][0] if first_seed is None else first_seed
             seed_list = list(range(first, first + n))
             cand_results, incomplete = _run(record, name, suite_datasets, suite_clusterers, seed_list, max_samples,

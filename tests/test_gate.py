@@ -109,7 +109,8 @@ def test_a_smoke_suite_must_use_the_baselines_samples(smoke, baseline, tmp_path)
 
 
 def cell(baseline, candidate, dataset="d", clusterer="c"):
-    return gate.Cell(dataset, clusterer, tuple(baseline), tuple(candidate))
+    """A cell whose values are seeds 0, 1, ... on each side."""
+    return gate.Cell(dataset, clusterer, tuple(enumerate(baseline)), tuple(enumerate(candidate)))
 
 
 def test_the_threshold_follows_seed_noise_and_the_tolerance():
@@ -119,8 +120,18 @@ def test_the_threshold_follows_seed_noise_and_the_tolerance():
     assert not gate.test("s", noisy, alpha=0.01, tolerance=0.5).regressed
     assert not gate.test("s", quiet, alpha=0.01, tolerance=1.5).regressed  # too small to matter
     assert gate.test("s", [cell([80.0, 80.0], [90.0, 90.0])], alpha=0.01, tolerance=0.5).improved
-    with pytest.raises(ZsbenchError, match="at least 2 seeds on both sides"):
+    with pytest.raises(ZsbenchError, match="needs at least 2 on both sides"):
         gate.test("s", [cell([80.0], [79.0, 78.0])], alpha=0.01, tolerance=0.5)
+
+
+def test_clusterers_sharing_a_seeds_reduction_are_not_counted_as_independent_evidence():
+    # K-Means and agglomerative on one seed's UMAP space rise and fall together: a copy of one cell under
+    # another clusterer's name adds no information, so it must not shrink the standard error
+    kmeans = cell([89.0, 92.0, 92.0], [89.0, 89.1, 88.9], clusterer="kmeans")
+    twin = gate.Cell("d", "agglomerative", kmeans.baseline, kmeans.candidate)
+    alone = gate.test("s", [kmeans], alpha=0.005, tolerance=0.5)
+    both = gate.test("s", [kmeans, twin], alpha=0.005, tolerance=0.5)
+    assert both.se == pytest.approx(alone.se) and both.df == alone.df == 4
 
 
 def test_one_collapsed_dataset_among_many_fails_the_suite():
