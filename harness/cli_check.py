@@ -84,6 +84,7 @@ def check(
             notes.append(f"candidate seeds {seed_list[0]}–{seed_list[-1]}; baseline seeds "
                          f"{', '.join(map(str, record['seeds']))}")
         _same_samples(record, cand_results, suite_datasets, baseline)
+        notes.append(_identity_note(record["encoder"].get("identity") or {}, cand_results))
         report = gate.compare(base_results, cand_results, baseline_name=f"{record['encoder']['name']} "
                               f"({baseline.name})", candidate_name=name, datasets=suite_datasets,
                               clusterers=suite_clusterers, alpha=alpha, tolerance=tolerance)
@@ -151,6 +152,15 @@ def _same_samples(record: dict[str, Any], results, datasets: list[str], baseline
                 f"the candidate's samples of {r.dataset} (fingerprint {str(mine)[:8]}) differ from the baseline's "
                 f"({theirs[:8]}) in {baseline}: a different data version, split or --max-samples; scores compare "
                 "only on the same samples")
+
+
+def _identity_note(baseline: dict[str, Any], results) -> str:
+    """What changed in the encoder between the baseline and the candidate (weights, preprocessing)."""
+    candidate = next(((r.config.get("encoder") or {}).get("identity") or {} for r in results), {})
+    changed = sorted(k for k in set(baseline) | set(candidate) if baseline.get(k) != candidate.get(k))
+    if not changed:
+        return "the candidate's encoder identity (weights, preprocessing) equals the baseline's"
+    return "encoder identity differs from the baseline's in: " + ", ".join(changed)
 
 
 def _write(path: Path | None, text: str) -> None:

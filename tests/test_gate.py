@@ -42,6 +42,7 @@ def test_a_rerun_of_the_same_encoder_with_other_seeds_passes(smoke, baseline, tm
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("## ✅ zsbench check: raw-pixels against raw-pixels (baseline.json)")
     assert "| digits | kmeans |" in summary and "candidate seeds 3–5; baseline seeds 0, 1, 2" in summary
+    assert "encoder identity (weights, preprocessing) equals the baseline's" in summary
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert suite.get("tests") == "2" and suite.get("failures") == "0"
 
@@ -79,6 +80,7 @@ def test_an_injected_regression_fails_with_exit_1_naming_the_dataset(smoke, base
     assert "FAILED: AMI dropped beyond seed noise on digits" in out.output
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("## ❌ zsbench check: noisy-pixels") and "| digits | " in summary
+    assert "encoder identity differs from the baseline's in: noise" in summary
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     failed = [case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None]
     assert failed == ["suite", "digits"]
