@@ -193,10 +193,8 @@ def run(
             view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
                                              subsample_seed=subsample_seed, skip_bad=skip_bad)
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
-            split = view.info.get("split")
             dataset_config = {"name": ds_entry.name, "info": view.info, **selection,
-                              "fingerprint": fingerprint(view.ids, view.labels.astype(str).tolist(),
-                                                         {"split": split, **_selection_rule(selection)}),
+                              "fingerprint": sample_fingerprint(view, selection),
                               "labels_sha256": _labels_hash(y)}
             for enc_entry in enc_entries:
                 embeddings.append(_embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options,
@@ -205,15 +203,26 @@ def run(
                         progress=progress)
 
 
+def sample_fingerprint(view, selection: dict[str, Any]) -> str:
+    """The fingerprint of the samples a run clusters: ids, labels, split and selection rule."""
+    return fingerprint(view.ids, view.labels.astype(str).tolist(),
+                       {"split": view.info.get("split"), **_selection_rule(selection)})
+
+
+def embed_key(spec: ProtocolSpec, enc_entry, encoder, options: dict[str, Any], dataset: str, fingerprint_: str) -> str:
+    """An embedding's cache key; `zsbench run` and `zsbench proxy --choose` share embeddings through it."""
+    return cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
+                      "identity": dict(encoder.identity), "options": options, "plugin": enc_entry.provenance,
+                      "dataset": dataset, "fingerprint": fingerprint_})
+
+
 def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, spec, art: ArtifactCache,
                progress: Progress, pool, dataset_options: dict[str, Any]) -> Embedding:
     options = dict(encoder_options or {})
     label = f"{enc_entry.name} on {ds_entry.name}"
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
-    key = cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
-                     "identity": dict(enc.identity), "options": options, "plugin": enc_entry.provenance,
-                     "dataset": ds_entry.name, "fingerprint": dataset_config["fingerprint"]})
+    key = embed_key(spec, enc_entry, enc, options, ds_entry.name, dataset_config["fingerprint"])
     cached = art.get("embed", key)
     start = time.perf_counter()
     where = "cache" if cached is not None else "here"

@@ -261,24 +261,18 @@ def _select(ds, name: str, progress, max_samples: int | None, subsample_seed: in
 
 
 def _embed(enc_entry, ds_entry, view, selection, options, spec, art, progress):
-    """The embedding, from the artifact cache when there; keyed as `zsbench run` keys it (api._embedding),
+    """The embedding, from the artifact cache when there; keyed as `zsbench run` keys it (api.embed_key),
     so either command reuses the other's. Returns (embeddings, key)."""
     import numpy as np
 
-    from zsbench.api import _selection_rule
-    from zsbench.cache import cache_key
-    from zsbench.datasets import fingerprint
+    from zsbench.api import embed_key, sample_fingerprint
     from zsbench.errors import InvalidInputError
     from zsbench.protocol import embed
 
     label = f"{enc_entry.name} on {ds_entry.name}"
-    fp = fingerprint(view.ids, view.labels.astype(str).tolist(),
-                     {"split": view.info.get("split"), **_selection_rule(selection)})
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
-    key = cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
-                     "identity": dict(enc.identity), "options": options, "plugin": enc_entry.provenance,
-                     "dataset": ds_entry.name, "fingerprint": fp})
+    key = embed_key(spec, enc_entry, enc, options, ds_entry.name, sample_fingerprint(view, selection))
     cached = art.get("embed", key)
     if cached is not None:
         return np.asarray(cached), key
