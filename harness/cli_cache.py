@@ -105,6 +105,7 @@ def verify(keep: Annotated[bool, typer.Option("--keep", help="Only report bad ar
     """Checksum every artifact; exit 1 if any is bad (removed unless --keep, recomputed when next needed)."""
     from zsbench.cache import ArtifactCache
     from zsbench.cli import _out, user_errors
+    from zsbench.console import styled
 
     with user_errors():
         store = ArtifactCache(cache)
@@ -112,7 +113,7 @@ def verify(keep: Annotated[bool, typer.Option("--keep", help="Only report bad ar
         checked = sum(count for count, _ in store.du().values())
     out = _out()
     for stage, key, problem in problems:
-        out.print(f"[red]bad[/] {stage} {key[:12]}: {problem}", highlight=False)
+        out.print(styled("bad", "red", f"{stage} {key[:12]}: {problem}"), highlight=False)
     if problems:
         action = "kept (--keep)" if keep else "removed; they are recomputed when next needed"
         out.print(f"{len(problems)} bad artifact(s) in {store.root}, {action}", highlight=False)

@@ -160,6 +160,7 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
             png: Path | None, fmt: ProxyFormat, protocol: str) -> None:
     from zsbench import proxy as px
     from zsbench.cli import _out, err
+    from zsbench.console import styled
     from zsbench.progress import RichProgress
 
     options = {**({"data_dir": str(data_dir)} if data_dir else {}), **({"download": True} if download else {})}
@@ -174,7 +175,7 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
                            "failed); try another --k-min/--k-max or more images")
     for c in choice.candidates:
         if c.error:
-            err.print(f"[red]failed[/] {c.clusterer} {c.settings}: {c.error}", highlight=False)
+            err.print(styled("failed", "red", f"{c.clusterer} {c.settings}: {c.error}"), highlight=False)
     if png is not None:
         px.plot_choice(choice, png)
     lines = [f"choice: {chosen.describe()}"]

@@ -88,6 +88,7 @@ def run(
 
 def _summarise(result, err) -> None:
     from zsbench.cli import _out
+    from zsbench.console import styled
     from zsbench.leaderboard import rich_table, summary_table
 
     first = result.results[0]
@@ -104,9 +105,9 @@ def _summarise(result, err) -> None:
             seen.setdefault(message, []).append(f"{r.clusterer} seed {r.seed}")
     for message, where in seen.items():  # each distinct warning once, with what it concerns
         shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
-        err.print(f"[yellow]warning[/] {message} ({shown})", highlight=False)
+        err.print(styled("warning", "yellow", f"{message} ({shown})"), highlight=False)
     for r in result.failed:
-        err.print(f"[red]failed[/] {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
+        err.print(styled("failed", "red", f"{r.clusterer} seed {r.seed}: {r.error}"), highlight=False)
     reused, computed = result.reused, result.computed
     n_ok = len(result.results) - len(result.failed)
     where = f" in {result.store_path}" if result.store_path else ""

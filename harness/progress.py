@@ -45,7 +45,6 @@ class RichProgress:
     per finished stage that took long enough to matter."""
 
     def __init__(self, min_seconds_to_log: float = 0.5) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -55,9 +54,11 @@ class RichProgress:
             TimeElapsedColumn,
         )
 
-        self.console = Console(stderr=True)
+        from zsbench.console import console
+
+        self.console = console(stderr=True)  # stage names and notes carry user text: never markup
         self.min_seconds = min_seconds_to_log
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                                   MofNCompleteColumn(), _Rate(), TimeElapsedColumn(),
                                   console=self.console, transient=True)
 
@@ -72,6 +73,8 @@ class RichProgress:
     def stage(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         import time
 
+        from zsbench.console import styled
+
         task = self._progress.add_task(description, total=total)
         start = time.perf_counter()
 
@@ -84,8 +87,10 @@ class RichProgress:
             self._progress.remove_task(task)
             seconds = time.perf_counter() - start
             if seconds >= self.min_seconds:
-                self._progress.console.print(f"[dim]done[/] {description} [dim]{seconds:.1f} s[/]",
+                self._progress.console.print(styled("done", "dim", description, " ", (f"{seconds:.1f} s", "dim")),
                                              highlight=False)
 
     def note(self, message: str) -> None:
-        self._progress.console.print(f"[yellow]note:[/] {message}", highlight=False)
+        from zsbench.console import styled
+
+        self._progress.console.print(styled("note:", "yellow", message), highlight=False)
