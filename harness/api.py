@@ -25,6 +25,7 @@ from zsbench.catalog import Catalog, build_catalog
 from zsbench.datasets import fingerprint
 from zsbench.errors import InvalidInputError, ZsbenchError
 from zsbench.grid import Embedding, Tally, execute
+from zsbench.identity import describe, identity_sha256
 from zsbench.inputs import check_inputs, prepare_labels, select_samples
 from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
@@ -90,10 +91,24 @@ DEFAULT_EXECUTOR = "local"
 
 @contextlib.contextmanager
 def _open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any] | None) -> Iterator[Any]:
+    from zsbench import mainguard
+
+    mainguard.stop_if_bootstrapping()  # a pool worker re-running the parent's script: start nothing
     options = dict(options or {})
     if "workers" not in options and os.environ.get(ENV_WORKERS):
         options["workers"] = int(os.environ[ENV_WORKERS])  # e.g. 1 in tests and small CI jobs
-    executor = catalog.get("executors", name or DEFAULT_EXECUTOR).create(**options)
+    name = name or DEFAULT_EXECUTOR
+    entry = catalog.get("executors", name)
+    # Workers re-run the main script: its unguarded zsbench calls would run again, a script read
+    # from stdin cannot run at all. Decide before any worker exists.
+    hazard = mainguard.pool_hazard()
+    if hazard and name == "local":
+        if str(options.get("workers", "")).strip() != "1":
+            options["workers"] = 1  # the local executor's in-process mode
+            mainguard.note_in_process(hazard)
+    elif hazard and not options.get("scheduler"):  # a running cluster starts no processes here
+        raise ZsbenchError(f"executor {name!r} cannot start worker processes here: {hazard}")
+    executor = entry.create(**options)
     try:
         yield executor
     except BaseException:
@@ -209,10 +224,14 @@ def sample_fingerprint(view, selection: dict[str, Any]) -> str:
                        {"split": view.info.get("split"), **_selection_rule(selection)})
 
 
-def embed_key(spec: ProtocolSpec, enc_entry, encoder, options: dict[str, Any], dataset: str, fingerprint_: str) -> str:
-    """An embedding's cache key; `zsbench run` and `zsbench proxy --choose` share embeddings through it."""
+def embed_key(spec: ProtocolSpec, enc_entry, described: Mapping[str, Any], dataset: str, fingerprint_: str) -> str:
+    """An embedding's cache key; `zsbench run` and `zsbench proxy --choose` share embeddings through it.
+
+    It holds the encoder's identity by content (:func:`zsbench.identity.describe`), never a path:
+    the same weights file reached through two paths is embedded once.
+    """
     return cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
-                      "identity": dict(encoder.identity), "options": options, "plugin": enc_entry.provenance,
+                      "identity_sha256": described["identity_sha256"], "plugin": enc_entry.provenance,
                       "dataset": dataset, "fingerprint": fingerprint_})
 
 
@@ -222,7 +241,8 @@ def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, sp
     label = f"{enc_entry.name} on {ds_entry.name}"
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
-    key = embed_key(spec, enc_entry, enc, options, ds_entry.name, dataset_config["fingerprint"])
+    described = describe(enc_entry.name, enc_entry.plugin, enc, options)
+    key = embed_key(spec, enc_entry, described, ds_entry.name, dataset_config["fingerprint"])
     cached = art.get("embed", key)
     start = time.perf_counter()
     where = "cache" if cached is not None else "here"
@@ -245,7 +265,7 @@ def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, sp
     x = check_inputs(x, y, label)
     if cached is None and where == "here":
         art.put("embed", key, x, {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name})
-    config = {"encoder": {"name": enc_entry.name, "options": options, "identity": dict(enc.identity)},
+    config = {"encoder": described,
               "dataset": dataset_config, "n_samples": int(len(x)), "n_features": int(x.shape[1]),
               "embedding_reused": cached is not None, "embedded_on": where}
     provenance = {**environment(), "plugins": {"encoder": enc_entry.provenance,
@@ -283,12 +303,17 @@ def run_embeddings(
             f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
     content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
+    # The encoder behind a file of embeddings is unknown: its identity says so, and the file (by
+    # name and content, never its path) is where it came from. Runs of one --name share an identity.
+    identity = {"embeddings": "precomputed"}
+    origin = {"file": Path(source["path"]).name} if source and source.get("path") else {"array": "in memory"}
     config = {
-        "encoder": {"name": encoder, "identity": {"source": source or "in-memory array"}},
+        "encoder": {"name": encoder, "identity": identity, "options": {}, "source": {**origin, "sha256": content},
+                    "identity_sha256": identity_sha256(encoder, identity, {})},
         "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),
-                    # no sample identifiers in an embeddings file: positions, labels and the content
+                    # no sample identifiers in an embeddings file: the labels in order are the samples
                     "fingerprint": fingerprint(None, np.asarray(labels)[keep].astype(str).tolist(),
-                                               {"embeddings": content}),
+                                               {"samples": "precomputed embeddings"}),
                     "labels_sha256": _labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }

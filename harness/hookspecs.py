@@ -24,10 +24,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_encoders(register):
     """Register image encoders.
 
-    The factory returns an object with ``identity`` (a JSON-able dict naming weights,
-    preprocessing and dtype: everything that changes the embedding) and
-    ``embed(dataset) -> Iterator[np.ndarray]`` yielding float (batch, dim) arrays in dataset order.
-    Factories may accept keyword options; ``--weights PATH`` passes ``weights=PATH``.
+    The factory returns an object with ``identity`` (a plain-JSON dict naming weights by their
+    sha256, preprocessing and dtype: everything that changes the embedding; never a local path),
+    optionally ``source`` (a plain-JSON dict of where the weights came from: URL, file name;
+    recorded but not hashed) and ``embed(dataset) -> Iterator[np.ndarray]`` yielding float
+    (batch, dim) arrays in dataset order. An identity that is not plain JSON (a ``Path``, a tensor)
+    or holds a local path is an error naming the plugin. Factories may accept keyword options;
+    ``--weights PATH`` passes ``weights=PATH``; options naming files count by their content.
     :class:`zsbench.torch_encoder.TorchEncoder` implements ``embed`` for torch networks.
     """
 

@@ -110,12 +110,14 @@ class TorchEncoder:
     """An encoder from a torch module whose forward returns (batch, dim) embeddings.
 
     ``model`` may be the module or a zero-argument callable building it (built on first use).
-    ``identity`` names the weights and pooling; the preprocessing and runtime dtype are added.
+    ``identity`` names the weights (by sha256, not by path) and pooling; the preprocessing and
+    runtime dtype are added. ``source`` says where the weights came from (URL, file name).
     """
 
     model: Any
     preprocess: Preprocess
     identity: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)  # where the weights came from: recorded, not hashed
     batch_size: int | None = None
     device: str | None = None
     num_workers: int | None = None

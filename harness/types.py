@@ -24,7 +24,8 @@ class Dataset(Protocol):
 class Encoder(Protocol):
     """Turns a dataset's images into embeddings, in order, batch by batch."""
 
-    identity: Mapping[str, Any]  # everything that changes the embedding
+    identity: Mapping[str, Any]  # everything that changes the embedding, as plain JSON (weights by sha256)
+    # optional: ``source``, where the weights came from (URL, file name); recorded, not hashed
 
     def embed(self, dataset: Dataset) -> Iterator[Any]: ...  # yields (batch, dim) arrays
 

@@ -8,7 +8,6 @@ nothing ever falls back to random weights.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -35,11 +34,10 @@ def weights_dir() -> Path:
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256 (memoised, and shared with the identity zsbench records for ``--weights``)."""
+    from zsbench.identity import file_sha256
+
+    return file_sha256(path)
 
 
 def fetch(model: str, url: str, filename: str | None = None, sha256_hex: str | None = None) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -103,17 +104,19 @@ def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None) -> 
         torch.manual_seed(spec["init_seed"])
         net = ARCHITECTURES[spec["arch"]](**args)
         weights_identity: dict[str, Any] = {"weights": "random-init", "init_seed": spec["init_seed"]}
+        source: dict[str, Any] = {}
     else:
         net = ARCHITECTURES[spec["arch"]](**args)
         path = weights or fetch(name, spec["url"], sha256_hex=spec.get("sha256"))
         state = LAYOUTS[spec["layout"]](read_state_dict(path, name))
         report = load_into(net, state, name, ignore=spec.get("ignore", ()),
                            keep_init=spec.get("keep_init", ()))
-        weights_identity = {"weights": spec["url"] if weights is None else "local file",
-                            "file": str(path).rsplit("/", 1)[-1], "sha256": sha256(path), **report}
+        # the file's content is the identity; where it was found (download folder or --weights) is not
+        weights_identity = {"sha256": sha256(path), **report}
+        source = {"weights": spec["url"] if weights is None else "local file", "file": Path(path).name}
     return TorchEncoder(net, PREPROCESS[spec["preprocess"]], identity={
         "name": name, "study_name": spec["study_name"], "architecture": spec["arch"],
-        "arch_args": args, "pooling": spec["pooling"], **weights_identity})
+        "arch_args": args, "pooling": spec["pooling"], **weights_identity}, source=source)
 
 
 def _short(exc: BaseException) -> str:
@@ -148,8 +151,8 @@ def timm_encoder(model: str, weights: str | None = None) -> TorchEncoder:
         head = net.pretrained_cfg.get("classifier") or ""
         ignore = [k for k in state if head and k.startswith(f"{head}.")]
         report = load_into(net, state, f"timm/{model}", ignore=ignore)
-        source = {"weights": "local file", "file": str(weights).rsplit("/", 1)[-1],
-                  "sha256": sha256(weights), **report}
+        weights_identity = {"sha256": sha256(weights), **report}
+        source = {"weights": "local file", "file": Path(weights).name}
     else:
         try:
             net = timm.create_model(model, pretrained=True, num_classes=0)
@@ -163,14 +166,14 @@ def timm_encoder(model: str, weights: str | None = None) -> TorchEncoder:
                 f"`python -c \"import timm; timm.create_model('{model}', pretrained=True)\"` puts "
                 f"them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH") from None
         cfg = net.pretrained_cfg
-        source = {"weights": "timm pretrained", "tag": cfg.get("tag"),
-                  "hf_hub_id": cfg.get("hf_hub_id"), "url": cfg.get("url")}
+        weights_identity = {"tag": cfg.get("tag"), "hf_hub_id": cfg.get("hf_hub_id"), "url": cfg.get("url")}
+        source = {"weights": "timm pretrained"}
     cfg = net.pretrained_cfg
     preprocess = Preprocess(int(cfg.get("input_size", (3, 224, 224))[-1]), "bilinear",
                             tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD)))
     return TorchEncoder(net, preprocess, identity={
         "name": f"timm/{model}", "library": f"timm {timm.__version__}",
-        "pooling": getattr(net, "global_pool", "avg"), **source})
+        "pooling": getattr(net, "global_pool", "avg"), **weights_identity}, source=source)
 
 
 def open_clip_encoder(spec: str, weights: str | None = None) -> TorchEncoder:
@@ -192,8 +195,8 @@ def open_clip_encoder(spec: str, weights: str | None = None) -> TorchEncoder:
         state = state.get("state_dict", state) if isinstance(state, dict) else state
         state = {k.removeprefix("module."): v for k, v in state.items()}
         report = load_into(model, state, label)
-        source = {"weights": "local file", "file": str(weights).rsplit("/", 1)[-1],
-                  "sha256": sha256(weights), **report}
+        weights_identity = {"sha256": sha256(weights), **report}
+        source = {"weights": "local file", "file": Path(weights).name}
     else:
         try:
             logging.disable(logging.ERROR)  # open_clip logs the failure itself; we raise it once
@@ -207,12 +210,12 @@ def open_clip_encoder(spec: str, weights: str | None = None) -> TorchEncoder:
         finally:
             logging.disable(logging.NOTSET)
         cfg = open_clip.get_pretrained_cfg(arch, tag)
-        source = {"weights": "open_clip pretrained", "tag": tag, "hf_hub": cfg.get("hf_hub"),
-                  "url": cfg.get("url")}
+        weights_identity = {"tag": tag, "hf_hub": cfg.get("hf_hub"), "url": cfg.get("url")}
+        source = {"weights": "open_clip pretrained"}
     pre = open_clip.get_model_preprocess_cfg(model)
     size = pre.get("size", 224)
     preprocess = Preprocess(int(size if isinstance(size, int) else size[-1]), "bilinear",
                             tuple(pre.get("mean", CLIP_MEAN)), tuple(pre.get("std", CLIP_STD)))
     return TorchEncoder(model.visual, preprocess, identity={
         "name": label, "library": f"open_clip {open_clip.__version__}",
-        "pooling": "projected image embedding (encode_image)", **source})
+        "pooling": "projected image embedding (encode_image)", **weights_identity}, source=source)

@@ -87,8 +87,10 @@ def test_zoo_loader_maps_every_tensor_of_the_published_layout(name, states, tmp_
     assert set(loaded) == set(expected)
     for key, value in expected.items():
         assert torch.equal(loaded[key], value), key
-    assert len(encoder.identity["sha256"]) == 64 and encoder.identity["weights"] == "local file"
-    assert encoder.identity["study_name"]
+    assert len(encoder.identity["sha256"]) == 64 and encoder.identity["study_name"]
+    # where the file came from is its source, not its identity: the same file anywhere is one identity
+    assert encoder.source == {"weights": "local file", "file": "published.pth"}
+    assert "file" not in encoder.identity and "weights" not in encoder.identity
 
 
 def test_missing_key_is_an_error_not_a_partial_load(states, tmp_path):

