@@ -12,17 +12,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from zsbench.console import console, styled
 from zsbench.errors import ZsbenchError
 
 app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line
+# Never markup: user, plugin and record text is printed literally; colour comes from styled() Text parts.
+err = console(stderr=True, soft_wrap=True)  # one-line messages stay one line
 
 
 def _out() -> Console:
     # Piped output (files, CI logs) is not squeezed into 80 columns; a terminal keeps its width.
-    return Console(width=None if sys.stdout.isatty() else 240)
+    return console(width=None if sys.stdout.isatty() else 240)
 
 
 @contextlib.contextmanager
@@ -31,7 +34,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ZsbenchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(styled("error:", "bold red", str(exc)), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted; results finished so far are in the store")
@@ -65,7 +68,9 @@ StoreOpt = Annotated[Path | None, typer.Option(
 
 
 @app.command()
-def plugins() -> None:
+def plugins(strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when any plugin failed to load (import error or failing hook); for CI.")] = False
+            ) -> None:
     """Show every plugin: distribution, version, hooks, and why any failed to load."""
     from zsbench.catalog import build_catalog
     from zsbench.manager import get_plugins
@@ -77,21 +82,25 @@ def plugins() -> None:
         table = Table(title="zsbench plugins")
         for col in ("plugin", "distribution", "version", "hooks", "status"):
             table.add_column(col)
+        failed = 0
         for info in sorted(found.infos.values(), key=lambda i: i.key):
             problem = info.error or hook_errors.get(info.key)
-            status = f"[red]failed: {problem}[/]" if problem else "[green]ok[/]"
+            failed += bool(problem)
+            status = Text(f"failed: {problem}", style="red") if problem else Text("ok", style="green")
             table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
         _out().print(table)
         _report_catalog_problems(catalog, include_hook_errors=False)
+    if strict and failed:
+        raise typer.Exit(1)
 
 
 def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
     """Name clashes and failed register hooks, on stderr: they make components unavailable."""
     for kind, name in catalog.conflicts:
-        err.print(f"[red]conflict:[/] {catalog.conflict_message(kind, name)}", highlight=False)
+        err.print(styled("conflict:", "red", catalog.conflict_message(kind, name)), highlight=False)
     if include_hook_errors:
         for key, problem in catalog.hook_errors.items():
-            err.print(f"[yellow]note:[/] plugin {key}: {problem} (see `zsbench plugins`)",
+            err.print(styled("note:", "yellow", f"plugin {key}: {problem} (see `zsbench plugins`)"),
                       highlight=False)
 
 
@@ -152,13 +161,19 @@ def leaderboard(
              "else groups).")] = Columns.auto,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
     = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", "-d", help="A dataset of the suite rows are ranked on, repeatable (default: the datasets "
+        "most rows have).")] = None,
+    all_identities: Annotated[bool, typer.Option(
+        "--all-identities", help="Show every identity (weights, preprocessing) of an encoder as its own row, "
+        "labelled by its short sha256 (default: the latest only).")] = False,
 ) -> None:
-    """Per encoder: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals."""
+    """Per encoder identity: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals."""
     from zsbench.leaderboard import build, render, rich_table
 
     with user_errors():
         loaded = sources(registry, store)
-        board = build(loaded, protocol=protocol, view=clusterer)
+        board = build(loaded, protocol=protocol, view=clusterer, datasets=dataset, all_identities=all_identities)
         if not board.rows:
             where = ", ".join(s.name for s in loaded) or "no source"
             err.print(f"no results for protocol {protocol} in {where}; run `zsbench run` first, or pass "

@@ -75,23 +75,21 @@ def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterab
              datasets: Iterable[str] = ()) -> list[Result]:
     """The protocol's own results (its reducer), optionally narrowed to some encoders and datasets.
 
-    A configuration run more than once (or read from both a record and the store) counts once: the
-    latest, as on the leaderboard, so repeats do not weigh a cell's mean.
+    As on the leaderboard: one identity per encoder (its latest), the latest result per cell, so
+    repeats do not weigh a cell's mean and two weights of one name never share a point.
     """
+    from zsbench import selection
     from zsbench.protocol import load_spec
 
     spec = load_spec(protocol)
     keep_enc, keep_ds = set(encoders), set(datasets)
-    latest: dict[tuple, Result] = {}
-    for r in results:
-        if r.protocol_version != spec.version or r.reducer != spec.reducer:
-            continue
-        if (keep_enc and r.encoder not in keep_enc) or (keep_ds and r.dataset not in keep_ds):
-            continue
-        key = (r.encoder, r.dataset, r.clusterer, r.seed)
-        if key not in latest or r.created_at >= latest[key].created_at:
-            latest[key] = r
-    return list(latest.values())
+    mine = [r for r in results if r.protocol_version == spec.version and r.reducer == spec.reducer
+            and not (keep_enc and r.encoder not in keep_enc) and not (keep_ds and r.dataset not in keep_ds)]
+    newest = selection.current(mine)
+    kept = [r for r in selection.latest(mine) if selection.identity(r) == newest[r.encoder]]
+    # one sample set per (encoder, dataset): that of its latest result
+    samples = {(r.encoder, r.dataset): selection.sample_set(r) for r in sorted(kept, key=lambda r: str(r.created_at))}
+    return [r for r in kept if selection.sample_set(r) == samples[(r.encoder, r.dataset)]]
 
 
 def note(c: Correlation) -> str | None:
@@ -267,12 +265,14 @@ def _embed(enc_entry, ds_entry, view, selection, options, spec, art, progress):
 
     from zsbench.api import embed_key, sample_fingerprint
     from zsbench.errors import InvalidInputError
+    from zsbench.identity import describe
     from zsbench.protocol import embed
 
     label = f"{enc_entry.name} on {ds_entry.name}"
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
-    key = embed_key(spec, enc_entry, enc, options, ds_entry.name, sample_fingerprint(view, selection))
+    key = embed_key(spec, enc_entry, describe(enc_entry.name, enc_entry.plugin, enc, options), ds_entry.name,
+                    sample_fingerprint(view, selection))
     cached = art.get("embed", key)
     if cached is not None:
         return np.asarray(cached), key

@@ -21,7 +21,7 @@ _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
 h1{margin:0 0 .3rem}h2{margin:1.6rem 0 .4rem}.meta{color:#555;margin:.2rem 0}
 table{border-collapse:collapse;margin:.5rem 0}th,td{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:right}
-th{background:#f4f4f4;white-space:nowrap}td.encoder,td.reducer,th.text{text-align:left}
+th{background:#f4f4f4;white-space:nowrap}td.encoder,td.identity,td.reducer,th.text{text-align:left}td.identity{font-family:monospace}
 th button{font:inherit;font-weight:bold;border:0;background:none;cursor:pointer;padding:0}
 .arrow{display:inline-block;width:1em;color:#777}
 table.heat td{border:1px solid #fff;text-align:center;min-width:3.5rem}
@@ -124,8 +124,8 @@ def _view_label(view: str) -> str:
 
 def _board(doc: dict, view: str, rows: list[dict]) -> str:
     groups, datasets = doc.get("groups", []), doc.get("datasets", [])
-    heads = [("rank", "rank", "num"), ("encoder", "encoder", "text"), ("reducer", "reducer", "text"),
-             ("overall", "overall", "num")]
+    heads = [("rank", "rank", "num"), ("encoder", "encoder", "text"), ("identity", "identity", "text"),
+             ("reducer", "reducer", "text"), ("overall", "overall", "num")]
     heads += [(f"group:{g}", g, "num") for g in groups]
     heads += [(f"dataset:{d['name']}", d["name"], "num") for d in datasets]
     th = []
@@ -141,8 +141,12 @@ def _board(doc: dict, view: str, rows: list[dict]) -> str:
         rank = v.get("rank")
         rank_value = f' data-value="{_e(rank["low"])}"' if rank else ""
         name = _e(_label(row))
+        sha = str(row.get("identity_sha256") or "")
         cells = [f'<td class="rank"{rank_value}>{_e(_rank(rank))}</td>',
                  f'<td class="encoder" data-value="{name}">{name}</td>',
+                 # the short identity; the full sha256 (and what keeps a row unranked) on hover
+                 f'<td class="identity" data-value="{_e(sha[:12])}" title="{_e(_identity_title(sha, v))}">'
+                 f'{_e(sha[:12])}</td>',
                  f'<td class="reducer" data-value="{_e(row.get("reducer", ""))}">{_e(row.get("reducer", ""))}</td>']
         scores = [v.get("overall")] + [(v.get("groups") or {}).get(g) for g in groups]
         scores += [(v.get("datasets") or {}).get(d["name"]) for d in datasets]
@@ -252,6 +256,8 @@ def render(doc: dict) -> str:
            "</head>\n<body>\n<header>\n<h1>zsbench leaderboard</h1>",
            f'<p class="meta">Protocol version {_e(doc.get("protocol_version", "?"))} · metric {_e(metric)}'
            f" · intervals: {_e(doc.get('interval', ''))}</p>",
+           f'<p class="meta suite">Suite (the datasets rows are ranked on): {_e(", ".join(doc.get("suite", [])))}. '
+           "A row is one encoder identity; rows without every suite dataset and clusterer are not ranked.</p>",
            "<p class=\"meta\">Sources:</p>\n<ul class=\"sources\">"]
     out += [f"<li>{_e(s)}</li>" for s in doc.get("sources", [])]
     out.append("</ul>")
@@ -283,6 +289,11 @@ def render(doc: dict) -> str:
     out += [_scatter(doc, c, domain) for c in doc.get("clusterers", [])]
     out += ["</div>\n</section>\n</main>", f"<script>{_JS}</script>", "</body>\n</html>\n"]
     return "\n".join(out)
+
+
+def _identity_title(sha: str, view: dict[str, Any]) -> str:
+    lacks = view.get("lacks") or []
+    return f"identity sha256 {sha}" + (f"; unranked: lacks {'; '.join(lacks)}" if lacks else "")
 
 
 def _label(row: dict[str, Any]) -> str:

@@ -54,6 +54,40 @@ def test_plugins_shows_a_broken_plugin_and_list_still_works(cli, tmp_path, monke
     assert listed.exit_code == 0 and "raw-pixels" in listed.output
 
 
+def test_plugins_strict_exits_1_when_a_plugin_failed_to_load(cli, tmp_path, monkeypatch, fresh_plugins):
+    from zsbench import manager
+
+    from .test_plugins import fabricate_distribution
+
+    assert cli("plugins", "--strict").exit_code == 0  # the built-ins all load
+    manager.reset()
+    fabricate_distribution(tmp_path, "zsb-broken", "0.1", {"broken": "zsb_cli_broken"},
+                           {"zsb_cli_broken": "raise ImportError('needs libfoo')\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-broken")
+    strict = cli("plugins", "--strict")
+    assert strict.exit_code == 1 and "failed: ImportError: needs libfoo" in strict.output  # the table first
+    assert cli("plugins").exit_code == 0
+
+
+def test_plugins_strict_exits_1_on_a_failing_register_hook(cli):
+    import types
+
+    import zsbench
+
+    @zsbench.hookimpl
+    def register_datasets(register):
+        raise RuntimeError("pip install pkg[extra] [/] :smile:")
+
+    with zsbench.registered(types.SimpleNamespace(register_datasets=register_datasets), "badhook"):
+        strict = cli("plugins", "--strict")
+        plain = cli("plugins")
+    assert strict.exit_code == 1 and plain.exit_code == 0
+    for result in (strict, plain):
+        assert "__main__:badhook" in result.output
+        assert "pip install pkg[extra] [/] :smile:" in result.output  # printed literally, not as markup
+
+
 @pytest.mark.parametrize("kind, name", [("encoders", "raw-pixels"), ("datasets", "digits"),
                                         ("reducers", "umap"), ("clusterers", "hdbscan")])
 def test_list_names_each_component_with_its_plugin(cli, kind, name):
@@ -69,8 +103,10 @@ def test_run_embeddings_then_leaderboard_in_every_format(cli, npz):
 
     md = cli("leaderboard", "--format", "markdown")
     assert md.exit_code == 0
-    assert "| rank | encoder | reducer | mean | kmeans | agglomerative |" in md.output
-    assert "| 1 | my-model | none | 100.0 ± 0.0 | 100.0 ± 0.0 | 100.0 ± 0.0 |" in md.output
+    assert "| rank | encoder | identity | reducer | mean | kmeans | agglomerative |" in md.output
+    board = json.loads(cli("leaderboard", "-f", "json").output)
+    sha = board["rows"][0]["identity_sha256"]
+    assert f"| 1 | my-model | {sha[:12]} | none | 100.0 ± 0.0 | 100.0 ± 0.0 | 100.0 ± 0.0 |" in md.output
 
     rows = list(csv.DictReader(io.StringIO(cli("leaderboard", "-f", "csv").output)))
     overall = [(r["view"], r["ami_mean"], r["n_seeds"], r["rank_low"]) for r in rows if r["level"] == "overall"]
@@ -199,3 +235,41 @@ def test_cache_commands_are_part_of_zsbench(cli, npz, tmp_path, monkeypatch):
     assert du.exit_code == 0 and "labels" in du.output and "reduce" in du.output
     assert cli("cache", "verify").exit_code == 0
     assert "local" in cli("list", "executors").output and "dask" in cli("list", "executors").output
+
+
+def test_a_missing_folder_with_brackets_is_named_literally(cli):
+    _one_line_error(cli("run", "--dataset", "folder:/x/nonexist[abc]", "--seeds", "1", "--reducer", "none",
+                        "--clusterer", "kmeans"), "/x/nonexist[abc]")
+
+
+def test_user_errors_print_the_message_verbatim_on_one_line():
+    import typer
+
+    from zsbench.cli import user_errors
+    from zsbench.errors import ZsbenchError
+
+    message = "cannot load enc[/bad]: run `pip install pkg[extra]` first; [/] [red]x[/] :smile: stays"
+    tiny = typer.Typer()
+
+    @tiny.command()
+    def fail() -> None:
+        with user_errors():
+            raise ZsbenchError(message)
+
+    result = CliRunner().invoke(tiny, [])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {message}"]
+
+
+def test_names_with_brackets_are_shown_literally_by_run_and_leaderboard(cli, tmp_path):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "F.npz"
+    np.savez(path, embeddings=np.concatenate([rng.normal(c, 0.2, (20, 5)) for c in (0, 3, 6)]),
+             labels=np.repeat([0, 1, 2], 20))
+    result = cli("run", "--embeddings", str(path), "--name", "enc[/bad]", "--clusterer", "kmeans", "--seeds", "1",
+                 "--reducer", "none")
+    assert result.exit_code == 0, result.output
+    assert "enc[/bad] on " in result.output  # the summary table's title
+    board = cli("leaderboard")
+    assert board.exit_code == 0, board.output
+    assert "enc[/bad]" in board.output

@@ -80,7 +80,7 @@ def test_failed_results_stay_out_of_the_means(default_run):
     board = build([bad])
     assert board.rows == [] and board.failed == 1
     assert render(board, "csv").splitlines() == [
-        "encoder,reducer,source,view,level,name,ami_mean,ci_low,ci_high,n_seeds,rank_low,rank_high"]
+        "encoder,identity_sha256,reducer,source,view,level,name,ami_mean,ci_low,ci_high,n_seeds,rank_low,rank_high"]
 
 
 def test_a_schema_1_store_is_upgraded_in_place(tmp_path):
