@@ -84,7 +84,7 @@ def check(
             notes.append(f"candidate seeds {seed_list[0]}–{seed_list[-1]}; baseline seeds "
                          f"{', '.join(map(str, record['seeds']))}")
         _same_samples(record, cand_results, suite_datasets, baseline)
-        notes.append(_identity_note(record["encoder"].get("identity") or {}, cand_results))
+        notes.append(_identity_note(record["encoder"], cand_results))
         report = gate.compare(base_results, cand_results, baseline_name=f"{record['encoder']['name']} "
                               f"({baseline.name})", candidate_name=name, datasets=suite_datasets,
                               clusterers=suite_clusterers, alpha=alpha, tolerance=tolerance)
@@ -109,12 +109,27 @@ def _subset(kind: str, chosen: list[str] | None, available: list[str], baseline:
     return list(chosen)
 
 
+CHECK_STORE = "check-results.sqlite"
+
+
+def check_store() -> Path:
+    """Where a check keeps the candidate's results unless --store is given: beside the default store,
+    never in it (a candidate's weights must not reach the user's leaderboard or submissions), and
+    persistent, so re-running a check reuses what finished."""
+    from zsbench.store import default_path
+
+    return default_path().with_name(CHECK_STORE)
+
+
 def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: list[str], seeds: list[int],
          max_samples: int | None, budget: float | None, start: float, weights, data_dir, store, cache,
          baseline: Path):
     from zsbench import api
     from zsbench.cli import err
+    from zsbench.console import styled
     from zsbench.progress import RichProgress
+
+    store = store if store is not None else check_store()
 
     results = []
     with RichProgress() as progress:
@@ -136,7 +151,8 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
                           dataset_options={"data_dir": str(data_dir)} if data_dir else None, max_samples=wanted,
                           subsample_seed=described.get("subsample_seed", 0))
             for r in run.failed:
-                err.print(f"[red]failed[/] {r.dataset} / {r.clusterer} seed {r.seed}: {r.error}", highlight=False)
+                err.print(styled("failed", "red", f"{r.dataset} / {r.clusterer} seed {r.seed}: {r.error}"),
+                          highlight=False)
             results += run.results
     return results, None
 
@@ -155,11 +171,16 @@ def _same_samples(record: dict[str, Any], results, datasets: list[str], baseline
 
 
 def _identity_note(baseline: dict[str, Any], results) -> str:
-    """What changed in the encoder between the baseline and the candidate (weights, preprocessing)."""
-    candidate = next(((r.config.get("encoder") or {}).get("identity") or {} for r in results), {})
-    changed = sorted(k for k in set(baseline) | set(candidate) if baseline.get(k) != candidate.get(k))
+    """What truly changed in the encoder between the baseline and the candidate: the identity fields
+    and options that differ as JSON values (a tuple and a list of the same numbers do not)."""
+    from zsbench.identity import differences
+
+    candidate = next((r.config.get("encoder") or {} for r in results), {})
+    changed = differences({"identity": baseline.get("identity") or {}, "options": baseline.get("options") or {}},
+                          {"identity": candidate.get("identity") or {}, "options": candidate.get("options") or {}})
+    changed = [c.removeprefix("identity.") for c in changed]
     if not changed:
-        return "the candidate's encoder identity (weights, preprocessing) equals the baseline's"
+        return "the candidate's encoder identity (weights, preprocessing, options) equals the baseline's"
     return "encoder identity differs from the baseline's in: " + ", ".join(changed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -26,7 +27,7 @@ def baseline(smoke, tmp_path):
     """A baseline record of the smoke suite, seeds 0-2."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    submission = registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"))
+    submission = registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
     return registry.write(submission, tmp_path / "baseline.json")
 
 
@@ -42,7 +43,7 @@ def test_a_rerun_of_the_same_encoder_with_other_seeds_passes(smoke, baseline, tm
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("## ✅ zsbench check: raw-pixels against raw-pixels (baseline.json)")
     assert "| digits | kmeans |" in summary and "candidate seeds 3–5; baseline seeds 0, 1, 2" in summary
-    assert "encoder identity (weights, preprocessing) equals the baseline's" in summary
+    assert "encoder identity (weights, preprocessing, options) equals the baseline's" in summary
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert suite.get("tests") == "2" and suite.get("failures") == "0"
 
@@ -89,10 +90,33 @@ def test_an_injected_regression_fails_with_exit_1_naming_the_dataset(smoke, base
 def test_candidate_results_can_be_read_from_a_record(smoke, baseline, tmp_path):
     with ResultStore(smoke / "results.sqlite") as db:
         rerun = [r for r in db.results() if r.seed >= 3]
-    candidate = registry.write(registry.make_record(rerun, "raw-pixels", cache=ArtifactCache(smoke / "cache")),
-                               tmp_path / "candidate.json")
+    candidate = registry.write(registry.make_record(rerun, "raw-pixels", cache=ArtifactCache(smoke / "cache"),
+                                                   partial=True), tmp_path / "candidate.json")
     out = cli("check", "--baseline", baseline, "--candidate", candidate)
     assert out.exit_code == 0, out.output
+
+
+def test_a_check_touches_nothing_the_user_reads(smoke, baseline, tmp_path, monkeypatch):
+    # case 1: a check of other weights wrote into the user's store, and the board mixed the two
+    user = tmp_path / "user"
+    user.mkdir()
+    shutil.copy(smoke / "results.sqlite", user / "results.sqlite")
+    monkeypatch.setenv("ZSBENCH_STORE", str(user / "results.sqlite"))
+
+    def what_the_user_reads():
+        board = cli("leaderboard", "-f", "json")
+        record = cli("submit", "--encoder", "raw-pixels", "--partial", "--cache", smoke / "cache",
+                     "-o", tmp_path / "mine.json")
+        assert board.exit_code == 0 and record.exit_code == 0, board.output + record.output
+        return board.stdout, (tmp_path / "mine.json").read_bytes(), (tmp_path / "mine.labels.npz").read_bytes()
+
+    before = what_the_user_reads()
+    with zsbench.registered(Regressed(), "regressed"):
+        out = cli("check", "--baseline", baseline, "--encoder", "noisy-pixels", "--cache", smoke / "cache")
+    assert out.exit_code == 1, out.output
+    assert what_the_user_reads() == before
+    with ResultStore(user / "check-results.sqlite") as db:  # the check's own store, beside the user's
+        assert {r.encoder for r in db.results()} == {"noisy-pixels"}
 
 
 def test_a_spent_time_budget_fails_the_check_and_says_what_was_not_run(smoke, baseline, tmp_path):

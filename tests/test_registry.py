@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 from pathlib import Path
 
@@ -24,23 +26,31 @@ def cli(*args):
 
 @pytest.fixture
 def record(smoke, tmp_path):
-    """A record of seeds 0-2, written by `zsbench submit` into a registry folder."""
+    """A record of seeds 0-2, written by `zsbench submit --partial` into a registry folder (the smoke
+    suite is a subsample with two clusterers: a partial record)."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    submission = registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"))
+    submission = registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
     return registry.write(submission, registry.record_path(tmp_path / "registry", "1", "raw-pixels"))
 
 
 def test_submit_writes_a_valid_record_that_reads_back_as_the_stored_results(smoke, tmp_path):
     out = cli("submit", "--encoder", "raw-pixels", "--registry", tmp_path / "reg", "--store", smoke / "results.sqlite",
               "--cache", smoke / "cache")
+    assert out.exit_code == 1 and "not complete for protocol 1" in out.output and "--partial" in out.output
+    assert "digits: no result of spectral, agglomerative-no-k, affinity-propagation, hdbscan" in out.output
+    assert "a subsample of 300 samples, not the full partition" in out.output
+    assert not (tmp_path / "reg").exists()
+    out = cli("submit", "--encoder", "raw-pixels", "--registry", tmp_path / "reg", "--store", smoke / "results.sqlite",
+              "--cache", smoke / "cache", "--partial")
     assert out.exit_code == 0, out.output
     path = tmp_path / "reg" / "standard-1" / "raw-pixels.json"
     assert f"wrote {path}: 12 result(s) (0 failed) on 1 dataset(s) x 2 clusterer(s) x 6 seed(s)" in out.output
     assert registry.validate(path) == []
     record = registry.read(path)
     assert registry.dumps(record) == path.read_text()  # stable serialisation
-    assert record["schema"] == "zsbench-record/1" and record["seeds"] == list(range(6))
+    assert record["schema"] == "zsbench-record/2" and record["seeds"] == list(range(6))
+    assert record["partial"] is True and record["missing"] and "(PARTIAL: digits:" in out.output
     assert record["datasets"]["digits"]["group"] == "far-OOD"
     assert record["datasets"]["digits"]["n_samples"] == 300
     env = record["environments"][0]
@@ -109,11 +119,11 @@ def test_validate_names_the_file_and_field_of_each_problem(record, tmp_path):
 
 def test_submit_without_the_labels_in_the_cache_says_how_to_restore_them(smoke, tmp_path):
     out = cli("submit", "--encoder", "raw-pixels", "--store", smoke / "results.sqlite", "--cache", tmp_path / "empty",
-              "--registry", tmp_path / "reg")
+              "--registry", tmp_path / "reg", "--partial")
     assert out.exit_code == 1
     assert "are not in the artifact cache" in out.output and "--no-labels" in out.output
     out = cli("submit", "--encoder", "raw-pixels", "--store", smoke / "results.sqlite", "--no-labels",
-              "--registry", tmp_path / "reg")
+              "--registry", tmp_path / "reg", "--partial")
     assert out.exit_code == 0, out.output
     verify = cli("verify", tmp_path / "reg" / "standard-1" / "raw-pixels.json")
     assert verify.exit_code == 1 and "has no labels archive" in verify.output
@@ -123,7 +133,7 @@ def test_submit_takes_only_the_standard_track_and_says_what_it_left_out(smoke, t
     with ResultStore(smoke / "results.sqlite") as db:
         results = db.results()
     pca = [dataclasses.replace(r, reducer="pca") for r in results[:2]]
-    submission = registry.make_record(results + pca, "raw-pixels", with_labels=False)
+    submission = registry.make_record(results + pca, "raw-pixels", with_labels=False, partial=True)
     assert len(submission.record["results"]) == 12
     assert submission.left_out == ["2 result(s) outside the standard track (pca + agglomerative, pca + kmeans)"]
     with pytest.raises(registry.RecordError, match="no results for encoder 'nope'"):
@@ -147,9 +157,18 @@ def three_records(smoke, tmp_path):
         results = [r for r in db.results() if r.seed < 3]
     folder = tmp_path / "registry"
     for name, shift in (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0)):
-        submission = registry.make_record(_fake(results, name, shift), name, with_labels=False)
+        submission = registry.make_record(_fake(results, name, shift), name, with_labels=False, partial=True)
         registry.write(submission, registry.record_path(folder, "1", name))
     return folder
+
+
+@pytest.fixture
+def three_sources(smoke):
+    """The same three encoders as complete sources (a local store's results are not partial)."""
+    with ResultStore(smoke / "results.sqlite") as db:
+        results = [r for r in db.results() if r.seed < 3]
+    return [registry.Source(name, _fake(results, name, shift)) for name, shift in
+            (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0))]
 
 
 def test_leaderboard_builds_are_byte_identical_whatever_the_input_order(three_records):
@@ -164,15 +183,20 @@ def test_leaderboard_builds_are_byte_identical_whatever_the_input_order(three_re
     assert out.exit_code == 0 and out.output == outputs[0][2]
 
 
-def test_encoders_seed_noise_cannot_separate_share_a_rank_interval(three_records):
-    board = build(registry.load_sources([three_records], store=False))
+def test_encoders_seed_noise_cannot_separate_share_a_rank_interval(three_sources, three_records):
+    board = build(three_sources)
     ranks = {row.encoder: row.views["mean"].rank for row in board.rows}
     assert [row.encoder for row in board.rows] == ["alpha", "beta", "gamma"]
     assert ranks == {"alpha": (1, 2), "beta": (1, 2), "gamma": (3, 3)}
     overall = board.rows[2].views["mean"].overall
     assert overall.low < overall.mean < overall.high and overall.n_seeds == 3
     md = render(board, "markdown")
-    assert "| 1–2 | alpha | umap |" in md and "| 3 | gamma | umap |" in md
+    sha = {row.encoder: row.identity[:12] for row in board.rows}
+    assert f"| 1–2 | alpha | {sha['alpha']} | umap |" in md and f"| 3 | gamma | {sha['gamma']} | umap |" in md
+    # the same results as partial records: shown in the same order, never ranked
+    partial = build(registry.load_sources([three_records], store=False))
+    assert [row.label for row in partial.rows] == ["alpha (partial)", "beta (partial)", "gamma (partial)"]
+    assert all(row.views["mean"].rank is None for row in partial.rows)
 
 
 def test_only_results_on_the_same_samples_are_compared(three_records, smoke, tmp_path):
@@ -188,7 +212,9 @@ def test_only_results_on_the_same_samples_are_compared(three_records, smoke, tmp
 def test_leaderboard_mixes_the_registry_with_local_results_when_asked(three_records, smoke):
     out = cli("leaderboard", "--registry", three_records, "--store", smoke / "results.sqlite", "-f", "csv")
     assert out.exit_code == 0, out.output
-    assert "raw-pixels,umap,store " in out.output and "alpha,umap," in out.output
+    rows = list(csv.DictReader(io.StringIO(out.output)))
+    assert {(r["encoder"], r["source"].split(" ")[0]) for r in rows} >= {("raw-pixels", "store"), ("alpha", str(
+        three_records / "standard-1" / "alpha.json"))}
     only_registry = cli("leaderboard", "--registry", three_records, "-f", "csv")
     assert "raw-pixels" not in only_registry.output
 
