@@ -140,7 +140,7 @@ def time_check(work: Path, store: Path, cache: Path, repeats: int) -> None:
     """Wall time of the real command in a fresh process: a candidate run on new seeds, nothing cached."""
     record = work / "baseline.json"
     env = {**os.environ, "ZSBENCH_STORE": str(store), "ZSBENCH_CACHE": str(cache)}
-    subprocess.run([sys.executable, "-c", CLI, "submit", "--encoder", "raw-pixels", "-o", str(record)],
+    subprocess.run([sys.executable, "-c", CLI, "submit", "--encoder", "raw-pixels", "--partial", "-o", str(record)],
                    check=True, env=env, capture_output=True)
     times = []
     for i in range(repeats):

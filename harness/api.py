@@ -31,6 +31,7 @@ from zsbench.leaderboard import Leaderboard, build
 from zsbench.progress import NullProgress, Progress
 from zsbench.protocol import Component, ProtocolSpec, embed, load_spec
 from zsbench.provenance import environment
+from zsbench.records import labels_hash
 from zsbench.stages import embed_task
 from zsbench.store import ResultStore
 from zsbench.types import Result
@@ -102,7 +103,7 @@ def _open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any
     # Workers re-run the main script: its unguarded zsbench calls would run again, a script read
     # from stdin cannot run at all. Decide before any worker exists.
     hazard = mainguard.pool_hazard()
-    if hazard and name == "local":
+    if hazard and name == DEFAULT_EXECUTOR:
         if str(options.get("workers", "")).strip() != "1":
             options["workers"] = 1  # the local executor's in-process mode
             mainguard.note_in_process(hazard)
@@ -210,7 +211,7 @@ def run(
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
             dataset_config = {"name": ds_entry.name, "info": view.info, **selection,
                               "fingerprint": sample_fingerprint(view, selection),
-                              "labels_sha256": _labels_hash(y)}
+                              "labels_sha256": labels_hash(y)}
             for enc_entry in enc_entries:
                 embeddings.append(_embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options,
                                              spec, art, progress, pool, dict(dataset_options or {})))
@@ -314,7 +315,7 @@ def run_embeddings(
                     # no sample identifiers in an embeddings file: the labels in order are the samples
                     "fingerprint": fingerprint(None, np.asarray(labels)[keep].astype(str).tolist(),
                                                {"samples": "precomputed embeddings"}),
-                    "labels_sha256": _labels_hash(y)},
+                    "labels_sha256": labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }
     key = cache_key({"stage": "embed", "protocol": spec.version, "embeddings": content,
@@ -329,6 +330,3 @@ def _selection_rule(selection: dict[str, Any]) -> dict[str, Any]:
     """The parts of the sample selection that change which samples are clustered."""
     return {k: selection[k] for k in ("max_samples", "subsample_seed", "n_bad_skipped") if k in selection}
 
-
-def _labels_hash(y: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(y, dtype=np.int64).tobytes()).hexdigest()

@@ -48,31 +48,30 @@ def check(
     cache: Annotated[Path | None, typer.Option(help="Artifact cache for the candidate's run.")] = None,
 ) -> None:
     """Fail (exit 1) when a candidate's AMI drops below its baseline record's by more than seed noise."""
-    from zsbench import gate
-    from zsbench import registry as reg
+    from zsbench import gate, records
     from zsbench.cli import _out, err, user_errors
     from zsbench.protocol import load_spec
 
     start = time.perf_counter()
     with user_errors():
-        problems = reg.validate(baseline)
+        problems = records.validate(baseline)
         if problems:
-            raise reg.RecordError(problems[0])
-        record = reg.read(baseline)
+            raise records.RecordError(problems[0])
+        record = records.read(baseline)
         suite_datasets = _subset("dataset", dataset, list(record["datasets"]), baseline)
         suite_clusterers = _subset("clusterer", clusterer, record["clusterers"], baseline)
-        base_results = reg.record_results(record)
+        base_results = records.record_results(record)
         notes: list[str] = []
         incomplete = None
         if candidate is not None:
             if encoder or weights or seeds or first_seed is not None or max_samples:
                 raise ZsbenchError("--candidate reads finished results; --encoder, --weights, --seeds, --first-seed "
                                    "and --max-samples apply only when the check runs the candidate")
-            problems = reg.validate(candidate)
+            problems = records.validate(candidate)
             if problems:
-                raise reg.RecordError(problems[0])
-            cand_record = reg.read(candidate)
-            cand_results = reg.record_results(cand_record)
+                raise records.RecordError(problems[0])
+            cand_record = records.read(candidate)
+            cand_results = records.record_results(cand_record)
             name = f"{cand_record['encoder']['name']} ({candidate.name})"
         else:
             name = encoder or record["encoder"]["name"]

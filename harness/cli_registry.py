@@ -1,4 +1,4 @@
-"""``zsbench submit``, ``validate`` and ``verify``: registry records (:mod:`zsbench.registry`).
+"""``zsbench submit``, ``validate`` and ``verify``: registry records (:mod:`zsbench.registry`, :mod:`zsbench.records`).
 
 zsbench.cli is imported inside the commands: it adds these, so a module-level import would be circular.
 """
@@ -68,14 +68,14 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Record files, or folders to search for *.json records.")],
 ) -> None:
     """Check registry records against their schema and for consistency; exit 1 naming each problem."""
-    from zsbench import registry as reg
+    from zsbench import records
     from zsbench.cli import err, user_errors
 
     with user_errors():
-        files = reg.record_files(paths)
+        files = records.record_files(paths)
         if not files:
-            raise reg.RecordError(f"no *.json records in {', '.join(map(str, paths))}")
-        problems = [p for f in files for p in reg.validate(f)]
+            raise records.RecordError(f"no *.json records in {', '.join(map(str, paths))}")
+        problems = [p for f in files for p in records.validate(f)]
     for problem in problems:
         typer.echo(problem)
     bad = len({p.split(": ", 1)[0] for p in problems})
@@ -89,11 +89,11 @@ def verify(
     record: Annotated[Path, typer.Argument(help="A record file with its labels archive beside it.")],
 ) -> None:
     """Re-score a record from its stored labels; exit 1 when a recorded score does not follow."""
-    from zsbench import registry as reg
+    from zsbench import records
     from zsbench.cli import err, user_errors
 
     with user_errors():
-        report = reg.verify(record)
+        report = records.verify(record)
     for line in report.mismatches:
         typer.echo(f"{record}: {line}")
     if report.mismatches:

@@ -145,7 +145,7 @@ class Leaderboard:
 
 def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, datasets: Sequence[str] | None = None,
           all_identities: bool = False) -> Leaderboard:
-    """A board from ``Source`` objects (see :func:`zsbench.registry.load_sources`) or plain results.
+    """A board from ``Source`` objects (see :func:`zsbench.records.load_sources`) or plain results.
 
     ``datasets`` is the suite to compare (default: the datasets most rows cover). Each row is one
     encoder identity from one source; by default only the latest identity of each encoder name per

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench import registry
+from zsbench import records, registry
 from zsbench.cache import ArtifactCache
 from zsbench.cli import app
 from zsbench.leaderboard import build, render
@@ -46,9 +46,9 @@ def test_submit_writes_a_valid_record_that_reads_back_as_the_stored_results(smok
     assert out.exit_code == 0, out.output
     path = tmp_path / "reg" / "standard-1" / "raw-pixels.json"
     assert f"wrote {path}: 12 result(s) (0 failed) on 1 dataset(s) x 2 clusterer(s) x 6 seed(s)" in out.output
-    assert registry.validate(path) == []
-    record = registry.read(path)
-    assert registry.dumps(record) == path.read_text()  # stable serialisation
+    assert records.validate(path) == []
+    record = records.read(path)
+    assert records.dumps(record) == path.read_text()  # stable serialisation
     assert record["schema"] == "zsbench-record/2" and record["seeds"] == list(range(6))
     assert record["partial"] is True and record["missing"] and "(PARTIAL: digits:" in out.output
     assert record["datasets"]["digits"]["group"] == "far-OOD"
@@ -57,7 +57,7 @@ def test_submit_writes_a_valid_record_that_reads_back_as_the_stored_results(smok
     assert {"zsbench", "numpy", "scikit-learn"} <= set(env["packages"]) and env["hardware"]["cpus"] >= 1
     with ResultStore(smoke / "results.sqlite") as db:
         stored = {(r.dataset, r.clusterer, r.seed): r for r in db.results() if r.encoder == "raw-pixels"}
-    back = registry.record_results(record)
+    back = records.record_results(record)
     assert len(back) == len(stored) == 12
     for r in back:
         original = stored[(r.dataset, r.clusterer, r.seed)]
@@ -73,11 +73,11 @@ def test_verify_accepts_an_honest_record(record):
 
 
 def test_a_tampered_score_fails_verify_naming_the_result_and_metric(record):
-    data = registry.read(record)
+    data = records.read(record)
     entry = next(e for e in data["results"] if e["clusterer"] == "kmeans" and e["seed"] == 1)
     entry["metrics"]["ami"] = round(entry["metrics"]["ami"] + 0.02, 6)  # still valid under the schema
-    record.write_text(registry.dumps(data))
-    assert registry.validate(record) == []
+    record.write_text(records.dumps(data))
+    assert records.validate(record) == []
     out = cli("verify", record)
     assert out.exit_code == 1
     assert "digits / kmeans / seed 1: ami recorded" in out.output and "FAILED: 1 mismatch(es)" in out.output
@@ -87,29 +87,29 @@ def test_tampered_labels_fail_verify(record):
     archive = record.with_name("raw-pixels.labels.npz")
     with np.load(archive) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    data = registry.read(record)
+    data = records.read(record)
     digest = data["results"][0]["labels_sha256"]
     arrays[digest] = arrays[digest].copy()
     arrays[digest][:50] = 0  # the predictions were edited to flatter or hide something
     np.savez_compressed(archive, **arrays)
-    report = registry.verify(record)
+    report = records.verify(record)
     assert not report.ok and "do not match their hash" in report.mismatches[0]
 
 
 def test_validate_names_the_file_and_field_of_each_problem(record, tmp_path):
-    data = registry.read(record)
+    data = records.read(record)
     data["results"][0]["metrics"]["ami"] = 1.5
     data["results"][1]["dataset"] = "cifar10"
     del data["seeds"]
     bad = record.parent / "bad.json"  # beside the record, so its labels archive is found
     bad.write_text(json.dumps(data))
-    problems = registry.validate(bad)
+    problems = records.validate(bad)
     assert f"{bad}: results[0].metrics.ami: 1.5 is greater than the maximum of 1" in problems
     assert f"{bad}: (top level): 'seeds' is a required property" in problems
     data["seeds"] = [0, 1, 2]
     data["results"][0]["metrics"]["ami"] = 0.5
     bad.write_text(json.dumps(data))
-    assert registry.validate(bad) == [f"{bad}: results[1].dataset: 'cifar10' is not described under datasets"]
+    assert records.validate(bad) == [f"{bad}: results[1].dataset: 'cifar10' is not described under datasets"]
     (tmp_path / "broken.json").write_text("{not json")
     out = cli("validate", bad, tmp_path / "broken.json", record)
     assert out.exit_code == 1
@@ -136,7 +136,7 @@ def test_submit_takes_only_the_standard_track_and_says_what_it_left_out(smoke, t
     submission = registry.make_record(results + pca, "raw-pixels", with_labels=False, partial=True)
     assert len(submission.record["results"]) == 12
     assert submission.left_out == ["2 result(s) outside the standard track (pca + agglomerative, pca + kmeans)"]
-    with pytest.raises(registry.RecordError, match="no results for encoder 'nope'"):
+    with pytest.raises(records.RecordError, match="no results for encoder 'nope'"):
         registry.make_record(results, "nope", with_labels=False)
 
 
@@ -167,15 +167,15 @@ def three_sources(smoke):
     """The same three encoders as complete sources (a local store's results are not partial)."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    return [registry.Source(name, _fake(results, name, shift)) for name, shift in
+    return [records.Source(name, _fake(results, name, shift)) for name, shift in
             (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0))]
 
 
 def test_leaderboard_builds_are_byte_identical_whatever_the_input_order(three_records):
-    files = registry.record_files([three_records])
+    files = records.record_files([three_records])
     outputs = []
     for order in (files, files[::-1]):
-        sources = registry.load_sources(order, store=False)
+        sources = records.load_sources(order, store=False)
         board = build(sources)
         outputs.append([render(board, fmt) for fmt in ("markdown", "csv", "json", "html")])
     assert outputs[0] == outputs[1]
@@ -194,17 +194,17 @@ def test_encoders_seed_noise_cannot_separate_share_a_rank_interval(three_sources
     sha = {row.encoder: row.identity[:12] for row in board.rows}
     assert f"| 1–2 | alpha | {sha['alpha']} | umap |" in md and f"| 3 | gamma | {sha['gamma']} | umap |" in md
     # the same results as partial records: shown in the same order, never ranked
-    partial = build(registry.load_sources([three_records], store=False))
+    partial = build(records.load_sources([three_records], store=False))
     assert [row.label for row in partial.rows] == ["alpha (partial)", "beta (partial)", "gamma (partial)"]
     assert all(row.views["mean"].rank is None for row in partial.rows)
 
 
 def test_only_results_on_the_same_samples_are_compared(three_records, smoke, tmp_path):
     path = three_records / "standard-1" / "gamma.json"
-    data = registry.read(path)
+    data = records.read(path)
     data["datasets"]["digits"]["fingerprint"] = "0" * 64  # gamma ran on another sample set
-    path.write_text(registry.dumps(data))
-    board = build(registry.load_sources([three_records], store=False))
+    path.write_text(records.dumps(data))
+    board = build(records.load_sources([three_records], store=False))
     assert [row.encoder for row in board.rows] == ["alpha", "beta"]
     assert any("digits: results of gamma left out" in note for note in board.notes)
 
@@ -229,11 +229,11 @@ def test_leaderboard_html_is_written_to_a_file(three_records, tmp_path):
 
 def test_the_published_registry_is_valid_and_verifies():
     root = Path(__file__).resolve().parents[1] / "registry"
-    files = registry.record_files([root])
+    files = records.record_files([root])
     assert files, "registry/ holds no record"
     for path in files:
-        assert registry.validate(path) == []
-        report = registry.verify(path)
+        assert records.validate(path) == []
+        report = records.verify(path)
         assert report.ok and report.checked > 0, report.mismatches
 
 

@@ -16,13 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench import registry
+from zsbench import records, registry
 from zsbench.cli import app
 from zsbench.errors import ZsbenchError
 from zsbench.identity import differences, identity_sha256
 from zsbench.leaderboard import build, to_json
 from zsbench.protocol import load_spec
-from zsbench.registry import RecordError, Source
+from zsbench.records import RecordError, Source
 from zsbench.types import Result
 
 REGISTRY = Path(__file__).parent.parent / "registry"
@@ -210,9 +210,9 @@ def test_submit_lists_identities_and_takes_the_one_asked_for(tmp_path):
     assert message.index(sha_b[:12]) < message.index(sha_a[:12])  # latest first
     assert "digits: 1797 samples, 6 clusterer(s) x 3 seed(s)" in message
     path = write(older + newer, tmp_path, identity=sha_a[:8])
-    record = registry.read(path)
+    record = records.read(path)
     assert record["encoder"]["identity_sha256"] == sha_a and record["partial"] is False
-    assert registry.validate(path) == []
+    assert records.validate(path) == []
 
 
 def test_submit_keeps_the_full_partition_over_a_later_subsample(tmp_path):
@@ -225,7 +225,7 @@ def test_submit_keeps_the_full_partition_over_a_later_subsample(tmp_path):
     assert record["datasets"]["digits"]["seeds"] == list(range(9)) and record["seeds"] == list(range(9))
     assert record["clusterers"] == SIX and len(record["results"]) == 54
     assert any("other sample sets" in reason for reason in submission.left_out)
-    assert registry.validate(registry.write(submission, tmp_path / "mine.json")) == []
+    assert records.validate(registry.write(submission, tmp_path / "mine.json")) == []
 
 
 def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
@@ -243,9 +243,9 @@ def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
         registry.make_record(quick, "mine", with_labels=False)
 
     path = write(few, tmp_path, partial=True)
-    record = registry.read(path)
+    record = records.read(path)
     assert record["partial"] is True and record["missing"] and record["clusterers"] == ["kmeans", "agglomerative"]
-    assert registry.validate(path) == []
+    assert records.validate(path) == []
     assert not (tmp_path / "refused.json").exists()
 
 
@@ -266,7 +266,7 @@ def test_records_are_a_function_of_their_results(tmp_path):
 def _tamper(path: Path, change) -> Path:
     record = json.loads(path.read_text())
     change(record)
-    path.write_text(registry.dumps(record))
+    path.write_text(records.dumps(record))
     return path
 
 
@@ -279,7 +279,7 @@ def test_validate_refuses_a_script_dataset_and_an_incomplete_standard_record(tmp
         record["results"] = [e for e in record["results"] if e["clusterer"] == "kmeans" and e["seed"] < 2]
         record["clusterers"], record["seeds"], record["datasets"]["digits"]["seeds"] = ["kmeans"], [0, 1], [0, 1]
 
-    problems = registry.validate(_tamper(path, script_made))
+    problems = records.validate(_tamper(path, script_made))
     assert any("datasets.digits.plugin" in p and "'__main__'" in p and "installed distribution" in p
                for p in problems)
     assert any("not complete for protocol 1 and not marked partial: digits lacks clusterer(s) spectral" in p
@@ -295,7 +295,7 @@ def test_validate_refuses_a_header_that_disagrees_with_the_results(tmp_path):
         record["seeds"] = list(range(9))
         record["results"] = [e for e in record["results"] if e["clusterer"] != "hdbscan"]
 
-    problems = registry.validate(_tamper(path, overstated))
+    problems = records.validate(_tamper(path, overstated))
     assert any("clusterers: 'hdbscan' listed under clusterers but has no result" in p for p in problems)
     assert any("seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8] but the results have seeds [0, 1, 2]" in p for p in problems)
 
@@ -303,19 +303,19 @@ def test_validate_refuses_a_header_that_disagrees_with_the_results(tmp_path):
 def test_records_carry_file_names_and_hashes_never_local_paths(tmp_path):
     # case 5: a weights path in the options
     path = write(grid(), tmp_path)
-    problems = registry.validate(_tamper(path, lambda r: r["encoder"]["options"].update(
+    problems = records.validate(_tamper(path, lambda r: r["encoder"]["options"].update(
         weights="/home/someone/broken.pth")))
     assert any("encoder.options.weights: holds a local path" in p for p in problems)
     old = grid(options={"weights": "/home/someone/broken.pth"})
     submission = registry.make_record(old, "mine", with_labels=False)
     assert submission.record["encoder"]["options"] == {"weights": {"file": "broken.pth"}}
-    assert "/home" not in registry.dumps(submission.record)
+    assert "/home" not in records.dumps(submission.record)
 
 
 def test_a_record_of_the_old_format_is_named_as_such(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"schema": "zsbench-record/1"}))
-    (problem,) = registry.validate(path)
+    (problem,) = records.validate(path)
     assert "'zsbench-record/1' is a record format this zsbench does not read" in problem
     assert "zsbench submit" in problem
 
@@ -325,7 +325,7 @@ def test_a_record_of_the_old_format_is_named_as_such(tmp_path):
 
 def _private_record(tmp_path) -> Path:
     """Case 3: a complete record on digits (the registry's sample set) plus a private dataset."""
-    digits = registry.read(REGISTRY / "standard-1" / "raw-pixels.json")["datasets"]["digits"]["fingerprint"]
+    digits = records.read(REGISTRY / "standard-1" / "raw-pixels.json")["datasets"]["digits"]["fingerprint"]
     results = grid(encoder="private-enc", ami=0.168, fingerprint=digits)
     results += grid(encoder="private-enc", dataset="private-set", ami=0.9, fingerprint="9" * 64, n=500)
     return write(results, tmp_path, name="private-enc")
@@ -361,7 +361,7 @@ def test_a_partial_record_is_shown_and_never_ranked(tmp_path):
     assert "quick" not in rows  # its sample set is not the board's; named in the notes
     assert any("quick" in n and "sample set" in n for n in doc["notes"])
 
-    alone = build([Source(str(path), registry.record_results(registry.read(path)), partial=True)])
+    alone = build([Source(str(path), records.record_results(records.read(path)), partial=True)])
     (row,) = alone.rows
     assert row.partial and row.label == "quick (partial)" and row.views["mean"].rank is None
     assert row.lacks["mean"] == ["a complete record (this one is partial)"]
