@@ -169,7 +169,8 @@ def leaderboard(
         "labelled by its short sha256 (default: the latest only).")] = False,
 ) -> None:
     """Per encoder identity: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals."""
-    from zsbench.leaderboard import build, render, rich_table
+    from zsbench.leaderboard import build
+    from zsbench.report_board import render, rich_table
 
     with user_errors():
         loaded = sources(registry, store)

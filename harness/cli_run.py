@@ -89,7 +89,7 @@ def run(
 def _summarise(result, err) -> None:
     from zsbench.cli import _out
     from zsbench.console import styled
-    from zsbench.leaderboard import rich_table, summary_table
+    from zsbench.report_board import rich_table, summary_table
 
     first = result.results[0]
     cells = {(r.encoder, r.dataset, r.reducer) for r in result.results}

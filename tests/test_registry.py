@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from zsbench import records, registry
 from zsbench.cache import ArtifactCache
 from zsbench.cli import app
-from zsbench.leaderboard import build, render
+from zsbench.leaderboard import build
+from zsbench.report_board import render
 from zsbench.store import ResultStore
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from zsbench.errors import ZsbenchError
-from zsbench.leaderboard import build, render
+from zsbench.leaderboard import build
+from zsbench.report_board import render
 from zsbench.store import ResultStore, default_path
 
 ROOT = Path(__file__).resolve().parents[1]

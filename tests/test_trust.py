@@ -20,9 +20,10 @@ from zsbench import records, registry
 from zsbench.cli import app
 from zsbench.errors import ZsbenchError
 from zsbench.identity import differences, identity_sha256
-from zsbench.leaderboard import build, to_json
+from zsbench.leaderboard import build
 from zsbench.protocol import load_spec
 from zsbench.records import RecordError, Source
+from zsbench.report_board import render, to_json
 from zsbench.types import Result
 
 REGISTRY = Path(__file__).parent.parent / "registry"
@@ -98,8 +99,6 @@ def test_every_board_format_names_the_suite_protocol_and_row_identity():
     doc = to_json(board)
     assert doc["suite"] == ["digits"] and doc["protocol_version"] == "1"
     assert doc["rows"][0]["identity_sha256"] == sha
-    from zsbench.leaderboard import render
-
     markdown = render(board, "markdown")
     assert "| identity |" in markdown and sha[:12] in markdown and "suite: digits" in markdown
     assert sha in render(board, "csv")
