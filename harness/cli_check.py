@@ -172,15 +172,18 @@ def _same_samples(record: dict[str, Any], results, datasets: list[str], baseline
 def _identity_note(baseline: dict[str, Any], results) -> str:
     """What truly changed in the encoder between the baseline and the candidate: the identity fields
     and options that differ as JSON values (a tuple and a list of the same numbers do not)."""
-    from zsbench.identity import differences
+    from zsbench import selection
+    from zsbench.identity import differences, short
 
     candidate = next((r.config.get("encoder") or {} for r in results), {})
+    shas = next((f"candidate identity {short(selection.identity(r))}, baseline "
+                 f"{short(str(baseline.get('identity_sha256', '')))}: " for r in results), "")
     changed = differences({"identity": baseline.get("identity") or {}, "options": baseline.get("options") or {}},
                           {"identity": candidate.get("identity") or {}, "options": candidate.get("options") or {}})
     changed = [c.removeprefix("identity.") for c in changed]
     if not changed:
-        return "the candidate's encoder identity (weights, preprocessing, options) equals the baseline's"
-    return "encoder identity differs from the baseline's in: " + ", ".join(changed)
+        return shas + "the candidate's encoder identity (weights, preprocessing, options) equals the baseline's"
+    return shas + "encoder identity differs from the baseline's in: " + ", ".join(changed)
 
 
 def _write(path: Path | None, text: str) -> None:

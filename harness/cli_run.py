@@ -87,14 +87,16 @@ def run(
 
 
 def _summarise(result, err) -> None:
+    from zsbench import selection
     from zsbench.cli import _out
     from zsbench.console import styled
+    from zsbench.identity import short
     from zsbench.report_board import rich_table, summary_table
 
     first = result.results[0]
     cells = {(r.encoder, r.dataset, r.reducer) for r in result.results}
     if len(cells) == 1:
-        title = (f"{first.encoder} on {first.dataset}: {first.reducer}, "
+        title = (f"{first.encoder} ({short(selection.identity(first))}) on {first.dataset}: {first.reducer}, "
                  f"{len({r.seed for r in result.results})} seed(s), run {result.run_id}")
         _out().print(summary_table(result.results, title))
     else:

@@ -99,7 +99,7 @@ def test_run_embeddings_then_leaderboard_in_every_format(cli, npz):
     result = cli("run", "--embeddings", str(npz), "--reducer", "none", "--clusterer", "kmeans",
                  "--clusterer", "agglomerative", "--seeds", "2")
     assert result.exit_code == 0, result.output
-    assert "my-model on my-model" in result.output and "100.0" in result.output
+    assert "my-model (" in result.output and ") on my-model" in result.output and "100.0" in result.output
 
     md = cli("leaderboard", "--format", "markdown")
     assert md.exit_code == 0
@@ -269,7 +269,7 @@ def test_names_with_brackets_are_shown_literally_by_run_and_leaderboard(cli, tmp
     result = cli("run", "--embeddings", str(path), "--name", "enc[/bad]", "--clusterer", "kmeans", "--seeds", "1",
                  "--reducer", "none")
     assert result.exit_code == 0, result.output
-    assert "enc[/bad] on " in result.output  # the summary table's title
+    assert "enc[/bad] (" in result.output  # the summary table's title
     board = cli("leaderboard")
     assert board.exit_code == 0, board.output
     assert "enc[/bad]" in board.output
