@@ -240,6 +240,9 @@ def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, sp
                progress: Progress, pool, dataset_options: dict[str, Any]) -> Embedding:
     options = dict(encoder_options or {})
     label = f"{enc_entry.name} on {ds_entry.name}"
+    weights = options.get("weights")
+    if weights is not None and not Path(weights).expanduser().exists():
+        raise InvalidInputError(f"--weights {weights}: no such file or folder; pass the path of the weights file")
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
     described = describe(enc_entry.name, enc_entry.plugin, enc, options)

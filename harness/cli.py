@@ -69,11 +69,12 @@ StoreOpt = Annotated[Path | None, typer.Option(
 
 @app.command()
 def plugins(strict: Annotated[bool, typer.Option(
-        "--strict", help="Exit 1 when any plugin failed to load (import error or failing hook); for CI.")] = False
+        "--strict", help="Exit 1 when any plugin failed to load (import error, failing hook), two plugins "
+        "register one name, or a distribution named in ZSBENCH_LOAD_PLUGINS is not installed; for CI.")] = False
             ) -> None:
     """Show every plugin: distribution, version, hooks, and why any failed to load."""
     from zsbench.catalog import build_catalog
-    from zsbench.manager import get_plugins
+    from zsbench.manager import ENV_LOAD_PLUGINS, get_plugins
 
     with user_errors():
         found = get_plugins()
@@ -90,7 +91,11 @@ def plugins(strict: Annotated[bool, typer.Option(
             table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
         _out().print(table)
         _report_catalog_problems(catalog, include_hook_errors=False)
-    if strict and failed:
+        for name in found.unmatched:
+            err.print(styled("note:", "yellow", f"{name} is named in {ENV_LOAD_PLUGINS} but no installed "
+                             "distribution of that name has a `zsbench` entry point"), highlight=False)
+    # --strict: anything that leaves a component unavailable fails (load errors, clashes, missing plugins)
+    if strict and (failed or catalog.conflicts or found.unmatched):
         raise typer.Exit(1)
 
 

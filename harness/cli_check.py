@@ -108,16 +108,15 @@ def _subset(kind: str, chosen: list[str] | None, available: list[str], baseline:
     return list(chosen)
 
 
-CHECK_STORE = "check-results.sqlite"
-
-
 def check_store() -> Path:
-    """Where a check keeps the candidate's results unless --store is given: beside the default store,
-    never in it (a candidate's weights must not reach the user's leaderboard or submissions), and
-    persistent, so re-running a check reuses what finished."""
+    """Where a check keeps the candidate's results unless --store is given: beside the default store
+    and never it (``results.sqlite`` -> ``results.check.sqlite``: a name derived from the user's, so
+    it cannot be the same file), so a candidate's weights never reach the user's leaderboard or
+    submissions; persistent, so re-running a check reuses what finished."""
     from zsbench.store import default_path
 
-    return default_path().with_name(CHECK_STORE)
+    store = default_path()
+    return store.with_name(f"{store.stem}.check{store.suffix or '.sqlite'}")
 
 
 def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: list[str], seeds: list[int],

@@ -99,8 +99,7 @@ def _report(registries: list[Path], store: Path | None, encoders: list[str], dat
 
     spec = load_spec(protocol)
     loaded = sources(registries, store)  # as the leaderboard reads them
-    results = px.standard((r for s in loaded for r in s.results), protocol=protocol, encoders=encoders,
-                          datasets=datasets)
+    results, left_out = px.from_sources(loaded, protocol=protocol, encoders=encoders, datasets=datasets)
     pts = px.points(results)
     if not pts:
         where = ", ".join(s.name for s in loaded)
@@ -116,14 +115,14 @@ def _report(registries: list[Path], store: Path | None, encoders: list[str], dat
     for c in corrs:
         if px.note(c):
             notes.setdefault(px.note(c), []).append(c.clusterer)
-    footer = [f"n/a: {text} ({', '.join(names)})" for text, names in notes.items()]
+    footer = [f"n/a: {text} ({', '.join(names)})" for text, names in notes.items()] + left_out
     title = (f"label-free proxy: silhouette in the {spec.proxy_reducer} space vs AMI, across encoder × dataset "
              f"cells (protocol {spec.version}, reducer {spec.reducer}, {len(results)} results)")
     out = _out()
     if fmt is ProxyFormat.json:
         doc = {"protocol": spec.version, "reducer": spec.reducer, "proxy_space": spec.proxy_reducer,
                "correlations": [{**asdict(c), "note": px.note(c)} for c in corrs],
-               "points": [asdict(p) for p in pts]}
+               "points": [asdict(p) for p in pts], "left_out": left_out}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif fmt is ProxyFormat.markdown:
         lines = [f"**{title}**", "", "| clusterer | cells | Spearman ρ | Pearson r |", "|---|---:|---:|---:|"]

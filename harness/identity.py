@@ -89,27 +89,46 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return _file_sha256(os.fspath(path), stat.st_size, stat.st_mtime_ns)
 
 
-def _as_file(value: Any) -> Path | None:
+def tree_sha256(root: str | os.PathLike[str]) -> str:
+    """The sha256 of a folder's content: every file's path relative to it and its sha256, in order.
+
+    Two copies of a model folder are one identity wherever they are; a changed file is another."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            if path.is_file():
+                digest.update(f"{path.relative_to(root).as_posix()}\0{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def _existing(value: Any) -> Path | None:
+    """``value`` as an existing file or folder (relative paths resolve from here), else None."""
     if isinstance(value, (str, os.PathLike)) and str(value):
         path = Path(value).expanduser()
         try:
-            return path if path.is_file() else None
+            return path if path.exists() else None
         except OSError:  # a name too long to be a path
             return None
     return None
 
 
 def recorded_options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Options as results and records keep them: files as ``{"file": name, "sha256": ...}``."""
+    """Options as results and records keep them: files and folders by content, as
+    ``{"file": name, "sha256": ...}`` or ``{"dir": name, "sha256": ...}``, never by path."""
     out = {}
     for key, value in options.items():
-        path = _as_file(value)
-        if path is not None:
+        path = _existing(value)
+        if path is not None and path.is_file():
             out[key] = {"file": path.name, "sha256": file_sha256(path)}
+        elif path is not None:
+            out[key] = {"dir": path.resolve().name, "sha256": tree_sha256(path)}
         else:
             out[key] = plain(value, f"{where} option {key!r}")
-            if local_paths(out[key]):
-                out[key] = {"dir": Path(str(value)).expanduser().name}  # a folder: its name, not its path
+            if local_paths(out[key]):  # a path to nothing: its last part, never the path
+                out[key] = {"path": Path(str(value)).expanduser().name}
     return out
 
 
@@ -135,7 +154,7 @@ def keyed_options(identity: Mapping[str, Any], options: Mapping[str, Any]) -> di
     named = _digests(identity)
     out = {}
     for key, value in options.items():
-        if isinstance(value, Mapping) and set(value) == {"file", "sha256"}:
+        if isinstance(value, Mapping) and set(value) in ({"file", "sha256"}, {"dir", "sha256"}):
             if value["sha256"] in named:
                 continue
             out[key] = {"sha256": value["sha256"]}

@@ -41,6 +41,8 @@ class PluginSet:
 
     pm: pluggy.PluginManager
     infos: dict[str, PluginInfo] = field(default_factory=dict)
+    # distributions named in ZSBENCH_LOAD_PLUGINS that have no `zsbench` entry point installed
+    unmatched: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> list[PluginInfo]:
@@ -103,9 +105,11 @@ def discover() -> PluginSet:
     pm.add_hookspecs(hookspecs)
     plugins = PluginSet(pm)
     allowed = _allowed_distributions()
+    seen: set[str] = set()
     for ep in metadata.entry_points(group=hookspecs.PROJECT):
         dist = ep.dist.name if ep.dist is not None else "unknown"
         version = ep.dist.version if ep.dist is not None else "unknown"
+        seen.add(_normalise(dist))
         if allowed is not None and _normalise(dist) not in allowed:
             continue
         key = f"{dist}:{ep.name}"
@@ -117,6 +121,7 @@ def discover() -> PluginSet:
             plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=_reason(exc))
             continue
         plugins.add(obj, key, dist, version, ep.value)
+    plugins.unmatched = sorted((allowed or set()) - seen)
     return plugins
 
 

@@ -60,7 +60,10 @@ class RichProgress:
         self.min_seconds = min_seconds_to_log
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                                   MofNCompleteColumn(), _Rate(), TimeElapsedColumn(),
-                                  console=self.console, transient=True)
+                                  console=self.console, transient=True,
+                                  # off a terminal (CI logs, pipes) no live bar: it would leave a blank line
+                                  # before the one-line error; the "done" lines still say what ran
+                                  disable=not self.console.is_terminal)
 
     def __enter__(self) -> RichProgress:
         self._progress.start()

@@ -92,6 +92,25 @@ def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterab
     return [r for r in kept if selection.sample_set(r) == samples[(r.encoder, r.dataset)]]
 
 
+def from_sources(sources: Iterable, *, protocol: str = "1", encoders: Iterable[str] = (),
+                 datasets: Iterable[str] = ()) -> tuple[list[Result], list[str]]:
+    """Each source's :func:`standard` results, as the board keeps them apart: partial records are left
+    out, and an encoder that comes from several sources is labelled by source, so two records (or a
+    record and the store) never merge into one point. Returns the results and notes on what was left out."""
+    notes, per = [], []
+    for source in sources:
+        if getattr(source, "partial", False):
+            notes.append(f"{source.name}: a partial record, left out")
+            continue
+        per.append((source.name, standard(source.results, protocol=protocol, encoders=encoders, datasets=datasets)))
+    seen: dict[str, int] = {}
+    for _, rs in per:
+        for name in {r.encoder for r in rs}:
+            seen[name] = seen.get(name, 0) + 1
+    out = [replace(r, encoder=f"{r.encoder} ({name})") if seen[r.encoder] > 1 else r for name, rs in per for r in rs]
+    return out, notes
+
+
 def note(c: Correlation) -> str | None:
     """Why a correlation is missing, in words; None when it is there."""
     if c.spearman is not None:

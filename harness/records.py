@@ -52,7 +52,7 @@ def dumps(record: Mapping[str, Any]) -> str:
 # What validate refuses inside any text of a record: a home or temporary folder, or a dataset named by a
 # local path (``folder:/data/x``, ``csv:/data/x.csv``).
 _LOCAL_IN_TEXT = re.compile(r"(?:^|[\s'\"(=])(?:~[/\\]|/(?:home|Users|root|tmp|private|mnt|media|scratch)/)"
-                            r"|^[a-z]+:/(?!/)|(?:^|[\s'\"(=])[A-Za-z]:\\")
+                            r"|^[a-z]+:/(?!/)|(?:^|[\s'\"(=])[A-Za-z]:[\\/]|file:/|(?:^|[\s'\"(=])\\\\\w")
 
 
 # ------------------------------------------------------------------------------------------- validate
@@ -167,6 +167,15 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
         if not mine:
             problems.append(f"datasets.{name}: described but has no result")
             continue
+        counts = sorted({e["metrics"]["n_samples"] for e in mine if e["status"] == "ok"})
+        if counts and counts != [ds["n_samples"]]:
+            problems.append(f"datasets.{name}.n_samples: {ds['n_samples']} but its results clustered "
+                            f"{', '.join(map(str, counts))} samples")
+        if ds.get("max_samples") is None and isinstance(ds.get("n_available"), int):
+            whole = ds["n_available"] - ds.get("n_missing_labels", 0) - ds.get("n_bad_skipped", 0)
+            if whole != ds["n_samples"]:
+                problems.append(f"datasets.{name}.n_samples: {ds['n_samples']} of {whole} labelled samples "
+                                "without a declared subsample (max_samples)")
         seeds = sorted({e["seed"] for e in mine})
         if seeds != sorted(ds["seeds"]):
             problems.append(f"datasets.{name}.seeds: {sorted(ds['seeds'])} but its results have seeds {seeds}")
@@ -181,6 +190,9 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
             lacks.append(f"{name} has {len(ds['seeds'])} seed(s), protocol {spec.version} needs {spec.seeds}")
         if ds.get("max_samples") is not None:
             lacks.append(f"{name} is a subsample (max_samples {ds['max_samples']}), not the full partition")
+    if record["results"] and record["last_result_at"] != max(str(e["created_at"]) for e in results):
+        problems.append(f"last_result_at: {record['last_result_at']} is not the latest result's created_at "
+                        f"({max(str(e['created_at']) for e in results)})")
     if record["partial"] and not record["missing"]:
         problems.append("missing: empty, but the record is marked partial; say what it lacks")
     if not record["partial"]:
@@ -204,14 +216,19 @@ def _provenance(record: Mapping[str, Any]) -> list[str]:
     plugins += [(f"environments[{i}].plugins.{kind}", p) for i, env in enumerate(record["environments"])
                 for kind, p in (env.get("plugins") or {}).items()]
     for where, plugin in plugins:
+        key = plugin.get("plugin")
+        if isinstance(key, str) and not key.startswith(f"{plugin['distribution']}:"):
+            problems.append(f"{where}.plugin: {key!r} is not a plugin of distribution {plugin['distribution']!r}")
         if plugin["distribution"] == "__main__" or plugin["version"] in ("", "0"):
             problems.append(f"{where}: {plugin.get('name', 'a component')} comes from "
                             f"{plugin['distribution']!r} version {plugin['version']!r}, not an installed "
                             "distribution; package the plugin (an entry point in group 'zsbench') and run again")
+    flagged = set()
     for line in local_paths(record):
+        flagged.add(line.split(": ", 1)[0])
         problems.append(f"{line.split(': ', 1)[0]}: holds a local path; records carry file names and sha256 only")
     for where, text in _texts(record):
-        if _LOCAL_IN_TEXT.search(text):
+        if where not in flagged and _LOCAL_IN_TEXT.search(text):
             problems.append(f"{where}: names a local path ({text[:60]}); records carry file names only")
     return problems
 

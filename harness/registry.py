@@ -7,6 +7,7 @@ format, and how records are checked and read, is :mod:`zsbench.records`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,8 +24,13 @@ from zsbench.types import Result
 
 
 def slug(encoder: str) -> str:
-    """A file name for an encoder name (``timm/vit_base.aug`` -> ``timm_vit_base.aug``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", encoder).strip("._") or "encoder"
+    """A file name for an encoder name, one per name: ``raw-pixels`` stays itself; a name that had to
+    change (``timm/vit_base.aug`` -> ``timm_vit_base.aug-1a2b3c4d``) carries a hash of the name, so
+    ``enc[/x]`` and ``enc_x`` never share a file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", encoder).strip("._") or "encoder"
+    if safe == encoder:
+        return safe
+    return f"{safe}-{hashlib.sha256(encoder.encode()).hexdigest()[:8]}"
 
 
 def record_path(registry: str | Path, protocol: str, encoder: str) -> Path:
@@ -185,8 +191,9 @@ def _one_sample_set(results: Sequence[Result], dataset: str, encoder: str, wante
     if len(chosen) != 1:
         listing = "; ".join(f"{fp[:12]} ({sets[fp][0].config.get('n_samples')} samples, last run "
                             f"{max(str(r.created_at) for r in sets[fp])})" for fp in candidates)
-        raise RecordError(f"{dataset}: {len(candidates)} sample sets of {encoder} (data versions or subsamples): "
-                          f"{listing}; choose one with --sample-set FINGERPRINT")
+        asked = f"--sample-set {', '.join(wanted)} matches {len(chosen)} of them; " if wanted else ""
+        raise RecordError(f"{dataset}: {len(candidates)} sample set(s) of {encoder} (data versions or subsamples): "
+                          f"{listing}; {asked}choose one with --sample-set FINGERPRINT")
     return chosen[0]
 
 
@@ -271,8 +278,9 @@ def write(submission: Submission, path: str | Path) -> Path:
     problems are raised, so no invalid record is ever left in a registry.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = submission.record
+    _not_anothers(path, record["encoder"]["name"])
+    path.parent.mkdir(parents=True, exist_ok=True)
     labels_path = path.with_name(path.name.removesuffix(".json") + LABELS_SUFFIX)
     if record.get("labels") is not None:
         _save_labels(labels_path, submission.labels)
@@ -286,6 +294,19 @@ def write(submission: Submission, path: str | Path) -> Path:
         raise RecordError("the record was not written: " + problems[0] + (
             f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return path
+
+
+def _not_anothers(path: Path, encoder: str) -> None:
+    """Refuse to replace the record of another encoder (a name that maps to the same file)."""
+    if not path.is_file():
+        return
+    try:
+        theirs = json.loads(path.read_text()).get("encoder", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        theirs = None
+    if theirs != encoder:
+        raise RecordError(f"{path} holds a record of {theirs!r}, not {encoder!r}; it was left alone: write "
+                          "this one elsewhere with --output")
 
 
 def _save_labels(path: Path, arrays: Mapping[str, np.ndarray]) -> None:

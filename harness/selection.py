@@ -44,11 +44,23 @@ def cell(result: Result) -> tuple:
             result.clusterer, result.seed)
 
 
+def embedding(result: Result) -> str | None:
+    """The content hash of the embeddings behind ``result`` where its identity cannot tell it: a file
+    of precomputed embeddings (its ``source.sha256``). None for an encoder whose identity is its content."""
+    config = result.config if isinstance(result.config, Mapping) else {}
+    encoder = config.get("encoder") if isinstance(config.get("encoder"), Mapping) else {}
+    source = encoder.get("source") if isinstance(encoder.get("source"), Mapping) else {}
+    digest = source.get("sha256")
+    return digest if isinstance(digest, str) else None
+
+
 def latest(results: Iterable[Result]) -> list[Result]:
     """The latest result per :func:`cell`, in input order of those kept.
 
     Later means a later ``created_at``; among equal timestamps, later in ``results`` (a store lists
-    oldest first), so a rerun of a configuration replaces it instead of weighing twice.
+    oldest first), so a rerun of a configuration replaces it instead of weighing twice. The seeds of
+    one identity on one sample set also share one :func:`embedding`, that of the newest result: two
+    files of precomputed embeddings under one name never mix seed by seed.
     """
     best: dict[tuple, tuple[tuple[str, int], Result]] = {}
     for position, r in enumerate(results):
@@ -56,7 +68,13 @@ def latest(results: Iterable[Result]) -> list[Result]:
         key = cell(r)
         if key not in best or order >= best[key][0]:
             best[key] = (order, r)
-    return [r for _, r in sorted(best.values(), key=lambda pair: pair[0][1])]
+    newest: dict[tuple, tuple[tuple[str, int], Result]] = {}
+    for order, r in best.values():
+        group = cell(r)[:5]
+        if group not in newest or order >= newest[group][0]:
+            newest[group] = (order, r)
+    kept = [(order, r) for order, r in best.values() if embedding(r) == embedding(newest[cell(r)[:5]][1])]
+    return [r for _, r in sorted(kept, key=lambda pair: pair[0][1])]
 
 
 @dataclass(frozen=True)

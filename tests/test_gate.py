@@ -115,7 +115,7 @@ def test_a_check_touches_nothing_the_user_reads(smoke, baseline, tmp_path, monke
         out = cli("check", "--baseline", baseline, "--encoder", "noisy-pixels", "--cache", smoke / "cache")
     assert out.exit_code == 1, out.output
     assert what_the_user_reads() == before
-    with ResultStore(user / "check-results.sqlite") as db:  # the check's own store, beside the user's
+    with ResultStore(user / "results.check.sqlite") as db:  # the check's own store, beside the user's
         assert {r.encoder for r in db.results()} == {"noisy-pixels"}
 
 

@@ -42,12 +42,16 @@ def plugin(name: str, distribution: str = "zsbench", version: str = "0.1.0") -> 
 
 def result(encoder="mine", dataset="digits", clusterer="kmeans", seed=0, ami=0.5, *, weights="a", fingerprint=FULL,
            max_samples=None, created="2026-11-01T00:00:00+00:00", n=1797, group="far-OOD", dataset_plugin=None,
-           options=None) -> Result:
-    """One standard-track result as the store holds it; ``weights`` stands for the weights' sha256."""
+           options=None, precomputed=None) -> Result:
+    """One standard-track result as the store holds it; ``weights`` stands for the weights' sha256;
+    ``precomputed`` for the content of a file of embeddings (``zsbench run --embeddings``)."""
     identity = {"name": encoder, "sha256": weights * 64, "preprocess": {"mean": [0.5, 0.5, 0.5]}}
+    source = {}
+    if precomputed:
+        identity, source = {"embeddings": "precomputed"}, {"file": "emb.npz", "sha256": precomputed * 64}
     options = options or {}
     config = {
-        "encoder": {"name": encoder, "identity": identity, "options": options, "source": {},
+        "encoder": {"name": encoder, "identity": identity, "options": options, "source": source,
                     "identity_sha256": identity_sha256(encoder, identity, options)},
         "dataset": {"name": dataset, "fingerprint": fingerprint, "labels_sha256": "0" * 64,
                     "info": {"group": group}, **({"max_samples": max_samples} if max_samples else {})},
@@ -364,3 +368,102 @@ def test_a_partial_record_is_shown_and_never_ranked(tmp_path):
     (row,) = alone.rows
     assert row.partial and row.label == "quick (partial)" and row.views["mean"].rank is None
     assert row.lacks["mean"] == ["a complete record (this one is partial)"]
+
+
+# ------------------------------------------------------------------------ the same, with other inputs
+
+
+def test_two_files_of_embeddings_under_one_name_never_mix_seed_by_seed():
+    first = grid(seeds=range(3), precomputed="1", ami=0.9, created="2026-11-01T00:00:00+00:00")
+    second = grid(seeds=range(2), precomputed="2", ami=0.02, created="2026-11-02T00:00:00+00:00")
+    (row,) = build(first + second).rows
+    assert {s for per in row.ami.values() for s in per} == {0, 1}
+    assert row.views["mean"].overall.mean == pytest.approx(2.0)
+    from zsbench import proxy
+
+    assert {r.metrics["ami"] for r in proxy.standard(first + second)} == {0.02}
+
+
+def test_folders_count_by_content_wherever_they_are(tmp_path, monkeypatch):
+    from zsbench.identity import recorded_options
+
+    for where, seed in (("x", 1), ("y", 2)):
+        (tmp_path / where / "model").mkdir(parents=True)
+        np.save(tmp_path / where / "model" / "w.npy", np.random.default_rng(seed).normal(size=(4, 4)))
+    monkeypatch.chdir(tmp_path)
+    x, y = (recorded_options({"weights": str(tmp_path / d / "model")}, "e")["weights"] for d in ("x", "y"))
+    assert x["dir"] == y["dir"] == "model" and x["sha256"] != y["sha256"]
+    assert recorded_options({"weights": "./x/model"}, "e")["weights"] == x == recorded_options(
+        {"weights": "x/model"}, "e")["weights"]
+
+
+def test_missing_weights_are_a_one_line_error():
+    out = cli("run", "--weights", "/nowhere/w.pth", "--clusterer", "kmeans", "--seeds", "1")
+    assert out.exit_code == 1 and out.output.strip() == (
+        "error: --weights /nowhere/w.pth: no such file or folder; pass the path of the weights file")
+
+
+def test_the_check_store_is_never_the_users_store(tmp_path, monkeypatch):
+    from zsbench.cli_check import check_store
+    from zsbench.store import default_path
+
+    for name in ("results.sqlite", "results.check.sqlite", "mine"):
+        monkeypatch.setenv("ZSBENCH_STORE", str(tmp_path / name))
+        assert check_store() != default_path() and check_store().parent == tmp_path
+
+
+def test_record_file_names_never_collide(tmp_path):
+    assert registry.slug("raw-pixels") == "raw-pixels"
+    assert len({registry.slug(n) for n in ("enc[/x]", "enc_x", "enc x", "ünï cødé", "n_c_d")}) == 5
+    path = write(grid(), tmp_path, name="shared")
+    other = registry.make_record(grid(encoder="other"), "other", with_labels=False)
+    with pytest.raises(RecordError, match="holds a record of 'mine', not 'other'; it was left alone"):
+        registry.write(other, path)
+    assert records.read(path)["encoder"]["name"] == "mine"
+
+
+def test_validate_checks_sample_counts_times_and_every_kind_of_local_path(tmp_path):
+    path = write(grid(), tmp_path)
+    checks = [
+        (lambda r: [e["metrics"].update(n_samples=300) for e in r["results"]],
+         "datasets.digits.n_samples: 1797 but its results clustered 300 samples"),
+        (lambda r: r.update(last_result_at="2030-01-01T00:00:00+00:00"), "last_result_at: 2030"),
+        (lambda r: r["encoder"]["source"].update(url="file:///srv/alice/w.pth"), "encoder.source.url: names a local"),
+        (lambda r: r["encoder"]["source"].update(file="\\\\fileserver\\bob\\w.pth"),
+         "encoder.source.file: names a local"),
+        (lambda r: r["environments"][0].update(hostname="alice-laptop"), "environments[0]: Additional properties"),
+        (lambda r: r["encoder"]["plugin"].update(plugin="__main__:raw_pixels"),
+         "encoder.plugin.plugin: '__main__:raw_pixels' is not a plugin of distribution 'zsbench'"),
+    ]
+    for change, expected in checks:
+        fresh = write(grid(), tmp_path, name="probe")
+        problems = records.validate(_tamper(fresh, change))
+        assert any(expected in p for p in problems), (expected, problems)
+    one = records.validate(_tamper(path, lambda r: r["encoder"]["source"].update(url="/home/alice/w.pth")))
+    assert len([p for p in one if "encoder.source.url" in p]) == 1
+
+
+def test_proxy_keeps_sources_apart_and_leaves_partial_records_out():
+    from zsbench import proxy
+
+    complete = Source("a.json", grid(encoder="enc", ami=0.9))
+    partial = Source("b.json", grid(encoder="enc", clusterers=["kmeans"], ami=0.1,
+                                    created="2030-01-01T00:00:00+00:00"), partial=True)
+    store = Source("store", grid(encoder="enc", ami=0.5))
+    results, notes = proxy.from_sources([complete, partial, store])
+    assert notes == ["b.json: a partial record, left out"]
+    assert {r.encoder for r in results} == {"enc (a.json)", "enc (store)"}
+    assert {r.metrics["ami"] for r in results if r.clusterer == "kmeans"} == {0.9, 0.5}
+
+
+def test_plugins_strict_fails_on_a_plugin_named_but_not_installed(monkeypatch):
+    monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,nosuchdist")
+    from zsbench import manager
+
+    manager.reset()
+    try:
+        out = cli("plugins", "--strict")
+    finally:
+        monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench")
+        manager.reset()
+    assert out.exit_code == 1 and "nosuchdist is named in ZSBENCH_LOAD_PLUGINS" in out.output
