@@ -23,7 +23,7 @@ import numpy as np
 from zsbench.cache import ArtifactCache, cache_key
 from zsbench.catalog import Catalog, build_catalog
 from zsbench.datasets import fingerprint
-from zsbench.errors import InvalidInputError, ZsbenchError
+from zsbench.errors import InvalidInputError, ZsbenchError, check_seed
 from zsbench.grid import Embedding, Tally, execute
 from zsbench.identity import describe, identity_sha256
 from zsbench.inputs import check_inputs, prepare_labels, select_samples
@@ -142,8 +142,8 @@ def _seeds(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
     if isinstance(seeds, int):
         if seeds < 1:
             raise InvalidInputError(f"--seeds must be at least 1, got {seeds}")
-        return list(range(seeds))
-    return [int(s) for s in seeds]
+        return [check_seed(s, "seed") for s in range(seeds)]
+    return [check_seed(s, "seed") for s in seeds]
 
 
 def _execute(embeddings: list[Embedding], comps, seeds, spec, *, store: StoreArg, cache: ArtifactCache,

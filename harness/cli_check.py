@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zsbench.errors import ZsbenchError
+from zsbench.errors import ZsbenchError, check_seed
 from zsbench.gate import ALPHA, TOLERANCE
 
 
@@ -77,13 +77,16 @@ def check(
             name = encoder or record["encoder"]["name"]
             n = seeds or load_spec(record["protocol_version"]).seeds
             first = record["seeds"][0] if first_seed is None else first_seed
-            seed_list = list(range(first, first + n))
+            seed_list = [check_seed(s, "--first-seed + --seeds") for s in range(first, first + n)]
             cand_results, incomplete = _run(record, name, suite_datasets, suite_clusterers, seed_list, max_samples,
                                             time_budget, start, weights, data_dir, store, cache, baseline)
             notes.append(f"candidate seeds {seed_list[0]}–{seed_list[-1]}; baseline seeds "
                          f"{', '.join(map(str, record['seeds']))}")
         _same_samples(record, cand_results, suite_datasets, baseline)
-        notes.append(_identity_note(record["encoder"], cand_results))
+        if cand_results:  # nothing ran (a spent time budget): no identity to compare
+            notes.append(_identity_note(record["encoder"], cand_results))
+        else:
+            notes = [n for n in notes if not n.startswith("candidate seeds")]
         report = gate.compare(base_results, cand_results, baseline_name=f"{record['encoder']['name']} "
                               f"({baseline.name})", candidate_name=name, datasets=suite_datasets,
                               clusterers=suite_clusterers, alpha=alpha, tolerance=tolerance)

@@ -27,3 +27,14 @@ class DuplicateComponentError(ZsbenchError):
 
 class InvalidInputError(ZsbenchError):
     """Embeddings, labels or options that the protocol cannot score."""
+
+
+# Seeds become numpy / scikit-learn random states (at most 2**32 - 1) and SQLite integers: checked
+# before any work, so a huge one is a one-line error rather than a traceback after the grid ran.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(value: int, option: str) -> int:
+    if not 0 <= int(value) <= MAX_SEED:
+        raise InvalidInputError(f"{option} {value} is out of range; seeds are 0 to {MAX_SEED}")
+    return int(value)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from zsbench.errors import InvalidInputError
+from zsbench.errors import InvalidInputError, check_seed
 from zsbench.progress import Progress
 
 
@@ -137,6 +137,7 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
     if max_samples is not None:
         if max_samples < 2:
             raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
+        check_seed(subsample_seed, "--subsample-seed")
         labels = np.asarray(dataset.labels)[positions]
         positions = positions[stratified_indices(labels.astype(str), max_samples, subsample_seed)]
         record.update(max_samples=max_samples, subsample_seed=subsample_seed,

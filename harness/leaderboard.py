@@ -225,8 +225,8 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
     if datasets:
         unknown = [d for d in datasets if d not in info]
         if unknown:
-            raise ZsbenchError(f"no results on {', '.join(unknown)} for this board; datasets with results: "
-                               f"{', '.join(sorted(info)) or 'none'}")
+            raise ZsbenchError(f"no results on {', '.join(map(repr, unknown))} for this board; datasets with "
+                               f"results: {', '.join(sorted(info)) or 'none'}")
         suite = list(dict.fromkeys(datasets))
     else:
         most = max(coverage.values(), default=0)

@@ -344,7 +344,7 @@ def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed:
 
     from zsbench.api import _open_cache, _open_executor
     from zsbench.catalog import build_catalog
-    from zsbench.errors import InvalidInputError
+    from zsbench.errors import InvalidInputError, check_seed
     from zsbench.grid import _stage_key, memory_refusal
     from zsbench.inputs import prepare_labels
     from zsbench.metrics import label_scores
@@ -354,6 +354,7 @@ def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed:
 
     if k_min < 2 or k_max < k_min:
         raise InvalidInputError(f"--k-min {k_min} --k-max {k_max}: need 2 <= k-min <= k-max")
+    check_seed(seed, "--seed")
     spec = load_spec(protocol)
     progress = progress or NullProgress()
     catalog = build_catalog()

@@ -193,6 +193,10 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
     if record["results"] and record["last_result_at"] != max(str(e["created_at"]) for e in results):
         problems.append(f"last_result_at: {record['last_result_at']} is not the latest result's created_at "
                         f"({max(str(e['created_at']) for e in results)})")
+    common = set.intersection(*(set(ds["seeds"]) for ds in record["datasets"].values()))
+    if len(record["datasets"]) > 1 and len(common) < spec.seeds:
+        lacks.append(f"the datasets share {len(common)} seed(s), protocol {spec.version} needs {spec.seeds} common "
+                     "to all (a board scores a row over the seeds all its datasets have)")
     if record["partial"] and not record["missing"]:
         problems.append("missing: empty, but the record is marked partial; say what it lacks")
     if not record["partial"]:

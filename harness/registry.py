@@ -85,6 +85,12 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
                           "without --reducer/--clusterer options")
     chosen_identity = _one_identity(standard, encoder, identity)
     same = [r for r in standard if selection.identity(r) == chosen_identity]
+    plugins = same[-1].provenance.get("plugins") or {}
+    if not plugins.get("encoder") or not plugins.get("dataset"):
+        raise RecordError(f"{encoder}: results of `zsbench run --embeddings` cannot be submitted: a record names the "
+                          "encoder and dataset plugins that made it (installed distributions with versions) and the "
+                          "samples by their ids; register the encoder as a plugin and run `zsbench run --encoder "
+                          f"{encoder} --dataset NAME`")
     if len(same) < len(standard):
         left_out.append(f"{len(standard) - len(same)} result(s) of other identities of {encoder} (--identity)")
     kept: list[Result] = []
@@ -227,6 +233,12 @@ def _complete(results: list[Result], spec, partial: bool, left_out: list[str]) -
             if dropped:
                 left_out.append(f"{name}: seed(s) {', '.join(map(str, dropped))} lack some clusterer and are left "
                                 "out (a record holds every clusterer for each seed)")
+    # a board scores a row seed by seed over the seeds all its datasets share: so must a complete record
+    complete = [{r.seed for r in kept if r.dataset == name} for name in sorted({r.dataset for r in kept})]
+    common = sorted(set.intersection(*complete)) if complete else []
+    if len(complete) > 1 and len(common) < spec.seeds:
+        missing.append(f"the datasets share {len(common)} seed(s) ({', '.join(map(str, common)) or 'none'}), "
+                       f"the protocol needs {spec.seeds} common to all")
     return kept, missing
 
 

@@ -123,6 +123,10 @@ def test_a_spent_time_budget_fails_the_check_and_says_what_was_not_run(smoke, ba
     out = run_check(smoke, baseline, tmp_path, "--time-budget", 0)
     assert out.exit_code == 1
     assert "time budget of 0 s used up" in out.output and "not run: digits" in out.output
+    summary = (tmp_path / "summary.md").read_text()
+    assert "identity" not in summary and "candidate seeds" not in summary  # nothing ran: nothing to compare
+    huge = run_check(smoke, baseline, tmp_path, "--first-seed", 2**40)
+    assert huge.exit_code == 1 and "out of range" in huge.output and "Traceback" not in huge.output
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert [case.get("name") for case in suite.iter("testcase")] == ["time budget"]
 

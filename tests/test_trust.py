@@ -467,3 +467,43 @@ def test_plugins_strict_fails_on_a_plugin_named_but_not_installed(monkeypatch):
         monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench")
         manager.reset()
     assert out.exit_code == 1 and "nosuchdist is named in ZSBENCH_LOAD_PLUGINS" in out.output
+
+
+def test_a_complete_record_has_seeds_common_to_its_datasets(tmp_path):
+    # the board scores a row over the seeds all its datasets share: none shared, no rank
+    apart = grid(seeds=(0, 1, 2)) + grid(dataset="other", fingerprint="9" * 64, seeds=(3, 4, 5))
+    with pytest.raises(RecordError, match=r"the datasets share 0 seed\(s\) \(none\), the protocol needs 3"):
+        registry.make_record(apart, "mine", with_labels=False)
+    together = grid(seeds=(0, 1, 2)) + grid(dataset="other", fingerprint="9" * 64, seeds=(0, 1, 2))
+    path = write(together, tmp_path)
+
+    def shifted(record):
+        for e in record["results"]:
+            if e["dataset"] == "other":
+                e["seed"] += 3
+        record["datasets"]["other"]["seeds"] = [3, 4, 5]
+        record["seeds"] = list(range(6))
+
+    problems = records.validate(_tamper(path, shifted))
+    assert any("the datasets share 0 seed(s)" in p for p in problems)
+
+
+def test_results_of_precomputed_embeddings_cannot_be_submitted():
+    results = grid(precomputed="1")
+    for r in results:
+        r.provenance["plugins"].pop("dataset")
+    with pytest.raises(RecordError, match=r"results of `zsbench run --embeddings` cannot be submitted"):
+        registry.make_record(results, "mine", with_labels=False)
+
+
+def test_seeds_out_of_range_are_refused_before_any_work():
+    out = cli("run", "--clusterer", "kmeans", "--max-samples", "100", "--subsample-seed", str(2**70))
+    assert out.exit_code == 1 and "--subsample-seed 1180591620717411303424 is out of range" in out.output
+    with pytest.raises(ZsbenchError, match="seed -1 is out of range"):
+        zsbench.run(seeds=[-1], clusterers=["kmeans"], store=False, cache=False)
+
+
+def test_dataset_names_in_board_errors_are_quoted():
+    with pytest.raises(ZsbenchError) as err:
+        build(grid(), datasets=["a\nb"])
+    assert "no results on 'a\\nb' for this board" in str(err.value) and "\n" not in str(err.value)
