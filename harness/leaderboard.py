@@ -30,6 +30,7 @@ from typing import Any
 
 from zsbench import selection
 from zsbench.identity import short
+from zsbench.records import finite
 from zsbench.types import Result
 
 GROUPS = ("in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD")  # the study's order
@@ -187,12 +188,16 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
             notes.append(f"{enc}: {len(shas)} earlier identit{'y' if len(shas) == 1 else 'ies'}{where} hidden "
                          f"({', '.join(sorted(short(s) for s in shas))}); the board shows the latest, "
                          f"{short(newest[enc])} (--all-identities shows each as its own row)")
-    failed = sum(1 for r in latest.values() if not r.ok or r.ami is None)
+    failed = sum(1 for r in latest.values() if not _scored(r))
+    unscorable = sum(1 for r in latest.values() if r.ok and r.ami is not None and not _scored(r))
+    if unscorable:
+        notes.append(f"{unscorable} result(s) left out as not scored: their AMI, silhouette or cluster count is "
+                     "not a finite number (NaN or infinity); run them again")
 
     # one sample set per dataset: the fingerprint most rows used
     users: dict[str, dict[str, set]] = {}
     for (enc, sha, red, src, ds, fp, _, _), r in latest.items():
-        if r.ok and r.ami is not None:
+        if _scored(r):
             users.setdefault(ds, {}).setdefault(fp, set()).add((enc, sha, red, src))
     chosen = {ds: min(fps, key=lambda fp: (-len(fps[fp]), fp)) for ds, fps in users.items()}
     for ds, fps in sorted(users.items()):
@@ -206,7 +211,7 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
     info: dict[str, Dataset] = {}
     clusterers: set[str] = set()
     for (enc, sha, red, src, ds, fp, clu, seed), r in sorted(latest.items(), key=lambda kv: _sort_key(kv[0])):
-        if not r.ok or r.ami is None or fp != chosen.get(ds):
+        if not _scored(r) or fp != chosen.get(ds):
             continue
         row = rows.setdefault((enc, sha, red, src), Row(enc, sha, red, src, {}, {}, {}, partial=src in partial_sources))
         row.ami.setdefault((ds, clu), {})[seed] = 100.0 * float(r.ami)
@@ -272,6 +277,13 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
             notes.append(f"unranked: {row.label} ({short(row.identity)}) lacks {'; '.join(row.lacks[view])}")
     return Leaderboard(spec.version, view, views, ordered, groups, board_datasets, board_rows,
                        sorted(name for name, _, _ in sources), notes, failed)
+
+
+def _scored(r: Result) -> bool:
+    """An ok result whose AMI, and the other metrics a board averages, are finite numbers: a store's
+    JSON may hold NaN or infinity, which would poison every mean it enters."""
+    return r.ok and finite(r.ami) and all(r.metrics.get(m) is None or finite(r.metrics[m])
+                                          for m in ("silhouette_proxy", "n_clusters"))
 
 
 def _label_rows(rows: list[Row]) -> None:

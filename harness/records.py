@@ -11,9 +11,12 @@ labels, so a record's numbers can be checked without the data, the weights or a 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
+import numbers
 import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,6 +34,18 @@ LABELS_SUFFIX = ".labels.npz"
 # Re-scored values must agree this closely: the same sklearn gives identical floats, other
 # versions differ in the last few bits at most.
 TOLERANCE = 1e-9
+# Limits on what a record may make a reader do, checked before the work they bound: a record is
+# input from strangers, and validate, verify, the board and the gate must answer one line, not
+# run out of memory or stack. Real records are far below them (the study's 26 datasets x 6
+# clusterers x 10 seeds is 1,560 results, about 5 MB).
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # a record file's size, checked before it is read
+MAX_DEPTH = 64  # nesting of arrays and objects, checked on the raw text before parsing (a record needs ~10)
+MAX_RESULTS = 20_000  # results in one record: schema checks cost a few ms each
+# The labels archive: each referenced member is read from its .npy header and must be a 1-d int64
+# array of the dataset's n_samples, so at most 8 bytes a sample (+ its header) is decompressed from
+# it; all members together at most this much. Members the record does not reference are not read.
+MAX_LABEL_HEADER = 4096
+MAX_LABELS_BYTES = 4 * 1024 ** 3
 
 
 class RecordError(ZsbenchError):
@@ -43,6 +58,12 @@ def schema() -> dict[str, Any]:
 
 def labels_hash(labels: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(labels, dtype=np.int64).tobytes()).hexdigest()
+
+
+def finite(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (not None, NaN, infinity, a bool or text): a result
+    read from a store may hold any of them, and a board or gate scores only finite ones."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def dumps(record: Mapping[str, Any]) -> str:
@@ -59,24 +80,83 @@ _LOCAL_IN_TEXT = re.compile(r"(?:^|[\s'\"(=])(?:~[/\\]|/(?:home|Users|root|tmp|p
 
 
 def read(path: str | Path) -> dict[str, Any]:
-    """Parse a record file, or raise RecordError naming it."""
+    """Parse a record file, or raise RecordError naming it.
+
+    Refuses, before parsing, a file over MAX_RECORD_BYTES or nested deeper than MAX_DEPTH, and
+    numbers that are not finite (NaN, Infinity, or 1e999, which overflows).
+    """
     path = Path(path)
     try:
-        return json.loads(path.read_text(), parse_constant=_no_constant)
-    except ValueError as exc:
-        if isinstance(exc, json.JSONDecodeError):
-            raise RecordError(f"{path}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        raise RecordError(f"{path}: {exc}") from None
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise RecordError(f"{path}: {size:,} bytes, over the {MAX_RECORD_BYTES:,} a record may have; "
+                              "a record holds one encoder's scores, not data")
+        data = path.read_bytes()
+        depth = _depth(data)
+        if depth > MAX_DEPTH:
+            raise RecordError(f"{path}: arrays and objects nested {depth} deep, over the {MAX_DEPTH} a record "
+                              "may have; this is not a record written by `zsbench submit`")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise RecordError(f"{path}: no such record file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordError(f"{path}: cannot read: {exc}") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except _NotFinite as exc:
+        raise RecordError(f"{path}: {_where(text, exc.token)}holds {exc.token}, which is not a number a record "
+                          "may carry; scores are finite numbers") from None
     except json.JSONDecodeError as exc:
         raise RecordError(f"{path}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: MAX_DEPTH should have stopped it first
+        raise RecordError(f"{path}: not a record: {type(exc).__name__}: {exc}") from None
+
+
+class _NotFinite(ValueError):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"holds {name}, which is not a number a record may carry; scores are finite")
+    raise _NotFinite(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: valid JSON, but Python reads it as inf
+        raise _NotFinite(text)
+    return value
+
+
+# A JSON string, honouring escapes (an escaped \" does not end it).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects outside strings, without parsing (json.loads
+    recurses once per level, so a deep file would exhaust the stack)."""
+    chars = np.frombuffer(_STRING.sub(b"", data), dtype=np.uint8)
+    depth = deepest = 0
+    step = 1 << 20  # chunks bound the memory of the running sum
+    for start in range(0, len(chars), step):
+        chunk = chars[start:start + step]
+        delta = ((chunk == ord("[")).astype(np.int64) + (chunk == ord("{")) - (chunk == ord("]"))
+                 - (chunk == ord("}")))
+        running = np.cumsum(delta) + depth
+        if len(running):
+            deepest = max(deepest, int(running.max()))
+            depth = int(running[-1])
+    return deepest
+
+
+def _where(text: str, token: str) -> str:
+    """``line L column C: `` of the first ``token`` outside strings, or '' (for an error message)."""
+    blank = re.sub(_STRING.pattern.decode(), lambda m: " " * len(m.group()), text, flags=re.S)
+    at = blank.find(token)
+    if at < 0:
+        return ""
+    return f"line {blank.count(chr(10), 0, at) + 1} column {at - blank.rfind(chr(10), 0, at)}: "
 
 
 def record_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -104,6 +184,10 @@ def validate(path: str | Path) -> list[str]:
     if isinstance(record, dict) and record.get("schema") != SCHEMA and isinstance(record.get("schema"), str):
         return [f"{path}: schema: {record['schema']!r} is a record format this zsbench does not read "
                 f"(it reads {SCHEMA!r}); submit the results again with `zsbench submit`"]
+    results = record.get("results") if isinstance(record, dict) else None
+    if isinstance(results, list) and len(results) > MAX_RESULTS:
+        return [f"{path}: results: {len(results):,} results, over the {MAX_RESULTS:,} a record may have; "
+                "submit one record per encoder and protocol"]
     problems = []
     validator = Draft202012Validator(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
     for error in sorted(validator.iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -162,8 +246,11 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
         problems.append(f"seeds: {sorted(record['seeds'])} but the results have seeds "
                         f"{sorted({e['seed'] for e in results})}")
     lacks = []
+    by_dataset: dict[str, list[Mapping[str, Any]]] = {}  # grouped once: a scan per dataset is quadratic
+    for e in results:
+        by_dataset.setdefault(e["dataset"], []).append(e)
     for name, ds in record["datasets"].items():
-        mine = [e for e in results if e["dataset"] == name]
+        mine = by_dataset.get(name, [])
         if not mine:
             problems.append(f"datasets.{name}: described but has no result")
             continue
@@ -180,7 +267,8 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
         if seeds != sorted(ds["seeds"]):
             problems.append(f"datasets.{name}.seeds: {sorted(ds['seeds'])} but its results have seeds {seeds}")
         have = {(e["clusterer"], e["seed"]) for e in mine}
-        holes = [f"{c} seed {s}" for c in listed for s in ds["seeds"] if (c, s) not in have]
+        # the first few holes only: clusterers x seeds of a hostile header can be vast
+        holes = list(itertools.islice((f"{c} seed {s}" for c in listed for s in ds["seeds"] if (c, s) not in have), 5))
         if holes:
             lacks.append(f"{name} has no result for {', '.join(holes[:4])}" + (" ..." if len(holes) > 4 else ""))
         absent = [c for c in spec.clusterers if c not in listed]
@@ -273,8 +361,6 @@ def verify(path: str | Path) -> Verification:
     each, naming the dataset, clusterer, seed and metric. Silhouettes need the UMAP spaces, which a
     record does not carry, so they are not re-checked.
     """
-    from zsbench.metrics import LABEL_METRICS, label_scores
-
     path = Path(path)
     problems = validate(path)
     if problems:
@@ -285,34 +371,31 @@ def verify(path: str | Path) -> Verification:
         raise RecordError(f"{path}: has no labels archive (submitted with --no-labels), so its scores cannot "
                           "be re-checked; submit again with the labels")
     archive = path.parent / record["labels"]["file"]
-    try:
-        with np.load(archive, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError) as exc:
-        raise RecordError(f"{archive}: cannot read the labels archive: {exc}") from None
     report = Verification()
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            _rescore(record, _Labels(zf, archive.name, report), report)
+    except (OSError, zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
+        raise RecordError(f"{archive}: cannot read the labels archive: {exc}") from None
+    return report
 
-    def fetch(digest: str, what: str) -> np.ndarray | None:
-        array = arrays.get(digest)
-        if array is None:
-            report.mismatches.append(f"{what}: labels {digest[:12]}… are not in {archive.name}")
-            return None
-        if labels_hash(array) != digest:
-            report.mismatches.append(f"{what}: labels in {archive.name} do not match their hash {digest[:12]}…")
-            return None
-        return array
 
-    truths = {name: fetch(ds["labels_sha256"], f"dataset {name}") for name, ds in record["datasets"].items()}
+def _rescore(record: Mapping[str, Any], labels: _Labels, report: Verification) -> None:
+    from zsbench.metrics import LABEL_METRICS, label_scores
+
+    n = {name: ds["n_samples"] for name, ds in record["datasets"].items()}
+    wanted = {ds["labels_sha256"] for ds in record["datasets"].values()}
+    wanted |= {e["labels_sha256"] for e in record["results"] if e["status"] == "ok" and e["labels_sha256"]}
+    labels.refuse_others(wanted)
+    truths = {name: labels.get(ds["labels_sha256"], n[name], f"dataset {name}")
+              for name, ds in record["datasets"].items()}
     for entry in record["results"]:
         if entry["status"] != "ok":
             continue
         what = f"{entry['dataset']} / {entry['clusterer']} / seed {entry['seed']}"
         truth = truths[entry["dataset"]]
-        pred = fetch(entry["labels_sha256"], what)
+        pred = labels.get(entry["labels_sha256"], n[entry["dataset"]], what)
         if truth is None or pred is None:
-            continue
-        if len(pred) != len(truth):
-            report.mismatches.append(f"{what}: {len(pred)} predicted labels for {len(truth)} samples")
             continue
         fresh = label_scores(truth, pred)
         report.checked += 1
@@ -320,7 +403,66 @@ def verify(path: str | Path) -> Verification:
             recorded = entry["metrics"].get(metric)
             if not _agree(recorded, fresh[metric]):
                 report.mismatches.append(f"{what}: {metric} recorded {recorded!r}, re-scored {fresh[metric]!r}")
-    return report
+
+
+class _Labels:
+    """The members of a labels archive (``<sha256>.npy``), each read only when the record references
+    it, and only after its zip entry and .npy header show a 1-d int64 array of the dataset's samples:
+    a hostile archive can hold members that would decompress to gigabytes."""
+
+    def __init__(self, zf: zipfile.ZipFile, name: str, report: Verification) -> None:
+        self.zf, self.name, self.report = zf, name, report
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        self.read = 0  # decompressed bytes so far, against MAX_LABELS_BYTES
+        for info in zf.infolist():
+            key = info.filename.removesuffix(".npy")
+            if key in self.members:
+                report.mismatches.append(f"{name}: member {info.filename!r} appears twice")
+            self.members.setdefault(key, info)
+
+    def refuse_others(self, wanted: set[str]) -> None:
+        for key, info in sorted(self.members.items()):
+            if key not in wanted or not info.filename.endswith(".npy"):
+                self.report.mismatches.append(f"{self.name}: member {info.filename[:80]!r} "
+                                              f"({info.file_size:,} bytes) is not labels the record references; "
+                                              "not read (an archive holds only the record's labels)")
+
+    def get(self, digest: str, n: int, what: str) -> np.ndarray | None:
+        """The labels ``digest`` as an int64 array of ``n``, or None with a mismatch line saying why."""
+        try:
+            array, why = self._load(digest, n)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            array, why = None, f"cannot be read ({exc})"
+        if array is None:
+            self.report.mismatches.append(f"{what}: labels {digest[:12]}… in {self.name} {why}")
+        return array
+
+    def _load(self, digest: str, n: int) -> tuple[np.ndarray | None, str]:
+        info = self.members.get(digest)
+        if info is None or not info.filename.endswith(".npy"):
+            return None, "are not there"
+        if info.file_size > 8 * n + MAX_LABEL_HEADER:
+            return None, f"are {info.file_size:,} bytes, more than {n:,} int64 labels"
+        if self.read + 8 * n > MAX_LABELS_BYTES:
+            return None, f"were not read: the archive's labels exceed {MAX_LABELS_BYTES:,} bytes in all"
+        with self.zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=MAX_LABEL_HEADER)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=MAX_LABEL_HEADER)
+            else:
+                return None, f"are in .npy format {version}, not 1.0 or 2.0"
+            if dtype != np.dtype("<i8") or shape != (n,):
+                return None, f"are {dtype} of shape {shape}, not int64 of shape ({n},) (the dataset's samples)"
+            data = f.read(8 * n + 1)  # never more than the header declared, whatever the stream holds
+        self.read += len(data)
+        if len(data) != 8 * n:
+            return None, f"hold {len(data):,} bytes of data, not {8 * n:,}"
+        array = np.frombuffer(data, dtype="<i8")
+        if labels_hash(array) != digest:
+            return None, "do not match their hash"
+        return array, ""
 
 
 def _agree(a: Any, b: Any) -> bool:
@@ -373,6 +515,6 @@ def load_sources(registries: Sequence[str | Path] = (), store: str | Path | None
     if store is not False:
         from zsbench.store import ResultStore
 
-        with ResultStore(None if store is True else store) as db:
+        with ResultStore(None if store is True else store, readonly=True) as db:
             sources.append(Source(f"store {db.path}", db.results()))
     return sources
