@@ -16,8 +16,9 @@ class UnknownComponentError(ZsbenchError):
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
         hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known) or 'none'}"
         singular = kind.rstrip("s")
+        shown = name if len(name) <= 80 else name[:77] + "..."  # a hostile spec is not echoed whole
         super().__init__(
-            f"unknown {singular} {name!r}; {hint} (see `zsbench list {kind}`)"
+            f"unknown {singular} {shown!r}; {hint} (see `zsbench list {kind}`)"
         )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,11 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
         if fh.read(2) != b"PK":
             raise InvalidInputError(
                 f"{path}: not an .npz archive; save with np.savez(path, embeddings=X, labels=y)")
+    # np.load takes a "PK" file that is no zip for a pickle, and says "object arrays"
+    if not zipfile.is_zipfile(path):
+        raise InvalidInputError(f"{path}: not a readable .npz file (starts like a zip archive but "
+                                "is not one: truncated?); save with np.savez(path, embeddings=X, "
+                                "labels=y)")
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = {"embeddings", "labels"} - set(data.files)
@@ -88,9 +95,14 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
                     f"{path}: missing array(s) {', '.join(sorted(missing))}; found "
                     f"{', '.join(data.files) or 'none'}. Save with np.savez(path, "
                     "embeddings=X, labels=y)")
+            for key in ("embeddings", "labels"):
+                _check_declared_size(path, data.zip, key)
             x, y = data["embeddings"], data["labels"]
     except InvalidInputError:
         raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InvalidInputError(f"{path}: not a readable .npz file ({exc}); save with "
+                                "np.savez(path, embeddings=X, labels=y)") from None
     except ValueError as exc:
         if "pickle" in str(exc):
             raise InvalidInputError(
@@ -101,6 +113,49 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
         raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return x, y, {"path": str(path), "sha256": digest}
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux MemAvailable, else free pages), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_declared_size(path: Path, archive: zipfile.ZipFile, key: str) -> None:
+    """Refuse an array whose .npy header declares more bytes than the archive member holds, or
+    more than half the memory available: numpy allocates the declared shape before reading, so
+    a forged header would otherwise be a MemoryError (or a machine brought to a halt)."""
+    names = archive.namelist()
+    info = archive.getinfo(f"{key}.npy" if f"{key}.npy" in names else key)
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        else:  # 3.0 is 2.0's layout with a utf-8 header, which has no public reader of its own
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    if dtype.hasobject:
+        return  # np.load refuses object arrays without unpickling; that error says so
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    # file_size is the member's (declared) uncompressed size: header plus data
+    if need > info.file_size:
+        raise InvalidInputError(
+            f"{path}: array {key!r} declares shape {tuple(shape)} ({need:,} bytes) but holds "
+            f"only {info.file_size:,}; the file is truncated or corrupt, save it again")
+    available = _available_memory()
+    if available is not None and need > available // 2:
+        raise InvalidInputError(
+            f"{path}: array {key!r} of shape {tuple(shape)} needs {need / 2**30:.1f} GiB, more "
+            f"than half the memory available ({available / 2**30:.1f} GiB); use fewer samples "
+            "or a smaller dtype")
 
 
 class DatasetView:
@@ -134,10 +189,11 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
     _, keep = prepare_labels(dataset.labels, f"dataset {name}", progress)
     positions = np.flatnonzero(keep)
     record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~keep).sum())}
+    # checked even without --max-samples (where it is unused): a bad value is a mistake either way
+    check_seed(subsample_seed, "--subsample-seed")
     if max_samples is not None:
         if max_samples < 2:
             raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
-        check_seed(subsample_seed, "--subsample-seed")
         labels = np.asarray(dataset.labels)[positions]
         positions = positions[stratified_indices(labels.astype(str), max_samples, subsample_seed)]
         record.update(max_samples=max_samples, subsample_seed=subsample_seed,

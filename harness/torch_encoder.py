@@ -62,7 +62,11 @@ class _Transform:
         ])
 
     def __call__(self, image):
-        return self._pipeline(image.convert("RGB"))  # grey -> three equal channels
+        from zsbench.datasets import to_8bit
+
+        # 16-bit / float images by their real range (convert alone clips or zeroes them);
+        # grey -> three equal channels
+        return self._pipeline(to_8bit(image).convert("RGB"))
 
 
 class _Images:

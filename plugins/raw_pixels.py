@@ -14,7 +14,13 @@ class RawPixels:
     """Shorter side resized to ``size`` and centre-cropped when larger; native size when smaller.
 
     Greyscale datasets stay one channel (MNIST: 28x28 = 784 values), others are RGB (32x32x3).
-    Values are scaled to [0, 1].
+    16-bit and float images are scaled by their real range (:func:`zsbench.datasets.to_8bit`);
+    values are scaled to [0, 1].
+
+    Every vector of a dataset has one length: the dataset's first image fixes the shape (32x32,
+    or its native size when smaller), and any later image that would give another shape (a
+    smaller image of another size) is resized, keeping its aspect, to cover that shape and
+    centre-cropped to it. A dataset of one size is unaffected.
     """
 
     def __init__(self, size: int = SIZE) -> None:
@@ -22,36 +28,50 @@ class RawPixels:
         self.identity = {"name": "raw-pixels", "size": size, "resample": "bilinear",
                          "crop": "center", "scale": "1/255", "dtype": "float32"}
 
-    def _pixels(self, image, mode: str):
+    def _shaped(self, image) -> tuple[int, int]:
+        """The (width, height) ``image`` gives on its own: size x size, or native when smaller."""
+        w, h = image.size
+        return (self.size, self.size) if min(w, h) > self.size else (w, h)
+
+    def _pixels(self, image, mode: str, shape: tuple[int, int] | None = None):
         import numpy as np
         from PIL import Image
 
-        image = image.convert(mode)
+        from zsbench.datasets import to_8bit
+
+        image = to_8bit(image).convert(mode)
+        target = shape or self._shaped(image)
         w, h = image.size
-        if min(w, h) > self.size:
-            scale = self.size / min(w, h)
-            image = image.resize((max(self.size, round(w * scale)), max(self.size, round(h * scale))),
+        if (w, h) != target:
+            tw, th = target
+            scale = max(tw / w, th / h)  # cover the target, then crop the overhang centrally
+            image = image.resize((max(tw, round(w * scale)), max(th, round(h * scale))),
                                  Image.Resampling.BILINEAR)
             w, h = image.size
-            left, top = (w - self.size) // 2, (h - self.size) // 2
-            image = image.crop((left, top, left + self.size, top + self.size))
+            left, top = (w - tw) // 2, (h - th) // 2
+            image = image.crop((left, top, left + tw, top + th))
         return np.asarray(image, dtype=np.float32).reshape(-1) / 255.0
 
     def embed(self, dataset) -> Iterator:
         import numpy as np
 
+        from zsbench.datasets import BadImageError, to_8bit
+
         if len(dataset) == 0:
             return
-        mode = "L" if dataset[0].mode in ("1", "L", "I", "I;16", "F") else "RGB"
+        ids = getattr(dataset, "ids", None)
+        first = to_8bit(dataset[0], str(ids[0]) if ids is not None else None)
+        mode = "L" if first.mode in ("1", "L", "I", "I;16", "F") else "RGB"
+        shape = self._shaped(first)
         batch, width = [], None
         for i in range(len(dataset)):
-            row = self._pixels(dataset[i], mode)
+            name = str(ids[i]) if ids is not None else f"sample {i}"
+            row = self._pixels(to_8bit(dataset[i], name), mode, shape)
             if width is None:
                 width = row.size
-            elif row.size != width:
-                raise ValueError(
-                    f"image {i} gives {row.size} pixels but image 0 gave {width}: images smaller "
-                    f"than {self.size} px keep their native size, so they must all share it")
+            elif row.size != width:  # resizing above makes this unreachable; never a ragged stack
+                raise BadImageError(f"image {name} gives {row.size} pixel values but the first "
+                                    f"image gave {width}; replace it, or pass --skip-bad")
             batch.append(row)
             if len(batch) == BATCH:
                 yield np.stack(batch)
