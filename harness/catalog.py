@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from zsbench.errors import DuplicateComponentError, UnknownComponentError, ZsbenchError
-from zsbench.manager import PluginSet, get_plugins
+from zsbench.manager import PluginSet, get_plugins, plugin_code, reason
 
 KINDS: dict[str, str] = {
     "encoders": "register_encoders",
@@ -54,19 +55,41 @@ class Entry:
                     f"{self.kind[:-1]} {self.name!r} does not accept option(s) {', '.join(unknown)}"
                     f"; it accepts: {', '.join(accepted) or 'none'}")
         try:
-            return self.factory(**options)
+            with plugin_code():  # SystemExit or a KeyboardInterrupt from a factory is its failure too
+                built = self.factory(**options)
         except ZsbenchError:
             raise
         except Exception as exc:
             raise ZsbenchError(
-                f"{self.kind.rstrip('s')} {self.name!r} (plugin {self.plugin}) failed to build: "
-                f"{type(exc).__name__}: {exc}"
+                f"{self.kind.rstrip('s')} {self.name!r} (plugin {self.plugin}) failed to build: {reason(exc)}"
             ) from exc
+        _remember(built, self)
+        return built
 
     @property
     def provenance(self) -> dict[str, str]:
         return {"name": self.name, "plugin": self.plugin,
                 "distribution": self.distribution, "version": self.version}
+
+
+# What built each live object, so a failure inside one (an encoder's embed) can name its plugin.
+# Keyed by id with a weak reference: objects need not be hashable, and are not kept alive.
+_origins: dict[int, tuple[weakref.ref, Entry]] = {}
+
+
+def _remember(obj: Any, entry: Entry) -> None:
+    key = id(obj)
+    try:
+        ref = weakref.ref(obj, lambda _ref: _origins.pop(key, None))
+    except TypeError:  # not weak-referenceable (None, ints, __slots__ classes): left unnamed
+        return
+    _origins[key] = (ref, entry)
+
+
+def origin(obj: Any) -> Entry | None:
+    """The entry whose factory built ``obj`` (while ``obj`` is alive), else None."""
+    found = _origins.get(id(obj))
+    return found[1] if found is not None and found[0]() is obj else None
 
 
 @dataclass
@@ -123,9 +146,10 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
                                      MappingProxyType(dict(meta)))
 
             try:
-                impl.function(register=register)
+                with plugin_code():  # SystemExit, or a KeyboardInterrupt the hook raises, is its failure
+                    impl.function(register=register)
             except Exception as exc:
-                hook_errors[key] = f"{hook_name} raised {type(exc).__name__}: {exc}"
+                hook_errors[key] = f"{hook_name} raised {reason(exc)}"
                 continue
             for name, entry in found.items():
                 if (kind, name) in conflicts:
@@ -136,6 +160,22 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
                 else:
                     entries[kind][name] = entry
     return Catalog(entries, hook_errors, conflicts)
+
+
+MAX_OPTION_CHARS = 1000
+MAX_OPTION_DEPTH = 16
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting in ``text`` (quotes not considered: an over-estimate is safe)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
@@ -149,8 +189,17 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
         if not eq or not key.strip():
             raise ZsbenchError(
                 f"cannot read option {item!r} in {text!r}; write NAME:key=value,key=value")
+        raw = raw.strip()
+        # literal_eval recurses per nesting level: a huge or deeply nested value is a
+        # MemoryError / RecursionError, so it is refused before parsing, without echoing it
+        depth = max(_nesting(raw), len(raw) - len(raw.lstrip("-+~")))
+        if len(raw) > MAX_OPTION_CHARS or depth > MAX_OPTION_DEPTH:
+            raise ZsbenchError(
+                f"option {key.strip()[:40]!r} of {name.strip()[:40]!r} is {len(raw):,} characters "
+                f"nested {depth} deep; values are at most {MAX_OPTION_CHARS} characters and "
+                f"{MAX_OPTION_DEPTH} levels")
         try:
-            params[key.strip()] = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
-            params[key.strip()] = raw.strip()  # a bare word such as linkage=average
+            params[key.strip()] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError, RecursionError, MemoryError):
+            params[key.strip()] = raw  # a bare word such as linkage=average
     return name.strip(), params

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -28,17 +32,46 @@ def _out() -> Console:
     return console(width=None if sys.stdout.isatty() else 240)
 
 
+_debug = False  # --debug of the command being run (see _main)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """User mistakes end in one line on stderr and exit 1, never a traceback."""
+    """User mistakes end in one line on stderr and exit 1, never a traceback (``--debug`` or
+    ZSBENCH_DEBUG=1 prints the traceback instead). Ctrl-C exits 130; SIGTERM (``kill``, ``timeout``,
+    systemd) stops the same way, queued work dropped and finished results kept, and exits 143."""
+    from zsbench.manager import note_interrupt
+
+    terminated: list[int] = []
+    on_main = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = signal.getsignal(signal.SIGTERM) if on_main else None
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        # A second SIGTERM during the clean-up ends the process at once, as it did before.
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        note_interrupt()  # a real stop, even while plugin code runs (see manager.plugin_code)
+        raise KeyboardInterrupt
+
+    if on_main:
+        signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     except ZsbenchError as exc:
-        err.print(styled("error:", "bold red", str(exc)), highlight=False, soft_wrap=True)
+        if _debug or os.environ.get("ZSBENCH_DEBUG", "") not in ("", "0"):
+            traceback.print_exception(exc)  # with its cause: the plugin's own frames
+        else:
+            err.print(styled("error:", "bold red", str(exc)), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
+        if terminated:
+            err.print("terminated (SIGTERM); results finished so far are in the store", highlight=False)
+            raise typer.Exit(143) from None
         err.print("interrupted; results finished so far are in the store")
         raise typer.Exit(130) from None
+    finally:
+        if on_main and signal.getsignal(signal.SIGTERM) is on_sigterm:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _version(value: bool) -> None:
@@ -50,9 +83,21 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Show the version and exit.")] = False) -> None:
+def _main(ctx: typer.Context,
+          version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False,
+          debug: Annotated[bool, typer.Option(
+              "--debug", help="Show the traceback of an error (a failing plugin, a bad input) instead of one "
+              "line; also ZSBENCH_DEBUG=1.")] = False) -> None:
     """Zero-shot clustering benchmark for pretrained image encoders."""
+    global _debug
+    _debug = debug
+
+    def forget() -> None:  # a later command in this process (tests, notebooks) starts without it
+        global _debug
+        _debug = False
+
+    ctx.call_on_close(forget)
 
 
 class Kind(StrEnum):
@@ -211,6 +256,7 @@ from zsbench.cli_check import check  # noqa: E402
 from zsbench.cli_proxy import proxy  # noqa: E402
 from zsbench.cli_registry import submit, validate, verify  # noqa: E402
 from zsbench.cli_run import run  # noqa: E402
+from zsbench.cli_store import store_app  # noqa: E402
 
 app.command()(run)
 app.command()(submit)
@@ -219,3 +265,4 @@ app.command()(verify)
 app.command()(check)
 app.command()(proxy)
 app.add_typer(cache_app, name="cache")
+app.add_typer(store_app, name="store")

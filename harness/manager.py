@@ -1,8 +1,9 @@
 """Plugin discovery: each entry point of the ``zsbench`` group is loaded in isolation.
 
 pluggy keys plugins by name and silently drops a second plugin of the same name, so plugins
-are keyed ``"{distribution}:{entry point}"``. A plugin that fails to import, or implements a hook
-that does not exist, is recorded with its reason and left out; the rest keep working.
+are keyed ``"{distribution}:{entry point}"``. A plugin that fails to import (whatever it raises, even
+SystemExit), or implements a hook that does not exist, is recorded with its reason and left out;
+the rest keep working.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -57,7 +60,7 @@ class PluginSet:
         try:
             self.pm.register(plugin, name=key)
         except Exception as exc:  # pluggy validates argument names against the specs
-            self.infos[key] = PluginInfo(key, distribution, version, source, error=_reason(exc))
+            self.infos[key] = PluginInfo(key, distribution, version, source, error=reason(exc))
             return
         unknown = [c.name for c in self.pm.get_hookcallers(plugin) or [] if not c.has_spec()]
         if unknown:
@@ -83,9 +86,60 @@ class PluginSet:
         return info.distribution, info.version
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """``"ExcType: message"`` on one line, for messages about plugin failures."""
+    if isinstance(exc, PluginExit):  # name what the plugin raised, not the wrapper
+        exc = exc.__cause__ or exc
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    return f"{type(exc).__name__}: {text}".rstrip(": ")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__  # a message may end in ":"
+
+
+class PluginExit(Exception):
+    """Plugin code raised SystemExit, GeneratorExit or a KeyboardInterrupt of its own: an ordinary
+    failure of that plugin (its ``__cause__`` is what it raised), never the end of the program."""
+
+
+# Interrupts that really arrived: SIGINT while plugin code ran (counted by plugin_code's handler),
+# and SIGTERM, which the CLI turns into KeyboardInterrupt (it calls note_interrupt).
+_interrupts = 0
+
+
+def note_interrupt() -> None:
+    """Record that a signal asked this process to stop: plugin_code lets its KeyboardInterrupt through."""
+    global _interrupts
+    _interrupts += 1
+
+
+@contextlib.contextmanager
+def plugin_code() -> Iterator[None]:
+    """Run plugin code (an import, a register hook, a factory, embed) so nothing it raises ends the
+    program: SystemExit, GeneratorExit or a KeyboardInterrupt it raises itself come out as
+    :class:`PluginExit`; ordinary exceptions pass unchanged. A real interrupt passes through: a
+    SIGINT is counted by a handler installed for the duration, a SIGTERM by the CLI's handler.
+    """
+    before = _interrupts
+    previous = signal.getsignal(signal.SIGINT)
+    # Only the main thread receives signals; SIG_DFL and SIG_IGN never raise KeyboardInterrupt.
+    install = threading.current_thread() is threading.main_thread() and callable(previous)
+    if install:
+        def counting(signum: int, frame: object) -> None:
+            note_interrupt()
+            previous(signum, frame)  # the default handler raises KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, counting)
+    try:
+        yield
+    except Exception:
+        raise
+    except BaseException as exc:
+        # A handler set outside Python (None) cannot be watched: any KeyboardInterrupt may be real.
+        real = _interrupts > before or previous is None
+        if isinstance(exc, KeyboardInterrupt) and real:
+            raise  # the user (or a SIGTERM) stopped us while plugin code happened to be running
+        raise PluginExit(reason(exc)) from exc
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _allowed_distributions() -> set[str] | None:
@@ -116,9 +170,10 @@ def discover() -> PluginSet:
         if key in plugins.infos:  # the same distribution seen twice on sys.path: first wins
             continue
         try:
-            obj = ep.load()
+            with plugin_code():  # a plugin calling sys.exit() at import must not end every command
+                obj = ep.load()
         except Exception as exc:
-            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=_reason(exc))
+            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=reason(exc))
             continue
         plugins.add(obj, key, dist, version, ep.value)
     plugins.unmatched = sorted((allowed or set()) - seen)

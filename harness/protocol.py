@@ -6,16 +6,19 @@ The protocol itself is core code, not a plugin: :mod:`zsbench.grid` plans and ru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from zsbench.catalog import Catalog, Entry, parse_spec
+from zsbench.catalog import Catalog, Entry, origin, parse_spec
 from zsbench.errors import InvalidInputError, ZsbenchError
+from zsbench.manager import plugin_code, reason
 from zsbench.progress import Progress
 from zsbench.types import Dataset
 
@@ -62,8 +65,23 @@ class Component:
         label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
                         if params else "")
         component = cls(label, entry, params)
-        component.build(seed=0, n_clusters=2)  # fail now, before any work, on a bad parameter
+        # fail now, before any work, on a bad parameter
+        component.check(component.build(seed=0, n_clusters=2))
         return component
+
+    def check(self, estimator: Any) -> None:
+        """The estimator's own parameter validation, which scikit-learn otherwise runs only at fit."""
+        try:
+            if getattr(estimator, "_parameter_constraints", None):
+                estimator._validate_params()
+            # a count of output dimensions (or a variance fraction) is never zero or negative,
+            # whatever the estimator; those without constraints (UMAP, wrappers) check it only at fit
+            n = estimator.get_params(deep=False).get("n_components")
+            if isinstance(n, int | float) and not isinstance(n, bool) and n <= 0:
+                raise ValueError(f"n_components={n!r} must be positive")
+        except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is a ValueError
+            why = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+            raise InvalidInputError(f"{self.label}: {why}; change or drop that option") from None
 
     def build(self, *, seed: int, n_clusters: int | None = None) -> Any:
         estimator = self.entry.create()
@@ -87,13 +105,41 @@ class Component:
 
 # -- stages -----------------------------------------------------------------------------------------
 
-def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress) -> np.ndarray:
+_DONE = object()  # the end of an encoder's batches
+
+
+@contextlib.contextmanager
+def _encoder_code(label: str, entry: Entry | None) -> Iterator[None]:
+    """Whatever the encoder's own code raises becomes one line naming its plugin; the original is the
+    cause, which ``zsbench --debug`` shows. A ZsbenchError is already meant for the user."""
+    try:
+        with plugin_code():
+            yield
+    except ZsbenchError:
+        raise
+    except Exception as exc:
+        where = (f" of plugin {entry.plugin} (distribution {entry.distribution} {entry.version})"
+                 if entry is not None else "")
+        raise ZsbenchError(f"{label}: the encoder's embed(){where} raised {reason(exc)}") from exc
+
+
+def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress,
+          entry: Entry | None = None) -> np.ndarray:
+    """Embed ``dataset`` batch by batch. ``entry``, the encoder's catalog entry (default: the one
+    whose factory built ``encoder``), names the plugin when the encoder fails."""
+    entry = entry or origin(encoder)
     n = len(dataset)
     if n == 0:
         raise InvalidInputError(f"{label}: the dataset is empty")
     batches = []
     with progress.stage(f"embed {label}", total=n) as advance:
-        for batch in encoder.embed(dataset):
+        with _encoder_code(label, entry):
+            stream = iter(encoder.embed(dataset))
+        while True:
+            with _encoder_code(label, entry):  # only the encoder's code: our own checks are not its failure
+                batch = next(stream, _DONE)
+            if batch is _DONE:
+                break
             batch = np.asarray(batch)
             if batch.ndim != 2:
                 raise InvalidInputError(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -73,6 +76,50 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def _worker_start(threads: int) -> None:
+    """Pool worker initializer: die with the pool's owner, then cap threads."""
+    die_with_parent()
+    limit_threads(threads)
+
+
+def die_with_parent() -> None:
+    """End this worker when the process that owns the pool ends, however it ends (kill -9 too).
+
+    Why: orphaned workers are re-parented to init and live on (hundreds of MB each), and with them
+    the fork server and the resource tracker, which exit only once every process holding their
+    pipes has: the workers hold both. Two guards:
+
+    - everywhere: a daemon thread blocks on multiprocessing's parent sentinel, the read end of a
+      pipe whose write end only the owner holds, so it reads EOF the moment the owner is gone
+      (already gone: at once). No polling, no PID reuse; it covers forkserver workers, whose
+      direct parent is the fork server, not the owner.
+    - on Linux: PR_SET_PDEATHSIG kills the worker when its direct parent dies, even while a task
+      holds the GIL; getppid() right after catches a parent that died before the call.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None and isinstance(parent.sentinel, int):
+        threading.Thread(target=_exit_when_closed, args=(parent.sentinel,), daemon=True,
+                         name="zsbench-parent-watch").start()
+    if sys.platform.startswith("linux"):
+        before = os.getppid()
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            done = libc.prctl(1, int(signal.SIGKILL)) == 0  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # no libc or no prctl: the sentinel thread still watches
+            done = False
+        if done and os.getppid() != before:
+            os._exit(1)
+
+
+def _exit_when_closed(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):  # the owner never writes here; only EOF (b"") ends the loop
+            pass
+    except OSError:  # the descriptor was closed under us (the worker is exiting): nothing to watch
+        return
+    os._exit(1)  # no clean-up: nobody is left to receive results, and atexit could hang
+
+
 def _start_method() -> str:
     # Never fork: the parent may hold threads (torch, numba, BLAS, dask's event loop) whose locks a
     # forked child would inherit in whatever state they were.
@@ -99,7 +146,7 @@ class LocalExecutor:
         if not self.in_process:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context(self.start_method),
-                initializer=limit_threads, initargs=(self.threads_per_worker,))
+                initializer=_worker_start, initargs=(self.threads_per_worker,))
 
     def submit(self, fn: Callable[..., Any], *args: Any,
                resources: Mapping[str, float] | None = None) -> concurrent.futures.Future:
