@@ -45,7 +45,7 @@ def submit(
     from zsbench.store import ResultStore
 
     with user_errors():
-        with ResultStore(store) as db:
+        with ResultStore(store, readonly=True) as db:
             submission = reg.make_record(db.results(), encoder, protocol=protocol, datasets=dataset,
                                          cache=ArtifactCache(cache) if labels else None, with_labels=labels,
                                          identity=identity, sample_sets=sample_set or (), partial=partial)
