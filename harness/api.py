@@ -24,7 +24,7 @@ from zsbench.cache import ArtifactCache, cache_key
 from zsbench.catalog import Catalog, build_catalog
 from zsbench.datasets import fingerprint
 from zsbench.errors import InvalidInputError, ZsbenchError, check_seed
-from zsbench.grid import Embedding, Tally, execute
+from zsbench.grid import Embedding, Tally, check_reducers, execute
 from zsbench.identity import describe, identity_sha256
 from zsbench.inputs import check_inputs, prepare_labels, select_samples
 from zsbench.leaderboard import Leaderboard, build
@@ -48,6 +48,8 @@ class RunResult:
     store_path: Path | None
     reused: dict[str, int] = field(default_factory=dict)
     computed: dict[str, int] = field(default_factory=dict)
+    # cache entries this run found corrupt, dropped and recomputed: (stage, key, reason)
+    recomputed: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Result]:
@@ -147,7 +149,7 @@ def _seeds(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
 
 
 def _execute(embeddings: list[Embedding], comps, seeds, spec, *, store: StoreArg, cache: ArtifactCache,
-             executor, progress: Progress) -> RunResult:
+             executor, progress: Progress, dropped_before: int = 0) -> RunResult:
     reducers, clusterers, proxy = comps
     run_id = uuid.uuid4().hex[:12]
     db = _open_store(store)
@@ -159,7 +161,9 @@ def _execute(embeddings: list[Embedding], comps, seeds, spec, *, store: StoreArg
     finally:
         if db is not None and not isinstance(store, ResultStore):
             db.close()
-    return RunResult(run_id, results, db.path if db else None, tally.reused, tally.computed)
+    # a cache object may serve several runs: report only what this one dropped
+    return RunResult(run_id, results, db.path if db else None, tally.reused, tally.computed,
+                     list(cache.dropped[dropped_before:]))
 
 
 def run(
@@ -202,6 +206,7 @@ def run(
     comps = _components(catalog, spec, reducer, clusterers)  # resolve all names before any work
     seed_list = _seeds(seeds, spec)
     with _open_cache(cache) as art, _open_executor(catalog, executor, executor_options) as pool:
+        dropped_before = len(art.dropped)
         embeddings = []
         for ds_entry in ds_entries:
             with progress.stage(f"load dataset {ds_entry.name}"):
@@ -209,6 +214,7 @@ def run(
             view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
                                              subsample_seed=subsample_seed, skip_bad=skip_bad)
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
+            check_reducers(comps[0], len(y))  # before embedding: a reducer that cannot fit would fail every result
             dataset_config = {"name": ds_entry.name, "info": view.info, **selection,
                               "fingerprint": sample_fingerprint(view, selection),
                               "labels_sha256": labels_hash(y)}
@@ -216,7 +222,7 @@ def run(
                 embeddings.append(_embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options,
                                              spec, art, progress, pool, dict(dataset_options or {})))
         return _execute(embeddings, comps, seed_list, spec, store=store, cache=art, executor=pool,
-                        progress=progress)
+                        progress=progress, dropped_before=dropped_before)
 
 
 def sample_fingerprint(view, selection: dict[str, Any]) -> str:
@@ -306,6 +312,7 @@ def run_embeddings(
         raise InvalidInputError(
             f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
+    check_reducers(comps[0], len(x))
     content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
     # The encoder behind a file of embeddings is unknown: its identity says so, and the file (by
     # name and content, never its path) is where it came from. Runs of one --name share an identity.
@@ -324,9 +331,10 @@ def run_embeddings(
     key = cache_key({"stage": "embed", "protocol": spec.version, "embeddings": content,
                      "labels": config["dataset"]["fingerprint"]})
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
+    seed_list = _seeds(seeds, spec)
     with _open_cache(cache) as art, _open_executor(catalog, executor, executor_options) as pool:
-        return _execute([emb], comps, _seeds(seeds, spec), spec, store=store, cache=art, executor=pool,
-                        progress=progress)
+        return _execute([emb], comps, seed_list, spec, store=store, cache=art, executor=pool,
+                        progress=progress, dropped_before=len(art.dropped))
 
 
 def _selection_rule(selection: dict[str, Any]) -> dict[str, Any]:

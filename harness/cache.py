@@ -84,6 +84,7 @@ class ArtifactCache:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.corrupted: list[str] = []  # keys that get() found bad and dropped
+        self.dropped: list[tuple[str, str, str]] = []  # the same as (stage, key, reason): a run reports them
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.root):  # fail now, not after an hour of embedding
@@ -117,6 +118,7 @@ class ArtifactCache:
             if problem:
                 self._remove(meta_path, npy_path)
                 self.corrupted.append(key)
+                self.dropped.append((stage, key, problem))
                 return None
             with contextlib.suppress(OSError):  # the last use drives gc(older_than_days=...)
                 os.utime(meta_path)

@@ -83,10 +83,20 @@ def run(
                     progress=progress, encoder_options={"weights": str(weights)} if weights else None,
                     dataset_options=data_options, max_samples=max_samples,
                     subsample_seed=subsample_seed, skip_bad=skip_bad)
-        _summarise(result, err)
+        if not _summarise(result, err):
+            raise typer.Exit(1)
 
 
-def _summarise(result, err) -> None:
+def recomputed_line(recomputed) -> str | None:
+    """One line naming the corrupt cache entries a run dropped and recomputed, or None."""
+    if not recomputed:
+        return None
+    named = ", ".join(f"{stage} {key[:12]} ({reason})" for stage, key, reason in recomputed)
+    return f"recomputed {len(recomputed)} corrupt cache entr{'y' if len(recomputed) == 1 else 'ies'}: {named}"
+
+
+def _summarise(result, err) -> bool:
+    """Print the run's table and summary on stderr; False when no result succeeded (exit 1)."""
     from zsbench import selection
     from zsbench.cli import _out
     from zsbench.console import styled
@@ -110,10 +120,17 @@ def _summarise(result, err) -> None:
         err.print(styled("warning", "yellow", f"{message} ({shown})"), highlight=False)
     for r in result.failed:
         err.print(styled("failed", "red", f"{r.clusterer} seed {r.seed}: {r.error}"), highlight=False)
+    if (line := recomputed_line(getattr(result, "recomputed", None))) is not None:
+        err.print(styled("warning", "yellow", line), highlight=False)
     reused, computed = result.reused, result.computed
     n_ok = len(result.results) - len(result.failed)
     where = f" in {result.store_path}" if result.store_path else ""
-    err.print(f"{n_ok} results{where}; {len(result.failed)} failed. Computed {computed.get('reduce', 0)} "
-              f"reduction(s) and {computed.get('labels', 0)} clustering(s); reused "
-              f"{reused.get('results', 0)} stored result(s), {reused.get('reduce', 0)} reduction(s) and "
-              f"{reused.get('labels', 0)} clustering(s) from the cache", highlight=False)
+    summary = (f"{n_ok} results{where}; {len(result.failed)} failed. Computed {computed.get('reduce', 0)} "
+               f"reduction(s) and {computed.get('labels', 0)} clustering(s); reused "
+               f"{reused.get('results', 0)} stored result(s), {reused.get('reduce', 0)} reduction(s) and "
+               f"{reused.get('labels', 0)} clustering(s) from the cache")
+    if n_ok == 0:  # nothing to score is a failed run (exit 1), though each result records its reason
+        err.print(styled("error:", "bold red", f"no result succeeded (reasons above): {summary}"), highlight=False)
+    else:
+        err.print(summary, highlight=False)
+    return n_ok > 0

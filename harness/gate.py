@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zsbench.records import finite
 from zsbench.types import Result
 
 ALPHA = 0.005  # one-sided; measured false-alarm rate on digits about 2x this (seed scores are bimodal)
@@ -101,7 +102,7 @@ def cells(baseline: Iterable[Result], candidate: Iterable[Result], *, datasets: 
     def per_cell(results: Iterable[Result]) -> dict[tuple[str, str], dict[int, float]]:
         out: dict[tuple[str, str], dict[int, float]] = {}
         for r in results:
-            if r.ok and r.ami is not None:
+            if r.ok and finite(r.ami):  # NaN or infinity (a store's JSON can hold them) is no score, like a failure
                 out.setdefault((r.dataset, r.clusterer), {})[r.seed] = 100.0 * float(r.ami)
         return out
 
@@ -190,8 +191,8 @@ def verdict(report: Report) -> str:
 def markdown(report: Report) -> str:
     """A summary for a pull-request comment."""
     mark = "✅" if report.passed else "❌"
-    lines = [f"## {mark} zsbench check: {report.candidate} against {report.baseline}", "",
-             verdict(report), ""]
+    lines = [f"## {mark} zsbench check: {_md(report.candidate)} against {_md(report.baseline)}", "",
+             _md(verdict(report)), ""]
     if report.suite is not None:
         lines += ["| dataset | change (AMI ×100) | 95% interval | allowed drop | verdict |", "|---|---|---|---|---|"]
         for t in [report.suite, *report.datasets]:
@@ -253,7 +254,10 @@ def _ms(pairs: Sequence[tuple[int, float]]) -> str:
 
 
 def _md(text: str) -> str:
-    return str(text).replace("|", "\\|")
+    """Text from users or plugins as Markdown: raw HTML (``<img onerror>``) is shown, never run, in a PR comment."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("|", "\\|")
 
 
 def to_json(report: Report) -> dict[str, Any]:

@@ -98,6 +98,36 @@ def memory_refusal(component: Component, n: int, d: int) -> str | None:
             f"samples with --max-samples (about {int(n * (0.8 * free / need) ** 0.5):,} would fit) or drop it")
 
 
+def min_samples(estimator: Any) -> int:
+    """The fewest samples a reducer can fit, from its parameters (2 when nothing more is known).
+
+    Spectral initialisation (UMAP's default) solves for n_components + 1 eigenvectors of the n x n
+    graph Laplacian, which needs n_components + 1 < n: UMAP-50 needs 52 samples.
+    """
+    params = estimator.get_params(deep=False)
+    n = params.get("n_components")
+    if isinstance(params.get("init"), str) and params["init"] == "spectral" and isinstance(n, int):
+        return n + 2
+    return 2
+
+
+def sample_refusal(component: Component, n: int) -> str | None:
+    """Why ``component`` cannot reduce ``n`` samples, or None."""
+    need = min_samples(component.build(seed=0))
+    if n >= need:
+        return None
+    return f"{n} samples are too few for reducer {component.label} (needs at least {need})"
+
+
+def check_reducers(reducers: Sequence[Component], n: int) -> None:
+    """Refuse, before any embedding or reduction runs, a reducer that cannot fit ``n`` samples."""
+    from zsbench.errors import InvalidInputError
+
+    for red in reducers:
+        if (refusal := sample_refusal(red, n)) is not None:
+            raise InvalidInputError(f"{refusal}; use more samples or --reducer none")
+
+
 def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             clusterers: Sequence[Component], seeds: Sequence[int], proxy: Component,
             spec: ProtocolSpec, run_id: str, cache: ArtifactCache, executor=None, store=None,
@@ -109,6 +139,7 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
     root = str(cache.root)
     plans = []  # (emb, reducer, seed, reduce key, proxy key, [(clusterer, labels key, result key)])
     for emb in embeddings:
+        check_reducers(reducers, len(emb.x))
         if not cache.has("embed", emb.key):
             cache.put("embed", emb.key, emb.x, {"stage": "embed", "encoder": emb.encoder,
                                                 "dataset": emb.dataset})
@@ -264,5 +295,5 @@ def _finish(job, cache: ArtifactCache, spec: ProtocolSpec, run_id: str, reduce_i
                                                   "clusterer": clu.entry.provenance}},
         created_at=datetime.now(UTC).isoformat(timespec="seconds"), run_id=run_id)
     if store is not None:
-        store.add(result, result_key if result.ok else None)
+        store.add(result, result_key)  # a failed row carries its key: a re-run replaces it
     return result

@@ -7,6 +7,7 @@ Every format names the board's suite, its protocol version and each row's identi
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import statistics
@@ -77,7 +78,7 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
         header = _header(board, cols)
         lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _text_rows(board, cols)]
-        text = "\n".join(lines) + "\n\n" + caption(board, cols) + "\n"
+        text = "\n".join(lines) + "\n\n" + _md(caption(board, cols)) + "\n"
         return text + "".join(f"\n- {_md(n)}" for n in board.notes) + ("\n" if board.notes else "")
     if fmt == "csv":
         out = io.StringIO()
@@ -92,9 +93,10 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
                           + [("dataset", d, s) for d, s in view.datasets.items()])
                 for level, name, s in levels:
                     if s is not None:
-                        writer.writerow([row.encoder, row.identity, row.reducer, row.source, view_name, level, name,
-                                         f"{s.mean:.4f}", _fmt(s.low), _fmt(s.high), s.n_seeds,
-                                         rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
+                        text = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
+                        writer.writerow([_csv(c) for c in text] + [
+                            f"{s.mean:.4f}", _fmt(s.low), _fmt(s.high), s.n_seeds,
+                            rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
         return out.getvalue()
     if fmt == "json":
         return json.dumps(to_json(board), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
@@ -106,7 +108,22 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A table cell or note as Markdown text: raw HTML in names (``<img onerror>``) is shown, never run."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading ' (OWASP's CSV-injection advice)."""
+    text = str(text)
+    if text.startswith(_FORMULA):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
 
 
 def _fmt(value: float | None) -> str:
