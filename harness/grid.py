@@ -9,7 +9,6 @@ on an executor; scoring runs here, where the results are written.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.cache import ArtifactCache, cache_key
+from zsbench.inputs import available_memory
 from zsbench.progress import NullProgress, Progress
 from zsbench.protocol import Component, ProtocolSpec
 from zsbench.stages import cluster_task, reduce_task
@@ -68,20 +68,6 @@ class InlineExecutor:
 
 def _local_only(component: Component) -> bool:
     return component.entry.distribution == "__main__"  # registered in code: workers cannot see it
-
-
-def available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def memory_refusal(component: Component, n: int, d: int) -> str | None:

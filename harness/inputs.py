@@ -115,7 +115,7 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
     return x, y, {"path": str(path), "sha256": digest}
 
 
-def _available_memory() -> int | None:
+def available_memory() -> int | None:
     """Bytes of memory available now (Linux MemAvailable, else free pages), or None if unknown."""
     try:
         with open("/proc/meminfo") as fh:
@@ -150,7 +150,7 @@ def _check_declared_size(path: Path, archive: zipfile.ZipFile, key: str) -> None
         raise InvalidInputError(
             f"{path}: array {key!r} declares shape {tuple(shape)} ({need:,} bytes) but holds "
             f"only {info.file_size:,}; the file is truncated or corrupt, save it again")
-    available = _available_memory()
+    available = available_memory()
     if available is not None and need > available // 2:
         raise InvalidInputError(
             f"{path}: array {key!r} of shape {tuple(shape)} needs {need / 2**30:.1f} GiB, more "

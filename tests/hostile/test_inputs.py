@@ -140,10 +140,10 @@ def test_npz_declaring_an_absurd_shape_is_refused_before_allocating(tmp_path, co
 def test_npz_larger_than_half_the_memory_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "big.npz"
     np.savez(path, embeddings=np.zeros((100, 10)), labels=np.arange(100))
-    monkeypatch.setattr(inputs, "_available_memory", lambda: 1000)
+    monkeypatch.setattr(inputs, "available_memory", lambda: 1000)
     with pytest.raises(InvalidInputError, match="big.npz: array 'embeddings' .* more than half"):
         load_npz(path)
-    monkeypatch.setattr(inputs, "_available_memory", lambda: None)
+    monkeypatch.setattr(inputs, "available_memory", lambda: None)
     assert load_npz(path)[0].shape == (100, 10)
 
 
