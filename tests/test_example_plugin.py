@@ -54,7 +54,8 @@ def test_real_weights_see_a_cat_in_chelsea(installed):
 
 
 def test_full_protocol_on_digits_with_the_example_encoder(installed, tmp_path):
-    out = zsbench.run("efficientnet-lite0", "digits", seeds=1, store=tmp_path / "r.sqlite")
+    # a stratified subsample keeps the test quick; the full-digits figures are in registry/ (62.5 AMI)
+    out = zsbench.run("efficientnet-lite0", "digits", seeds=1, max_samples=500, store=tmp_path / "r.sqlite")
     assert [r.status for r in out.results] == ["ok"] * 6
     first = out.results[0]
     assert first.config["n_features"] == 1280
