@@ -35,7 +35,7 @@ def make_folder(root: Path, n: int) -> Path:
 def throughput(dataset, workers: int) -> float:
     import torch
 
-    from zsbench.torch_encoder import Preprocess, _Images
+    from zsbench.plugin.torch import Preprocess, _Images
 
     loader = torch.utils.data.DataLoader(_Images(dataset, Preprocess().transform()), batch_size=32,
                                          num_workers=workers, prefetch_factor=4 if workers else None)
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from zsbench.datasets import image_folder
+    from zsbench.plugin.datasets import image_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         dataset = image_folder(make_folder(Path(tmp), args.images), "bench", {})

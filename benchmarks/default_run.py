@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from zsbench.store import ResultStore
+from zsbench.storage.store import ResultStore
 
 
 def one_run(store: Path) -> tuple[float, dict[str, float], list]:

@@ -62,7 +62,7 @@ def naive(net, dataset, preprocess) -> np.ndarray:
 
 
 def fast(net, dataset, preprocess, **kw) -> np.ndarray:
-    from zsbench.torch_encoder import TorchEncoder
+    from zsbench.plugin.torch import TorchEncoder
 
     return np.concatenate(list(TorchEncoder(net, preprocess, device="cpu", **kw).embed(dataset)))
 
@@ -89,7 +89,7 @@ def model_gflop(net, size: int = 224) -> float:
 def models():
     import timm
 
-    from zsbench.torch_encoder import Preprocess
+    from zsbench.plugin.torch import Preprocess
 
     torch.manual_seed(0)
     yield "resnet50 (random init)", timm.create_model("resnet50", pretrained=False, num_classes=0), Preprocess()
@@ -136,7 +136,7 @@ def cpu(args) -> None:
 def gpu(args) -> None:
     import timm
 
-    from zsbench.torch_encoder import Preprocess, TorchEncoder
+    from zsbench.plugin.torch import Preprocess, TorchEncoder
 
     dataset = JPEGPhotos(args.images)
     for arch in ("resnet50", "vit_base_patch16_224"):

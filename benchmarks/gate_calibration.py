@@ -3,7 +3,7 @@
 The smoke suite: digits, K-Means and agglomerative, 3 seeds. The baseline is seeds 0 to
 ``--baseline-seeds`` - 1 (3 by default); each of ``--reruns`` re-runs uses three fresh seeds of the
 same encoder, which is what a CI job sees when nothing regressed. The gate's decision
-(``zsbench.gate.compare``, the function ``zsbench check`` calls after running) is applied to each
+(``zsbench.analysis.gate.compare``, the function ``zsbench check`` calls after running) is applied to each
 re-run as it is (false alarms) and with every AMI lowered by an injected drop (power). A real
 regression is also measured: the same pixels with Gaussian noise added (seeded), whose true AMI
 drop is whatever it is.
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import zsbench
-from zsbench import gate
+from zsbench.analysis import gate
 
 CLUSTERERS = ["kmeans", "agglomerative"]
 CLI = "from zsbench.cli import main; main()"

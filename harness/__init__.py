@@ -1,17 +1,17 @@
 """zsbench: do a pretrained image encoder's embeddings form meaningful clusters on unseen data?
 
-The core is small: plugin discovery (:mod:`zsbench.manager`, :mod:`zsbench.catalog`), the
-standard protocol (:mod:`zsbench.protocol`, :mod:`zsbench.metrics`), the results store and the
-leaderboard. Encoders, datasets, reducers and clusterers are plugins (:mod:`zsbench.hookspecs`).
+The core is small: plugin discovery (:mod:`zsbench.core.manager`, :mod:`zsbench.core.catalog`), the
+standard protocol (:mod:`zsbench.core.protocol`, :mod:`zsbench.core.metrics`), the results store and the
+leaderboard. Encoders, datasets, reducers and clusterers are plugins (:mod:`zsbench.plugin.hookspecs`).
 """
 
 from __future__ import annotations
 
 from importlib import metadata
 
-from zsbench.errors import ZsbenchError
-from zsbench.hookspecs import hookimpl
-from zsbench.manager import registered
+from zsbench.core.manager import registered
+from zsbench.plugin.errors import ZsbenchError
+from zsbench.plugin.hookspecs import hookimpl
 
 try:
     __version__ = metadata.version("zsbench")
@@ -21,8 +21,8 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
 __all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "load_npz",
            "RunResult", "Result", "ResultStore", "__version__"]
 
-_LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.inputs",
-         "RunResult": "zsbench.api", "Result": "zsbench.types", "ResultStore": "zsbench.store"}
+_LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.engine.inputs",
+         "RunResult": "zsbench.api", "Result": "zsbench.types", "ResultStore": "zsbench.storage.store"}
 
 
 def __getattr__(name: str):

@@ -7,37 +7,35 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zsbench.cache import ArtifactCache, cache_key
-from zsbench.catalog import Catalog, build_catalog
-from zsbench.datasets import fingerprint
-from zsbench.errors import InvalidInputError, ZsbenchError, check_seed
-from zsbench.grid import Embedding, Tally, check_reducers, execute
-from zsbench.identity import describe, identity_sha256
-from zsbench.inputs import check_inputs, prepare_labels, select_samples
-from zsbench.leaderboard import Leaderboard, build
-from zsbench.progress import NullProgress, Progress
-from zsbench.protocol import Component, ProtocolSpec, embed, load_spec
-from zsbench.provenance import environment
-from zsbench.records import labels_hash
-from zsbench.stages import embed_task
-from zsbench.store import ResultStore
-from zsbench.types import Result
+from zsbench.analysis.leaderboard import Leaderboard, build
+from zsbench.analysis.records import labels_hash
+from zsbench.core.catalog import Catalog, build_catalog
+from zsbench.core.identity import describe, identity_sha256
+from zsbench.core.progress import NullProgress, Progress
+from zsbench.core.protocol import Component, ProtocolSpec, embed, load_spec
+from zsbench.core.provenance import environment
+from zsbench.core.result import Result
+from zsbench.engine.grid import Embedding, Tally, check_reducers, execute
+from zsbench.engine.inputs import check_inputs, prepare_labels, select_samples
+from zsbench.engine.session import DEFAULT_EXECUTOR, CacheArg, embed_key, open_cache, open_executor, sample_fingerprint
+from zsbench.engine.stages import embed_task
+from zsbench.plugin.datasets import fingerprint
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError, check_seed
+from zsbench.storage.cache import ArtifactCache, cache_key
+from zsbench.storage.store import ResultStore
 
 StoreArg = str | os.PathLike[str] | ResultStore | None | bool
-CacheArg = str | os.PathLike[str] | ArtifactCache | None | bool
 Names = str | Sequence[str] | None
 
 
@@ -75,53 +73,6 @@ def _open_store(store: StoreArg) -> ResultStore | None:
     if isinstance(store, ResultStore):
         return store
     return ResultStore(None if store in (None, True) else store)
-
-
-@contextlib.contextmanager
-def _open_cache(cache: CacheArg) -> Iterator[ArtifactCache]:
-    """``None``: the default cache; a path or cache: that; ``False``: a throw-away one for this run."""
-    if cache is False:
-        with tempfile.TemporaryDirectory(prefix="zsbench-run-") as tmp:
-            yield ArtifactCache(tmp)
-    else:
-        yield cache if isinstance(cache, ArtifactCache) else ArtifactCache(None if cache in (None, True) else cache)
-
-
-ENV_WORKERS = "ZSBENCH_WORKERS"
-# The executor a run uses unless told otherwise (a built-in plugin, found by name like any other).
-DEFAULT_EXECUTOR = "local"
-
-
-@contextlib.contextmanager
-def _open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any] | None) -> Iterator[Any]:
-    from zsbench import mainguard
-
-    mainguard.stop_if_bootstrapping()  # a pool worker re-running the parent's script: start nothing
-    options = dict(options or {})
-    if "workers" not in options and os.environ.get(ENV_WORKERS):
-        options["workers"] = int(os.environ[ENV_WORKERS])  # e.g. 1 in tests and small CI jobs
-    name = name or DEFAULT_EXECUTOR
-    entry = catalog.get("executors", name)
-    # Workers re-run the main script: its unguarded zsbench calls would run again, a script read
-    # from stdin cannot run at all. Decide before any worker exists.
-    hazard = mainguard.pool_hazard()
-    if hazard and name == DEFAULT_EXECUTOR:
-        if str(options.get("workers", "")).strip() != "1":
-            options["workers"] = 1  # the local executor's in-process mode
-            mainguard.note_in_process(hazard)
-    elif hazard and not options.get("scheduler"):  # a running cluster starts no processes here
-        raise ZsbenchError(f"executor {name!r} cannot start worker processes here: {hazard}")
-    executor = entry.create(**options)
-    try:
-        yield executor
-    except BaseException:
-        # Ctrl-C or an error: drop queued stages instead of waiting for them (finished ones are stored)
-        try:
-            executor.close(cancel=True)
-        except TypeError:  # an executor whose close() takes no options
-            executor.close()
-        raise
-    executor.close()
 
 
 def _names(value: Names, default: str) -> list[str]:
@@ -205,7 +156,7 @@ def run(
     ds_entries = [catalog.get("datasets", d) for d in _names(dataset, spec.default_dataset)]
     comps = _components(catalog, spec, reducer, clusterers)  # resolve all names before any work
     seed_list = _seeds(seeds, spec)
-    with _open_cache(cache) as art, _open_executor(catalog, executor, executor_options) as pool:
+    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
         dropped_before = len(art.dropped)
         embeddings = []
         for ds_entry in ds_entries:
@@ -220,30 +171,14 @@ def run(
                               "labels_sha256": labels_hash(y)}
             for enc_entry in enc_entries:
                 embeddings.append(_embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options,
-                                             spec, art, progress, pool, dict(dataset_options or {})))
+                                             spec, art, progress, pool, dict(dataset_options or {}),
+                                             executor or DEFAULT_EXECUTOR))
         return _execute(embeddings, comps, seed_list, spec, store=store, cache=art, executor=pool,
                         progress=progress, dropped_before=dropped_before)
 
 
-def sample_fingerprint(view, selection: dict[str, Any]) -> str:
-    """The fingerprint of the samples a run clusters: ids, labels, split and selection rule."""
-    return fingerprint(view.ids, view.labels.astype(str).tolist(),
-                       {"split": view.info.get("split"), **_selection_rule(selection)})
-
-
-def embed_key(spec: ProtocolSpec, enc_entry, described: Mapping[str, Any], dataset: str, fingerprint_: str) -> str:
-    """An embedding's cache key; `zsbench run` and `zsbench proxy --choose` share embeddings through it.
-
-    It holds the encoder's identity by content (:func:`zsbench.identity.describe`), never a path:
-    the same weights file reached through two paths is embedded once.
-    """
-    return cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
-                      "identity_sha256": described["identity_sha256"], "plugin": enc_entry.provenance,
-                      "dataset": dataset, "fingerprint": fingerprint_})
-
-
 def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, spec, art: ArtifactCache,
-               progress: Progress, pool, dataset_options: dict[str, Any]) -> Embedding:
+               progress: Progress, pool, dataset_options: dict[str, Any], executor_name: str) -> Embedding:
     options = dict(encoder_options or {})
     label = f"{enc_entry.name} on {ds_entry.name}"
     weights = options.get("weights")
@@ -262,7 +197,7 @@ def _embedding(enc_entry, ds_entry, view, y, dataset_config, encoder_options, sp
                                                                         ds_entry.distribution):
         # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
         spec_ = {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name}
-        with progress.stage(f"embed {label} on {pool.name}"):
+        with progress.stage(f"embed {label} on executor {executor_name}"):
             outcome = pool.submit(embed_task, str(art.root), key, enc_entry.name, options, ds_entry.name,
                                   dataset_options, view.positions.tolist(), spec_,
                                   resources={"GPU": 1} if enc_entry.meta.get("gpu") else None).result()
@@ -332,12 +267,6 @@ def run_embeddings(
                      "labels": config["dataset"]["fingerprint"]})
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
     seed_list = _seeds(seeds, spec)
-    with _open_cache(cache) as art, _open_executor(catalog, executor, executor_options) as pool:
+    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
         return _execute([emb], comps, seed_list, spec, store=store, cache=art, executor=pool,
                         progress=progress, dropped_before=len(art.dropped))
-
-
-def _selection_rule(selection: dict[str, Any]) -> dict[str, Any]:
-    """The parts of the sample selection that change which samples are clustered."""
-    return {k: selection[k] for k in ("max_samples", "subsample_seed", "n_bad_skipped") if k in selection}
-

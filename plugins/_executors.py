@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from zsbench.errors import ZsbenchError
+from zsbench.plugin import ZsbenchError
 
 # Read by OpenMP, OpenBLAS, MKL, Accelerate, numexpr and numba when they load.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",

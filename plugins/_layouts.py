@@ -18,8 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from zsbench.datasets import IMAGE_EXTENSIONS, ImageFiles, MissingDataError, data_root, image_folder, missing
-from zsbench.errors import ZsbenchError
+from zsbench.plugin import (
+    IMAGE_EXTENSIONS,
+    ImageFiles,
+    MissingDataError,
+    ZsbenchError,
+    data_root,
+    image_folder,
+    missing,
+)
 
 # The study's BreakHis class code (zs_ssl_clustering/datasets/breakhis.py): 8 * magnification index
 # + tumour-type index, both read from the file name.

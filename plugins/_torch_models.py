@@ -1,7 +1,7 @@
 """Networks and checkpoint layouts behind the built-in torch encoders.
 
 Imported only inside factories (it imports torch). Uses zsbench's public helpers only:
-:mod:`zsbench.torch_encoder` and :mod:`zsbench.weights`.
+:mod:`zsbench.plugin.torch` and :mod:`zsbench.plugin.weights`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,22 @@ from typing import Any
 
 import torch
 
-from zsbench.errors import ZsbenchError
-from zsbench.torch_encoder import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, Preprocess, TorchEncoder
-from zsbench.weights import WeightsError, fetch, load_into, read_state_dict, select, sha256, strip_prefix
+from zsbench.plugin import (
+    CLIP_MEAN,
+    CLIP_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Preprocess,
+    TorchEncoder,
+    WeightsError,
+    ZsbenchError,
+    fetch,
+    load_into,
+    read_state_dict,
+    select,
+    sha256,
+    strip_prefix,
+)
 
 # -- architectures ----------------------------------------------------------------------------------
 

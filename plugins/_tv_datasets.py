@@ -1,6 +1,6 @@
 """The loaders behind ``datasets_torchvision``: torchvision parses each dataset's own files, and
-zsbench serves the images (:class:`~zsbench.datasets.ArrayImages` or
-:class:`~zsbench.datasets.ImageFiles`, so every decode goes through ``open_image``) and the
+zsbench serves the images (:class:`~zsbench.plugin.datasets.ArrayImages` or
+:class:`~zsbench.plugin.datasets.ImageFiles`, so every decode goes through ``open_image``) and the
 labels, which are read from torchvision's parsed annotations, never by decoding images.
 
 Each dataset has a folder of its own, ``<data root>/<zsbench name>/``, which is the ``root`` that
@@ -19,7 +19,7 @@ _FETCH = "Pass --download to fetch it with torchvision (from {url}), or download
 
 
 def _root(name: str, data_dir: str | None) -> Path:
-    from zsbench.datasets import data_root
+    from zsbench.plugin import data_root
 
     return data_root(data_dir) / name
 
@@ -27,7 +27,7 @@ def _root(name: str, data_dir: str | None) -> Path:
 def _build(name: str, root: Path, expected: Sequence[str], how: str, make: Callable[[], Any],
            download: bool) -> Any:
     """torchvision's constructor; its "not found" (or a failed download) becomes one zsbench error."""
-    from zsbench.datasets import missing
+    from zsbench.plugin import missing
 
     try:
         return make()
@@ -52,14 +52,14 @@ def _info(source: str, split: str, group: str, labels: Any, **extra: Any) -> dic
 
 
 def _arrays(pixels: Any, labels: Any, info: dict[str, Any]):
-    from zsbench.datasets import ArrayImages
+    from zsbench.plugin import ArrayImages
 
     return ArrayImages(pixels, labels, [f"test/{i}" for i in range(len(labels))], info)
 
 
 def _files(paths: Sequence[Any], labels: Any, images: Path, info: dict[str, Any]):
     """ids are paths relative to the dataset's image folder: the names the dataset itself uses."""
-    from zsbench.datasets import ImageFiles
+    from zsbench.plugin import ImageFiles
 
     return ImageFiles([Path(p) for p in paths], labels, images, info)
 
@@ -198,7 +198,7 @@ def places365(name: str, data_dir: str | None, download: bool):
     """The val split's high-resolution images (``small=False``), as the study's code loaded them."""
     import torchvision.datasets as tvd
 
-    from zsbench.datasets import missing
+    from zsbench.plugin import missing
 
     root = _root(name, data_dir)
     expected = ["categories_places365.txt", "places365_val.txt", "val_large/Places365_val_<id>.jpg"]
@@ -234,7 +234,7 @@ def celeba(name: str, data_dir: str | None, download: bool):
 def inaturalist_2021(name: str, data_dir: str | None, download: bool):
     import torchvision.datasets as tvd
 
-    from zsbench.datasets import missing
+    from zsbench.plugin import missing
 
     root = _root(name, data_dir)
     folder = root / "2021_valid"

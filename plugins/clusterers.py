@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 
 def _kmeans():
@@ -62,7 +62,7 @@ def _quadratic(bytes_per_pair: float):
     return lambda n, d: bytes_per_pair * n * n + 8 * n * d
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_clusterers(register):
     register("kmeans", _kmeans, description="K-Means with k: k-means++, n_init=1, max_iter=1000")
     register("spectral", _spectral, description="Spectral with k: nearest_neighbors affinity "

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 
 def _folder(path: str):
-    from zsbench.datasets import image_folder
+    from zsbench.plugin import image_folder
 
     return image_folder(path, f"folder:{path}", {"source": path, "split": "all images in the tree",
                                                 "group": "user"})
 
 
 def _csv(path: str):
-    from zsbench.datasets import csv_images
+    from zsbench.plugin import csv_images
 
     return csv_images(path, f"csv:{path}", {"split": "all rows", "group": "user"})
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_datasets(register):
     register("folder:", _folder, description="Any ImageFolder tree: folder:<path> with one "
              "sub-folder per class")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def _factory(name: str):
     return factory
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_datasets(register):
     for name, layout in LAYOUTS.items():
         register(name, _factory(name), description=layout.description, group=layout.group)

@@ -3,13 +3,13 @@ clustered: the official test split, or what stands in for it).
 
 Each dataset lives in ``<data root>/<name>/``, laid out as the torchvision class expects under its
 ``root``; ``--download`` lets torchvision fetch it there when it can. Missing files are one
-:class:`zsbench.datasets.MissingDataError` naming the files and the folder; nothing is substituted.
+:class:`zsbench.plugin.datasets.MissingDataError` naming the files and the folder; nothing is substituted.
 The loaders live in ``_tv_datasets`` and import torch, torchvision and scipy only when called.
 """
 
 from __future__ import annotations
 
-import zsbench
+from zsbench.plugin import hookimpl
 from zsbench.plugins import _tv_datasets as _tv
 
 
@@ -90,7 +90,7 @@ DATASETS = {
 }
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_datasets(register):
     for name, (factory, description) in DATASETS.items():
         register(name, factory, description=description)

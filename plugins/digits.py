@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 
 def _digits():
@@ -10,7 +10,7 @@ def _digits():
     import numpy as np
     from sklearn.datasets import load_digits
 
-    from zsbench.datasets import ArrayImages
+    from zsbench.plugin import ArrayImages
 
     bunch = load_digits()
     # stored as 0..16 intensities; scaled to 8-bit so they are ordinary greyscale images
@@ -21,7 +21,7 @@ def _digits():
                         "group": "far-OOD"})
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_datasets(register):
     register("digits", _digits,
              description="scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classes)")

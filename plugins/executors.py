@@ -7,7 +7,7 @@ the factories import when an executor is built, so listing plugins never imports
 
 from __future__ import annotations
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 
 def local(workers: int | None = None):
@@ -26,7 +26,7 @@ def dask(scheduler: str | None = None, workers: int | None = None, timeout: floa
     return DaskExecutor(scheduler=scheduler, workers=workers, timeout=timeout)
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_executors(register):
     register("local", local, description="Process pool on this machine, one worker per core (workers=N; "
              "workers=1 runs in-process); BLAS/numba threads split between workers")

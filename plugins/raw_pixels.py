@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 SIZE = 32
 BATCH = 1024
@@ -14,7 +14,7 @@ class RawPixels:
     """Shorter side resized to ``size`` and centre-cropped when larger; native size when smaller.
 
     Greyscale datasets stay one channel (MNIST: 28x28 = 784 values), others are RGB (32x32x3).
-    16-bit and float images are scaled by their real range (:func:`zsbench.datasets.to_8bit`);
+    16-bit and float images are scaled by their real range (:func:`zsbench.plugin.datasets.to_8bit`);
     values are scaled to [0, 1].
 
     Every vector of a dataset has one length: the dataset's first image fixes the shape (32x32,
@@ -37,7 +37,7 @@ class RawPixels:
         import numpy as np
         from PIL import Image
 
-        from zsbench.datasets import to_8bit
+        from zsbench.plugin import to_8bit
 
         image = to_8bit(image).convert(mode)
         target = shape or self._shaped(image)
@@ -55,7 +55,7 @@ class RawPixels:
     def embed(self, dataset) -> Iterator:
         import numpy as np
 
-        from zsbench.datasets import BadImageError, to_8bit
+        from zsbench.plugin import BadImageError, to_8bit
 
         if len(dataset) == 0:
             return
@@ -80,7 +80,7 @@ class RawPixels:
             yield np.stack(batch)
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_encoders(register):
     register("raw-pixels", RawPixels,
              description="Baseline: pixels resized to 32x32 (native size if smaller), flattened")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 
 def _none():
@@ -28,7 +28,7 @@ def _umap():
                      random_state=None, verbose=False)
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_reducers(register):
     register("none", _none, description="No reduction: cluster the embeddings as they are")
     register("pca", _pca, description="Per-dim z-score, then PCA (n_components: dims, or a "

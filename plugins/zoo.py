@@ -2,7 +2,7 @@
 
 Pure data, so listing imports nothing heavy. Every network is built from a named architecture,
 and its published checkpoint is read in its own layout, converted, and loaded with every key and
-shape checked (``zsbench.weights.load_into``). Preprocessing is the protocol's: shorter side to
+shape checked (``zsbench.plugin.weights.load_into``). Preprocessing is the protocol's: shorter side to
 224 (bilinear), centre crop 224, ImageNet mean/std (CLIP's for CLIP).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 DL = "https://dl.fbaipublicfiles.com"
 
@@ -103,11 +103,11 @@ def _open_clip(spec: str, weights: str | None = None):
     return open_clip_encoder(spec, weights=weights)
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_encoders(register):
     for name, spec in ZOO.items():
         register(name, functools.partial(_build, name), description=spec["description"],
-                 study_name=spec["study_name"], gpu=True)
+                 gpu=True)
     register("timm/", _timm, description="Any timm model: timm/<model>[.<tag>], pooled "
              "pre-classifier features (num_classes=0); ViTs: CLS token after the final norm", gpu=True)
     register("open_clip/", _open_clip, description="Any open_clip model: "

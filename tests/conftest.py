@@ -14,7 +14,7 @@ os.environ["ZSBENCH_WORKERS"] = "1"
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from zsbench import manager  # noqa: E402
+from zsbench.core import manager  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -64,8 +64,8 @@ def smoke(tmp_path_factory):
 @pytest.fixture(scope="session")
 def digits_umap50(default_run):
     """A UMAP-50 reduction of digits' raw pixels (seed 0), fitted once."""
-    from zsbench.catalog import build_catalog
-    from zsbench.protocol import Component
+    from zsbench.core.catalog import build_catalog
+    from zsbench.core.protocol import Component
 
     from .helpers import digits_pixels
 

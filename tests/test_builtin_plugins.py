@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zsbench.catalog import build_catalog
+from zsbench.core.catalog import build_catalog
 from zsbench.plugins._estimators import FractionalHDBSCAN, ScaledAgglomerative, ZScorePCA
 from zsbench.plugins.raw_pixels import RawPixels
 

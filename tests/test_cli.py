@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.cli import app
+from zsbench.cli.app import app
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_plugins_shows_a_broken_plugin_and_list_still_works(cli, tmp_path, monke
 
 
 def test_plugins_strict_exits_1_when_a_plugin_failed_to_load(cli, tmp_path, monkeypatch, fresh_plugins):
-    from zsbench import manager
+    from zsbench.core import manager
 
     from .test_plugins import fabricate_distribution
 
@@ -245,8 +245,8 @@ def test_a_missing_folder_with_brackets_is_named_literally(cli):
 def test_user_errors_print_the_message_verbatim_on_one_line():
     import typer
 
-    from zsbench.cli import user_errors
-    from zsbench.errors import ZsbenchError
+    from zsbench.cli.app import user_errors
+    from zsbench.plugin.errors import ZsbenchError
 
     message = "cannot load enc[/bad]: run `pip install pkg[extra]` first; [/] [red]x[/] :smile: stays"
     tiny = typer.Typer()

@@ -8,8 +8,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.cli import app
-from zsbench.datasets import BadImageError, MissingDataError, fingerprint, stratified_indices
+from zsbench.cli.app import app
+from zsbench.plugin.datasets import BadImageError, MissingDataError, fingerprint, stratified_indices
 
 
 def _tree(root, classes=("cat", "dog", "owl"), per_class=6, size=12):
@@ -80,7 +80,7 @@ def test_a_corrupt_image_names_the_file_or_is_skipped_and_counted(tmp_path, isol
 
 def test_bad_image_error_keeps_one_line_when_reraised_by_a_dataloader_worker():
     text = ("Caught BadImageError in DataLoader worker process 0.\nOriginal Traceback (most recent "
-            "call last):\n  File \"x.py\", line 1\nzsbench.datasets.BadImageError: image /d/3.jpg "
+            "call last):\n  File \"x.py\", line 1\nzsbench.plugin.datasets.BadImageError: image /d/3.jpg "
             "cannot be read (OSError: truncated); replace it, or pass --skip-bad")
     assert str(BadImageError(text)) == ("image /d/3.jpg cannot be read (OSError: truncated); "
                                         "replace it, or pass --skip-bad")

@@ -18,13 +18,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.catalog import build_catalog
-from zsbench.cli import app
-from zsbench.datasets import BadImageError, MissingDataError, fingerprint
-from zsbench.inputs import prepare_labels
+from zsbench.cli.app import app
+from zsbench.core.catalog import build_catalog
+from zsbench.core.progress import NullProgress
+from zsbench.engine.inputs import prepare_labels
+from zsbench.plugin.datasets import BadImageError, MissingDataError, fingerprint
 from zsbench.plugins import datasets_layouts
 from zsbench.plugins.datasets_layouts import LAYOUTS
-from zsbench.progress import NullProgress
 
 
 def _image(path: Path, shade: int | None = None) -> None:

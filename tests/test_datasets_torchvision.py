@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zsbench.datasets import MissingDataError, fingerprint
+from zsbench.plugin.datasets import MissingDataError, fingerprint
 from zsbench.plugins import datasets_torchvision as tv
 
 pytest.importorskip("torchvision")
@@ -401,7 +401,7 @@ def test_stanford_cars_cannot_download(tmp_path):
 
 
 def test_registered_with_the_core(fresh_plugins):
-    from zsbench.catalog import build_catalog
+    from zsbench.core.catalog import build_catalog
 
     catalog = build_catalog()
     for name in tv.DATASETS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from zsbench import hookspecs
+from zsbench.plugin import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def test_the_github_actions_example_parses_and_uses_real_options():
     import typer.main
     import yaml
 
-    from zsbench.cli import app
+    from zsbench.cli.app import app
 
     path = ROOT / "examples" / "github-actions" / "zsbench-check.yml"
     workflow = yaml.safe_load(path.read_text())

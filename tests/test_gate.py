@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench import gate, registry
-from zsbench.cache import ArtifactCache
-from zsbench.cli import app
-from zsbench.errors import ZsbenchError
+from zsbench.analysis import gate, registry
+from zsbench.cli.app import app
+from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugins.raw_pixels import RawPixels
-from zsbench.store import ResultStore
+from zsbench.storage.cache import ArtifactCache
+from zsbench.storage.store import ResultStore
 
 
 def cli(*args):

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import zsbench
-from zsbench.cache import ArtifactCache
+from zsbench.storage.cache import ArtifactCache
 
 
 def _tree(root, shift=0, classes=3, per_class=10):

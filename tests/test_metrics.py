@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from zsbench.metrics import score, silhouette
+from zsbench.core.metrics import score, silhouette
 
 
 def _score(y, pred, space=None):

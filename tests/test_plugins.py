@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import zsbench
-from zsbench import hookspecs, manager
-from zsbench.catalog import build_catalog
-from zsbench.errors import DuplicateComponentError, UnknownComponentError
+from zsbench.core import manager
+from zsbench.core.catalog import build_catalog
+from zsbench.plugin import hookspecs
+from zsbench.plugin.errors import DuplicateComponentError, UnknownComponentError
 
 from .helpers import throwaway_plugin
 
@@ -191,7 +192,7 @@ def test_listing_imports_no_heavy_library(command):
     code = textwrap.dedent(f"""
         import sys
         from typer.testing import CliRunner
-        from zsbench.cli import app
+        from zsbench.cli.app import app
         result = CliRunner().invoke(app, {command.split()!r})
         assert result.exit_code == 0, result.output
         heavy = sorted(m for m in ("torch", "sklearn", "umap", "hdbscan", "numba") if m in sys.modules)

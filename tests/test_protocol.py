@@ -7,9 +7,9 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
 import zsbench
-from zsbench.catalog import build_catalog
-from zsbench.errors import InvalidInputError
-from zsbench.protocol import Component, load_spec
+from zsbench.core.catalog import build_catalog
+from zsbench.core.protocol import Component, load_spec
+from zsbench.plugin.errors import InvalidInputError
 
 from .helpers import MeanStd, throwaway_plugin
 
@@ -88,8 +88,8 @@ def _register_counting(register):
 @pytest.mark.parametrize("reducer, expected_fits", [("counting", 2), ("none", 2)])
 def test_each_reduction_fitted_once_per_seed_however_many_clusterers(reducer, expected_fits, tmp_path):
     """With the proxy space being the run's reducer it is reused; otherwise fitted once per seed."""
-    from zsbench.cache import ArtifactCache
-    from zsbench.grid import Embedding, execute
+    from zsbench.engine.grid import Embedding, execute
+    from zsbench.storage.cache import ArtifactCache
 
     CountingReducer.fits = 0
     with zsbench.registered(_counting_plugin(), "counting"):

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench import proxy
-from zsbench.cli import app
-from zsbench.store import ResultStore
-from zsbench.types import Result
+from zsbench.analysis import proxy
+from zsbench.cli.app import app
+from zsbench.core.result import Result
+from zsbench.storage.store import ResultStore
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -181,7 +181,7 @@ def _digits_subset(labels_for):
     """A dataset plugin: the 300 digits that `--max-samples 300` picks, with labels from ``labels_for``."""
     from sklearn.datasets import load_digits
 
-    from zsbench.datasets import ArrayImages, stratified_indices
+    from zsbench.plugin.datasets import ArrayImages, stratified_indices
 
     bunch = load_digits()
     keep = stratified_indices(bunch.target.astype(str), N, 0)
@@ -222,7 +222,7 @@ def test_labels_are_not_used_to_choose(cli, digits300):
 
 
 def test_too_few_images_is_a_clear_error(cli):
-    from zsbench.datasets import ArrayImages
+    from zsbench.plugin.datasets import ArrayImages
 
     @zsbench.hookimpl
     def register_datasets(register):

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench import records, registry
-from zsbench.cache import ArtifactCache
-from zsbench.cli import app
-from zsbench.leaderboard import build
-from zsbench.report_board import render
-from zsbench.store import ResultStore
+from zsbench.analysis import records, registry
+from zsbench.analysis.leaderboard import build
+from zsbench.cli.app import app
+from zsbench.report.board import render
+from zsbench.storage.cache import ArtifactCache
+from zsbench.storage.store import ResultStore
 
 
 def cli(*args):

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from zsbench.report_html import render
+from zsbench.report.html import render
 
 DATASETS = [("cifar10", "in-domain"), ("digits", "far-OOD")]
 CLUSTERERS = ["kmeans", "hdbscan"]

@@ -40,7 +40,7 @@ def test_readme_python_block_runs_as_a_script(tmp_path):
 
 
 DETECTOR = '''\
-from zsbench.mainguard import unguarded_script
+from zsbench.engine.mainguard import unguarded_script
 
 def where():
     return "unguarded" if unguarded_script() else "guarded"
@@ -131,7 +131,7 @@ print("in_process", in_process)
 
 def test_a_script_read_from_stdin_runs_in_process(tmp_path):
     # Workers cannot re-run "<stdin>", guard or not.
-    code = 'from zsbench.mainguard import pool_hazard\nif __name__ == "__main__":\n    print(pool_hazard())\n'
+    code = 'from zsbench.engine.mainguard import pool_hazard\nif __name__ == "__main__":\n    print(pool_hazard())\n'
     out = subprocess.run([sys.executable, "-"], input=code, env=_env(tmp_path), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "<stdin>" in out.stdout and "run it from a file" in out.stdout

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from zsbench.errors import ZsbenchError
-from zsbench.leaderboard import build
-from zsbench.report_board import render
-from zsbench.store import ResultStore, default_path
+from zsbench.analysis.leaderboard import build
+from zsbench.plugin.errors import ZsbenchError
+from zsbench.report.board import render
+from zsbench.storage.store import ResultStore, default_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_default_run_rows_survive_the_process(default_run):
     path = default_run.store_path
-    code = (f"from zsbench.store import ResultStore; rs = ResultStore({str(path)!r}).results(); "
+    code = (f"from zsbench.storage.store import ResultStore; rs = ResultStore({str(path)!r}).results(); "
             "print(len(rs), sorted({r.clusterer for r in rs}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -34,7 +34,7 @@ def test_default_run_rows_survive_the_process(default_run):
 def test_every_record_matches_the_registry_schema(default_run):
     import jsonschema
 
-    schema = json.loads((ROOT / "harness" / "schemas" / "result-1.schema.json").read_text())
+    schema = json.loads((ROOT / "harness" / "core" / "schemas" / "result-1.schema.json").read_text())
     for record in default_run.to_records():
         jsonschema.validate(record, schema)
 
@@ -102,7 +102,7 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path):
 
 
 def test_processes_opening_a_new_store_at_once_agree_on_its_schema(tmp_path):
-    code = ("import sys, time; from zsbench.store import ResultStore; t = float(sys.argv[2]);\n"
+    code = ("import sys, time; from zsbench.storage.store import ResultStore; t = float(sys.argv[2]);\n"
             "time.sleep(max(0, t - time.time())); ResultStore(sys.argv[1]).close()")
     for attempt in range(5):
         path, start = tmp_path / f"new{attempt}.sqlite", time.time() + 1.0

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from zsbench.torch_encoder import Preprocess, TorchEncoder, default_workers, select_device  # noqa: E402
+from zsbench.plugin.torch import Preprocess, TorchEncoder, default_workers, select_device  # noqa: E402
 
 
 class Photos(list):

@@ -16,15 +16,15 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench import records, registry
-from zsbench.cli import app
-from zsbench.errors import ZsbenchError
-from zsbench.identity import differences, identity_sha256
-from zsbench.leaderboard import build
-from zsbench.protocol import load_spec
-from zsbench.records import RecordError, Source
-from zsbench.report_board import render, to_json
-from zsbench.types import Result
+from zsbench.analysis import records, registry
+from zsbench.analysis.leaderboard import build
+from zsbench.analysis.records import RecordError, Source
+from zsbench.cli.app import app
+from zsbench.core.identity import differences, identity_sha256
+from zsbench.core.protocol import load_spec
+from zsbench.core.result import Result
+from zsbench.plugin.errors import ZsbenchError
+from zsbench.report.board import render, to_json
 
 REGISTRY = Path(__file__).parent.parent / "registry"
 SIX = list(load_spec("1").clusterers)
@@ -151,7 +151,7 @@ class FileWeights:
     calls = 0
 
     def __init__(self, weights=None):
-        from zsbench.identity import file_sha256
+        from zsbench.plugin.identity import file_sha256
 
         self.path = Path(weights) if weights else Path(FileWeights.download_folder) / "w.npy"
         self.identity = {"name": "file-enc", "sha256": file_sha256(self.path)}
@@ -379,13 +379,13 @@ def test_two_files_of_embeddings_under_one_name_never_mix_seed_by_seed():
     (row,) = build(first + second).rows
     assert {s for per in row.ami.values() for s in per} == {0, 1}
     assert row.views["mean"].overall.mean == pytest.approx(2.0)
-    from zsbench import proxy
+    from zsbench.analysis import proxy
 
     assert {r.metrics["ami"] for r in proxy.standard(first + second)} == {0.02}
 
 
 def test_folders_count_by_content_wherever_they_are(tmp_path, monkeypatch):
-    from zsbench.identity import recorded_options
+    from zsbench.core.identity import recorded_options
 
     for where, seed in (("x", 1), ("y", 2)):
         (tmp_path / where / "model").mkdir(parents=True)
@@ -404,8 +404,8 @@ def test_missing_weights_are_a_one_line_error():
 
 
 def test_the_check_store_is_never_the_users_store(tmp_path, monkeypatch):
-    from zsbench.cli_check import check_store
-    from zsbench.store import default_path
+    from zsbench.cli.check import check_store
+    from zsbench.storage.store import default_path
 
     for name in ("results.sqlite", "results.check.sqlite", "mine"):
         monkeypatch.setenv("ZSBENCH_STORE", str(tmp_path / name))
@@ -444,7 +444,7 @@ def test_validate_checks_sample_counts_times_and_every_kind_of_local_path(tmp_pa
 
 
 def test_proxy_keeps_sources_apart_and_leaves_partial_records_out():
-    from zsbench import proxy
+    from zsbench.analysis import proxy
 
     complete = Source("a.json", grid(encoder="enc", ami=0.9))
     partial = Source("b.json", grid(encoder="enc", clusterers=["kmeans"], ami=0.1,
@@ -458,7 +458,7 @@ def test_proxy_keeps_sources_apart_and_leaves_partial_records_out():
 
 def test_plugins_strict_fails_on_a_plugin_named_but_not_installed(monkeypatch):
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,nosuchdist")
-    from zsbench import manager
+    from zsbench.core import manager
 
     manager.reset()
     try:

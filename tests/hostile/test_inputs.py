@@ -13,14 +13,22 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from zsbench import inputs
-from zsbench.catalog import parse_spec
-from zsbench.cli import app
-from zsbench.datasets import BadImageError, ImageFiles, csv_images, fingerprint, image_folder, open_image, to_8bit
-from zsbench.errors import InvalidInputError, ZsbenchError
-from zsbench.inputs import load_npz, select_samples
+from zsbench.cli.app import app
+from zsbench.core.catalog import parse_spec
+from zsbench.core.progress import NullProgress
+from zsbench.engine import inputs
+from zsbench.engine.inputs import load_npz, select_samples
+from zsbench.plugin.datasets import (
+    BadImageError,
+    ImageFiles,
+    csv_images,
+    fingerprint,
+    image_folder,
+    open_image,
+    to_8bit,
+)
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.plugins.raw_pixels import RawPixels
-from zsbench.progress import NullProgress
 
 RUN = ["run", "--encoder", "raw-pixels", "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1"]
 

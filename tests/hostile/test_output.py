@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
-from zsbench import gate
-from zsbench.leaderboard import build
-from zsbench.report_board import render
+from zsbench.analysis import gate
+from zsbench.analysis.leaderboard import build
+from zsbench.report.board import render
 
 from ..test_trust import grid
 

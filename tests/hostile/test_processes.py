@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench import manager
-from zsbench.cli import app
+from zsbench.cli.app import app
+from zsbench.core import manager
 
 from ..helpers import Blobs
 

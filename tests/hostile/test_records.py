@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench import gate, metrics, records
-from zsbench.cli import app
-from zsbench.leaderboard import build
-from zsbench.report_board import render
+from zsbench.analysis import gate, records
+from zsbench.analysis.leaderboard import build
+from zsbench.cli.app import app
+from zsbench.core import metrics
+from zsbench.report.board import render
 
 from ..test_trust import grid
 

@@ -8,12 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.cache import ArtifactCache
-from zsbench.catalog import build_catalog
-from zsbench.cli import app
-from zsbench.errors import InvalidInputError
-from zsbench.grid import min_samples
-from zsbench.protocol import Component
+from zsbench.cli.app import app
+from zsbench.core.catalog import build_catalog
+from zsbench.core.protocol import Component
+from zsbench.engine.grid import min_samples
+from zsbench.plugin.errors import InvalidInputError
+from zsbench.storage.cache import ArtifactCache
 
 
 def cli(*args):

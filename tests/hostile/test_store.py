@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.cli import app
-from zsbench.errors import ZsbenchError
-from zsbench.store import ResultStore, StoreWarning, StoreWriteError
-from zsbench.types import Result
+from zsbench.cli.app import app
+from zsbench.core.result import Result
+from zsbench.plugin.errors import ZsbenchError
+from zsbench.storage.store import ResultStore, StoreWarning, StoreWriteError
 
 
 def result(seed: int = 0, status: str = "ok", clusterer: str = "kmeans") -> Result:
@@ -55,7 +55,7 @@ def store_copy(tmp_path) -> Path:
 @pytest.fixture
 def cli():
     """The CLI as a user meets it: pytest records warnings itself, so put back the CLI's display."""
-    from zsbench import cli_store
+    from zsbench.cli import store as cli_store
 
     def invoke(*args):
         with warnings.catch_warnings():
@@ -119,7 +119,7 @@ def test_a_failed_insert_is_one_line_naming_the_store_and_its_free_space(tmp_pat
 
 def test_a_full_disk_while_creating_the_schema_is_one_line(tmp_path, monkeypatch):
     connect = sqlite3.connect
-    monkeypatch.setattr("zsbench.store.sqlite3.connect",
+    monkeypatch.setattr("zsbench.storage.store.sqlite3.connect",
                         lambda *a, **k: Failing(connect(*a, **k), "CREATE", "database or disk is full"))
     with pytest.raises(StoreWriteError, match=r"cannot write results store .*new\.sqlite: database or disk is "
                        r"full \(.* free in .*\); free space"):
@@ -319,7 +319,7 @@ def test_a_rerun_replaces_failed_rows_of_its_configuration(tmp_path):
 
 
 def test_the_free_space_helper_points_at_an_existing_folder(tmp_path):
-    from zsbench.store import _free
+    from zsbench.storage.store import _free
 
     free, folder = _free(tmp_path / "a" / "b" / "r.sqlite")
     assert folder == tmp_path and free.split()[1] in ("B", "KiB", "MiB", "GiB", "TiB")

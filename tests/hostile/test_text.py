@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
-from zsbench import records
-from zsbench.cli import app
+from zsbench.analysis import records
+from zsbench.cli.app import app
 
 from ..test_trust import grid, write
 

@@ -1,0 +1,271 @@
+"""The CI gate: does a candidate encoder score lower than its baseline record by more than seed noise?
+
+Datasets are paired: each dataset's candidate score is compared with the baseline's on the same
+samples (fingerprints must match). Seeds are the replicates: a seed's score on a dataset is its AMI
+averaged over the suite's clusterers, because the clusterers of one seed share one UMAP reduction
+and rise or fall together (treating them as independent cells understated the noise and doubled
+the false alarms, see benchmarks/gate_calibration.py). Each dataset's change gets a t-test with the
+seed variance pooled over both sides (under "nothing changed" they share it); the suite's mean
+change over datasets combines them (Satterthwaite's degrees of freedom). Seeds of two encoders
+share only a random state, so they are not paired with each other.
+
+A suite fails when its mean drop is significant (one-sided, ``alpha``) and larger than
+``tolerance`` AMI points, or when one dataset's drop is, at ``alpha`` divided by the number of
+datasets (Bonferroni, so a larger suite does not raise more false alarms).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zsbench.analysis.records import finite
+from zsbench.core.result import Result
+
+ALPHA = 0.005  # one-sided; measured false-alarm rate on digits about 2x this (seed scores are bimodal)
+TOLERANCE = 0.5  # AMI x100 points: smaller drops pass even when significant
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    clusterer: str
+    baseline: tuple[tuple[int, float], ...]  # (seed, AMI x100)
+    candidate: tuple[tuple[int, float], ...]
+
+    @property
+    def delta(self) -> float:
+        return statistics.fmean(v for _, v in self.candidate) - statistics.fmean(v for _, v in self.baseline)
+
+
+@dataclass(frozen=True)
+class Test:
+    """The mean change over some cells, its standard error and the verdict."""
+
+    name: str  # "suite" or a dataset
+    delta: float  # candidate minus baseline, AMI x100
+    se: float
+    df: float
+    alpha: float
+    tolerance: float
+
+    @property
+    def threshold(self) -> float:
+        """The largest drop seed noise allows (a positive number of AMI points)."""
+        return max(self.tolerance, _t(1 - self.alpha, self.df) * self.se)
+
+    @property
+    def regressed(self) -> bool:
+        return -self.delta > self.threshold
+
+    @property
+    def improved(self) -> bool:
+        return self.delta > self.threshold
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """A two-sided 95% interval for the change."""
+        half = _t(0.975, self.df) * self.se if self.se > 0 else 0.0
+        return (self.delta - half, self.delta + half)
+
+
+@dataclass
+class Report:
+    baseline: str
+    candidate: str
+    cells: list[Cell]
+    suite: Test | None
+    datasets: list[Test]
+    alpha: float
+    tolerance: float
+    seconds: float = 0.0
+    incomplete: str | None = None  # why some of the suite was not run (time budget)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> list[Test]:
+        return [t for t in self.datasets if t.regressed]
+
+    @property
+    def passed(self) -> bool:
+        return (self.incomplete is None and self.suite is not None and not self.suite.regressed
+                and not self.regressed)
+
+
+def cells(baseline: Iterable[Result], candidate: Iterable[Result], *, datasets: Sequence[str] | None = None,
+          clusterers: Sequence[str] | None = None) -> list[Cell]:
+    """Cells both sides have, with their AMI x100 per seed (latest result per seed)."""
+    def per_cell(results: Iterable[Result]) -> dict[tuple[str, str], dict[int, float]]:
+        out: dict[tuple[str, str], dict[int, float]] = {}
+        for r in results:
+            if r.ok and finite(r.ami):  # NaN or infinity (a store's JSON can hold them) is no score, like a failure
+                out.setdefault((r.dataset, r.clusterer), {})[r.seed] = 100.0 * float(r.ami)
+        return out
+
+    base, cand = per_cell(baseline), per_cell(candidate)
+    keys = sorted(set(base) & set(cand))
+    if datasets:
+        keys = [k for k in keys if k[0] in datasets]
+    if clusterers:
+        keys = [k for k in keys if k[1] in clusterers]
+    return [Cell(ds, clu, tuple(sorted(base[(ds, clu)].items())), tuple(sorted(cand[(ds, clu)].items())))
+            for ds, clu in keys]
+
+
+def replicates(cells_: Sequence[Cell], side: str) -> list[float]:
+    """Per seed, the mean AMI over the cells (one dataset's clusterers), for seeds every cell has."""
+    maps = [dict(getattr(c, side)) for c in cells_]
+    common = sorted(set.intersection(*(set(m) for m in maps)))
+    return [statistics.fmean(m[s] for m in maps) for s in common]
+
+
+def test(name: str, cells_: Sequence[Cell], *, alpha: float, tolerance: float) -> Test:
+    """t-test of the mean change over the datasets of ``cells_``, seeds as replicates."""
+    terms = []  # per dataset: (change, variance of the change, degrees of freedom)
+    for dataset in sorted({c.dataset for c in cells_}):
+        mine = [c for c in cells_ if c.dataset == dataset]
+        base, cand = replicates(mine, "baseline"), replicates(mine, "candidate")
+        if min(len(base), len(cand)) < 2:
+            from zsbench.plugin.errors import ZsbenchError
+
+            raise ZsbenchError(f"{dataset}: {min(len(base), len(cand))} seed(s) with every clusterer on one side; "
+                               "the gate needs at least 2 on both sides to measure seed noise (--seeds 3)")
+        na, nb = len(cand), len(base)
+        df = na + nb - 2
+        pooled = ((na - 1) * statistics.variance(cand) + (nb - 1) * statistics.variance(base)) / df
+        terms.append((statistics.fmean(cand) - statistics.fmean(base), pooled * (1 / na + 1 / nb), df))
+    n = len(terms)
+    total = sum(v for _, v, _ in terms)
+    denominator = sum(v ** 2 / d for _, v, d in terms)  # Satterthwaite: the df of a sum of variances
+    df = total ** 2 / denominator if denominator > 0 else math.inf
+    return Test(name, statistics.fmean(d for d, _, _ in terms), math.sqrt(total) / n, df, alpha, tolerance)
+
+
+def compare(baseline: Iterable[Result], candidate: Iterable[Result], *, baseline_name: str, candidate_name: str,
+            datasets: Sequence[str] | None = None, clusterers: Sequence[str] | None = None,
+            alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
+    found = cells(baseline, candidate, datasets=datasets, clusterers=clusterers)
+    return evaluate(found, baseline_name=baseline_name, candidate_name=candidate_name, alpha=alpha,
+                    tolerance=tolerance)
+
+
+def evaluate(cells_: Sequence[Cell], *, baseline_name: str = "baseline", candidate_name: str = "candidate",
+             alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
+    """The suite test over all cells and one test per dataset (at alpha / number of datasets)."""
+    report = Report(baseline_name, candidate_name, list(cells_), None, [], alpha, tolerance)
+    if not cells_:
+        return report
+    names = sorted({c.dataset for c in cells_})
+    report.suite = test("suite", cells_, alpha=alpha, tolerance=tolerance)
+    report.datasets = [test(ds, [c for c in cells_ if c.dataset == ds], alpha=alpha / len(names),
+                            tolerance=tolerance) for ds in names]
+    return report
+
+
+def _t(q: float, df: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(q)) if math.isinf(df) else float(stats.t.ppf(q, df))
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def verdict(report: Report) -> str:
+    if report.incomplete:
+        return f"FAILED: incomplete: {report.incomplete}"
+    if report.suite is None:
+        return "FAILED: no cell in common between the candidate and the baseline"
+    if report.passed:
+        return (f"passed: mean change {report.suite.delta:+.2f} AMI points; seed noise allows a drop of "
+                f"{report.suite.threshold:.2f}")
+    which = ", ".join(t.name for t in report.regressed) or "the suite as a whole"
+    return (f"FAILED: AMI dropped beyond seed noise on {which} (mean change {report.suite.delta:+.2f}, allowed "
+            f"drop {report.suite.threshold:.2f})")
+
+
+def markdown(report: Report) -> str:
+    """A summary for a pull-request comment."""
+    mark = "✅" if report.passed else "❌"
+    lines = [f"## {mark} zsbench check: {_md(report.candidate)} against {_md(report.baseline)}", "",
+             _md(verdict(report)), ""]
+    if report.suite is not None:
+        lines += ["| dataset | change (AMI ×100) | 95% interval | allowed drop | verdict |", "|---|---|---|---|---|"]
+        for t in [report.suite, *report.datasets]:
+            low, high = t.interval
+            state = "regressed" if t.regressed else "improved" if t.improved else "within noise"
+            name = "**all (suite)**" if t.name == "suite" else t.name
+            lines.append(f"| {_md(name)} | {t.delta:+.2f} | [{low:+.2f}, {high:+.2f}] | {t.threshold:.2f} | {state} |")
+        lines += ["", "<details><summary>Per dataset and clusterer</summary>", "",
+                  "| dataset | clusterer | baseline | candidate | change |", "|---|---|---|---|---|"]
+        for c in report.cells:
+            lines.append(f"| {_md(c.dataset)} | {_md(c.clusterer)} | {_ms(c.baseline)} | {_ms(c.candidate)} | "
+                         f"{c.delta:+.2f} |")
+        lines += ["", "</details>"]
+    n = len(report.datasets)
+    per_dataset = f"α/{n} per dataset" if n > 1 else "the same for its one dataset"
+    lines += ["", f"One-sided α = {report.alpha:g} for the suite, {per_dataset}; "
+              f"drops under {report.tolerance:g} AMI points always pass. Datasets are paired; seeds (AMI averaged "
+              f"over the clusterers) measure the noise. {report.seconds:.0f} s."]
+    lines += [f"- {_md(n)}" for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def junit(report: Report) -> str:
+    """JUnit XML: one test case per dataset, one for the suite, one for the time budget."""
+    suite = ET.Element("testsuite", name="zsbench check", time=f"{report.seconds:.1f}")
+    cases = 0
+    failures = 0
+
+    def case(name: str, failure: str | None, output: str) -> None:
+        nonlocal cases, failures
+        element = ET.SubElement(suite, "testcase", classname=f"zsbench.check.{report.candidate}", name=name)
+        cases += 1
+        if failure:
+            failures += 1
+            ET.SubElement(element, "failure", message=failure).text = output
+        else:
+            ET.SubElement(element, "system-out").text = output
+
+    for t in ([report.suite] if report.suite else []) + report.datasets:
+        text = (f"change {t.delta:+.2f} AMI points (95% interval {t.interval[0]:+.2f} to {t.interval[1]:+.2f}); "
+                f"allowed drop {t.threshold:.2f}")
+        case(t.name, f"AMI dropped beyond seed noise: {text}" if t.regressed else None, text)
+    if report.incomplete:
+        case("time budget", report.incomplete, report.incomplete)
+    elif report.suite is None:
+        case("suite", "no cell in common between the candidate and the baseline", "")
+    suite.set("tests", str(cases))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _ms(pairs: Sequence[tuple[int, float]]) -> str:
+    values = [v for _, v in pairs]
+    if len(values) < 2:
+        return f"{values[0]:.1f}" if values else "—"
+    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f} (n={len(values)})"
+
+
+def _md(text: str) -> str:
+    """Text from users or plugins as Markdown: raw HTML (``<img onerror>``) is shown, never run, in a PR comment."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("|", "\\|")
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    def js(t: Test) -> dict[str, Any]:
+        return {"name": t.name, "delta": t.delta, "se": t.se, "df": None if math.isinf(t.df) else t.df,
+                "threshold": t.threshold, "regressed": t.regressed, "improved": t.improved}
+
+    return {"passed": report.passed, "baseline": report.baseline, "candidate": report.candidate,
+            "suite": js(report.suite) if report.suite else None, "datasets": [js(t) for t in report.datasets],
+            "incomplete": report.incomplete, "alpha": report.alpha, "tolerance": report.tolerance,
+            "seconds": report.seconds}

@@ -1,0 +1,377 @@
+"""The leaderboard: per encoder, AMI x100 per dataset, dataset group and overall, with intervals and ranks.
+
+Rules, so that a board can be trusted and rebuilt:
+
+- One protocol version per board. Per dataset, only results on one sample set compare: the
+  fingerprint most rows used (ties: the smallest hash); other results are left out with a note.
+- A cell is (row, dataset, clusterer); per seed it holds the AMI of the latest result. A *view* is
+  one clusterer, or ``mean``: the average over the protocol's clusterers (those some row scored on
+  that dataset, so one that none could run there is left out for all). A dataset's score in a
+  view, a group's (mean over its datasets) and the overall (mean over all the board's datasets)
+  are computed per seed, over the seeds every part has, then summarised as mean and 95%
+  t-interval over seeds. A row missing a part gets no score there rather than a flattering one.
+- Ranks are intervals: A ranks above B only when Welch's t-test over their per-seed overall scores
+  says so (one-sided, 2.5%). Seeds of different encoders share only a random state, so they are not
+  paired. Rows that cannot be told apart share a range ("1–3").
+- A row is one encoder identity from one source; the suite (the datasets most rows cover, or
+  those asked for) is what rows are scored and ranked on; only rows with every suite dataset and
+  every clusterer of a view, from no partial record, are ranked in it.
+- Output is deterministic: inputs are sorted before aggregation and numbers are rounded, so two
+  builds from the same records are byte-identical. Rendering is :mod:`zsbench.report.board`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zsbench.analysis import selection
+from zsbench.analysis.records import finite
+from zsbench.core.identity import short
+from zsbench.core.result import Result
+
+GROUPS = ("in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD")  # the study's order
+MEAN = "mean"  # the view averaged over the protocol's clusterers
+LOCAL = "local store"
+CONFIDENCE = 0.95
+DIGITS = 4  # rounding in machine-readable output
+
+
+@dataclass(frozen=True)
+class Score:
+    """A mean over seeds with its t-interval; ``per_seed`` keeps the replicates for comparisons."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    per_seed: tuple[tuple[int, float], ...]
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.per_seed)
+
+    def text(self) -> str:
+        if self.low is None or self.high is None:
+            return f"{self.mean:.1f}"
+        return f"{self.mean:.1f} ± {(self.high - self.low) / 2:.1f}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": rounded(self.mean), "low": rounded(self.low), "high": rounded(self.high),
+                "n_seeds": self.n_seeds}
+
+
+def score(per_seed: Mapping[int, float]) -> Score | None:
+    if not per_seed:
+        return None
+    pairs = tuple(sorted(per_seed.items()))
+    values = [v for _, v in pairs]
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return Score(mean, None, None, pairs)
+    half = _t(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return Score(mean, mean - half, mean + half, pairs)
+
+
+def combine(parts: Sequence[Score | None]) -> Score | None:
+    """The mean of several scores, seed by seed, over the seeds all of them have."""
+    if not parts or any(p is None for p in parts):
+        return None
+    maps = [dict(p.per_seed) for p in parts]
+    common = set.intersection(*(set(m) for m in maps))
+    return score({s: statistics.fmean(m[s] for m in maps) for s in common})
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    group: str
+    fingerprint: str
+    n_samples: int | None
+    n_classes: int | None
+
+
+@dataclass
+class View:
+    overall: Score | None = None
+    groups: dict[str, Score | None] = field(default_factory=dict)
+    datasets: dict[str, Score | None] = field(default_factory=dict)
+    rank: tuple[int, int] | None = None
+
+
+@dataclass
+class Row:
+    encoder: str
+    identity: str  # sha256 of the encoder identity (name, weights, preprocessing, options)
+    reducer: str
+    source: str
+    ami: dict[tuple[str, str], dict[int, float]]  # (dataset, clusterer) -> seed -> AMI x100
+    silhouette: dict[tuple[str, str], dict[int, float]]
+    n_clusters: dict[tuple[str, str], dict[int, float]]
+    partial: bool = False  # from a record marked partial: shown, never ranked
+    views: dict[str, View] = field(default_factory=dict)
+    lacks: dict[str, list[str]] = field(default_factory=dict)  # view -> what keeps the row from a rank
+    label: str = ""  # the encoder, marked when it also comes from elsewhere or with another identity
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.encoder, self.identity, self.reducer, self.source)
+
+
+@dataclass
+class Leaderboard:
+    protocol_version: str
+    view: str
+    views: list[str]
+    clusterers: list[str]
+    groups: list[str]
+    datasets: list[Dataset]  # the suite: the datasets rows are scored and ranked on
+    rows: list[Row]
+    sources: list[str]
+    notes: list[str]
+    failed: int
+
+    def cells(self, row: Row) -> list[tuple[str, str]]:
+        order = {d.name: i for i, d in enumerate(self.datasets)}
+        clu = {c: i for i, c in enumerate(self.clusterers)}
+        return sorted((k for k in row.ami if k[0] in order), key=lambda k: (order[k[0]], clu[k[1]]))
+
+    @property
+    def suite(self) -> list[str]:
+        return [d.name for d in self.datasets]
+
+
+def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, datasets: Sequence[str] | None = None,
+          all_identities: bool = False) -> Leaderboard:
+    """A board from ``Source`` objects (see :func:`zsbench.analysis.records.load_sources`) or plain results.
+
+    ``datasets`` is the suite to compare (default: the datasets most rows cover). Each row is one
+    encoder identity from one source; by default only the latest identity of each encoder name per
+    source is shown (``all_identities`` shows each as its own row).
+    """
+    from zsbench.core.protocol import load_spec
+    from zsbench.plugin.errors import ZsbenchError
+
+    spec = load_spec(protocol)
+    sources: list[tuple[str, list[Result], bool]] = []
+    loose: list[Result] = []
+    for item in results:
+        if isinstance(item, Result):
+            loose.append(item)
+        else:
+            sources.append((item.name, list(item.results), bool(getattr(item, "partial", False))))
+    if loose:
+        sources.append((LOCAL, loose, False))
+    notes: list[str] = []
+    other_protocols = sum(1 for _, rs, _ in sources for r in rs if r.protocol_version != spec.version)
+    if other_protocols:
+        notes.append(f"{other_protocols} result(s) of other protocol versions left out "
+                     f"(this board is protocol {spec.version}; see --protocol)")
+
+    # per source: the latest result per cell, of each encoder's latest identity (unless all are asked for)
+    latest: dict[tuple, Result] = {}
+    partial_sources = {name for name, _, partial in sources if partial}
+    for name, rs, _ in sources:
+        mine = [r for r in rs if r.protocol_version == spec.version]
+        newest = selection.current(mine)
+        hidden: dict[str, set[str]] = {}
+        for r in selection.latest(mine):
+            sha = selection.identity(r)
+            if not all_identities and sha != newest[r.encoder]:
+                hidden.setdefault(r.encoder, set()).add(sha)
+                continue
+            latest[(r.encoder, sha, r.reducer, name, r.dataset, selection.sample_set(r), r.clusterer, r.seed)] = r
+        for enc, shas in sorted(hidden.items()):
+            where = "" if name == LOCAL else f" in {name}"
+            notes.append(f"{enc}: {len(shas)} earlier identit{'y' if len(shas) == 1 else 'ies'}{where} hidden "
+                         f"({', '.join(sorted(short(s) for s in shas))}); the board shows the latest, "
+                         f"{short(newest[enc])} (--all-identities shows each as its own row)")
+    failed = sum(1 for r in latest.values() if not _scored(r))
+    unscorable = sum(1 for r in latest.values() if r.ok and r.ami is not None and not _scored(r))
+    if unscorable:
+        notes.append(f"{unscorable} result(s) left out as not scored: their AMI, silhouette or cluster count is "
+                     "not a finite number (NaN or infinity); run them again")
+
+    # one sample set per dataset: the fingerprint most rows used
+    users: dict[str, dict[str, set]] = {}
+    for (enc, sha, red, src, ds, fp, _, _), r in latest.items():
+        if _scored(r):
+            users.setdefault(ds, {}).setdefault(fp, set()).add((enc, sha, red, src))
+    chosen = {ds: min(fps, key=lambda fp: (-len(fps[fp]), fp)) for ds, fps in users.items()}
+    for ds, fps in sorted(users.items()):
+        for fp, rows_ in sorted(fps.items()):
+            if fp != chosen[ds]:
+                who = ", ".join(sorted(f"{e}" + (f" ({red})" if red != spec.reducer else "") for e, _, red, _ in rows_))
+                notes.append(f"{ds}: results of {who} left out: their sample set (fingerprint {fp[:8]}) differs "
+                             f"from the board's ({chosen[ds][:8]}), e.g. another --max-samples or data version")
+
+    rows: dict[tuple[str, str, str, str], Row] = {}
+    info: dict[str, Dataset] = {}
+    clusterers: set[str] = set()
+    for (enc, sha, red, src, ds, fp, clu, seed), r in sorted(latest.items(), key=lambda kv: _sort_key(kv[0])):
+        if not _scored(r) or fp != chosen.get(ds):
+            continue
+        row = rows.setdefault((enc, sha, red, src), Row(enc, sha, red, src, {}, {}, {}, partial=src in partial_sources))
+        row.ami.setdefault((ds, clu), {})[seed] = 100.0 * float(r.ami)
+        if r.metrics.get("silhouette_proxy") is not None:
+            row.silhouette.setdefault((ds, clu), {})[seed] = float(r.metrics["silhouette_proxy"])
+        if r.metrics.get("n_clusters") is not None:
+            row.n_clusters.setdefault((ds, clu), {})[seed] = float(r.metrics["n_clusters"])
+        clusterers.add(clu)
+        if ds not in info:
+            dsc = selection.dataset_config(r)
+            group = (dsc.get("info") or {}).get("group") or dsc.get("group") or "other"
+            info[ds] = Dataset(ds, str(group), fp, r.metrics.get("n_samples"), r.metrics.get("n_classes"))
+
+    # the suite: the datasets rows are compared on
+    coverage = {ds: sum(1 for row in rows.values() if any(k[0] == ds for k in row.ami)) for ds in info}
+    if datasets:
+        unknown = [d for d in datasets if d not in info]
+        if unknown:
+            raise ZsbenchError(f"no results on {', '.join(map(repr, unknown))} for this board; datasets with "
+                               f"results: {', '.join(sorted(info)) or 'none'}")
+        suite = list(dict.fromkeys(datasets))
+    else:
+        most = max(coverage.values(), default=0)
+        suite = [ds for ds in info if coverage[ds] == most]
+        outside = sorted(ds for ds in info if coverage[ds] < most)
+        if outside:
+            notes.append(f"not in the suite, as fewer rows have them (rows with each: "
+                         f"{', '.join(f'{ds} {coverage[ds]}' for ds in outside)}; suite datasets: {most}): "
+                         f"{', '.join(outside)}; choose the suite with --dataset")
+    info = {ds: d for ds, d in info.items() if ds in suite}
+
+    standard = list(spec.clusterers)
+    ordered = sorted(clusterers, key=lambda c: (standard.index(c) if c in standard else len(standard), c))
+    in_mean = [c for c in standard if c in clusterers]
+    groups = sorted({d.group for d in info.values()},
+                    key=lambda g: (GROUPS.index(g) if g in GROUPS else len(GROUPS), g))
+    board_datasets = sorted(info.values(), key=lambda d: (groups.index(d.group), d.name))
+    views = ([MEAN] if in_mean else []) + ordered
+    # The mean view of a dataset averages the protocol's clusterers that some row scored on it: one
+    # no row could run there (affinity propagation refused by the memory guard on a large dataset)
+    # leaves every row alike, while a row missing one that others have gets no score.
+    averaged = {d.name: [c for c in in_mean if any((d.name, c) in row.ami for row in rows.values())]
+                for d in board_datasets}
+    for d in board_datasets:
+        absent = [c for c in in_mean if c not in averaged[d.name]]
+        if absent:
+            notes.append(f"{d.name}: the mean over clusterers leaves out {', '.join(absent)}, which no row has "
+                         "a result for there")
+    if view not in views and rows:
+        raise ZsbenchError(f"no view {view!r} on this board; choose one of {', '.join(views)}")
+    board_rows = list(rows.values())
+    _label_rows(board_rows)
+    for row in board_rows:
+        for name in views:
+            needed = averaged if name == MEAN else {d.name: [name] for d in board_datasets}
+            row.views[name] = _view(row, needed, board_datasets, groups)
+            row.lacks[name] = _lacks(row, row.views[name], needed, board_datasets)
+    for name in views:
+        _rank(board_rows, name)
+    board_rows.sort(key=lambda row: _row_order(row, view))
+    for row in board_rows:
+        if row.lacks.get(view):
+            notes.append(f"unranked: {row.label} ({short(row.identity)}) lacks {'; '.join(row.lacks[view])}")
+    return Leaderboard(spec.version, view, views, ordered, groups, board_datasets, board_rows,
+                       sorted(name for name, _, _ in sources), notes, failed)
+
+
+def _scored(r: Result) -> bool:
+    """An ok result whose AMI, and the other metrics a board averages, are finite numbers: a store's
+    JSON may hold NaN or infinity, which would poison every mean it enters."""
+    return r.ok and finite(r.ami) and all(r.metrics.get(m) is None or finite(r.metrics[m])
+                                          for m in ("silhouette_proxy", "n_clusters"))
+
+
+def _label_rows(rows: list[Row]) -> None:
+    """Display names: the encoder, with its source when it also comes from elsewhere, and its short
+    identity when several identities of it are on the board (--all-identities)."""
+    sources_of: dict[str, set[str]] = {}
+    identities_of: dict[str, set[str]] = {}
+    for row in rows:
+        sources_of.setdefault(row.encoder, set()).add(row.source)
+        identities_of.setdefault(row.encoder, set()).add(row.identity)
+    for row in rows:
+        row.label = row.encoder
+        if len(identities_of[row.encoder]) > 1:
+            row.label += f"@{short(row.identity)}"
+        if len(sources_of[row.encoder]) > 1:  # the same encoder from a record and the local store
+            local = row.source == LOCAL or row.source.startswith("store ")
+            row.label += f" ({'local' if local else row.source})"
+        if row.partial:
+            row.label += " (partial)"
+
+
+def _lacks(row: Row, view: View, needed: Mapping[str, list[str]], datasets: list[Dataset]) -> list[str]:
+    """Why ``row`` is not ranked in a view: a partial record, suite datasets or clusterers it has no
+    result for, or no seed common to all of them."""
+    out = ["a complete record (this one is partial)"] if row.partial else []
+    for d in datasets:
+        missing = [c for c in needed[d.name] if (d.name, c) not in row.ami]
+        if missing and len(missing) == len(needed[d.name]):
+            out.append(f"{d.name}")
+        elif missing:
+            out.append(f"{d.name}: {', '.join(missing)}")
+    if not out and view.overall is None:
+        out.append("a seed common to every suite dataset and clusterer")
+    return out
+
+
+def _sort_key(key: tuple) -> tuple:
+    return tuple("" if v is None else v for v in key)
+
+
+def _view(row: Row, needed: Mapping[str, list[str]], datasets: list[Dataset], groups: list[str]) -> View:
+    """Scores of one view: ``needed`` maps each suite dataset to the clusterers the view averages."""
+    view = View()
+    for d in datasets:
+        parts = [score(row.ami[(d.name, c)]) if (d.name, c) in row.ami else None for c in needed[d.name]]
+        view.datasets[d.name] = combine(parts)
+    for g in groups:
+        view.groups[g] = combine([view.datasets[d.name] for d in datasets if d.group == g])
+    view.overall = combine([view.datasets[d.name] for d in datasets])
+    return view
+
+
+def _better(a: Score, b: Score) -> bool:
+    """Whether a's overall is above b's beyond seed noise (Welch's t-test, one-sided 2.5%)."""
+    xa, xb = [v for _, v in a.per_seed], [v for _, v in b.per_seed]
+    if len(xa) < 2 or len(xb) < 2:
+        return False  # one seed gives no noise estimate: nothing can be told apart
+    va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
+    diff = statistics.fmean(xa) - statistics.fmean(xb)
+    if va + vb == 0:
+        return diff > 0
+    df = (va + vb) ** 2 / ((va ** 2 / (len(xa) - 1)) + (vb ** 2 / (len(xb) - 1)))
+    return diff / math.sqrt(va + vb) > _t(df)
+
+
+def _rank(rows: list[Row], view: str) -> None:
+    """Rank intervals among the rows with every suite dataset and clusterer of the view (never partial)."""
+    ranked = [r for r in rows if not r.lacks[view]]
+    for row in ranked:
+        mine = row.views[view].overall
+        above = sum(1 for o in ranked if o is not row and _better(o.views[view].overall, mine))
+        below = sum(1 for o in ranked if o is not row and _better(mine, o.views[view].overall))
+        row.views[view].rank = (1 + above, len(ranked) - below)
+
+
+def _row_order(row: Row, view: str) -> tuple:
+    """Ranked rows first, by score; then the unranked, by what score they have."""
+    overall = row.views[view].overall if view in row.views else None
+    return (bool(row.lacks.get(view, True)), overall is None, -(overall.mean if overall else 0.0), row.encoder,
+            row.identity, row.reducer, row.source)
+
+
+def _t(df: float) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
+
+
+def rounded(value: float | None) -> float | None:
+    """Rounded for machine-readable output, so that two builds are byte-identical."""
+    return None if value is None else round(value, DIGITS)

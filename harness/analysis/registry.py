@@ -1,0 +1,341 @@
+"""Registry records, the submission: one encoder identity's standard-track results as a record.
+
+Only the standard track goes into a record: the protocol's reducer and clusterers with their
+declared settings. Anything else (other reducers, custom options) stays in the local store. The
+format, and how records are checked and read, is :mod:`zsbench.analysis.records`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zsbench.analysis import selection
+from zsbench.analysis.records import LABELS_SUFFIX, SCHEMA, RecordError, dumps, labels_hash, validate
+from zsbench.core.identity import short
+from zsbench.core.result import Result
+from zsbench.plugin.identity import local_paths
+
+
+def slug(encoder: str) -> str:
+    """A file name for an encoder name, one per name: ``raw-pixels`` stays itself; a name that had to
+    change (``timm/vit_base.aug`` -> ``timm_vit_base.aug-1a2b3c4d``) carries a hash of the name, so
+    ``enc[/x]`` and ``enc_x`` never share a file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", encoder).strip("._") or "encoder"
+    if safe == encoder:
+        return safe
+    return f"{safe}-{hashlib.sha256(encoder.encode()).hexdigest()[:8]}"
+
+
+def record_path(registry: str | Path, protocol: str, encoder: str) -> Path:
+    return Path(registry) / f"standard-{protocol}" / f"{slug(encoder)}.json"
+
+
+# --------------------------------------------------------------------------------------------- submit
+
+
+@dataclass
+class Submission:
+    record: dict[str, Any]
+    labels: dict[str, np.ndarray]
+    left_out: list[str] = field(default_factory=list)  # why results in the store were not taken
+
+
+def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1", cache=None,
+                datasets: Sequence[str] | None = None, with_labels: bool = True, identity: str | None = None,
+                sample_sets: Sequence[str] = (), partial: bool = False) -> Submission:
+    """The record of one identity of ``encoder``: its standard-track results, latest per cell.
+
+    A record is complete or refused: per dataset, the full partition, every protocol clusterer
+    and at least the protocol's seeds. ``partial`` writes what there is instead, marked partial
+    (never ranked) with what it lacks. When the results hold several identities of the encoder
+    (other weights or preprocessing), or several full sample sets of a dataset, nothing is chosen
+    silently: ``identity`` and ``sample_sets`` (sha256 prefixes) choose. ``cache`` (an
+    ArtifactCache) supplies the labels; each is checked against its hash.
+    """
+    from zsbench.core.protocol import load_spec
+
+    spec = load_spec(protocol)
+    left_out: list[str] = []
+    mine = [r for r in results if r.encoder == encoder and r.protocol_version == spec.version]
+    if not mine:
+        raise RecordError(f"no results for encoder {encoder!r} under protocol {spec.version} in the store; "
+                          f"run `zsbench run --encoder {encoder} --dataset ...` first")
+    if datasets:
+        unknown = sorted(set(datasets) - {r.dataset for r in mine})
+        if unknown:
+            raise RecordError(f"encoder {encoder!r} has no results on {', '.join(unknown)} in the store; "
+                              "run it there first or leave those datasets out")
+        mine = [r for r in mine if r.dataset in datasets]
+    standard = [r for r in mine if r.reducer == spec.reducer and r.clusterer in spec.clusterers]
+    if len(standard) < len(mine):
+        other = sorted({f"{r.reducer} + {r.clusterer}" for r in mine} - {
+            f"{r.reducer} + {r.clusterer}" for r in standard})
+        left_out.append(f"{len(mine) - len(standard)} result(s) outside the standard track "
+                        f"({', '.join(other)})")
+    if not standard:
+        raise RecordError(f"encoder {encoder!r} has no standard-track results (reducer {spec.reducer}, "
+                          f"clusterers {', '.join(spec.clusterers)}); run `zsbench run --encoder {encoder}` "
+                          "without --reducer/--clusterer options")
+    chosen_identity = _one_identity(standard, encoder, identity)
+    same = [r for r in standard if selection.identity(r) == chosen_identity]
+    plugins = same[-1].provenance.get("plugins") or {}
+    if not plugins.get("encoder") or not plugins.get("dataset"):
+        raise RecordError(f"{encoder}: results of `zsbench run --embeddings` cannot be submitted: a record names the "
+                          "encoder and dataset plugins that made it (installed distributions with versions) and the "
+                          "samples by their ids; register the encoder as a plugin and run `zsbench run --encoder "
+                          f"{encoder} --dataset NAME`")
+    if len(same) < len(standard):
+        left_out.append(f"{len(standard) - len(same)} result(s) of other identities of {encoder} (--identity)")
+    kept: list[Result] = []
+    for name in sorted({r.dataset for r in same}):
+        on = [r for r in same if r.dataset == name]
+        fingerprint = _one_sample_set(on, name, encoder, sample_sets)
+        taken = [r for r in on if selection.sample_set(r) == fingerprint]
+        kept += taken
+        if len(taken) < len(on):
+            left_out.append(f"{name}: results on other sample sets of the dataset (another --max-samples or data "
+                            f"version) left out; the record takes {fingerprint[:12]}")
+    chosen, missing = _complete(selection.latest(kept), spec, partial, left_out)
+    if missing and not partial:
+        raise RecordError(f"{encoder} ({short(chosen_identity)}) is not complete for protocol {spec.version}: "
+                          f"{'; '.join(missing)}. Run what is missing (`zsbench run --encoder {encoder} --dataset "
+                          f"NAME` runs every protocol clusterer and {spec.seeds} seeds on the full partition), or "
+                          "submit with --partial (the record is then shown, never ranked)")
+
+    order = {name: i for i, name in enumerate(spec.clusterers)}
+    chosen = sorted(chosen, key=lambda r: (r.dataset, order[r.clusterer], r.seed))
+    environments: list[dict[str, Any]] = []
+    env_index: dict[str, int] = {}
+    datasets_out: dict[str, dict[str, Any]] = {}
+    entries = []
+    labels: dict[str, np.ndarray] = {}
+    for r in chosen:
+        ds = dict(r.config["dataset"])
+        name = ds.pop("name", r.dataset)
+        info = ds.get("info") or {}
+        datasets_out.setdefault(name, {**ds, "group": info.get("group", "other"),
+                                       "n_samples": r.config.get("n_samples"),
+                                       "n_classes": r.config.get("n_clusters_given"),
+                                       "seeds": sorted({c.seed for c in chosen if c.dataset == r.dataset}),
+                                       "plugin": r.provenance.get("plugins", {}).get("dataset")})
+        env = _canonical(r.provenance)
+        if env not in env_index:
+            env_index[env] = len(environments)
+            environments.append(json.loads(env))
+        entry: dict[str, Any] = {
+            "dataset": r.dataset, "clusterer": r.clusterer, "seed": r.seed, "status": r.status,
+            "error": _scrub(r.error), "metrics": dict(r.metrics), "timings": dict(r.timings),
+            "config": {k: r.config[k] for k in ("reducer", "clusterer", "proxy_reducer", "n_features",
+                                                "n_clusters_given", "warnings") if k in r.config},
+            "environment": env_index[env], "run_id": r.run_id, "created_at": r.created_at,
+            "labels_sha256": None,
+        }
+        if "warnings" in entry["config"]:
+            entry["config"]["warnings"] = [_scrub(w) for w in entry["config"]["warnings"]]
+        if with_labels and r.ok:
+            entry["labels_sha256"] = _take_labels(r, "labels", r.config.get("artifacts", {}).get("labels"),
+                                                  cache, labels, encoder)
+        entries.append(entry)
+    if with_labels:
+        for name, ds in datasets_out.items():
+            _take_labels(None, "truth", ds["labels_sha256"], cache, labels, encoder, dataset=name)
+    described = chosen[-1].config["encoder"]
+    options = _portable(described.get("options") or {}, left_out)
+    record = {
+        "schema": SCHEMA,
+        "protocol_version": spec.version,
+        "partial": bool(missing),
+        "missing": missing,
+        "encoder": {"name": encoder, "identity": described.get("identity") or {}, "identity_sha256": chosen_identity,
+                    "options": options, "source": described.get("source") or {},
+                    "plugin": chosen[-1].provenance.get("plugins", {}).get("encoder")},
+        "reducer": spec.reducer,
+        "proxy_reducer": spec.proxy_reducer,
+        "clusterers": [c for c in spec.clusterers if any(e["clusterer"] == c for e in entries)],
+        "seeds": sorted({e["seed"] for e in entries}),
+        "datasets": dict(sorted(datasets_out.items())),
+        "environments": environments,
+        "results": entries,
+        "labels": {"file": None, "arrays": len(labels)} if with_labels else None,
+        "last_result_at": max(str(e["created_at"]) for e in entries),
+    }
+    return Submission(record, labels, left_out)
+
+
+def _one_identity(results: Sequence[Result], encoder: str, wanted: str | None) -> str:
+    """The identity a record takes: the only one, or the one ``wanted`` (a sha256 prefix) names."""
+    found = selection.identities(results, encoder)
+    listing = "; ".join(s.describe() for s in found)
+    if wanted:
+        match = [s for s in found if s.sha256.startswith(wanted.lower())]
+        if len(match) != 1:
+            raise RecordError(f"--identity {wanted} matches {len(match)} of the identities of {encoder} in the "
+                              f"store: {listing}")
+        return match[0].sha256
+    if len(found) > 1:
+        raise RecordError(f"the store holds {len(found)} identities of {encoder} (other weights, preprocessing or "
+                          f"options), latest first: {listing}. A record is one identity: pass --identity SHA")
+    return found[0].sha256
+
+
+def _one_sample_set(results: Sequence[Result], dataset: str, encoder: str, wanted: Sequence[str]) -> str:
+    """The sample set of ``dataset`` a record takes: its full partition, else its only subsample."""
+    sets: dict[str, list[Result]] = {}
+    for r in results:
+        sets.setdefault(selection.sample_set(r), []).append(r)
+    full = [fp for fp, rs in sets.items() if all(selection.is_full_partition(r) for r in rs)]
+    # the full partition when there is one; else a subsample, which the completeness check names
+    candidates = sorted(full) if full else sorted(sets)
+    chosen = [fp for fp in candidates if any(fp.startswith(w.lower()) for w in wanted)] if wanted else candidates
+    if len(chosen) != 1:
+        listing = "; ".join(f"{fp[:12]} ({sets[fp][0].config.get('n_samples')} samples, last run "
+                            f"{max(str(r.created_at) for r in sets[fp])})" for fp in candidates)
+        asked = f"--sample-set {', '.join(wanted)} matches {len(chosen)} of them; " if wanted else ""
+        raise RecordError(f"{dataset}: {len(candidates)} sample set(s) of {encoder} (data versions or subsamples): "
+                          f"{listing}; {asked}choose one with --sample-set FINGERPRINT")
+    return chosen[0]
+
+
+def _complete(results: list[Result], spec, partial: bool, left_out: list[str]) -> tuple[list[Result], list[str]]:
+    """Per dataset: the seeds that have every protocol clusterer. Returns the results a record keeps
+    (complete seeds only, or everything when ``partial``) and what is missing, one line per dataset."""
+    missing: list[str] = []
+    kept: list[Result] = []
+    for name in sorted({r.dataset for r in results}):
+        on = [r for r in results if r.dataset == name]
+        by_seed: dict[int, set[str]] = {}
+        for r in on:
+            by_seed.setdefault(r.seed, set()).add(r.clusterer)
+        whole = sorted(s for s, clu in by_seed.items() if clu >= set(spec.clusterers))
+        lacks = []
+        absent = [c for c in spec.clusterers if not any(r.clusterer == c for r in on)]
+        if absent:
+            lacks.append(f"no result of {', '.join(absent)}")
+        if len(whole) < spec.seeds:
+            lacks.append(f"{len(whole)} seed(s) with every clusterer ({', '.join(map(str, whole)) or 'none'}), "
+                         f"the protocol needs {spec.seeds}")
+        if not all(selection.is_full_partition(r) for r in on):
+            lacks.append(f"a subsample of {on[0].config.get('n_samples')} samples, not the full partition")
+        if lacks:
+            missing.append(f"{name}: {', '.join(lacks)}")
+        if partial or lacks:
+            kept += on
+        else:
+            kept += [r for r in on if r.seed in whole]
+            dropped = sorted({r.seed for r in on} - set(whole))
+            if dropped:
+                left_out.append(f"{name}: seed(s) {', '.join(map(str, dropped))} lack some clusterer and are left "
+                                "out (a record holds every clusterer for each seed)")
+    # a board scores a row seed by seed over the seeds all its datasets share: so must a complete record
+    complete = [{r.seed for r in kept if r.dataset == name} for name in sorted({r.dataset for r in kept})]
+    common = sorted(set.intersection(*complete)) if complete else []
+    if len(complete) > 1 and len(common) < spec.seeds:
+        missing.append(f"the datasets share {len(common)} seed(s) ({', '.join(map(str, common)) or 'none'}), "
+                       f"the protocol needs {spec.seeds} common to all")
+    return kept, missing
+
+
+# An absolute local path inside free text (an error message, a warning): kept as its file name only.
+_PATH_IN_TEXT = re.compile(r"(?<![\w:/.~])(?:/|~/)[^\s'\"(),;]+")
+
+
+def _scrub(text: str | None) -> str | None:
+    """Free text with local paths cut to their last part: records never carry a path or user name."""
+    if text is None:
+        return None
+    return _PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name or "/", text)
+
+
+def _portable(options: Mapping[str, Any], left_out: list[str]) -> dict[str, Any]:
+    """Options as a record keeps them: a path (from results that predate content identities) as its name."""
+    out = {}
+    for key, value in options.items():
+        if local_paths(value):
+            out[key] = {"file": Path(str(value)).name}
+            left_out.append(f"option {key}: the local path is recorded by its file name only")
+        else:
+            out[key] = value
+    return out
+
+
+def _take_labels(r: Result | None, stage: str, key: str | None, cache, out: dict[str, np.ndarray],
+                 encoder: str, dataset: str | None = None) -> str:
+    what = (f"the predicted labels of {r.dataset} / {r.clusterer} / seed {r.seed}" if r is not None
+            else f"the true labels of {dataset}")
+    array = cache.get(stage, key) if (cache is not None and key) else None
+    if array is None:
+        raise RecordError(
+            f"{what} are not in the artifact cache {getattr(cache, 'root', '')}; rerun `zsbench run --encoder "
+            f"{encoder} --dataset {r.dataset if r else dataset}` with the same options to restore them (finished "
+            "stages are reused), or submit with --no-labels (the record then cannot be verified)")
+    array = np.ascontiguousarray(array, dtype=np.int64)
+    digest = labels_hash(array)
+    if stage == "truth" and digest != key:
+        raise RecordError(f"{what} in the artifact cache do not match their hash; run `zsbench cache verify`")
+    out[digest] = array
+    return digest
+
+
+def write(submission: Submission, path: str | Path) -> Path:
+    """Write the record (and its labels archive beside it) and validate it; returns the record's path.
+
+    What we write must pass what we check: a record that does not is removed again, and the
+    problems are raised, so no invalid record is ever left in a registry.
+    """
+    path = Path(path)
+    record = submission.record
+    _not_anothers(path, record["encoder"]["name"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    labels_path = path.with_name(path.name.removesuffix(".json") + LABELS_SUFFIX)
+    if record.get("labels") is not None:
+        _save_labels(labels_path, submission.labels)
+        record["labels"] = {"file": labels_path.name, "arrays": len(submission.labels)}
+    path.write_text(dumps(record))
+    problems = validate(path)
+    if problems:
+        path.unlink(missing_ok=True)
+        if record.get("labels") is not None:
+            labels_path.unlink(missing_ok=True)
+        raise RecordError("the record was not written: " + problems[0] + (
+            f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return path
+
+
+def _not_anothers(path: Path, encoder: str) -> None:
+    """Refuse to replace the record of another encoder (a name that maps to the same file)."""
+    if not path.is_file():
+        return
+    try:
+        theirs = json.loads(path.read_text()).get("encoder", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        theirs = None
+    if theirs != encoder:
+        raise RecordError(f"{path} holds a record of {theirs!r}, not {encoder!r}; it was left alone: write "
+                          "this one elsewhere with --output")
+
+
+def _save_labels(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """An .npz (a zip of .npy files, what ``np.load`` reads) with fixed member timestamps and order, so
+    the same labels give the same bytes (np.savez stamps the current time into the archive)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in sorted(arrays.items()):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,124 @@
+"""The ``zsbench`` command: parse options, call the core, render. Errors are handled in one place."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zsbench.cli.common import RegistryOpt, StoreOpt, err, set_debug, sources, stdout, user_errors
+from zsbench.plugin.errors import ZsbenchError
+
+app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+def _version(value: bool) -> None:
+    if value:
+        from zsbench import __version__
+
+        typer.echo(f"zsbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(ctx: typer.Context,
+          version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False,
+          debug: Annotated[bool, typer.Option(
+              "--debug", help="Show the traceback of an error (a failing plugin, a bad input) instead of one "
+              "line; also ZSBENCH_DEBUG=1.")] = False) -> None:
+    """Zero-shot clustering benchmark for pretrained image encoders."""
+    set_debug(debug)
+
+    # a later command in this process (tests, notebooks) starts without it
+    ctx.call_on_close(lambda: set_debug(False))
+
+
+class BoardFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+    html = "html"
+
+
+class Columns(StrEnum):
+    auto = "auto"
+    groups = "groups"
+    datasets = "datasets"
+    clusterers = "clusterers"
+
+
+@app.command()
+def leaderboard(
+    format: Annotated[BoardFormat, typer.Option("--format", "-f", help="Output format.")] = BoardFormat.table,
+    registry: RegistryOpt = None,
+    store: StoreOpt = None,
+    protocol: Annotated[str, typer.Option(help="Protocol version to show.")] = "1",
+    clusterer: Annotated[str, typer.Option(
+        "--clusterer", "-c", help="Rank by this clusterer's AMI, or 'mean' over the protocol's clusterers.")] = "mean",
+    columns: Annotated[Columns, typer.Option(
+        help="Score columns: dataset groups, datasets, or clusterers (auto: clusterers for a single dataset, "
+             "else groups).")] = Columns.auto,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+    = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", "-d", help="A dataset of the suite rows are ranked on, repeatable (default: the datasets "
+        "most rows have).")] = None,
+    all_identities: Annotated[bool, typer.Option(
+        "--all-identities", help="Show every identity (weights, preprocessing) of an encoder as its own row, "
+        "labelled by its short sha256 (default: the latest only).")] = False,
+) -> None:
+    """Per encoder identity: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals."""
+    from zsbench.analysis.leaderboard import build
+    from zsbench.report.board import render, rich_table
+
+    with user_errors():
+        loaded = sources(registry, store)
+        board = build(loaded, protocol=protocol, view=clusterer, datasets=dataset, all_identities=all_identities)
+        if not board.rows:
+            where = ", ".join(s.name for s in loaded) or "no source"
+            err.print(f"no results for protocol {protocol} in {where}; run `zsbench run` first, or pass "
+                      "--registry with submitted records", highlight=False)
+            return
+        if format is BoardFormat.table and output is None:
+            stdout().print(rich_table(board, by=columns.value))
+            for note in board.notes:
+                err.print(f"note: {note}", highlight=False)
+            return
+        text = render(board, "markdown" if format is BoardFormat.table else format.value, by=columns.value)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                output.write_text(text)
+            except OSError as exc:
+                raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
+            err.print(f"wrote {output}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+# The commands with modules of their own.
+from zsbench.cli.cache import cache_app  # noqa: E402
+from zsbench.cli.check import check  # noqa: E402
+from zsbench.cli.plugins import list_components, plugins  # noqa: E402
+from zsbench.cli.proxy import proxy  # noqa: E402
+from zsbench.cli.registry import submit, validate, verify  # noqa: E402
+from zsbench.cli.run import run  # noqa: E402
+from zsbench.cli.store import store_app  # noqa: E402
+
+app.command()(plugins)
+app.command("list")(list_components)
+app.command()(run)
+app.command()(submit)
+app.command()(validate)
+app.command()(verify)
+app.command()(check)
+app.command()(proxy)
+app.add_typer(cache_app, name="cache")
+app.add_typer(store_app, name="store")

@@ -1,0 +1,70 @@
+"""``zsbench plugins`` and ``zsbench list``: what is installed, what it provides, and what is wrong with it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from zsbench.cli.common import err, stdout, user_errors
+from zsbench.core.catalog import KINDS, build_catalog
+from zsbench.core.manager import ENV_LOAD_PLUGINS, get_plugins
+from zsbench.report.console import styled
+
+# the kinds come from the catalog: one list of them
+Kind = StrEnum("Kind", {kind: kind for kind in KINDS})
+
+
+def plugins(strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when any plugin failed to load (import error, failing hook), two plugins "
+        "register one name, or a distribution named in ZSBENCH_LOAD_PLUGINS is not installed; for CI.")] = False
+            ) -> None:
+    """Show every plugin: distribution, version, hooks, and why any failed to load."""
+    with user_errors():
+        found = get_plugins()
+        catalog = build_catalog(found)
+        hook_errors = catalog.hook_errors
+        table = Table(title="zsbench plugins")
+        for col in ("plugin", "distribution", "version", "hooks", "status"):
+            table.add_column(col)
+        failed = 0
+        for info in sorted(found.infos.values(), key=lambda i: i.key):
+            problem = info.error or hook_errors.get(info.key)
+            failed += bool(problem)
+            status = Text(f"failed: {problem}", style="red") if problem else Text("ok", style="green")
+            table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
+        stdout().print(table)
+        _report_catalog_problems(catalog, include_hook_errors=False)
+        for name in found.unmatched:
+            err.print(styled("note:", "yellow", f"{name} is named in {ENV_LOAD_PLUGINS} but no installed "
+                             "distribution of that name has a `zsbench` entry point"), highlight=False)
+    # --strict: anything that leaves a component unavailable fails (load errors, clashes, missing plugins)
+    if strict and (failed or catalog.conflicts or found.unmatched):
+        raise typer.Exit(1)
+
+
+def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
+    """Name clashes and failed register hooks, on stderr: they make components unavailable."""
+    for kind, name in catalog.conflicts:
+        err.print(styled("conflict:", "red", catalog.conflict_message(kind, name)), highlight=False)
+    if include_hook_errors:
+        for key, problem in catalog.hook_errors.items():
+            err.print(styled("note:", "yellow", f"plugin {key}: {problem} (see `zsbench plugins`)"),
+                      highlight=False)
+
+
+def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")]) -> None:
+    """List the encoders, datasets, reducers or clusterers that plugins provide."""
+    with user_errors():
+        catalog = build_catalog()
+        table = Table(title=f"zsbench {kind.value}")
+        for col in ("name", "plugin", "description"):
+            table.add_column(col)
+        for name in catalog.names(kind.value):
+            entry = catalog.entries[kind.value][name]
+            table.add_row(name + ("…" if entry.is_family else ""), entry.plugin, entry.description)
+        stdout().print(table)
+        _report_catalog_problems(catalog)

@@ -1,0 +1,229 @@
+"""``zsbench proxy``: how well the label-free silhouette tracks AMI, and choosing a clusterer without labels.
+
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zsbench.cli.common import err, sources, stdout, user_errors
+from zsbench.plugin.errors import ZsbenchError
+
+
+class ProxyFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+def proxy(
+    registry: Annotated[list[Path] | None, typer.Option(
+        "--registry", "-r", help="Registry record file or folder (repeatable). With it, the local store is "
+        "included only when --store is given.")] = None,
+    store: Annotated[Path | None, typer.Option(
+        help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
+    encoder: Annotated[list[str] | None, typer.Option(
+        help="Only this encoder, repeatable; with --choose, the one encoder to embed with.")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        help="Only this dataset, repeatable; with --choose, the one dataset to cluster.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Also save the scatter plot to this PNG file.")] = None,
+    format: Annotated[ProxyFormat, typer.Option("--format", "-f", help="Output format.")] = ProxyFormat.table,
+    protocol: Annotated[str, typer.Option(help="Protocol version.")] = "1",
+    choose: Annotated[bool, typer.Option(
+        "--choose", help="Choose a clusterer for --encoder on --dataset by silhouette alone (no labels).")] = False,
+    k_min: Annotated[int | None, typer.Option(min=2, help="With --choose: smallest k tried (default 2).")] = None,
+    k_max: Annotated[int | None, typer.Option(min=2, help="With --choose: largest k tried (default 30).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="With --choose: seed of UMAP and the clusterers (default 0).")] = None,
+    max_samples: Annotated[int | None, typer.Option(
+        min=2, help="With --choose: cluster a seeded, stratified subsample of this many images.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="With --choose: where datasets live (default: $ZSBENCH_DATA_DIR or the user data dir).")] = None,
+    download: Annotated[bool, typer.Option(
+        help="With --choose: download the dataset when its source allows it.")] = False,
+    cache: Annotated[Path | None, typer.Option(
+        help="With --choose: artifact cache folder (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="With --choose: worker processes for the clusterings (default: one per core).")] = None,
+    top: Annotated[int | None, typer.Option(
+        min=0, help="With --choose: show this many candidates in the table (default 20; 0: all; json has all).")]
+    = None,
+) -> None:
+    """Correlation of the label-free proxy (silhouette in UMAP space) with AMI, per clusterer and pooled;
+    or, with --choose, the clusterer and k an unlabelled dataset's silhouette picks."""
+
+    with user_errors():
+        if png is not None:  # before any work
+            from zsbench.analysis.proxy import require_matplotlib
+
+            require_matplotlib()
+            if not png.parent.is_dir():
+                raise ZsbenchError(f"--png {png}: the folder {png.parent} does not exist; create it or pass "
+                                   "another path")
+        if choose:
+            if registry or store:
+                raise ZsbenchError("--registry and --store do not apply with --choose, which clusters the "
+                                   "dataset itself; drop them")
+            if len(encoder or []) != 1 or len(dataset or []) != 1:
+                raise ZsbenchError("--choose needs exactly one --encoder and one --dataset, e.g. "
+                                   "zsbench proxy --choose --encoder raw-pixels --dataset digits")
+            _choose(encoder[0], dataset[0], k_min=2 if k_min is None else k_min, k_max=30 if k_max is None else k_max,
+                    seed=seed or 0, max_samples=max_samples, data_dir=data_dir, download=download, cache=cache,
+                    workers=workers, top=20 if top is None else top, png=png, fmt=format, protocol=protocol)
+            return
+        given = [name for name, value in (("--k-min", k_min), ("--k-max", k_max), ("--seed", seed),
+                                          ("--max-samples", max_samples), ("--data-dir", data_dir),
+                                          ("--download", download or None), ("--cache", cache),
+                                          ("--workers", workers), ("--top", top)) if value is not None]
+        if given:
+            raise ZsbenchError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} only with --choose; "
+                               "add --choose or drop them")
+        _report(registry or [], store, encoder or [], dataset or [], png, format, protocol)
+
+
+# -- the correlation report -------------------------------------------------------------------------
+
+def _report(registries: list[Path], store: Path | None, encoders: list[str], datasets: list[str],
+            png: Path | None, fmt: ProxyFormat, protocol: str) -> None:
+    from zsbench.analysis import proxy as px
+    from zsbench.core.protocol import load_spec
+
+    spec = load_spec(protocol)
+    loaded = sources(registries, store)  # as the leaderboard reads them
+    results, left_out = px.from_sources(loaded, protocol=protocol, encoders=encoders, datasets=datasets)
+    pts = px.points(results)
+    if not pts:
+        where = ", ".join(s.name for s in loaded)
+        narrowed = "".join(f" --{flag} {v}" for flag, vs in (("encoder", encoders), ("dataset", datasets))
+                           for v in vs)
+        raise ZsbenchError(f"no scored protocol {spec.version} results with reducer {spec.reducer}"
+                           f"{' for' + narrowed if narrowed else ''} in {where}; run `zsbench run` first "
+                           "or pass --registry")
+    corrs = px.correlations(pts, spec.clusterers)
+    if png is not None:
+        px.plot_correlations(pts, corrs, png, clusterer_order=spec.clusterers)
+    notes: dict[str, list[str]] = {}
+    for c in corrs:
+        if px.note(c):
+            notes.setdefault(px.note(c), []).append(c.clusterer)
+    footer = [f"n/a: {text} ({', '.join(names)})" for text, names in notes.items()] + left_out
+    title = (f"label-free proxy: silhouette in the {spec.proxy_reducer} space vs AMI, across encoder × dataset "
+             f"cells (protocol {spec.version}, reducer {spec.reducer}, {len(results)} results)")
+    out = stdout()
+    if fmt is ProxyFormat.json:
+        doc = {"protocol": spec.version, "reducer": spec.reducer, "proxy_space": spec.proxy_reducer,
+               "correlations": [{**asdict(c), "note": px.note(c)} for c in corrs],
+               "points": [asdict(p) for p in pts], "left_out": left_out}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif fmt is ProxyFormat.markdown:
+        lines = [f"**{title}**", "", "| clusterer | cells | Spearman ρ | Pearson r |", "|---|---:|---:|---:|"]
+        lines += [f"| {c.clusterer} | {c.n} | {_num(c.spearman)} | {_num(c.pearson)} |" for c in corrs]
+        sys.stdout.write("\n".join(lines + ([""] + footer if footer else [])) + "\n")
+    else:
+        from rich.table import Table
+
+        table = Table(title=title, caption="cells: encoder × dataset, each averaged over its seeds")
+        for col in ("clusterer", "cells", "Spearman ρ", "Pearson r"):
+            table.add_column(col, justify="left" if col == "clusterer" else "right")
+        for c in corrs:
+            if c.clusterer == px.POOLED:
+                table.add_section()
+            table.add_row(c.clusterer, str(c.n), _num(c.spearman), _num(c.pearson))
+        out.print(table)
+        for line in footer:
+            out.print(line, highlight=False)
+    if png is not None:
+
+        sys.stdout.flush()  # the report first, then the note on stderr
+        err.print(f"saved {png}", highlight=False)
+
+
+def _num(value: float | None, spec: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+# -- choosing a clusterer ---------------------------------------------------------------------------
+
+def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, max_samples: int | None,
+            data_dir: Path | None, download: bool, cache: Path | None, workers: int | None, top: int,
+            png: Path | None, fmt: ProxyFormat, protocol: str) -> None:
+    from zsbench.analysis import proxy as px
+    from zsbench.report.console import styled
+    from zsbench.report.progress import RichProgress
+
+    options = {**({"data_dir": str(data_dir)} if data_dir else {}), **({"download": True} if download else {})}
+    with RichProgress() as progress:
+        choice = px.choose(encoder, dataset, k_min=k_min, k_max=k_max, seed=seed, max_samples=max_samples,
+                           dataset_options=options, cache=cache,
+                           executor_options={"workers": workers} if workers else None, progress=progress,
+                           protocol=protocol)
+    chosen, best = choice.chosen, choice.best
+    if chosen is None:
+        raise ZsbenchError(f"{encoder} on {dataset}: no candidate has a silhouette (each found one cluster or "
+                           "failed); try another --k-min/--k-max or more images")
+    for c in choice.candidates:
+        if c.error:
+            err.print(styled("failed", "red", f"{c.clusterer} {c.settings}: {c.error}"), highlight=False)
+    if png is not None:
+        px.plot_choice(choice, png)
+    lines = [f"choice: {chosen.describe()}"]
+    if choice.checked:
+        over = (f" (AMI over the {choice.n_labelled} labelled of {choice.n_samples} images)"
+                if choice.n_labelled < choice.n_samples else "")
+        lines.append(f"check with the labels (not used to choose): the proxy's choice scores AMI ×100 "
+                     f"{100 * chosen.ami:.1f}, the best candidate ({best.clusterer}, {best.settings}) "
+                     f"{100 * best.ami:.1f}{over}")
+    elif choice.n_labelled:
+        lines.append(f"no AMI check: the labels have {choice.n_classes} class")
+    else:
+        lines.append("no labels: no AMI check")
+    title = (f"candidates for {choice.encoder} on {choice.dataset}, best silhouette in the {choice.space} space "
+             f"first (seed {choice.seed}, {choice.n_samples} images; labels not used)")
+    head = ["#", "clusterer", "settings", "clusters", "silhouette"] + (["AMI ×100 (check)"] if choice.checked else [])
+    shown = choice.candidates[:top] if top else choice.candidates
+    rows = [[str(i + 1) if c.silhouette is not None else "-", c.clusterer, c.settings, _clusters(c),
+             "failed" if c.error else _num(c.silhouette, ".4f")]
+            + ([_num(None if c.ami is None else 100 * c.ami, ".1f")] if choice.checked else [])
+            for i, c in enumerate(shown)]
+    more = len(choice.candidates) - len(shown)
+    caption = f"{len(shown)} of {len(choice.candidates)} candidates shown; --top 0 for all" if more else None
+    if fmt is ProxyFormat.json:
+        doc: dict[str, Any] = {k: v for k, v in asdict(choice).items() if k != "candidates"}
+        doc["candidates"] = [{**asdict(c), "settings": c.settings} for c in choice.candidates]
+        doc["choice"] = {**asdict(chosen), "settings": chosen.settings}
+        doc["check"] = ({"chosen_ami": chosen.ami, "best_ami": best.ami,
+                         "best": {**asdict(best), "settings": best.settings}} if choice.checked else None)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif fmt is ProxyFormat.markdown:
+        align = ["---" if col in ("clusterer", "settings") else "---:" for col in head]
+        md = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
+        md += ["| " + " | ".join(row) + " |" for row in rows]
+        sys.stdout.write("\n".join(md + ([caption] if caption else []) + [""] + lines) + "\n")
+    else:
+        from rich.table import Table
+
+        table = Table(title=title, caption=caption)
+        for col in head:
+            table.add_column(col, justify="left" if col in ("clusterer", "settings") else "right")
+        for row, c in zip(rows, shown, strict=True):
+            table.add_row(*row, style="bold" if c is chosen else None)
+        out = stdout()
+        out.print(table)
+        for line in lines:
+            out.print(line, highlight=False)
+    if png is not None:
+        sys.stdout.flush()  # the report first, then the note on stderr
+        err.print(f"saved {png}", highlight=False)
+
+
+def _clusters(c) -> str:
+    if c.error:
+        return "-"
+    return f"{c.found} + noise {100 * c.noise:.0f}%" if c.noise else str(c.found)

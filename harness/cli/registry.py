@@ -1,0 +1,102 @@
+"""``zsbench submit``, ``validate`` and ``verify``: registry records (:mod:`zsbench.analysis.registry`,
+:mod:`zsbench.analysis.records`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zsbench.cli.common import err, user_errors
+
+
+def submit(
+    encoder: Annotated[str, typer.Option(help="The encoder whose results to submit.")],
+    dataset: Annotated[list[str] | None, typer.Option(
+        help="Only these datasets, repeatable (default: every dataset the encoder ran on).")] = None,
+    registry: Annotated[Path, typer.Option(
+        help="Registry folder; the record goes to REGISTRY/standard-<protocol>/<encoder>.json.")] = Path("registry"),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the record here instead.")] = None,
+    protocol: Annotated[str, typer.Option(help="Protocol version.")] = "1",
+    labels: Annotated[bool, typer.Option(
+        help="Pack the true and predicted labels beside the record, so `zsbench verify` can re-score it.")]
+    = True,
+    store: Annotated[Path | None, typer.Option(
+        help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="Artifact cache holding the labels (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
+    identity: Annotated[str | None, typer.Option(
+        help="The encoder identity to submit (a prefix of its sha256), when the store holds several.")] = None,
+    sample_set: Annotated[list[str] | None, typer.Option(
+        help="A dataset's sample set (a prefix of its fingerprint), when the store holds several; repeatable.")]
+    = None,
+    partial: Annotated[bool, typer.Option(
+        "--partial", help="Write what there is when the results are not complete (missing clusterers, seeds or "
+        "the full partition); the record is marked partial and never ranked.")] = False,
+) -> None:
+    """Write a registry record of one encoder identity's standard-track results from the local store.
+
+    A record is complete (per dataset: the full partition, every protocol clusterer, the protocol's
+    seeds) or refused, naming what is missing; --partial writes it marked partial instead."""
+    from zsbench.analysis import registry as reg
+    from zsbench.storage.cache import ArtifactCache
+    from zsbench.storage.store import ResultStore
+
+    with user_errors():
+        with ResultStore(store, readonly=True) as db:
+            submission = reg.make_record(db.results(), encoder, protocol=protocol, datasets=dataset,
+                                         cache=ArtifactCache(cache) if labels else None, with_labels=labels,
+                                         identity=identity, sample_sets=sample_set or (), partial=partial)
+        path = reg.write(submission, output or reg.record_path(registry, submission.record["protocol_version"],
+                                                               encoder))
+        record = submission.record
+        ok = sum(1 for r in record["results"] if r["status"] == "ok")
+        err.print(f"wrote {path}: {ok} result(s) ({len(record['results']) - ok} failed) on "
+                  f"{len(record['datasets'])} dataset(s) x {len(record['clusterers'])} clusterer(s) x "
+                  f"{len(record['seeds'])} seed(s)" + (f", labels in {record['labels']['file']}"
+                                                       if record["labels"] else ", without labels")
+                  + f"; identity {record['encoder']['identity_sha256'][:12]}"
+                  + (" (PARTIAL: " + "; ".join(record["missing"]) + ")" if record["partial"] else ""),
+                  highlight=False)
+        for reason in submission.left_out:
+            err.print(f"left out: {reason}", highlight=False)
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Record files, or folders to search for *.json records.")],
+) -> None:
+    """Check registry records against their schema and for consistency; exit 1 naming each problem."""
+    from zsbench.analysis import records
+
+    with user_errors():
+        files = records.record_files(paths)
+        if not files:
+            raise records.RecordError(f"no *.json records in {', '.join(map(str, paths))}")
+        problems = [p for f in files for p in records.validate(f)]
+    for problem in problems:
+        typer.echo(problem)
+    bad = len({p.split(": ", 1)[0] for p in problems})
+    err.print(f"{len(files)} record(s) checked; {bad} with problems" if problems
+              else f"{len(files)} record(s) valid", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+def verify(
+    record: Annotated[Path, typer.Argument(help="A record file with its labels archive beside it.")],
+) -> None:
+    """Re-score a record from its stored labels; exit 1 when a recorded score does not follow."""
+    from zsbench.analysis import records
+
+    with user_errors():
+        report = records.verify(record)
+    for line in report.mismatches:
+        typer.echo(f"{record}: {line}")
+    if report.mismatches:
+        err.print(f"{record}: FAILED: {len(report.mismatches)} mismatch(es) in {report.checked} re-scored "
+                  "result(s)", highlight=False)
+        raise typer.Exit(1)
+    err.print(f"{record}: verified: {report.checked} result(s) re-scored from their labels agree with the "
+              "record (silhouettes need the UMAP spaces and are not re-checked)", highlight=False)

@@ -1,0 +1,135 @@
+"""``zsbench run``: one evaluation or a whole grid, with progress, a summary and resumption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zsbench.cli.common import err, stdout, user_errors
+from zsbench.plugin.errors import ZsbenchError
+
+
+def run(
+    encoder: Annotated[list[str] | None, typer.Option(
+        help="Encoder name, repeatable for a grid (default: the protocol's).")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        help="Dataset name, repeatable for a grid (default: the protocol's).")] = None,
+    clusterer: Annotated[list[str] | None, typer.Option(
+        help="Clusterer, repeatable; NAME or NAME:key=value,... (default: the protocol's six).")] = None,
+    reducer: Annotated[list[str] | None, typer.Option(
+        help="Reducer, repeatable; NAME or NAME:key=value,... (default: the protocol's UMAP-50).")] = None,
+    seeds: Annotated[int | None, typer.Option(min=1, help="Number of seeds (0..N-1).")] = None,
+    embeddings: Annotated[Path | None, typer.Option(
+        help="Score precomputed embeddings: an .npz with arrays 'embeddings' (n, d) and 'labels' (n,).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Where datasets live (default: $ZSBENCH_DATA_DIR or the user data dir).")] = None,
+    download: Annotated[bool, typer.Option(help="Download the dataset when its source allows it.")] = False,
+    max_samples: Annotated[int | None, typer.Option(
+        min=2, help="Cluster a seeded, stratified subsample of this many images.")] = None,
+    subsample_seed: Annotated[int, typer.Option(help="Seed of the --max-samples subsample.")] = 0,
+    skip_bad: Annotated[bool, typer.Option(
+        help="Leave out images that cannot be decoded (counted in the results).")] = False,
+    weights: Annotated[Path | None, typer.Option(
+        help="A local weights file for the encoder (.safetensors or a torch checkpoint).")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="With --embeddings: the encoder name to record (default: the file's stem).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="Where stages run: local (process pool, the default) or dask; see `zsbench list executors`.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Worker processes (default: one per core; 1 runs in this process).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="With --executor dask: an existing scheduler, tcp://host:port (default: a local cluster).")] = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="Artifact cache folder (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
+    store: Annotated[Path | None, typer.Option(
+        help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
+) -> None:
+    """Run the standard protocol over encoders x datasets x reducers x seeds x clusterers.
+
+    Every distinct stage runs once and is cached; rerunning the same command after an interruption
+    recomputes nothing that finished.
+    """
+    from zsbench import api
+    from zsbench.engine.inputs import load_npz
+    from zsbench.report.progress import RichProgress
+
+    with user_errors():
+        if embeddings is not None and encoder:
+            raise ZsbenchError("pass either --encoder or --embeddings, not both "
+                               "(with --embeddings, --name sets the encoder name)")
+        if embeddings is None and name is not None:
+            raise ZsbenchError("--name applies only with --embeddings")
+        if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad):
+            raise ZsbenchError("--weights, --data-dir, --download, --max-samples and --skip-bad apply to "
+                               "--encoder/--dataset runs, not to --embeddings")
+        executor_options = {**({"workers": workers} if workers else {}),
+                            **({"scheduler": scheduler} if scheduler else {})}
+        with RichProgress() as progress:
+            if embeddings is not None:
+                x, y, source = load_npz(embeddings)
+                result = api.run_embeddings(
+                    x, y, encoder=name or embeddings.stem,
+                    dataset=dataset[0] if dataset else embeddings.stem, clusterers=clusterer,
+                    reducer=reducer, seeds=seeds, store=store, cache=cache, executor=executor,
+                    executor_options=executor_options, progress=progress, source=source)
+            else:
+                data_options = {**({"data_dir": str(data_dir)} if data_dir else {}),
+                                **({"download": True} if download else {})}
+                result = api.run(
+                    encoder or None, dataset or None, clusterers=clusterer, reducer=reducer, seeds=seeds,
+                    store=store, cache=cache, executor=executor, executor_options=executor_options,
+                    progress=progress, encoder_options={"weights": str(weights)} if weights else None,
+                    dataset_options=data_options, max_samples=max_samples,
+                    subsample_seed=subsample_seed, skip_bad=skip_bad)
+        if not _summarise(result, err):
+            raise typer.Exit(1)
+
+
+def recomputed_line(recomputed) -> str | None:
+    """One line naming the corrupt cache entries a run dropped and recomputed, or None."""
+    if not recomputed:
+        return None
+    named = ", ".join(f"{stage} {key[:12]} ({reason})" for stage, key, reason in recomputed)
+    return f"recomputed {len(recomputed)} corrupt cache entr{'y' if len(recomputed) == 1 else 'ies'}: {named}"
+
+
+def _summarise(result, err) -> bool:
+    """Print the run's table and summary on stderr; False when no result succeeded (exit 1)."""
+    from zsbench.analysis import selection
+    from zsbench.core.identity import short
+    from zsbench.report.board import rich_table, summary_table
+    from zsbench.report.console import styled
+
+    first = result.results[0]
+    cells = {(r.encoder, r.dataset, r.reducer) for r in result.results}
+    if len(cells) == 1:
+        title = (f"{first.encoder} ({short(selection.identity(first))}) on {first.dataset}: {first.reducer}, "
+                 f"{len({r.seed for r in result.results})} seed(s), run {result.run_id}")
+        stdout().print(summary_table(result.results, title))
+    else:
+        stdout().print(rich_table(result.leaderboard(), title=f"zsbench run {result.run_id}"))
+    seen: dict[str, list[str]] = {}
+    for r in result.results:
+        for message in r.config.get("warnings", []):
+            seen.setdefault(message, []).append(f"{r.clusterer} seed {r.seed}")
+    for message, where in seen.items():  # each distinct warning once, with what it concerns
+        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        err.print(styled("warning", "yellow", f"{message} ({shown})"), highlight=False)
+    for r in result.failed:
+        err.print(styled("failed", "red", f"{r.clusterer} seed {r.seed}: {r.error}"), highlight=False)
+    if (line := recomputed_line(getattr(result, "recomputed", None))) is not None:
+        err.print(styled("warning", "yellow", line), highlight=False)
+    reused, computed = result.reused, result.computed
+    n_ok = len(result.results) - len(result.failed)
+    where = f" in {result.store_path}" if result.store_path else ""
+    summary = (f"{n_ok} results{where}; {len(result.failed)} failed. Computed {computed.get('reduce', 0)} "
+               f"reduction(s) and {computed.get('labels', 0)} clustering(s); reused "
+               f"{reused.get('results', 0)} stored result(s), {reused.get('reduce', 0)} reduction(s) and "
+               f"{reused.get('labels', 0)} clustering(s) from the cache")
+    if n_ok == 0:  # nothing to score is a failed run (exit 1), though each result records its reason
+        err.print(styled("error:", "bold red", f"no result succeeded (reasons above): {summary}"), highlight=False)
+    else:
+        err.print(summary, highlight=False)
+    return n_ok > 0

@@ -1,0 +1,216 @@
+"""Plugin discovery: each entry point of the ``zsbench`` group is loaded in isolation.
+
+pluggy keys plugins by name and silently drops a second plugin of the same name, so plugins
+are keyed ``"{distribution}:{entry point}"``. A plugin that fails to import (whatever it raises, even
+SystemExit), or implements a hook that does not exist, is recorded with its reason and left out;
+the rest keep working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pluggy
+
+from zsbench.plugin import hookspecs
+
+ENV_LOAD_PLUGINS = "ZSBENCH_LOAD_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    key: str
+    distribution: str
+    version: str
+    source: str  # "module:attr" of the entry point, or "<registered>" for objects added in code
+    hooks: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class PluginSet:
+    """A pluggy manager plus what was found, loaded and rejected."""
+
+    pm: pluggy.PluginManager
+    infos: dict[str, PluginInfo] = field(default_factory=dict)
+    # distributions named in ZSBENCH_LOAD_PLUGINS that have no `zsbench` entry point installed
+    unmatched: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> list[PluginInfo]:
+        return [i for i in self.infos.values() if i.ok]
+
+    @property
+    def failed(self) -> list[PluginInfo]:
+        return [i for i in self.infos.values() if not i.ok]
+
+    def add(self, plugin: object, key: str, distribution: str, version: str, source: str) -> None:
+        """Register one plugin object; on any problem record it as failed instead."""
+        try:
+            self.pm.register(plugin, name=key)
+        except Exception as exc:  # pluggy validates argument names against the specs
+            self.infos[key] = PluginInfo(key, distribution, version, source, error=reason(exc))
+            return
+        unknown = [c.name for c in self.pm.get_hookcallers(plugin) or [] if not c.has_spec()]
+        if unknown:
+            self.pm.unregister(plugin)
+            known = [n for n in dir(hookspecs) if n.startswith("register_")]
+            parts = []
+            for name in unknown:
+                hint = difflib.get_close_matches(name, known, n=1)
+                parts.append(f"{name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            error = "implements unknown hook " + ", ".join(parts)
+            self.infos[key] = PluginInfo(key, distribution, version, source, error=error)
+            return
+        hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or []))
+        self.infos[key] = PluginInfo(key, distribution, version, source, hooks=hooks)
+
+    def remove(self, key: str) -> None:
+        if self.pm.has_plugin(key):
+            self.pm.unregister(name=key)
+        self.infos.pop(key, None)
+
+    def distribution_of(self, key: str) -> tuple[str, str]:
+        info = self.infos[key]
+        return info.distribution, info.version
+
+
+def reason(exc: BaseException) -> str:
+    """``"ExcType: message"`` on one line, for messages about plugin failures."""
+    if isinstance(exc, PluginExit):  # name what the plugin raised, not the wrapper
+        exc = exc.__cause__ or exc
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__  # a message may end in ":"
+
+
+class PluginExit(Exception):
+    """Plugin code raised SystemExit, GeneratorExit or a KeyboardInterrupt of its own: an ordinary
+    failure of that plugin (its ``__cause__`` is what it raised), never the end of the program."""
+
+
+# Interrupts that really arrived: SIGINT while plugin code ran (counted by plugin_code's handler),
+# and SIGTERM, which the CLI turns into KeyboardInterrupt (it calls note_interrupt).
+_interrupts = 0
+
+
+def note_interrupt() -> None:
+    """Record that a signal asked this process to stop: plugin_code lets its KeyboardInterrupt through."""
+    global _interrupts
+    _interrupts += 1
+
+
+@contextlib.contextmanager
+def plugin_code() -> Iterator[None]:
+    """Run plugin code (an import, a register hook, a factory, embed) so nothing it raises ends the
+    program: SystemExit, GeneratorExit or a KeyboardInterrupt it raises itself come out as
+    :class:`PluginExit`; ordinary exceptions pass unchanged. A real interrupt passes through: a
+    SIGINT is counted by a handler installed for the duration, a SIGTERM by the CLI's handler.
+    """
+    before = _interrupts
+    previous = signal.getsignal(signal.SIGINT)
+    # Only the main thread receives signals; SIG_DFL and SIG_IGN never raise KeyboardInterrupt.
+    install = threading.current_thread() is threading.main_thread() and callable(previous)
+    if install:
+        def counting(signum: int, frame: object) -> None:
+            note_interrupt()
+            previous(signum, frame)  # the default handler raises KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, counting)
+    try:
+        yield
+    except Exception:
+        raise
+    except BaseException as exc:
+        # A handler set outside Python (None) cannot be watched: any KeyboardInterrupt may be real.
+        real = _interrupts > before or previous is None
+        if isinstance(exc, KeyboardInterrupt) and real:
+            raise  # the user (or a SIGTERM) stopped us while plugin code happened to be running
+        raise PluginExit(reason(exc)) from exc
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _allowed_distributions() -> set[str] | None:
+    raw = os.environ.get(ENV_LOAD_PLUGINS)
+    if raw is None:
+        return None
+    return {_normalise(d) for d in raw.split(",") if d.strip()}
+
+
+def _normalise(dist: str) -> str:
+    return dist.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def discover() -> PluginSet:
+    """Load every entry point of the ``zsbench`` group (narrowed by ``ZSBENCH_LOAD_PLUGINS``)."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    plugins = PluginSet(pm)
+    allowed = _allowed_distributions()
+    seen: set[str] = set()
+    for ep in metadata.entry_points(group=hookspecs.PROJECT):
+        dist = ep.dist.name if ep.dist is not None else "unknown"
+        version = ep.dist.version if ep.dist is not None else "unknown"
+        seen.add(_normalise(dist))
+        if allowed is not None and _normalise(dist) not in allowed:
+            continue
+        key = f"{dist}:{ep.name}"
+        if key in plugins.infos:  # the same distribution seen twice on sys.path: first wins
+            continue
+        try:
+            with plugin_code():  # a plugin calling sys.exit() at import must not end every command
+                obj = ep.load()
+        except Exception as exc:
+            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=reason(exc))
+            continue
+        plugins.add(obj, key, dist, version, ep.value)
+    plugins.unmatched = sorted((allowed or set()) - seen)
+    return plugins
+
+
+_current: PluginSet | None = None
+
+
+def get_plugins() -> PluginSet:
+    """The process-wide plugin set, discovered on first use."""
+    global _current
+    if _current is None:
+        _current = discover()
+    return _current
+
+
+def reset() -> None:
+    """Forget discovered plugins (the next call to :func:`get_plugins` rediscovers)."""
+    global _current
+    _current = None
+
+
+@contextlib.contextmanager
+def registered(plugin: object, name: str = "local", distribution: str = "__main__") -> Iterator[str]:
+    """Register a plugin object for the duration of a ``with`` block (notebooks, tests)."""
+    from zsbench.plugin.errors import ZsbenchError
+
+    plugins = get_plugins()
+    key = f"{distribution}:{name}"
+    if key in plugins.infos:
+        raise ZsbenchError(f"a plugin named {key} is already registered; pass another name=")
+    plugins.add(plugin, key, distribution, "0", "<registered>")
+    if not plugins.infos[key].ok:
+        error = plugins.infos.pop(key).error
+        raise ZsbenchError(f"plugin {key} could not be registered: {error}")
+    try:
+        yield key
+    finally:
+        plugins.remove(key)

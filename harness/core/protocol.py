@@ -1,0 +1,154 @@
+"""The standard protocol: its declared settings, its components, and the embedding stage.
+
+The protocol itself is core code, not a plugin: :mod:`zsbench.engine.grid` plans and runs its stages
+(embed -> reduce -> cluster -> score) and :mod:`zsbench.core.metrics` scores them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from zsbench.core.catalog import Catalog, Entry, origin, parse_spec
+from zsbench.core.manager import plugin_code, reason
+from zsbench.core.progress import Progress
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError
+from zsbench.plugin.protocols import Dataset
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    version: str
+    reducer: str
+    proxy_reducer: str
+    clusterers: tuple[str, ...]
+    seeds: int
+    silhouette_max_samples: int
+    default_encoder: str
+    default_dataset: str
+
+
+@functools.cache
+def load_spec(version: str = "1") -> ProtocolSpec:
+    try:
+        text = resources.files("zsbench.core").joinpath(f"protocols/standard-{version}.toml").read_text()
+    except FileNotFoundError:
+        raise ZsbenchError(f"unknown protocol version {version!r}; this zsbench knows version 1") from None
+    data = tomllib.loads(text)
+    data["clusterers"] = tuple(data["clusterers"])
+    return ProtocolSpec(**data)
+
+
+@dataclass(frozen=True)
+class Component:
+    """A catalog entry plus user parameters, e.g. ``pca:n_components=0.9``."""
+
+    label: str
+    entry: Entry
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, catalog: Catalog, kind: str, spec: str) -> Component:
+        name, params = parse_spec(spec)
+        entry = catalog.get(kind, name)
+        k_param = entry.meta.get("k_param", "n_clusters")
+        if "random_state" in params or params.get(k_param, None) is not None:
+            raise ZsbenchError(
+                f"{spec}: random_state and {k_param} are set by the protocol (the seed, and the "
+                f"number of classes); only {k_param}=None, 'find k yourself', may be given")
+        label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
+                        if params else "")
+        component = cls(label, entry, params)
+        # fail now, before any work, on a bad parameter
+        component.check(component.build(seed=0, n_clusters=2))
+        return component
+
+    def check(self, estimator: Any) -> None:
+        """The estimator's own parameter validation, which scikit-learn otherwise runs only at fit."""
+        try:
+            if getattr(estimator, "_parameter_constraints", None):
+                estimator._validate_params()
+            # a count of output dimensions (or a variance fraction) is never zero or negative,
+            # whatever the estimator; those without constraints (UMAP, wrappers) check it only at fit
+            n = estimator.get_params(deep=False).get("n_components")
+            if isinstance(n, int | float) and not isinstance(n, bool) and n <= 0:
+                raise ValueError(f"n_components={n!r} must be positive")
+        except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is a ValueError
+            why = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+            raise InvalidInputError(f"{self.label}: {why}; change or drop that option") from None
+
+    def build(self, *, seed: int, n_clusters: int | None = None) -> Any:
+        estimator = self.entry.create()
+        try:
+            if self.params:
+                estimator.set_params(**self.params)
+        except (ValueError, TypeError) as exc:
+            raise ZsbenchError(f"{self.label}: {exc}") from None
+        own = estimator.get_params(deep=False)
+        updates: dict[str, Any] = {}
+        if "random_state" in own:
+            updates["random_state"] = seed
+        k_param = self.entry.meta.get("k_param", "n_clusters")  # declared at register (n_components...)
+        if n_clusters is not None and own.get(k_param) is not None:
+            updates[k_param] = n_clusters
+        return estimator.set_params(**updates) if updates else estimator
+
+    def describe(self, estimator: Any) -> dict[str, Any]:
+        return {"label": self.label, "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
+                "params": estimator.get_params(deep=False)}
+
+
+# -- stages -----------------------------------------------------------------------------------------
+
+_DONE = object()  # the end of an encoder's batches
+
+
+@contextlib.contextmanager
+def _encoder_code(label: str, entry: Entry | None) -> Iterator[None]:
+    """Whatever the encoder's own code raises becomes one line naming its plugin; the original is the
+    cause, which ``zsbench --debug`` shows. A ZsbenchError is already meant for the user."""
+    try:
+        with plugin_code():
+            yield
+    except ZsbenchError:
+        raise
+    except Exception as exc:
+        where = (f" of plugin {entry.plugin} (distribution {entry.distribution} {entry.version})"
+                 if entry is not None else "")
+        raise ZsbenchError(f"{label}: the encoder's embed(){where} raised {reason(exc)}") from exc
+
+
+def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress,
+          entry: Entry | None = None) -> np.ndarray:
+    """Embed ``dataset`` batch by batch. ``entry``, the encoder's catalog entry (default: the one
+    whose factory built ``encoder``), names the plugin when the encoder fails."""
+    entry = entry or origin(encoder)
+    n = len(dataset)
+    if n == 0:
+        raise InvalidInputError(f"{label}: the dataset is empty")
+    batches = []
+    with progress.stage(f"embed {label}", total=n) as advance:
+        with _encoder_code(label, entry):
+            stream = iter(encoder.embed(dataset))
+        while True:
+            with _encoder_code(label, entry):  # only the encoder's code: our own checks are not its failure
+                batch = next(stream, _DONE)
+            if batch is _DONE:
+                break
+            batch = np.asarray(batch)
+            if batch.ndim != 2:
+                raise InvalidInputError(
+                    f"{label}: the encoder yielded a batch of shape {batch.shape}; expected 2-d")
+            batches.append(batch.astype(np.float32, copy=False))
+            advance(len(batch))
+    x = np.concatenate(batches) if batches else np.empty((0, 0), np.float32)
+    if len(x) != n:
+        raise InvalidInputError(f"{label}: the encoder returned {len(x)} embeddings for {n} images")
+    return x

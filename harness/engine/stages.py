@@ -1,0 +1,114 @@
+"""The stage tasks an executor runs: each reads its input from the artifact cache and writes its
+output there, so only small dictionaries travel between processes or machines.
+
+They are module-level functions of the core so any worker with zsbench (and the plugins a grid
+uses) installed can import and run them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def _recording(stage: str) -> Iterator[list[str]]:
+    """Collect a stage's library warnings (distinct, prefixed with the stage) into the yielded list."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # umap-learn: a fixed random_state disables parallelism, which is the point
+        warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
+        warnings.filterwarnings("ignore", category=ImportWarning)  # a library's first import in a worker
+        yield messages
+    for w in caught:
+        text = f"{stage}: {w.category.__name__}: {w.message}"
+        if text not in messages:
+            messages.append(text)
+
+
+def _component(kind: str, label: str):
+    from zsbench.core.catalog import build_catalog
+    from zsbench.core.protocol import Component
+
+    return Component.resolve(build_catalog(), kind, label)
+
+
+def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str,
+                spec: dict[str, Any]) -> dict[str, Any]:
+    """Fit reducer ``label`` with ``seed`` on embedding ``input_key``; store the reduction at ``key``."""
+    from zsbench.storage.cache import ArtifactCache
+
+    start = time.perf_counter()
+    try:
+        cache = ArtifactCache(cache_root)
+        x = cache.get("embed", input_key)
+        if x is None:
+            raise RuntimeError(f"embedding {input_key[:12]} is missing from the cache at {cache_root}")
+        with _recording("reduce") as messages:
+            reducer = _component("reducers", label).build(seed=seed)
+            z = np.asarray(reducer.fit_transform(np.asarray(x)), dtype=np.float32)
+        if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
+            raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
+        cache.put("reduce", key, z, spec)
+        return {"error": None, "seconds": time.perf_counter() - start, "warnings": messages}
+    except Exception as exc:
+        return {"error": f"reducer {label} failed: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start, "warnings": [],
+                "traceback": traceback.format_exc(limit=5)}
+
+
+def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clusters: int, key: str,
+                 spec: dict[str, Any]) -> dict[str, Any]:
+    """Run clusterer ``label`` on reduction ``input_key``; store its labels at ``key``."""
+    from zsbench.storage.cache import ArtifactCache
+
+    start = time.perf_counter()
+    try:
+        cache = ArtifactCache(cache_root)
+        z = cache.get("reduce", input_key)
+        if z is None:
+            raise RuntimeError(f"reduction {input_key[:12]} is missing from the cache at {cache_root}")
+        with _recording("cluster") as messages:
+            estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
+            pred = np.asarray(estimator.fit_predict(np.asarray(z))).astype(np.int64)
+        if pred.shape != (len(z),):
+            raise ValueError(f"returned {pred.shape} labels for {len(z)} samples")
+        cache.put("labels", key, pred, spec)
+        return {"error": None, "seconds": time.perf_counter() - start,
+                "warnings": messages}
+    except Exception as exc:
+        return {"error": f"clusterer {label} failed: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start, "warnings": []}
+
+
+def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[str, Any], dataset: str,
+               dataset_options: dict[str, Any], positions: list[int], spec: dict[str, Any]) -> dict[str, Any]:
+    """Embed the samples ``positions`` of ``dataset`` with ``encoder`` on this worker; store at ``key``."""
+    import os
+    import socket
+
+    from zsbench.core.catalog import build_catalog
+    from zsbench.core.progress import NullProgress
+    from zsbench.core.protocol import embed
+    from zsbench.engine.inputs import DatasetView
+    from zsbench.storage.cache import ArtifactCache
+
+    start = time.perf_counter()
+    try:
+        catalog = build_catalog()
+        view = DatasetView(catalog.get("datasets", dataset).create(**dataset_options), np.asarray(positions))
+        encoder_obj = catalog.get("encoders", encoder).create(**encoder_options)
+        x = embed(encoder_obj, view, f"{encoder} on {dataset}", NullProgress())
+        ArtifactCache(cache_root).put("embed", key, x, spec)
+        return {"error": None, "seconds": time.perf_counter() - start,
+                "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    except Exception as exc:
+        return {"error": f"embedding {encoder} on {dataset} failed on a worker: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start}

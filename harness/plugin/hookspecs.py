@@ -1,0 +1,83 @@
+"""The whole plugin contract of zsbench.
+
+A plugin is a module (or any object) with functions marked ``@zsbench.hookimpl`` whose names are
+the hooks below. It is found through an entry point in the ``zsbench`` group. Every hook receives a
+``register`` callback::
+
+    register(name, factory, description="...", **meta)
+
+``factory`` is called with no arguments when the component is used, so heavy imports (torch,
+scikit-learn, umap) belong inside it: listing plugins never imports them.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "zsbench"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_encoders(register):
+    """Register image encoders.
+
+    The factory returns an object with ``identity`` (a plain-JSON dict naming weights by their
+    sha256, preprocessing and dtype: everything that changes the embedding; never a local path),
+    optionally ``source`` (a plain-JSON dict of where the weights came from: URL, file name;
+    recorded but not hashed) and ``embed(dataset) -> Iterator[np.ndarray]`` yielding float
+    (batch, dim) arrays in dataset order. An identity that is not plain JSON (a ``Path``, a tensor)
+    or holds a local path is an error naming the plugin. Factories may accept keyword options;
+    ``--weights PATH`` passes ``weights=PATH``; options naming files count by their content.
+    :class:`zsbench.plugin.torch.TorchEncoder` implements ``embed`` for torch networks.
+    """
+
+
+@hookspec
+def register_datasets(register):
+    """Register evaluation datasets.
+
+    The factory returns a sequence of images: ``len(ds)``, ``ds[i]`` (a ``PIL.Image.Image``),
+    ``ds.labels`` (a 1-d array, one label per image, read without decoding images), ``ds.info``
+    (a JSON-able dict: source, split rule as ``"split"``, class count, group) and, preferably,
+    ``ds.ids`` (one stable identifier per sample, hashed into the run's fingerprint). Factories
+    may accept ``data_dir`` and ``download`` keyword options (``--data-dir``, ``--download``);
+    :mod:`zsbench.plugin.datasets` has helpers for both and for the missing-data error.
+    """
+
+
+@hookspec
+def register_reducers(register):
+    """Register dimensionality reducers.
+
+    The factory returns a scikit-learn transformer: ``fit_transform(X)``, ``get_params()``,
+    ``set_params()``. If it has a ``random_state`` parameter the protocol sets it to the seed.
+    """
+
+
+@hookspec
+def register_clusterers(register):
+    """Register clusterers.
+
+    The factory returns a scikit-learn clusterer: ``fit_predict(X)``, ``get_params()``,
+    ``set_params()``; label -1 means noise. The protocol sets ``n_clusters`` to the number of
+    true classes when the estimator has that parameter and its value is not None (None declares
+    "finds k itself"), and ``random_state`` to the seed when it has that parameter.
+    """
+
+
+@hookspec
+def register_executors(register):
+    """Register executors: where the stages of a grid run.
+
+    The factory (keyword options such as ``workers`` or ``scheduler``) returns an object with
+    ``submit(fn, *args, resources=None) -> future`` (``future.result()`` returns ``fn(*args)`` or
+    raises its exception), ``as_completed(futures) -> iterator of futures``, ``in_process``
+    (True when tasks run in this process, so plugins registered in code are visible to them),
+    ``runs_embedding`` (True to receive embedding tasks too; otherwise embedding stays in the
+    calling process) and ``close(cancel=False)`` (``cancel=True`` stops at once: zsbench passes it
+    on Ctrl-C or an error). ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``)
+    is a hint an executor may honour. Tasks exchange arrays through the artifact cache, not through ``args``.
+    """

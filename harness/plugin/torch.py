@@ -1,0 +1,225 @@
+"""Fast, faithful embedding with PyTorch: the engine behind every torch encoder plugin.
+
+A plugin builds the network; :class:`TorchEncoder` does the rest the protocol requires:
+the declared preprocessing (shorter side resized to the input size, centre crop, grey repeated to
+three channels, the encoder's mean and std), eval mode and ``torch.inference_mode``, images decoded
+and resized in DataLoader worker processes while the model runs, channels-last memory format for
+convolutional networks, a batch size that halves itself on out-of-memory, device selection
+(cuda, mps, cpu; ``$ZSBENCH_DEVICE`` overrides) and bf16/fp16 autocast on GPU. Embeddings are
+always returned as float32 numpy arrays.
+
+torch and torchvision are imported only when an encoder is built, never when plugins are listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+ENV_DEVICE = "ZSBENCH_DEVICE"
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """The protocol's image preprocessing, declared per encoder (it is part of the embedding's identity)."""
+
+    input_size: int = 224
+    interpolation: str = "bilinear"  # "bilinear" or "bicubic"
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def identity(self) -> dict[str, Any]:
+        return {"resize_shorter": self.input_size, "center_crop": self.input_size, "rgb": True,
+                **asdict(self)}
+
+    def transform(self) -> Callable[[Any], Any]:
+        return _Transform(self)
+
+
+class _Transform:
+    """PIL image -> normalised CHW float tensor. A class (not a lambda) so workers can pickle it."""
+
+    def __init__(self, spec: Preprocess) -> None:
+        from torchvision.transforms import InterpolationMode, v2
+
+        mode = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC}
+        if spec.interpolation not in mode:
+            raise ValueError(f"interpolation {spec.interpolation!r}: use bilinear or bicubic")
+        import torch
+
+        self._pipeline = v2.Compose([
+            v2.PILToTensor(),
+            v2.Resize(spec.input_size, interpolation=mode[spec.interpolation], antialias=True),
+            v2.CenterCrop(spec.input_size),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
+        ])
+
+    def __call__(self, image):
+        from zsbench.plugin.datasets import to_8bit
+
+        # 16-bit / float images by their real range (convert alone clips or zeroes them);
+        # grey -> three equal channels
+        return self._pipeline(to_8bit(image).convert("RGB"))
+
+
+class _Images:
+    """Map-style dataset of preprocessed tensors, for torch's DataLoader."""
+
+    def __init__(self, dataset, transform) -> None:
+        self.dataset, self.transform = dataset, transform
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        return self.transform(self.dataset[index])
+
+
+def select_device(requested: str | None = None) -> str:
+    """``requested``, else ``$ZSBENCH_DEVICE``, else cuda, mps or cpu, the first that exists."""
+    import torch
+
+    choice = requested or os.environ.get(ENV_DEVICE)
+    if choice:
+        return choice
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def default_workers(device: str) -> int:
+    """How many processes decode and resize images while the model runs.
+
+    On a GPU the CPU is free for decoding: all cores but one. On a CPU the model already uses
+    every core, so workers pay only where cores are plentiful (measured on 2 cores: one worker
+    made ResNet-50 embedding 12% slower than none; see benchmarks/embedding_throughput.py).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if device.startswith("cuda") or device.startswith("mps"):
+        return max(0, min(8, cores - 1))
+    return min(4, cores // 4)
+
+
+@dataclass
+class TorchEncoder:
+    """An encoder from a torch module whose forward returns (batch, dim) embeddings.
+
+    ``model`` may be the module or a zero-argument callable building it (built on first use).
+    ``identity`` names the weights (by sha256, not by path) and pooling; the preprocessing and
+    runtime dtype are added. ``source`` says where the weights came from (URL, file name).
+    """
+
+    model: Any
+    preprocess: Preprocess
+    identity: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)  # where the weights came from: recorded, not hashed
+    batch_size: int | None = None
+    device: str | None = None
+    num_workers: int | None = None
+    channels_last: bool | None = None  # None: yes for convolutional networks
+    autocast: bool = True  # bf16 (or fp16) autocast on GPU; CPU always runs fp32
+
+    def __post_init__(self) -> None:
+        self.device = select_device(self.device)
+        self._dtype = self._autocast_dtype()
+        self.identity = {**self.identity, "preprocess": self.preprocess.identity(),
+                         "compute_dtype": self._dtype or "float32", "output_dtype": "float32"}
+
+    def _autocast_dtype(self) -> str | None:
+        if not self.autocast or not self.device.startswith("cuda"):
+            return None
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+
+    def module(self):
+        """The network in eval mode on the chosen device, prepared for inference (built once)."""
+        import torch
+
+        if getattr(self, "_prepared", None) is not None:
+            return self._prepared
+        model = self.model if isinstance(self.model, torch.nn.Module) else self.model()
+        model = model.eval().to(self.device)
+        convolutional = any(isinstance(m, torch.nn.Conv2d) and m.kernel_size != m.stride
+                            for m in model.modules())
+        if self.channels_last is None:
+            self.channels_last = convolutional
+        if convolutional:
+            model = fold_batchnorm(model)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self._prepared = model
+        return model
+
+    def loader(self, dataset):
+        import torch
+
+        workers = default_workers(self.device) if self.num_workers is None else self.num_workers
+        return torch.utils.data.DataLoader(
+            _Images(dataset, self.preprocess.transform()), batch_size=self._batch(),
+            shuffle=False, num_workers=workers, pin_memory=self.device.startswith("cuda"),
+            prefetch_factor=4 if workers else None, persistent_workers=False)
+
+    def _batch(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        return 256 if self.device.startswith("cuda") else 32
+
+    def embed(self, dataset) -> Iterator:
+        model = self.module()
+        for images in self.loader(dataset):
+            yield from self._forward(model, images)
+
+    def _forward(self, model, images) -> Iterator:
+        """One loader batch; on out-of-memory, split it in halves and remember the smaller size."""
+        import torch
+
+        try:
+            with torch.inference_mode(), self._autocast_context():
+                x = images.to(self.device, non_blocking=True)
+                if self.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                out = model(x)
+            yield out.float().cpu().numpy()
+        except torch.OutOfMemoryError:
+            if len(images) == 1:
+                raise
+            if self.device.startswith("cuda"):
+                torch.cuda.empty_cache()
+            half = len(images) // 2
+            self.batch_size = half  # later loaders start smaller
+            yield from self._forward(model, images[:half])
+            yield from self._forward(model, images[half:])
+
+    def _autocast_context(self):
+        import contextlib
+
+        import torch
+
+        if self._dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=getattr(torch, self._dtype))
+
+
+def fold_batchnorm(model):
+    """Fold each eval-mode BatchNorm into the convolution before it (same results to ~1e-6).
+
+    Uses torch.fx; a network that cannot be traced is returned unchanged (only slower).
+    """
+    import copy
+
+    try:
+        from torch.fx.experimental.optimization import fuse
+
+        return fuse(copy.deepcopy(model), inplace=True)
+    except Exception:
+        return model

@@ -1,0 +1,148 @@
+"""The core's layout is its architecture: imports go down the layers, never sideways into private names.
+
+Layers, bottom to top (CONTRIBUTING draws the tree)::
+
+    plugin < core < storage < engine < analysis < report < api < testing < cli
+
+A module may import its own layer and those below it, at module level or inside a function alike
+(a lazy import upwards is still a cycle). Built-in plugins import only the public plugin surface,
+``zsbench.plugin``, as a third party's would, and their own package's helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / "harness"
+PLUGINS = ROOT / "plugins"
+LAYERS = ["plugin", "core", "storage", "engine", "analysis", "report", "api", "testing", "cli"]
+# names the package root (`zsbench/__init__.py`, the facade) defines for everyone
+ROOT_NAMES = {"__version__"}
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(CORE).with_suffix("")
+    parts = [p for p in rel.parts if p != "__init__"]
+    return ".".join(["zsbench", *parts])
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of a module of the core (``zsbench.engine.grid`` -> ``engine``), None for the root."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    return parts[1] if parts[1] in LAYERS else None
+
+
+def imports(path: Path, package: str) -> list[tuple[int, str, list[str]]]:
+    """Every ``zsbench`` import in a file as (line, module, names), relative imports resolved."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name, []) for a in node.names if a.name.split(".")[0] == "zsbench"]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([module] if module else []))
+            if module.split(".")[0] == "zsbench":
+                found.append((node.lineno, module, [a.name for a in node.names]))
+    return found
+
+
+def core_files() -> list[Path]:
+    return sorted(CORE.rglob("*.py"))
+
+
+def test_every_core_module_is_in_a_layer():
+    stray = [str(p.relative_to(ROOT)) for p in core_files()
+             if layer_of(module_name(p)) is None and p.name != "__init__.py" or
+             (p.parent == CORE and p.name not in ("__init__.py", "api.py"))]
+    assert stray == [], "modules outside the layers: " + ", ".join(stray)
+
+
+def test_imports_go_down_the_layers():
+    wrong = []
+    for path in core_files():
+        here = module_name(path)
+        package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+        mine = layer_of(here)
+        for line, module, names in imports(path, package):
+            if mine is None:  # the facade may reach every layer
+                continue
+            targets = [module] if module != "zsbench" else [f"zsbench.{n}" for n in names]
+            for target in targets:
+                theirs = layer_of(target)
+                if theirs is None:
+                    if target.split(".")[-1] in ROOT_NAMES:
+                        continue
+                    theirs = "api"  # the facade's own names sit at the api layer
+                if LAYERS.index(theirs) > LAYERS.index(mine):
+                    wrong.append(f"{path.relative_to(ROOT)}:{line} ({mine}) imports {target} ({theirs})")
+    assert wrong == [], "imports going up a layer:\n" + "\n".join(wrong)
+
+
+def test_no_private_names_across_modules():
+    wrong = []
+    for path in [*core_files(), *sorted(PLUGINS.rglob("*.py"))]:
+        for line, module, names in imports(path, "zsbench"):
+            # a package's own private modules (zsbench.plugins._layouts) are its business; private names are not
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")
+                       and not (path.parent / f"{n}.py").exists()]
+            if private:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {', '.join(private)} from {module}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_no_import_cycles_between_modules():
+    graph: dict[str, set[str]] = {}
+    known = {module_name(p) for p in core_files()}
+    for path in core_files():
+        here = module_name(path)
+        package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+        edges = set()
+        for _, module, names in imports(path, package):
+            for target in [module, *(f"{module}.{n}" for n in names)]:
+                if target in known and target != here and not here.startswith(target + "."):
+                    edges.add(target)
+        graph[here] = edges
+    # a package's __init__ re-exporting its own modules is not a cycle through them
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if nxt.startswith(node + ".") or node == "zsbench":
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == [], "import cycles:\n" + "\n".join(cycles)
+
+
+@pytest.mark.parametrize("path", sorted(PLUGINS.rglob("*.py")), ids=lambda p: p.name)
+def test_builtin_plugins_use_only_the_public_plugin_surface(path):
+    wrong = []
+    for line, module, names in imports(path, "zsbench.plugins"):
+        if module == "zsbench.plugin" or module == "zsbench.plugins" or module.startswith("zsbench.plugins."):
+            continue
+        wrong.append(f"{path.name}:{line} imports {module}" + (f" ({', '.join(names)})" if names else ""))
+    assert wrong == [], "built-in plugins import only zsbench.plugin, as a third party would:\n" + "\n".join(wrong)
+
+
+def test_no_core_module_is_too_long():
+    long = [f"{p.relative_to(ROOT)} ({n} lines)" for p in [*core_files(), *sorted(PLUGINS.rglob("*.py"))]
+            if (n := len(p.read_text().splitlines())) > 320]
+    assert long == [], "modules past ~300 lines; split them by job: " + ", ".join(long)
