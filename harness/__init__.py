@@ -22,7 +22,7 @@ __all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "l
            "RunResult", "Result", "ResultStore", "__version__"]
 
 _LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.engine.inputs",
-         "RunResult": "zsbench.api", "Result": "zsbench.types", "ResultStore": "zsbench.storage.store"}
+         "RunResult": "zsbench.api", "Result": "zsbench.core.result", "ResultStore": "zsbench.storage.store"}
 
 
 def __getattr__(name: str):

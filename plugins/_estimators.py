@@ -1,12 +1,23 @@
 """scikit-learn estimators behind the built-in reducers and clusterers.
 
-Imported only inside factories: it imports scikit-learn and hdbscan at module level.
+Imported only inside factories: it imports scikit-learn and hdbscan at module level. Each passes
+scikit-learn's ``check_estimator`` (see tests/test_conformance.py for the checks that cannot apply):
+input is validated as scikit-learn's own estimators validate it (2-d, finite, dense, real numbers,
+``n_features_in_``), read-only memory maps from the artifact cache are accepted, and the input is
+never modified.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data
+except ImportError:  # older releases validate through a method of the estimator
+    def validate_data(estimator, X, **kwargs):
+        return estimator._validate_data(X, **kwargs)
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -21,10 +32,12 @@ class Identity(TransformerMixin, BaseEstimator):
     """No reduction: cluster the embeddings as they are."""
 
     def fit(self, x, y=None):
+        validate_data(self, x)  # sets n_features_in_; refuses 1-d, NaN/Inf, sparse and complex input
         return self
 
     def transform(self, x):
-        return np.asarray(x)
+        check_is_fitted(self)
+        return validate_data(self, x, reset=False)
 
 
 class ZScorePCA(TransformerMixin, BaseEstimator):
@@ -39,21 +52,35 @@ class ZScorePCA(TransformerMixin, BaseEstimator):
     def fit_transform(self, x, y=None):
         from sklearn.decomposition import PCA
 
+        x = validate_data(self, x, dtype=np.float64)
         n = self.n_components
         if isinstance(n, float) and not 0.0 < n < 1.0:
             raise ValueError(f"n_components={n}: a float is a variance fraction in (0, 1)")
-        if isinstance(n, int) and not 1 <= n <= min(np.shape(x)):
+        if isinstance(n, int) and not 1 <= n <= min(x.shape):
             raise ValueError(f"n_components={n}: must be between 1 and min(samples, features)="
-                             f"{min(np.shape(x))}")
-        self.pca_ = PCA(n_components=n, svd_solver=self.svd_solver, whiten=False,
-                        random_state=self.random_state)
-        z = self.pca_.fit_transform(zscore(x))
-        self.explained_variance_ = float(self.pca_.explained_variance_ratio_.sum())
+                             f"{min(x.shape)}")
+        # the z-score statistics are kept so that transform() applies the fitted scaling
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = (x - self.mean_).std(axis=0)
+        pca = PCA(n_components=n, svd_solver=self.svd_solver, whiten=False, random_state=self.random_state)
+        z = pca.fit_transform(self._standardise(x))
+        self.pca_ = pca
+        self.explained_variance_ = float(pca.explained_variance_ratio_.sum())
         return z
 
     def fit(self, x, y=None):
         self.fit_transform(x)
         return self
+
+    def transform(self, x):
+        check_is_fitted(self)
+        x = validate_data(self, x, dtype=np.float64, reset=False)
+        return self.pca_.transform(self._standardise(x))
+
+    def _standardise(self, x: np.ndarray) -> np.ndarray:
+        """``zscore`` with the fitted statistics (zero-variance dimensions become 0)."""
+        centred = x - self.mean_
+        return np.divide(centred, self.scale_, out=np.zeros_like(centred), where=self.scale_ > 0)
 
 
 class ScaledAgglomerative(ClusterMixin, BaseEstimator):
@@ -73,16 +100,17 @@ class ScaledAgglomerative(ClusterMixin, BaseEstimator):
     def fit(self, x, y=None):
         from sklearn.cluster import AgglomerativeClustering
 
-        x = np.asarray(x, dtype=np.float64)
-        centred = x - x.mean(axis=0)
+        x = validate_data(self, x, dtype=np.float64, ensure_min_samples=2)
+        centred = x - x.mean(axis=0)  # a new array: the input (maybe a read-only memmap) is left as it is
         scale = centred.std(axis=0).mean()
         scaled = centred / scale if scale > 0 else centred
         scaled /= np.sqrt(x.shape[1])
-        self.model_ = AgglomerativeClustering(
+        model = AgglomerativeClustering(
             n_clusters=None, distance_threshold=self.distance_threshold, linkage=self.linkage,
             metric=self.metric, compute_full_tree=True, connectivity=None,
             compute_distances=False)
-        self.labels_ = self.model_.fit_predict(scaled)
+        self.labels_ = model.fit_predict(scaled)
+        self.model_ = model
         return self
 
 
@@ -107,15 +135,18 @@ class FractionalHDBSCAN(ClusterMixin, BaseEstimator):
     def fit(self, x, y=None):
         import hdbscan
 
-        x = np.asarray(x, dtype=np.float64)
-        self.max_cluster_size_ = round(self.max_cluster_fraction * len(x))
-        self.model_ = hdbscan.HDBSCAN(
+        x = validate_data(self, x, dtype=np.float64, ensure_min_samples=2)
+        if not x.flags.writeable:  # hdbscan's Cython code takes writable buffers only (cache memmaps are not)
+            x = x.copy()
+        max_cluster_size = round(self.max_cluster_fraction * len(x))
+        model = hdbscan.HDBSCAN(
             min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
-            max_cluster_size=self.max_cluster_size_, metric=self.metric, alpha=self.alpha,
+            max_cluster_size=max_cluster_size, metric=self.metric, alpha=self.alpha,
             cluster_selection_method=self.cluster_selection_method,
             cluster_selection_epsilon=self.cluster_selection_epsilon,
             allow_single_cluster=self.allow_single_cluster,
             approx_min_span_tree=self.approx_min_span_tree, core_dist_n_jobs=1,
             gen_min_span_tree=False, prediction_data=False)
-        self.labels_ = self.model_.fit_predict(x)
+        self.labels_ = model.fit_predict(x)
+        self.max_cluster_size_, self.model_ = max_cluster_size, model
         return self

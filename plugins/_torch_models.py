@@ -120,7 +120,7 @@ def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None) -> 
         source: dict[str, Any] = {}
     else:
         net = ARCHITECTURES[spec["arch"]](**args)
-        path = weights or fetch(name, spec["url"], sha256_hex=spec.get("sha256"))
+        path = weights or fetch(name, spec["url"], sha256=spec.get("sha256"))
         state = LAYOUTS[spec["layout"]](read_state_dict(path, name))
         report = load_into(net, state, name, ignore=spec.get("ignore", ()),
                            keep_init=spec.get("keep_init", ()))

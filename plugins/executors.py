@@ -1,8 +1,10 @@
 """Executors: where a grid's stages run. ``local`` (a process pool sized to the machine, the default)
 and ``dask`` (``dask.distributed``: a LocalCluster, or an existing scheduler).
 
-Only ``zsbench`` is imported here: the executors live in :mod:`zsbench.plugins._executors`, which
-the factories import when an executor is built, so listing plugins never imports dask.
+Only ``zsbench.plugin`` is imported here: the executors live in :mod:`zsbench.plugins._executors`
+(local) and :mod:`zsbench.plugins._dask`, which the factories import when an executor is built, so
+listing plugins never imports dask. Each is a third-party executor as far as the core knows: it
+implements :class:`zsbench.plugin.Executor` and nothing more is read from it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def dask(scheduler: str | None = None, workers: int | None = None, timeout: floa
     """``dask.distributed``: a private LocalCluster of ``workers`` single-threaded processes, or a
     client of the scheduler at ``scheduler`` (``tcp://host:port``), waiting up to ``timeout`` seconds
     to connect (and, when ``workers`` is given, for that many workers to join)."""
-    from zsbench.plugins._executors import DaskExecutor
+    from zsbench.plugins._dask import DaskExecutor
 
     return DaskExecutor(scheduler=scheduler, workers=workers, timeout=timeout)
 

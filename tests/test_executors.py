@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 from zsbench.core.catalog import build_catalog
+from zsbench.plugin import usable_cores
 from zsbench.plugin.errors import ZsbenchError
 
 from . import _executor_tasks as tasks
@@ -61,8 +62,6 @@ def test_local_pool_spreads_tasks_over_processes():
 
 
 def test_local_pool_splits_threads_between_workers():
-    from zsbench.plugins._executors import usable_cores
-
     expected = max(1, usable_cores() // 2)
     with _executor("local", workers=2) as executor:
         seen = executor.submit(tasks.thread_settings).result()
@@ -71,8 +70,6 @@ def test_local_pool_splits_threads_between_workers():
 
 
 def test_local_default_uses_every_core_and_rejects_bad_counts():
-    from zsbench.plugins._executors import usable_cores
-
     executor = _executor("local")
     try:
         assert executor.workers == usable_cores()
@@ -90,7 +87,7 @@ def test_dask_local_cluster():
     pytest.importorskip("distributed")
     executor = _executor("dask", workers=2)
     try:
-        assert executor.name == "dask" and not executor.in_process and executor.workers == 2
+        assert executor.name == "dask" and executor.workers == 2
         info = executor.describe()
         assert info["executor"] == "dask" and info["workers"] == 2
         assert info["scheduler"].startswith("tcp://127.0.0.1:")

@@ -114,19 +114,34 @@ def test_same_entry_point_name_in_two_distributions_are_two_plugins(site, monkey
 
 
 def test_duplicate_component_name_is_an_error_naming_both_plugins():
+    def claiming(name):
+        @zsbench.hookimpl
+        def register_encoders(register):
+            register("twin", lambda: None)
+
+        return types.SimpleNamespace(register_encoders=register_encoders)
+
+    with zsbench.registered(claiming("a"), "dup-a"), zsbench.registered(claiming("b"), "dup-b"):
+        catalog = build_catalog()
+        with pytest.raises(DuplicateComponentError) as err:
+            catalog.get("encoders", "twin")  # neither silently wins
+        assert "twin" not in catalog.names("encoders")
+        assert "digits" in catalog.names("datasets")  # the rest keeps working
+        with pytest.raises(DuplicateComponentError):
+            zsbench.run(encoder="twin", store=False)
+    assert "both __main__:dup-a and __main__:dup-b" in str(err.value)
+
+
+def test_a_built_in_name_stays_the_built_in_s():
     @zsbench.hookimpl
     def register_encoders(register):
         register("raw-pixels", lambda: None)
 
     with zsbench.registered(types.SimpleNamespace(register_encoders=register_encoders), "dup"):
         catalog = build_catalog()
-        with pytest.raises(DuplicateComponentError) as err:
-            catalog.get("encoders", "raw-pixels")  # neither silently wins
-        assert "raw-pixels" not in catalog.names("encoders")
-        assert "digits" in catalog.names("datasets")  # the rest keeps working
-        with pytest.raises(DuplicateComponentError):
-            zsbench.run(encoder="raw-pixels", store=False)
-    assert "both __main__:dup and zsbench:raw_pixels" in str(err.value)
+    assert catalog.get("encoders", "raw-pixels").plugin == "zsbench:raw_pixels"
+    assert catalog.refusal_messages() == [
+        "plugin __main__:dup registers encoder 'raw-pixels', a built-in name; rename it"]
 
 
 def test_registering_a_broken_plugin_object_raises_with_the_reason():

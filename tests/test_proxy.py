@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
+from zsbench.analysis import choice as choosing
 from zsbench.analysis import proxy
 from zsbench.cli.app import app
 from zsbench.core.result import Result
@@ -139,7 +140,7 @@ def digits300(tmp_path_factory):
     cache = tmp_path_factory.mktemp("proxy") / "cache"
     run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=[0], max_samples=N, store=False,
                       cache=cache)
-    choice = proxy.choose("raw-pixels", "digits", k_min=8, k_max=12, max_samples=N, cache=cache)
+    choice = choosing.choose("raw-pixels", "digits", k_min=8, k_max=12, max_samples=N, cache=cache)
     return types.SimpleNamespace(cache=cache, run=run.results[0], choice=choice)
 
 
@@ -155,6 +156,16 @@ def test_choice_is_the_highest_silhouette_and_shares_the_runs_stages(digits300):
     assert kmeans10.labels_key == run.config["artifacts"]["labels"]
     assert kmeans10.silhouette == pytest.approx(run.metrics["silhouette_proxy"], abs=1e-12)
     assert kmeans10.ami == pytest.approx(run.metrics["ami"], abs=1e-12)
+
+
+def test_a_run_reuses_the_embedding_and_stages_of_a_choice(tmp_path):
+    """The other way round: a choice first, then `zsbench run` on the same images finds its stages cached."""
+    cache = tmp_path / "cache"
+    choosing.choose("raw-pixels", "digits", k_min=10, k_max=10, max_samples=N, cache=cache)
+    run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=[0], max_samples=N, store=False,
+                      cache=cache)
+    assert run.results[0].config["embedding_reused"] is True
+    assert run.computed == {"reduce": 0, "labels": 0} and run.reused["labels"] == 1
 
 
 def test_choose_on_the_command_line(cli, digits300, tmp_path):
@@ -204,7 +215,7 @@ def _same_choice(a, b):
 def test_labels_are_not_used_to_choose(cli, digits300):
     """The same images with no labels, then with half of them: the same candidates, scores and choice."""
     with zsbench.registered(_digits_subset(lambda y: np.full(len(y), "", dtype=object)), "nolabels"):
-        bare = proxy.choose("raw-pixels", "digits-relabelled", k_min=8, k_max=12, cache=digits300.cache)
+        bare = choosing.choose("raw-pixels", "digits-relabelled", k_min=8, k_max=12, cache=digits300.cache)
         out = cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits-relabelled", *K_RANGE,
                   "--cache", digits300.cache)
     _same_choice(bare, digits300.choice)
@@ -216,7 +227,7 @@ def test_labels_are_not_used_to_choose(cli, digits300):
 
     half = lambda y: np.where(np.arange(len(y)) % 2 == 0, y.astype(str), "")  # noqa: E731
     with zsbench.registered(_digits_subset(half), "halflabels"):
-        partial = proxy.choose("raw-pixels", "digits-relabelled", k_min=8, k_max=12, cache=digits300.cache)
+        partial = choosing.choose("raw-pixels", "digits-relabelled", k_min=8, k_max=12, cache=digits300.cache)
     _same_choice(partial, digits300.choice)
     assert partial.checked and partial.n_labelled == N // 2 and partial.chosen.ami is not None
 

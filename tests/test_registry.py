@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 
 from zsbench.analysis import records, registry
 from zsbench.analysis.leaderboard import build
+from zsbench.analysis.sources import Source, load_sources, record_results
+from zsbench.analysis.validation import validate
+from zsbench.analysis.verification import verify
 from zsbench.cli.app import app
 from zsbench.report.board import render
 from zsbench.storage.cache import ArtifactCache
@@ -47,7 +50,7 @@ def test_submit_writes_a_valid_record_that_reads_back_as_the_stored_results(smok
     assert out.exit_code == 0, out.output
     path = tmp_path / "reg" / "standard-1" / "raw-pixels.json"
     assert f"wrote {path}: 12 result(s) (0 failed) on 1 dataset(s) x 2 clusterer(s) x 6 seed(s)" in out.output
-    assert records.validate(path) == []
+    assert validate(path) == []
     record = records.read(path)
     assert records.dumps(record) == path.read_text()  # stable serialisation
     assert record["schema"] == "zsbench-record/2" and record["seeds"] == list(range(6))
@@ -58,7 +61,7 @@ def test_submit_writes_a_valid_record_that_reads_back_as_the_stored_results(smok
     assert {"zsbench", "numpy", "scikit-learn"} <= set(env["packages"]) and env["hardware"]["cpus"] >= 1
     with ResultStore(smoke / "results.sqlite") as db:
         stored = {(r.dataset, r.clusterer, r.seed): r for r in db.results() if r.encoder == "raw-pixels"}
-    back = records.record_results(record)
+    back = record_results(record)
     assert len(back) == len(stored) == 12
     for r in back:
         original = stored[(r.dataset, r.clusterer, r.seed)]
@@ -78,7 +81,7 @@ def test_a_tampered_score_fails_verify_naming_the_result_and_metric(record):
     entry = next(e for e in data["results"] if e["clusterer"] == "kmeans" and e["seed"] == 1)
     entry["metrics"]["ami"] = round(entry["metrics"]["ami"] + 0.02, 6)  # still valid under the schema
     record.write_text(records.dumps(data))
-    assert records.validate(record) == []
+    assert validate(record) == []
     out = cli("verify", record)
     assert out.exit_code == 1
     assert "digits / kmeans / seed 1: ami recorded" in out.output and "FAILED: 1 mismatch(es)" in out.output
@@ -93,7 +96,7 @@ def test_tampered_labels_fail_verify(record):
     arrays[digest] = arrays[digest].copy()
     arrays[digest][:50] = 0  # the predictions were edited to flatter or hide something
     np.savez_compressed(archive, **arrays)
-    report = records.verify(record)
+    report = verify(record)
     assert not report.ok and "do not match their hash" in report.mismatches[0]
 
 
@@ -104,13 +107,13 @@ def test_validate_names_the_file_and_field_of_each_problem(record, tmp_path):
     del data["seeds"]
     bad = record.parent / "bad.json"  # beside the record, so its labels archive is found
     bad.write_text(json.dumps(data))
-    problems = records.validate(bad)
+    problems = validate(bad)
     assert f"{bad}: results[0].metrics.ami: 1.5 is greater than the maximum of 1" in problems
     assert f"{bad}: (top level): 'seeds' is a required property" in problems
     data["seeds"] = [0, 1, 2]
     data["results"][0]["metrics"]["ami"] = 0.5
     bad.write_text(json.dumps(data))
-    assert records.validate(bad) == [f"{bad}: results[1].dataset: 'cifar10' is not described under datasets"]
+    assert validate(bad) == [f"{bad}: results[1].dataset: 'cifar10' is not described under datasets"]
     (tmp_path / "broken.json").write_text("{not json")
     out = cli("validate", bad, tmp_path / "broken.json", record)
     assert out.exit_code == 1
@@ -168,7 +171,7 @@ def three_sources(smoke):
     """The same three encoders as complete sources (a local store's results are not partial)."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    return [records.Source(name, _fake(results, name, shift)) for name, shift in
+    return [Source(name, _fake(results, name, shift)) for name, shift in
             (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0))]
 
 
@@ -176,7 +179,7 @@ def test_leaderboard_builds_are_byte_identical_whatever_the_input_order(three_re
     files = records.record_files([three_records])
     outputs = []
     for order in (files, files[::-1]):
-        sources = records.load_sources(order, store=False)
+        sources = load_sources(order, store=False)
         board = build(sources)
         outputs.append([render(board, fmt) for fmt in ("markdown", "csv", "json", "html")])
     assert outputs[0] == outputs[1]
@@ -195,7 +198,7 @@ def test_encoders_seed_noise_cannot_separate_share_a_rank_interval(three_sources
     sha = {row.encoder: row.identity[:12] for row in board.rows}
     assert f"| 1–2 | alpha | {sha['alpha']} | umap |" in md and f"| 3 | gamma | {sha['gamma']} | umap |" in md
     # the same results as partial records: shown in the same order, never ranked
-    partial = build(records.load_sources([three_records], store=False))
+    partial = build(load_sources([three_records], store=False))
     assert [row.label for row in partial.rows] == ["alpha (partial)", "beta (partial)", "gamma (partial)"]
     assert all(row.views["mean"].rank is None for row in partial.rows)
 
@@ -205,7 +208,7 @@ def test_only_results_on_the_same_samples_are_compared(three_records, smoke, tmp
     data = records.read(path)
     data["datasets"]["digits"]["fingerprint"] = "0" * 64  # gamma ran on another sample set
     path.write_text(records.dumps(data))
-    board = build(records.load_sources([three_records], store=False))
+    board = build(load_sources([three_records], store=False))
     assert [row.encoder for row in board.rows] == ["alpha", "beta"]
     assert any("digits: results of gamma left out" in note for note in board.notes)
 
@@ -233,8 +236,8 @@ def test_the_published_registry_is_valid_and_verifies():
     files = records.record_files([root])
     assert files, "registry/ holds no record"
     for path in files:
-        assert records.validate(path) == []
-        report = records.verify(path)
+        assert validate(path) == []
+        report = verify(path)
         assert report.ok and report.checked > 0, report.mismatches
 
 

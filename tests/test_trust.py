@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 import zsbench
 from zsbench.analysis import records, registry
 from zsbench.analysis.leaderboard import build
-from zsbench.analysis.records import RecordError, Source
+from zsbench.analysis.records import RecordError
+from zsbench.analysis.sources import Source, record_results
+from zsbench.analysis.validation import validate
 from zsbench.cli.app import app
 from zsbench.core.identity import differences, identity_sha256
 from zsbench.core.protocol import load_spec
@@ -215,7 +217,7 @@ def test_submit_lists_identities_and_takes_the_one_asked_for(tmp_path):
     path = write(older + newer, tmp_path, identity=sha_a[:8])
     record = records.read(path)
     assert record["encoder"]["identity_sha256"] == sha_a and record["partial"] is False
-    assert records.validate(path) == []
+    assert validate(path) == []
 
 
 def test_submit_keeps_the_full_partition_over_a_later_subsample(tmp_path):
@@ -228,7 +230,7 @@ def test_submit_keeps_the_full_partition_over_a_later_subsample(tmp_path):
     assert record["datasets"]["digits"]["seeds"] == list(range(9)) and record["seeds"] == list(range(9))
     assert record["clusterers"] == SIX and len(record["results"]) == 54
     assert any("other sample sets" in reason for reason in submission.left_out)
-    assert records.validate(registry.write(submission, tmp_path / "mine.json")) == []
+    assert validate(registry.write(submission, tmp_path / "mine.json")) == []
 
 
 def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
@@ -248,7 +250,7 @@ def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
     path = write(few, tmp_path, partial=True)
     record = records.read(path)
     assert record["partial"] is True and record["missing"] and record["clusterers"] == ["kmeans", "agglomerative"]
-    assert records.validate(path) == []
+    assert validate(path) == []
     assert not (tmp_path / "refused.json").exists()
 
 
@@ -282,7 +284,7 @@ def test_validate_refuses_a_script_dataset_and_an_incomplete_standard_record(tmp
         record["results"] = [e for e in record["results"] if e["clusterer"] == "kmeans" and e["seed"] < 2]
         record["clusterers"], record["seeds"], record["datasets"]["digits"]["seeds"] = ["kmeans"], [0, 1], [0, 1]
 
-    problems = records.validate(_tamper(path, script_made))
+    problems = validate(_tamper(path, script_made))
     assert any("datasets.digits.plugin" in p and "'__main__'" in p and "installed distribution" in p
                for p in problems)
     assert any("not complete for protocol 1 and not marked partial: digits lacks clusterer(s) spectral" in p
@@ -298,7 +300,7 @@ def test_validate_refuses_a_header_that_disagrees_with_the_results(tmp_path):
         record["seeds"] = list(range(9))
         record["results"] = [e for e in record["results"] if e["clusterer"] != "hdbscan"]
 
-    problems = records.validate(_tamper(path, overstated))
+    problems = validate(_tamper(path, overstated))
     assert any("clusterers: 'hdbscan' listed under clusterers but has no result" in p for p in problems)
     assert any("seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8] but the results have seeds [0, 1, 2]" in p for p in problems)
 
@@ -306,7 +308,7 @@ def test_validate_refuses_a_header_that_disagrees_with_the_results(tmp_path):
 def test_records_carry_file_names_and_hashes_never_local_paths(tmp_path):
     # case 5: a weights path in the options
     path = write(grid(), tmp_path)
-    problems = records.validate(_tamper(path, lambda r: r["encoder"]["options"].update(
+    problems = validate(_tamper(path, lambda r: r["encoder"]["options"].update(
         weights="/home/someone/broken.pth")))
     assert any("encoder.options.weights: holds a local path" in p for p in problems)
     old = grid(options={"weights": "/home/someone/broken.pth"})
@@ -318,7 +320,7 @@ def test_records_carry_file_names_and_hashes_never_local_paths(tmp_path):
 def test_a_record_of_the_old_format_is_named_as_such(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"schema": "zsbench-record/1"}))
-    (problem,) = records.validate(path)
+    (problem,) = validate(path)
     assert "'zsbench-record/1' is a record format this zsbench does not read" in problem
     assert "zsbench submit" in problem
 
@@ -364,7 +366,7 @@ def test_a_partial_record_is_shown_and_never_ranked(tmp_path):
     assert "quick" not in rows  # its sample set is not the board's; named in the notes
     assert any("quick" in n and "sample set" in n for n in doc["notes"])
 
-    alone = build([Source(str(path), records.record_results(records.read(path)), partial=True)])
+    alone = build([Source(str(path), record_results(records.read(path)), partial=True)])
     (row,) = alone.rows
     assert row.partial and row.label == "quick (partial)" and row.views["mean"].rank is None
     assert row.lacks["mean"] == ["a complete record (this one is partial)"]
@@ -403,6 +405,44 @@ def test_missing_weights_are_a_one_line_error():
         "error: --weights /nowhere/w.pth: no such file or folder; pass the path of the weights file")
 
 
+def test_the_weights_keyword_reaches_the_encoder_and_a_missing_file_is_one_line(tmp_path):
+    """`zsbench.run(..., weights=PATH)` is `zsbench run --weights PATH`: the encoder factory's ``weights``
+    option, recorded by content; a path that names nothing fails before any work, as on the command line."""
+    import types
+
+    from zsbench.plugin.errors import InvalidInputError
+    from zsbench.plugin.identity import file_sha256
+
+    from .helpers import Blobs, MeanStd
+
+    given = []
+
+    def weighted(weights=None):
+        given.append(weights)
+        return MeanStd()
+
+    @zsbench.hookimpl
+    def register_encoders(register):
+        register("weighted", weighted)
+
+    @zsbench.hookimpl
+    def register_datasets(register):
+        register("blobs", Blobs)
+
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"some weights")
+    plugin = types.SimpleNamespace(register_encoders=register_encoders, register_datasets=register_datasets)
+    run = dict(clusterers=["kmeans"], reducer="none", seeds=1, store=False, cache=False)
+    with zsbench.registered(plugin, "weighted"):
+        out = zsbench.run("weighted", "blobs", weights=weights, **run)
+        with pytest.raises(InvalidInputError) as missing:
+            zsbench.run("weighted", "blobs", weights=tmp_path / "absent.pth", **run)
+    assert given == [str(weights)] and out.results[0].ok
+    assert out.results[0].config["encoder"]["options"]["weights"]["sha256"] == file_sha256(weights)
+    assert str(missing.value) == (f"--weights {tmp_path / 'absent.pth'}: no such file or folder; pass the path "
+                                  "of the weights file")
+
+
 def test_the_check_store_is_never_the_users_store(tmp_path, monkeypatch):
     from zsbench.cli.check import check_store
     from zsbench.storage.store import default_path
@@ -437,9 +477,9 @@ def test_validate_checks_sample_counts_times_and_every_kind_of_local_path(tmp_pa
     ]
     for change, expected in checks:
         fresh = write(grid(), tmp_path, name="probe")
-        problems = records.validate(_tamper(fresh, change))
+        problems = validate(_tamper(fresh, change))
         assert any(expected in p for p in problems), (expected, problems)
-    one = records.validate(_tamper(path, lambda r: r["encoder"]["source"].update(url="/home/alice/w.pth")))
+    one = validate(_tamper(path, lambda r: r["encoder"]["source"].update(url="/home/alice/w.pth")))
     assert len([p for p in one if "encoder.source.url" in p]) == 1
 
 
@@ -484,7 +524,7 @@ def test_a_complete_record_has_seeds_common_to_its_datasets(tmp_path):
         record["datasets"]["other"]["seeds"] = [3, 4, 5]
         record["seeds"] = list(range(6))
 
-    problems = records.validate(_tamper(path, shifted))
+    problems = validate(_tamper(path, shifted))
     assert any("the datasets share 0 seed(s)" in p for p in problems)
 
 

@@ -201,7 +201,7 @@ def test_a_pinned_checksum_is_checked_on_every_use(tmp_path, monkeypatch):
     monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))
     (tmp_path / "w.pth").write_bytes(b"published bytes")
     good = hashlib.sha256(b"published bytes").hexdigest()
-    assert fetch("m", "https://example.org/w.pth", sha256_hex=good) == tmp_path / "w.pth"
+    assert fetch("m", "https://example.org/w.pth", sha256=good) == tmp_path / "w.pth"
     (tmp_path / "w.pth").write_bytes(b"truncated")
     with pytest.raises(WeightsError, match="delete it so zsbench downloads it again"):
-        fetch("m", "https://example.org/w.pth", sha256_hex=good)
+        fetch("m", "https://example.org/w.pth", sha256=good)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.plugin import hookimpl
+from zsbench.plugin import hookimpl, require_api
+
+require_api("1.0")  # the plugin surface this module is written against
 
 NAME = "efficientnet-lite0"
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import math
 import statistics
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from zsbench.analysis.records import finite
+from zsbench.analysis import selection
+from zsbench.analysis.stats import finite, t_quantile
 from zsbench.core.result import Result
 
 ALPHA = 0.005  # one-sided; measured false-alarm rate on digits about 2x this (seed scores are bimodal)
@@ -56,7 +55,7 @@ class Test:
     @property
     def threshold(self) -> float:
         """The largest drop seed noise allows (a positive number of AMI points)."""
-        return max(self.tolerance, _t(1 - self.alpha, self.df) * self.se)
+        return max(self.tolerance, t_quantile(1 - self.alpha, self.df) * self.se)
 
     @property
     def regressed(self) -> bool:
@@ -69,7 +68,7 @@ class Test:
     @property
     def interval(self) -> tuple[float, float]:
         """A two-sided 95% interval for the change."""
-        half = _t(0.975, self.df) * self.se if self.se > 0 else 0.0
+        half = t_quantile(0.975, self.df) * self.se if self.se > 0 else 0.0
         return (self.delta - half, self.delta + half)
 
 
@@ -98,10 +97,11 @@ class Report:
 
 def cells(baseline: Iterable[Result], candidate: Iterable[Result], *, datasets: Sequence[str] | None = None,
           clusterers: Sequence[str] | None = None) -> list[Cell]:
-    """Cells both sides have, with their AMI x100 per seed (latest result per seed)."""
+    """Cells both sides have, with their AMI x100 per seed (the latest result per seed, as everywhere:
+    :func:`zsbench.analysis.selection.latest`)."""
     def per_cell(results: Iterable[Result]) -> dict[tuple[str, str], dict[int, float]]:
         out: dict[tuple[str, str], dict[int, float]] = {}
-        for r in results:
+        for r in selection.latest(results):
             if r.ok and finite(r.ami):  # NaN or infinity (a store's JSON can hold them) is no score, like a failure
                 out.setdefault((r.dataset, r.clusterer), {})[r.seed] = 100.0 * float(r.ami)
         return out
@@ -164,108 +164,3 @@ def evaluate(cells_: Sequence[Cell], *, baseline_name: str = "baseline", candida
     report.datasets = [test(ds, [c for c in cells_ if c.dataset == ds], alpha=alpha / len(names),
                             tolerance=tolerance) for ds in names]
     return report
-
-
-def _t(q: float, df: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(q)) if math.isinf(df) else float(stats.t.ppf(q, df))
-
-
-# --------------------------------------------------------------------------------------------- output
-
-
-def verdict(report: Report) -> str:
-    if report.incomplete:
-        return f"FAILED: incomplete: {report.incomplete}"
-    if report.suite is None:
-        return "FAILED: no cell in common between the candidate and the baseline"
-    if report.passed:
-        return (f"passed: mean change {report.suite.delta:+.2f} AMI points; seed noise allows a drop of "
-                f"{report.suite.threshold:.2f}")
-    which = ", ".join(t.name for t in report.regressed) or "the suite as a whole"
-    return (f"FAILED: AMI dropped beyond seed noise on {which} (mean change {report.suite.delta:+.2f}, allowed "
-            f"drop {report.suite.threshold:.2f})")
-
-
-def markdown(report: Report) -> str:
-    """A summary for a pull-request comment."""
-    mark = "✅" if report.passed else "❌"
-    lines = [f"## {mark} zsbench check: {_md(report.candidate)} against {_md(report.baseline)}", "",
-             _md(verdict(report)), ""]
-    if report.suite is not None:
-        lines += ["| dataset | change (AMI ×100) | 95% interval | allowed drop | verdict |", "|---|---|---|---|---|"]
-        for t in [report.suite, *report.datasets]:
-            low, high = t.interval
-            state = "regressed" if t.regressed else "improved" if t.improved else "within noise"
-            name = "**all (suite)**" if t.name == "suite" else t.name
-            lines.append(f"| {_md(name)} | {t.delta:+.2f} | [{low:+.2f}, {high:+.2f}] | {t.threshold:.2f} | {state} |")
-        lines += ["", "<details><summary>Per dataset and clusterer</summary>", "",
-                  "| dataset | clusterer | baseline | candidate | change |", "|---|---|---|---|---|"]
-        for c in report.cells:
-            lines.append(f"| {_md(c.dataset)} | {_md(c.clusterer)} | {_ms(c.baseline)} | {_ms(c.candidate)} | "
-                         f"{c.delta:+.2f} |")
-        lines += ["", "</details>"]
-    n = len(report.datasets)
-    per_dataset = f"α/{n} per dataset" if n > 1 else "the same for its one dataset"
-    lines += ["", f"One-sided α = {report.alpha:g} for the suite, {per_dataset}; "
-              f"drops under {report.tolerance:g} AMI points always pass. Datasets are paired; seeds (AMI averaged "
-              f"over the clusterers) measure the noise. {report.seconds:.0f} s."]
-    lines += [f"- {_md(n)}" for n in report.notes]
-    return "\n".join(lines) + "\n"
-
-
-def junit(report: Report) -> str:
-    """JUnit XML: one test case per dataset, one for the suite, one for the time budget."""
-    suite = ET.Element("testsuite", name="zsbench check", time=f"{report.seconds:.1f}")
-    cases = 0
-    failures = 0
-
-    def case(name: str, failure: str | None, output: str) -> None:
-        nonlocal cases, failures
-        element = ET.SubElement(suite, "testcase", classname=f"zsbench.check.{report.candidate}", name=name)
-        cases += 1
-        if failure:
-            failures += 1
-            ET.SubElement(element, "failure", message=failure).text = output
-        else:
-            ET.SubElement(element, "system-out").text = output
-
-    for t in ([report.suite] if report.suite else []) + report.datasets:
-        text = (f"change {t.delta:+.2f} AMI points (95% interval {t.interval[0]:+.2f} to {t.interval[1]:+.2f}); "
-                f"allowed drop {t.threshold:.2f}")
-        case(t.name, f"AMI dropped beyond seed noise: {text}" if t.regressed else None, text)
-    if report.incomplete:
-        case("time budget", report.incomplete, report.incomplete)
-    elif report.suite is None:
-        case("suite", "no cell in common between the candidate and the baseline", "")
-    suite.set("tests", str(cases))
-    suite.set("failures", str(failures))
-    suite.set("errors", "0")
-    ET.indent(suite)
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _ms(pairs: Sequence[tuple[int, float]]) -> str:
-    values = [v for _, v in pairs]
-    if len(values) < 2:
-        return f"{values[0]:.1f}" if values else "—"
-    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f} (n={len(values)})"
-
-
-def _md(text: str) -> str:
-    """Text from users or plugins as Markdown: raw HTML (``<img onerror>``) is shown, never run, in a PR comment."""
-    import html
-
-    return html.escape(str(text), quote=False).replace("|", "\\|")
-
-
-def to_json(report: Report) -> dict[str, Any]:
-    def js(t: Test) -> dict[str, Any]:
-        return {"name": t.name, "delta": t.delta, "se": t.se, "df": None if math.isinf(t.df) else t.df,
-                "threshold": t.threshold, "regressed": t.regressed, "improved": t.improved}
-
-    return {"passed": report.passed, "baseline": report.baseline, "candidate": report.candidate,
-            "suite": js(report.suite) if report.suite else None, "datasets": [js(t) for t in report.datasets],
-            "incomplete": report.incomplete, "alpha": report.alpha, "tolerance": report.tolerance,
-            "seconds": report.seconds}

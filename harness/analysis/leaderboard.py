@@ -22,102 +22,18 @@ Rules, so that a board can be trusted and rebuilt:
 
 from __future__ import annotations
 
-import math
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from zsbench.analysis import selection
-from zsbench.analysis.records import finite
+from zsbench.analysis.rows import LOCAL, Dataset, Row, label_rows, lacks, rank, row_order, view_scores
+from zsbench.analysis.stats import finite
 from zsbench.core.identity import short
 from zsbench.core.result import Result
 
 GROUPS = ("in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD")  # the study's order
 MEAN = "mean"  # the view averaged over the protocol's clusterers
-LOCAL = "local store"
-CONFIDENCE = 0.95
-DIGITS = 4  # rounding in machine-readable output
-
-
-@dataclass(frozen=True)
-class Score:
-    """A mean over seeds with its t-interval; ``per_seed`` keeps the replicates for comparisons."""
-
-    mean: float
-    low: float | None
-    high: float | None
-    per_seed: tuple[tuple[int, float], ...]
-
-    @property
-    def n_seeds(self) -> int:
-        return len(self.per_seed)
-
-    def text(self) -> str:
-        if self.low is None or self.high is None:
-            return f"{self.mean:.1f}"
-        return f"{self.mean:.1f} ± {(self.high - self.low) / 2:.1f}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"mean": rounded(self.mean), "low": rounded(self.low), "high": rounded(self.high),
-                "n_seeds": self.n_seeds}
-
-
-def score(per_seed: Mapping[int, float]) -> Score | None:
-    if not per_seed:
-        return None
-    pairs = tuple(sorted(per_seed.items()))
-    values = [v for _, v in pairs]
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return Score(mean, None, None, pairs)
-    half = _t(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return Score(mean, mean - half, mean + half, pairs)
-
-
-def combine(parts: Sequence[Score | None]) -> Score | None:
-    """The mean of several scores, seed by seed, over the seeds all of them have."""
-    if not parts or any(p is None for p in parts):
-        return None
-    maps = [dict(p.per_seed) for p in parts]
-    common = set.intersection(*(set(m) for m in maps))
-    return score({s: statistics.fmean(m[s] for m in maps) for s in common})
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    group: str
-    fingerprint: str
-    n_samples: int | None
-    n_classes: int | None
-
-
-@dataclass
-class View:
-    overall: Score | None = None
-    groups: dict[str, Score | None] = field(default_factory=dict)
-    datasets: dict[str, Score | None] = field(default_factory=dict)
-    rank: tuple[int, int] | None = None
-
-
-@dataclass
-class Row:
-    encoder: str
-    identity: str  # sha256 of the encoder identity (name, weights, preprocessing, options)
-    reducer: str
-    source: str
-    ami: dict[tuple[str, str], dict[int, float]]  # (dataset, clusterer) -> seed -> AMI x100
-    silhouette: dict[tuple[str, str], dict[int, float]]
-    n_clusters: dict[tuple[str, str], dict[int, float]]
-    partial: bool = False  # from a record marked partial: shown, never ranked
-    views: dict[str, View] = field(default_factory=dict)
-    lacks: dict[str, list[str]] = field(default_factory=dict)  # view -> what keeps the row from a rank
-    label: str = ""  # the encoder, marked when it also comes from elsewhere or with another identity
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.encoder, self.identity, self.reducer, self.source)
 
 
 @dataclass
@@ -145,7 +61,7 @@ class Leaderboard:
 
 def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, datasets: Sequence[str] | None = None,
           all_identities: bool = False) -> Leaderboard:
-    """A board from ``Source`` objects (see :func:`zsbench.analysis.records.load_sources`) or plain results.
+    """A board from ``Source`` objects (see :func:`zsbench.analysis.sources.load_sources`) or plain results.
 
     ``datasets`` is the suite to compare (default: the datasets most rows cover). Each row is one
     encoder identity from one source; by default only the latest identity of each encoder name per
@@ -263,15 +179,15 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
     if view not in views and rows:
         raise ZsbenchError(f"no view {view!r} on this board; choose one of {', '.join(views)}")
     board_rows = list(rows.values())
-    _label_rows(board_rows)
+    label_rows(board_rows)
     for row in board_rows:
         for name in views:
             needed = averaged if name == MEAN else {d.name: [name] for d in board_datasets}
-            row.views[name] = _view(row, needed, board_datasets, groups)
-            row.lacks[name] = _lacks(row, row.views[name], needed, board_datasets)
+            row.views[name] = view_scores(row, needed, board_datasets, groups)
+            row.lacks[name] = lacks(row, row.views[name], needed, board_datasets)
     for name in views:
-        _rank(board_rows, name)
-    board_rows.sort(key=lambda row: _row_order(row, view))
+        rank(board_rows, name)
+    board_rows.sort(key=lambda row: row_order(row, view))
     for row in board_rows:
         if row.lacks.get(view):
             notes.append(f"unranked: {row.label} ({short(row.identity)}) lacks {'; '.join(row.lacks[view])}")
@@ -286,92 +202,5 @@ def _scored(r: Result) -> bool:
                                           for m in ("silhouette_proxy", "n_clusters"))
 
 
-def _label_rows(rows: list[Row]) -> None:
-    """Display names: the encoder, with its source when it also comes from elsewhere, and its short
-    identity when several identities of it are on the board (--all-identities)."""
-    sources_of: dict[str, set[str]] = {}
-    identities_of: dict[str, set[str]] = {}
-    for row in rows:
-        sources_of.setdefault(row.encoder, set()).add(row.source)
-        identities_of.setdefault(row.encoder, set()).add(row.identity)
-    for row in rows:
-        row.label = row.encoder
-        if len(identities_of[row.encoder]) > 1:
-            row.label += f"@{short(row.identity)}"
-        if len(sources_of[row.encoder]) > 1:  # the same encoder from a record and the local store
-            local = row.source == LOCAL or row.source.startswith("store ")
-            row.label += f" ({'local' if local else row.source})"
-        if row.partial:
-            row.label += " (partial)"
-
-
-def _lacks(row: Row, view: View, needed: Mapping[str, list[str]], datasets: list[Dataset]) -> list[str]:
-    """Why ``row`` is not ranked in a view: a partial record, suite datasets or clusterers it has no
-    result for, or no seed common to all of them."""
-    out = ["a complete record (this one is partial)"] if row.partial else []
-    for d in datasets:
-        missing = [c for c in needed[d.name] if (d.name, c) not in row.ami]
-        if missing and len(missing) == len(needed[d.name]):
-            out.append(f"{d.name}")
-        elif missing:
-            out.append(f"{d.name}: {', '.join(missing)}")
-    if not out and view.overall is None:
-        out.append("a seed common to every suite dataset and clusterer")
-    return out
-
-
 def _sort_key(key: tuple) -> tuple:
     return tuple("" if v is None else v for v in key)
-
-
-def _view(row: Row, needed: Mapping[str, list[str]], datasets: list[Dataset], groups: list[str]) -> View:
-    """Scores of one view: ``needed`` maps each suite dataset to the clusterers the view averages."""
-    view = View()
-    for d in datasets:
-        parts = [score(row.ami[(d.name, c)]) if (d.name, c) in row.ami else None for c in needed[d.name]]
-        view.datasets[d.name] = combine(parts)
-    for g in groups:
-        view.groups[g] = combine([view.datasets[d.name] for d in datasets if d.group == g])
-    view.overall = combine([view.datasets[d.name] for d in datasets])
-    return view
-
-
-def _better(a: Score, b: Score) -> bool:
-    """Whether a's overall is above b's beyond seed noise (Welch's t-test, one-sided 2.5%)."""
-    xa, xb = [v for _, v in a.per_seed], [v for _, v in b.per_seed]
-    if len(xa) < 2 or len(xb) < 2:
-        return False  # one seed gives no noise estimate: nothing can be told apart
-    va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
-    diff = statistics.fmean(xa) - statistics.fmean(xb)
-    if va + vb == 0:
-        return diff > 0
-    df = (va + vb) ** 2 / ((va ** 2 / (len(xa) - 1)) + (vb ** 2 / (len(xb) - 1)))
-    return diff / math.sqrt(va + vb) > _t(df)
-
-
-def _rank(rows: list[Row], view: str) -> None:
-    """Rank intervals among the rows with every suite dataset and clusterer of the view (never partial)."""
-    ranked = [r for r in rows if not r.lacks[view]]
-    for row in ranked:
-        mine = row.views[view].overall
-        above = sum(1 for o in ranked if o is not row and _better(o.views[view].overall, mine))
-        below = sum(1 for o in ranked if o is not row and _better(mine, o.views[view].overall))
-        row.views[view].rank = (1 + above, len(ranked) - below)
-
-
-def _row_order(row: Row, view: str) -> tuple:
-    """Ranked rows first, by score; then the unranked, by what score they have."""
-    overall = row.views[view].overall if view in row.views else None
-    return (bool(row.lacks.get(view, True)), overall is None, -(overall.mean if overall else 0.0), row.encoder,
-            row.identity, row.reducer, row.source)
-
-
-def _t(df: float) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
-
-
-def rounded(value: float | None) -> float | None:
-    """Rounded for machine-readable output, so that two builds are byte-identical."""
-    return None if value is None else round(value, DIGITS)

@@ -2,7 +2,7 @@
 
 Only the standard track goes into a record: the protocol's reducer and clusterers with their
 declared settings. Anything else (other reducers, custom options) stays in the local store. The
-format, and how records are checked and read, is :mod:`zsbench.analysis.records`.
+format, and how records are checked and read, is :mod:`zsbench.analysis.records` and its neighbours.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from zsbench.analysis import selection
-from zsbench.analysis.records import LABELS_SUFFIX, SCHEMA, RecordError, dumps, labels_hash, validate
+from zsbench.analysis.record_selection import complete, one_identity, one_sample_set
+from zsbench.analysis.records import LABELS_SUFFIX, SCHEMA, RecordError, dumps
+from zsbench.analysis.validation import validate
 from zsbench.core.identity import short
-from zsbench.core.result import Result
+from zsbench.core.result import Result, labels_hash
 from zsbench.plugin.identity import local_paths
 
 
@@ -84,7 +86,7 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
         raise RecordError(f"encoder {encoder!r} has no standard-track results (reducer {spec.reducer}, "
                           f"clusterers {', '.join(spec.clusterers)}); run `zsbench run --encoder {encoder}` "
                           "without --reducer/--clusterer options")
-    chosen_identity = _one_identity(standard, encoder, identity)
+    chosen_identity = one_identity(standard, encoder, identity)
     same = [r for r in standard if selection.identity(r) == chosen_identity]
     plugins = same[-1].provenance.get("plugins") or {}
     if not plugins.get("encoder") or not plugins.get("dataset"):
@@ -97,13 +99,13 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
     kept: list[Result] = []
     for name in sorted({r.dataset for r in same}):
         on = [r for r in same if r.dataset == name]
-        fingerprint = _one_sample_set(on, name, encoder, sample_sets)
+        fingerprint = one_sample_set(on, name, encoder, sample_sets)
         taken = [r for r in on if selection.sample_set(r) == fingerprint]
         kept += taken
         if len(taken) < len(on):
             left_out.append(f"{name}: results on other sample sets of the dataset (another --max-samples or data "
                             f"version) left out; the record takes {fingerprint[:12]}")
-    chosen, missing = _complete(selection.latest(kept), spec, partial, left_out)
+    chosen, missing = complete(selection.latest(kept), spec, partial, left_out)
     if missing and not partial:
         raise RecordError(f"{encoder} ({short(chosen_identity)}) is not complete for protocol {spec.version}: "
                           f"{'; '.join(missing)}. Run what is missing (`zsbench run --encoder {encoder} --dataset "
@@ -168,79 +170,6 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
         "last_result_at": max(str(e["created_at"]) for e in entries),
     }
     return Submission(record, labels, left_out)
-
-
-def _one_identity(results: Sequence[Result], encoder: str, wanted: str | None) -> str:
-    """The identity a record takes: the only one, or the one ``wanted`` (a sha256 prefix) names."""
-    found = selection.identities(results, encoder)
-    listing = "; ".join(s.describe() for s in found)
-    if wanted:
-        match = [s for s in found if s.sha256.startswith(wanted.lower())]
-        if len(match) != 1:
-            raise RecordError(f"--identity {wanted} matches {len(match)} of the identities of {encoder} in the "
-                              f"store: {listing}")
-        return match[0].sha256
-    if len(found) > 1:
-        raise RecordError(f"the store holds {len(found)} identities of {encoder} (other weights, preprocessing or "
-                          f"options), latest first: {listing}. A record is one identity: pass --identity SHA")
-    return found[0].sha256
-
-
-def _one_sample_set(results: Sequence[Result], dataset: str, encoder: str, wanted: Sequence[str]) -> str:
-    """The sample set of ``dataset`` a record takes: its full partition, else its only subsample."""
-    sets: dict[str, list[Result]] = {}
-    for r in results:
-        sets.setdefault(selection.sample_set(r), []).append(r)
-    full = [fp for fp, rs in sets.items() if all(selection.is_full_partition(r) for r in rs)]
-    # the full partition when there is one; else a subsample, which the completeness check names
-    candidates = sorted(full) if full else sorted(sets)
-    chosen = [fp for fp in candidates if any(fp.startswith(w.lower()) for w in wanted)] if wanted else candidates
-    if len(chosen) != 1:
-        listing = "; ".join(f"{fp[:12]} ({sets[fp][0].config.get('n_samples')} samples, last run "
-                            f"{max(str(r.created_at) for r in sets[fp])})" for fp in candidates)
-        asked = f"--sample-set {', '.join(wanted)} matches {len(chosen)} of them; " if wanted else ""
-        raise RecordError(f"{dataset}: {len(candidates)} sample set(s) of {encoder} (data versions or subsamples): "
-                          f"{listing}; {asked}choose one with --sample-set FINGERPRINT")
-    return chosen[0]
-
-
-def _complete(results: list[Result], spec, partial: bool, left_out: list[str]) -> tuple[list[Result], list[str]]:
-    """Per dataset: the seeds that have every protocol clusterer. Returns the results a record keeps
-    (complete seeds only, or everything when ``partial``) and what is missing, one line per dataset."""
-    missing: list[str] = []
-    kept: list[Result] = []
-    for name in sorted({r.dataset for r in results}):
-        on = [r for r in results if r.dataset == name]
-        by_seed: dict[int, set[str]] = {}
-        for r in on:
-            by_seed.setdefault(r.seed, set()).add(r.clusterer)
-        whole = sorted(s for s, clu in by_seed.items() if clu >= set(spec.clusterers))
-        lacks = []
-        absent = [c for c in spec.clusterers if not any(r.clusterer == c for r in on)]
-        if absent:
-            lacks.append(f"no result of {', '.join(absent)}")
-        if len(whole) < spec.seeds:
-            lacks.append(f"{len(whole)} seed(s) with every clusterer ({', '.join(map(str, whole)) or 'none'}), "
-                         f"the protocol needs {spec.seeds}")
-        if not all(selection.is_full_partition(r) for r in on):
-            lacks.append(f"a subsample of {on[0].config.get('n_samples')} samples, not the full partition")
-        if lacks:
-            missing.append(f"{name}: {', '.join(lacks)}")
-        if partial or lacks:
-            kept += on
-        else:
-            kept += [r for r in on if r.seed in whole]
-            dropped = sorted({r.seed for r in on} - set(whole))
-            if dropped:
-                left_out.append(f"{name}: seed(s) {', '.join(map(str, dropped))} lack some clusterer and are left "
-                                "out (a record holds every clusterer for each seed)")
-    # a board scores a row seed by seed over the seeds all its datasets share: so must a complete record
-    complete = [{r.seed for r in kept if r.dataset == name} for name in sorted({r.dataset for r in kept})]
-    common = sorted(set.intersection(*complete)) if complete else []
-    if len(complete) > 1 and len(common) < spec.seeds:
-        missing.append(f"the datasets share {len(common)} seed(s) ({', '.join(map(str, common)) or 'none'}), "
-                       f"the protocol needs {spec.seeds} common to all")
-    return kept, missing
 
 
 # An absolute local path inside free text (an error message, a warning): kept as its file name only.

@@ -18,7 +18,8 @@ from zsbench.plugin.errors import ZsbenchError, check_seed
 def check(
     baseline: Annotated[Path, typer.Option(help="The baseline registry record (see `zsbench submit`).")],
     encoder: Annotated[str | None, typer.Option(
-        help="Run this encoder on the baseline's suite (default: the baseline's encoder).")] = None,
+        help="Run this encoder on the baseline's suite; NAME or NAME:key=value,... (default: the baseline's "
+             "encoder).")] = None,
     candidate: Annotated[Path | None, typer.Option(
         help="Read the candidate's results from this record instead of running it.")] = None,
     dataset: Annotated[list[str] | None, typer.Option(
@@ -49,28 +50,33 @@ def check(
 ) -> None:
     """Fail (exit 1) when a candidate's AMI drops below its baseline record's by more than seed noise."""
     from zsbench.analysis import gate, records
+    from zsbench.analysis.sources import record_results
+    from zsbench.analysis.validation import validate
     from zsbench.core.protocol import load_spec
+    from zsbench.report.gate import junit as junit_xml
+    from zsbench.report.gate import markdown as markdown_text
+    from zsbench.report.gate import verdict
 
     start = time.perf_counter()
     with user_errors():
-        problems = records.validate(baseline)
+        problems = validate(baseline)
         if problems:
             raise records.RecordError(problems[0])
         record = records.read(baseline)
         suite_datasets = _subset("dataset", dataset, list(record["datasets"]), baseline)
         suite_clusterers = _subset("clusterer", clusterer, record["clusterers"], baseline)
-        base_results = records.record_results(record)
+        base_results = record_results(record)
         notes: list[str] = []
         incomplete = None
         if candidate is not None:
             if encoder or weights or seeds or first_seed is not None or max_samples:
                 raise ZsbenchError("--candidate reads finished results; --encoder, --weights, --seeds, --first-seed "
                                    "and --max-samples apply only when the check runs the candidate")
-            problems = records.validate(candidate)
+            problems = validate(candidate)
             if problems:
                 raise records.RecordError(problems[0])
             cand_record = records.read(candidate)
-            cand_results = records.record_results(cand_record)
+            cand_results = record_results(cand_record)
             name = f"{cand_record['encoder']['name']} ({candidate.name})"
         else:
             name = encoder or record["encoder"]["name"]
@@ -92,11 +98,11 @@ def check(
         report.incomplete = incomplete
         report.notes += notes
         report.seconds = time.perf_counter() - start
-        _write(markdown, gate.markdown(report))
-        _write(junit, gate.junit(report))
-    stdout().print(gate.markdown(report), markup=False, highlight=False)
+        _write(markdown, markdown_text(report))
+        _write(junit, junit_xml(report))
+    stdout().print(markdown_text(report), markup=False, highlight=False)
     if not report.passed:
-        err.print(gate.verdict(report), highlight=False)
+        err.print(verdict(report), highlight=False)
         raise typer.Exit(1)
 
 

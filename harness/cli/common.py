@@ -90,6 +90,6 @@ RegistryOpt = Annotated[list[Path] | None, typer.Option(
 
 def sources(registry: list[Path] | None, store: Path | None):
     """Results to read: the records named and/or a store (the default store when no record is named)."""
-    from zsbench.analysis.records import load_sources
+    from zsbench.analysis.sources import load_sources
 
     return load_sources(registry or [], store if (store is not None or not registry) else False)

@@ -20,9 +20,21 @@ Kind = StrEnum("Kind", {kind: kind for kind in KINDS})
 
 def plugins(strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when any plugin failed to load (import error, failing hook), two plugins "
-        "register one name, or a distribution named in ZSBENCH_LOAD_PLUGINS is not installed; for CI.")] = False
+        "register one name, a plugin registers a built-in's name, or a distribution named in "
+        "ZSBENCH_LOAD_PLUGINS is not installed; for CI.")] = False,
+            check: Annotated[bool, typer.Option(
+        "--check", help="Run the conformance kit (zsbench.testing) on the plugins of DIST (default: every "
+        "loaded distribution): one row per check, exit 1 when one fails.")] = False,
+            distribution: Annotated[str | None, typer.Argument(
+        metavar="DIST", help="With --check: the distribution whose plugins to check.", show_default=False)] = None
             ) -> None:
-    """Show every plugin: distribution, version, hooks, and why any failed to load."""
+    """Show every plugin: distribution, version, hooks, why any failed to load, and what it should fix."""
+    if check:
+        from zsbench.cli.conformance import run_checks  # imports the kit only when asked for
+
+        raise typer.Exit(run_checks(distribution))
+    if distribution is not None:
+        raise typer.BadParameter(f"{distribution!r}: a distribution is named only with --check", param_hint="DIST")
     with user_errors():
         found = get_plugins()
         catalog = build_catalog(found)
@@ -38,11 +50,18 @@ def plugins(strict: Annotated[bool, typer.Option(
             table.add_row(info.key, info.distribution, info.version, ", ".join(info.hooks), status)
         stdout().print(table)
         _report_catalog_problems(catalog, include_hook_errors=False)
+        for info in sorted(found.infos.values(), key=lambda i: i.key):
+            for warning in info.warnings:  # e.g. a hook deprecated with pluggy's warn_on_impl
+                err.print(styled("note:", "yellow", f"plugin {info.key}: {warning}"), highlight=False)
+            if info.slow:
+                err.print(styled("note:", "yellow", f"plugin {info.key} took {info.import_seconds:.1f} s to import, "
+                                 "paid by every zsbench command; move heavy imports (torch, models) into the "
+                                 "factories, which run only when a component is used"), highlight=False)
         for name in found.unmatched:
             err.print(styled("note:", "yellow", f"{name} is named in {ENV_LOAD_PLUGINS} but no installed "
                              "distribution of that name has a `zsbench` entry point"), highlight=False)
     # --strict: anything that leaves a component unavailable fails (load errors, clashes, missing plugins)
-    if strict and (failed or catalog.conflicts or found.unmatched):
+    if strict and (failed or catalog.conflicts or catalog.refused or found.unmatched):
         raise typer.Exit(1)
 
 
@@ -50,6 +69,8 @@ def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
     """Name clashes and failed register hooks, on stderr: they make components unavailable."""
     for kind, name in catalog.conflicts:
         err.print(styled("conflict:", "red", catalog.conflict_message(kind, name)), highlight=False)
+    for message in catalog.refusal_messages():  # the built-in keeps its name; the other entry is left out
+        err.print(styled("refused:", "red", message), highlight=False)
     if include_hook_errors:
         for key, problem in catalog.hook_errors.items():
             err.print(styled("note:", "yellow", f"plugin {key}: {problem} (see `zsbench plugins`)"),

@@ -61,7 +61,7 @@ def proxy(
 
     with user_errors():
         if png is not None:  # before any work
-            from zsbench.analysis.proxy import require_matplotlib
+            from zsbench.report.plots import require_matplotlib
 
             require_matplotlib()
             if not png.parent.is_dir():
@@ -108,7 +108,9 @@ def _report(registries: list[Path], store: Path | None, encoders: list[str], dat
                            "or pass --registry")
     corrs = px.correlations(pts, spec.clusterers)
     if png is not None:
-        px.plot_correlations(pts, corrs, png, clusterer_order=spec.clusterers)
+        from zsbench.report.plots import plot_correlations
+
+        plot_correlations(pts, corrs, png, clusterer_order=spec.clusterers)
     notes: dict[str, list[str]] = {}
     for c in corrs:
         if px.note(c):
@@ -123,9 +125,11 @@ def _report(registries: list[Path], store: Path | None, encoders: list[str], dat
                "points": [asdict(p) for p in pts], "left_out": left_out}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif fmt is ProxyFormat.markdown:
-        lines = [f"**{title}**", "", "| clusterer | cells | Spearman ρ | Pearson r |", "|---|---:|---:|---:|"]
-        lines += [f"| {c.clusterer} | {c.n} | {_num(c.spearman)} | {_num(c.pearson)} |" for c in corrs]
-        sys.stdout.write("\n".join(lines + ([""] + footer if footer else [])) + "\n")
+        from zsbench.report.text import md
+
+        lines = [f"**{md(title)}**", "", "| clusterer | cells | Spearman ρ | Pearson r |", "|---|---:|---:|---:|"]
+        lines += [f"| {md(c.clusterer)} | {c.n} | {_num(c.spearman)} | {_num(c.pearson)} |" for c in corrs]
+        sys.stdout.write("\n".join(lines + ([""] + [md(f) for f in footer] if footer else [])) + "\n")
     else:
         from rich.table import Table
 
@@ -154,13 +158,13 @@ def _num(value: float | None, spec: str = ".3f") -> str:
 def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, max_samples: int | None,
             data_dir: Path | None, download: bool, cache: Path | None, workers: int | None, top: int,
             png: Path | None, fmt: ProxyFormat, protocol: str) -> None:
-    from zsbench.analysis import proxy as px
+    from zsbench.analysis.choice import choose
     from zsbench.report.console import styled
     from zsbench.report.progress import RichProgress
 
     options = {**({"data_dir": str(data_dir)} if data_dir else {}), **({"download": True} if download else {})}
     with RichProgress() as progress:
-        choice = px.choose(encoder, dataset, k_min=k_min, k_max=k_max, seed=seed, max_samples=max_samples,
+        choice = choose(encoder, dataset, k_min=k_min, k_max=k_max, seed=seed, max_samples=max_samples,
                            dataset_options=options, cache=cache,
                            executor_options={"workers": workers} if workers else None, progress=progress,
                            protocol=protocol)
@@ -172,7 +176,9 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
         if c.error:
             err.print(styled("failed", "red", f"{c.clusterer} {c.settings}: {c.error}"), highlight=False)
     if png is not None:
-        px.plot_choice(choice, png)
+        from zsbench.report.plots import plot_choice
+
+        plot_choice(choice, png)
     lines = [f"choice: {chosen.describe()}"]
     if choice.checked:
         over = (f" (AMI over the {choice.n_labelled} labelled of {choice.n_samples} images)"
@@ -202,10 +208,12 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
                          "best": {**asdict(best), "settings": best.settings}} if choice.checked else None)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif fmt is ProxyFormat.markdown:
+        from zsbench.report.text import md
+
         align = ["---" if col in ("clusterer", "settings") else "---:" for col in head]
-        md = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
-        md += ["| " + " | ".join(row) + " |" for row in rows]
-        sys.stdout.write("\n".join(md + ([caption] if caption else []) + [""] + lines) + "\n")
+        text = [f"**{md(title)}**", "", "| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
+        text += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
+        sys.stdout.write("\n".join(text + ([caption] if caption else []) + [""] + [md(line) for line in lines]) + "\n")
     else:
         from rich.table import Table
 

@@ -1,5 +1,5 @@
 """``zsbench submit``, ``validate`` and ``verify``: registry records (:mod:`zsbench.analysis.registry`,
-:mod:`zsbench.analysis.records`).
+:mod:`zsbench.analysis.records`, ``validation``, ``verification``).
 """
 
 from __future__ import annotations
@@ -69,12 +69,13 @@ def validate(
 ) -> None:
     """Check registry records against their schema and for consistency; exit 1 naming each problem."""
     from zsbench.analysis import records
+    from zsbench.analysis.validation import validate as problems_of
 
     with user_errors():
         files = records.record_files(paths)
         if not files:
             raise records.RecordError(f"no *.json records in {', '.join(map(str, paths))}")
-        problems = [p for f in files for p in records.validate(f)]
+        problems = [p for f in files for p in problems_of(f)]
     for problem in problems:
         typer.echo(problem)
     bad = len({p.split(": ", 1)[0] for p in problems})
@@ -88,10 +89,10 @@ def verify(
     record: Annotated[Path, typer.Argument(help="A record file with its labels archive beside it.")],
 ) -> None:
     """Re-score a record from its stored labels; exit 1 when a recorded score does not follow."""
-    from zsbench.analysis import records
+    from zsbench.analysis.verification import verify as rescore
 
     with user_errors():
-        report = records.verify(record)
+        report = rescore(record)
     for line in report.mismatches:
         typer.echo(f"{record}: {line}")
     if report.mismatches:

@@ -13,7 +13,8 @@ from zsbench.plugin.errors import ZsbenchError
 
 def run(
     encoder: Annotated[list[str] | None, typer.Option(
-        help="Encoder name, repeatable for a grid (default: the protocol's).")] = None,
+        help="Encoder, repeatable for a grid; NAME or NAME:key=value,... (options of its factory, e.g. "
+             "raw-pixels:size=16; default: the protocol's).")] = None,
     dataset: Annotated[list[str] | None, typer.Option(
         help="Dataset name, repeatable for a grid (default: the protocol's).")] = None,
     clusterer: Annotated[list[str] | None, typer.Option(

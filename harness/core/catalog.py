@@ -46,15 +46,23 @@ class Entry:
         factory = functools.partial(self.factory, rest)
         return dataclasses.replace(self, name=name, factory=factory)
 
-    def create(self, **options: Any) -> Any:
-        if options:
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse, before any work, options the factory has no parameter for."""
+        if not options:
+            return
+        try:
             accepted = inspect.signature(self.factory).parameters
-            takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
-            unknown = sorted(set(options) - set(accepted)) if not takes_any else []
-            if unknown:
-                raise ZsbenchError(
-                    f"{self.kind[:-1]} {self.name!r} does not accept option(s) {', '.join(unknown)}"
-                    f"; it accepts: {', '.join(accepted) or 'none'}")
+        except (TypeError, ValueError):  # a builtin or C factory: its own call will say
+            return
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        unknown = sorted(set(options) - set(accepted)) if not takes_any else []
+        if unknown:
+            raise ZsbenchError(
+                f"{self.kind[:-1]} {self.name!r} does not accept option(s) {', '.join(unknown)}"
+                f"; it accepts: {', '.join(accepted) or 'none'}")
+
+    def create(self, **options: Any) -> Any:
+        self.check_options(options)
         try:
             with plugin_code():  # SystemExit or a KeyboardInterrupt from a factory is its failure too
                 built = self.factory(**options)
@@ -81,7 +89,8 @@ _origins: dict[int, tuple[weakref.ref, Entry]] = {}
 def _remember(obj: Any, entry: Entry) -> None:
     key = id(obj)
     try:
-        ref = weakref.ref(obj, lambda _ref: _origins.pop(key, None))
+        # the dict is bound now: at interpreter exit module globals may already be None
+        ref = weakref.ref(obj, lambda _ref, origins=_origins: origins.pop(key, None))
     except TypeError:  # not weak-referenceable (None, ints, __slots__ classes): left unnamed
         return
     _origins[key] = (ref, entry)
@@ -93,12 +102,18 @@ def origin(obj: Any) -> Entry | None:
     return found[1] if found is not None and found[0]() is obj else None
 
 
+# The distribution of the built-in plugins: their names cannot be taken over by another plugin.
+BUILTIN_DISTRIBUTION = "zsbench"
+
+
 @dataclass
 class Catalog:
     entries: dict[str, dict[str, Entry]]
     hook_errors: dict[str, str]  # plugin key -> why its register hook failed
     # (kind, name) -> the plugins that all registered it; such a name cannot be used
     conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (kind, name) of a built-in -> the other plugins that registered it too, and were left out
+    refused: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.entries[kind])
@@ -123,6 +138,29 @@ class Catalog:
         return (f"{kind[:-1]} {name!r} is registered by both {owners}; uninstall one, or narrow "
                 "loading with ZSBENCH_LOAD_PLUGINS")
 
+    def refusal_messages(self) -> list[str]:
+        """One line per plugin left out of a built-in's name."""
+        return [f"plugin {key} registers {kind[:-1]} {name!r}, a built-in name; rename it"
+                for (kind, name), keys in sorted(self.refused.items()) for key in sorted(keys)]
+
+    def with_options(self, kind: str, text: str, given: Mapping[str, Any] | None = None,
+                     given_as: str = "options", precheck: Callable[[Mapping[str, Any]], None] | None = None
+                     ) -> tuple[Entry, dict[str, Any]]:
+        """``"raw-pixels:size=16"`` -> its entry and options, merged with ``given`` (e.g. ``--weights``);
+        an option set both ways, or one the factory does not take, is an error before any work.
+        Without ``=`` after the ``:`` the whole text is a name (a family member such as ``csv:<file>``)."""
+        name, options = parse_spec(text) if "=" in text.partition(":")[2] else (text, {})
+        twice = sorted(set(options) & set(given or {}))
+        if twice:
+            raise ZsbenchError(f"{text}: option(s) {', '.join(twice)} given twice, in the name and as "
+                               f"{given_as}; give each once")
+        entry = self.get(kind, name)
+        options = {**(given or {}), **options}
+        if precheck is not None:  # e.g. a weights file that is not there: said before "does not accept"
+            precheck(options)
+        entry.check_options(options)
+        return entry, options
+
 
 def build_catalog(plugins: PluginSet | None = None) -> Catalog:
     """Call every plugin's register hooks, one plugin at a time so each entry knows its origin."""
@@ -130,6 +168,8 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     hook_errors: dict[str, str] = {}
     conflicts: dict[tuple[str, str], list[str]] = {}
+    refused: dict[tuple[str, str], list[str]] = {}
+    claims: dict[tuple[str, str], list[Entry]] = {}  # every registration of each name, then resolved
     for kind, hook_name in KINDS.items():
         for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
             key = impl.plugin_name
@@ -159,21 +199,28 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
                 _found[name] = Entry(_kind, name, factory, _key, _dist, _ver, str(description),
                                      MappingProxyType(meta))
 
+            register.__qualname__ = "register"  # a TypeError names register(), not build_catalog.<locals>...
             try:
                 with plugin_code():  # SystemExit, or a KeyboardInterrupt the hook raises, is its failure
                     impl.function(register=register)
             except Exception as exc:
-                hook_errors[key] = f"{hook_name} raised {reason(exc)}"
+                problem = f"{hook_name} raised {reason(exc)}"  # each failing hook of a plugin is named
+                hook_errors[key] = f"{hook_errors[key]}; {problem}" if key in hook_errors else problem
                 continue
             for name, entry in found.items():
-                if (kind, name) in conflicts:
-                    conflicts[(kind, name)].append(entry.plugin)
-                elif name in entries[kind]:
-                    # Neither wins: a silent choice would make results depend on install order.
-                    conflicts[(kind, name)] = [entries[kind].pop(name).plugin, entry.plugin]
-                else:
-                    entries[kind][name] = entry
-    return Catalog(entries, hook_errors, conflicts)
+                claims.setdefault((kind, name), []).append(entry)
+    for (kind, name), claimants in claims.items():
+        builtins = [e for e in claimants if e.distribution == BUILTIN_DISTRIBUTION]
+        if len(builtins) == 1:  # a built-in name is the built-in's: another plugin cannot take it over
+            entries[kind][name] = builtins[0]
+            if len(claimants) > 1:
+                refused[(kind, name)] = [e.plugin for e in claimants if e is not builtins[0]]
+        elif len(claimants) > 1:
+            # Neither wins: a silent choice would make results depend on install order.
+            conflicts[(kind, name)] = [e.plugin for e in claimants]
+        else:
+            entries[kind][name] = claimants[0]
+    return Catalog(entries, hook_errors, conflicts, refused)
 
 
 MAX_OPTION_CHARS = 1000

@@ -3,7 +3,9 @@
 pluggy keys plugins by name and silently drops a second plugin of the same name, so plugins
 are keyed ``"{distribution}:{entry point}"``. A plugin that fails to import (whatever it raises, even
 SystemExit), or implements a hook that does not exist, is recorded with its reason and left out;
-the rest keep working.
+the rest keep working. What ``zsbench plugins`` shows beside that is measured here too: how long each
+entry point took to import, and the warnings pluggy raised when it was registered (a hook
+deprecated with ``warn_on_impl``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import difflib
 import os
 import signal
 import threading
+import time
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 
 import pluggy
@@ -22,6 +26,8 @@ import pluggy
 from zsbench.plugin import hookspecs
 
 ENV_LOAD_PLUGINS = "ZSBENCH_LOAD_PLUGINS"
+# an entry point slower than this to import is named by `zsbench plugins`: every command pays it
+SLOW_IMPORT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -32,10 +38,16 @@ class PluginInfo:
     source: str  # "module:attr" of the entry point, or "<registered>" for objects added in code
     hooks: tuple[str, ...] = ()
     error: str | None = None
+    import_seconds: float = 0.0  # loading the entry point (0 for objects registered in code)
+    warnings: tuple[str, ...] = ()  # raised while registering it: deprecated hooks or arguments
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def slow(self) -> bool:
+        return self.import_seconds > SLOW_IMPORT_SECONDS
 
 
 @dataclass
@@ -55,13 +67,20 @@ class PluginSet:
     def failed(self) -> list[PluginInfo]:
         return [i for i in self.infos.values() if not i.ok]
 
-    def add(self, plugin: object, key: str, distribution: str, version: str, source: str) -> None:
+    def add(self, plugin: object, key: str, distribution: str, version: str, source: str,
+            import_seconds: float = 0.0) -> None:
         """Register one plugin object; on any problem record it as failed instead."""
+        info = PluginInfo(key, distribution, version, source, import_seconds=import_seconds)
         try:
-            self.pm.register(plugin, name=key)
+            # pluggy warns here about a hook (or argument) its spec deprecates (warn_on_impl): keep
+            # each with the plugin that caused it, for `zsbench plugins`
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.pm.register(plugin, name=key)
         except Exception as exc:  # pluggy validates argument names against the specs
-            self.infos[key] = PluginInfo(key, distribution, version, source, error=reason(exc))
+            self.infos[key] = replace(info, error=reason(exc))
             return
+        info = replace(info, warnings=tuple(f"{w.category.__name__}: {w.message}" for w in caught))
         unknown = [c.name for c in self.pm.get_hookcallers(plugin) or [] if not c.has_spec()]
         if unknown:
             self.pm.unregister(plugin)
@@ -70,11 +89,10 @@ class PluginSet:
             for name in unknown:
                 hint = difflib.get_close_matches(name, known, n=1)
                 parts.append(f"{name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-            error = "implements unknown hook " + ", ".join(parts)
-            self.infos[key] = PluginInfo(key, distribution, version, source, error=error)
+            self.infos[key] = replace(info, error="implements unknown hook " + ", ".join(parts))
             return
         hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or []))
-        self.infos[key] = PluginInfo(key, distribution, version, source, hooks=hooks)
+        self.infos[key] = replace(info, hooks=hooks)
 
     def remove(self, key: str) -> None:
         if self.pm.has_plugin(key):
@@ -169,13 +187,15 @@ def discover() -> PluginSet:
         key = f"{dist}:{ep.name}"
         if key in plugins.infos:  # the same distribution seen twice on sys.path: first wins
             continue
+        start = time.perf_counter()
         try:
             with plugin_code():  # a plugin calling sys.exit() at import must not end every command
                 obj = ep.load()
         except Exception as exc:
-            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=reason(exc))
+            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=reason(exc),
+                                            import_seconds=time.perf_counter() - start)
             continue
-        plugins.add(obj, key, dist, version, ep.value)
+        plugins.add(obj, key, dist, version, ep.value, import_seconds=time.perf_counter() - start)
     plugins.unmatched = sorted((allowed or set()) - seen)
     return plugins
 

@@ -8,6 +8,8 @@ import platform
 import sys
 from importlib import metadata
 
+from zsbench.plugin.system import usable_cores
+
 PACKAGES = ("zsbench", "numpy", "scikit-learn", "umap-learn", "hdbscan", "pynndescent", "numba")
 
 
@@ -36,8 +38,7 @@ def hardware() -> dict[str, object]:
 @functools.cache
 def _machine() -> dict[str, object]:
     info: dict[str, object] = {"machine": platform.machine(), "cpu": _cpu_model() or platform.processor(),
-                               "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                               else os.cpu_count()}
+                               "cpus": usable_cores()}
     try:
         info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):  # not POSIX

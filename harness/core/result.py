@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def labels_hash(labels: Any) -> str:
+    """The sha256 of labels as int64 bytes: how results, the artifact cache and records name a labelling."""
+    import numpy as np
+
+    return hashlib.sha256(np.ascontiguousarray(labels, dtype=np.int64).tobytes()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -44,17 +44,18 @@ def prepare_labels(labels: Any, source: str, progress: Progress) -> tuple[np.nda
     return codes.astype(np.int64), keep
 
 
-def check_inputs(embeddings: Any, labels: np.ndarray, source: str) -> np.ndarray:
-    """Raise a clear error for anything the protocol cannot score; return float32 embeddings."""
+def check_embeddings(embeddings: Any, n: int, source: str) -> np.ndarray:
+    """Raise a clear error for embeddings the protocol cannot use (``n``: the samples they must pair
+    with one to one); return them as float32."""
     x = np.asarray(embeddings)
     if x.ndim != 2:
         raise InvalidInputError(
             f"{source}: embeddings must be a 2-d (samples, features) array, got shape {x.shape}")
     if x.dtype.kind not in "fiub":
         raise InvalidInputError(f"{source}: embeddings of dtype {x.dtype} are not numbers")
-    if len(x) != len(labels):
+    if len(x) != n:
         raise InvalidInputError(
-            f"{source}: {len(x)} embeddings but {len(labels)} labels; they must pair one to one")
+            f"{source}: {len(x)} embeddings but {n} labels; they must pair one to one")
     x = x.astype(np.float32, copy=False)  # fp16 from a GPU must not reach the clusterers
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
@@ -62,14 +63,25 @@ def check_inputs(embeddings: Any, labels: np.ndarray, source: str) -> np.ndarray
         raise InvalidInputError(
             f"{source}: {len(rows)} embeddings contain NaN or Inf (first rows: "
             f"{', '.join(map(str, rows[:5]))}); fix the encoder or drop those samples")
+    return x
+
+
+def check_classes(labels: np.ndarray, n: int, source: str) -> None:
+    """Raise a clear error when ``labels`` (class codes of ``n`` samples) cannot be scored against."""
     k = len(np.unique(labels))
     if k < 2:
         raise InvalidInputError(
             f"{source}: found {k} distinct label(s); clustering needs at least 2 classes")
-    if k >= len(x):
+    if k >= n:
         raise InvalidInputError(
-            f"{source}: k={k} classes for {len(x)} samples; k must be smaller than the sample "
+            f"{source}: k={k} classes for {n} samples; k must be smaller than the sample "
             "count (every sample has its own label?)")
+
+
+def check_inputs(embeddings: Any, labels: np.ndarray, source: str) -> np.ndarray:
+    """Raise a clear error for anything the protocol cannot score; return float32 embeddings."""
+    x = check_embeddings(embeddings, len(labels), source)
+    check_classes(labels, len(x), source)
     return x
 
 
@@ -211,4 +223,32 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
             progress.note(f"dataset {name}: {len(bad)} unreadable image(s) left out (--skip-bad)")
         positions = np.setdiff1d(positions, bad)
         record["n_bad_skipped"] = len(bad)
+    return DatasetView(dataset, positions), record
+
+
+def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
+                       subsample_seed: int = 0) -> tuple[DatasetView, dict[str, Any]]:
+    """The images to cluster without labels: all of them, labelled or not. A dataset whose images all
+    have a label gets exactly :func:`select_samples`'s selection, so the embedding is shared with runs."""
+    from zsbench.core.progress import NullProgress
+    from zsbench.plugin.datasets import stratified_indices
+
+    if len(dataset) == 0:
+        raise InvalidInputError(f"dataset {name} is empty; check its files")
+    labels = np.asarray(dataset.labels)
+    if len(labels) != len(dataset):
+        raise InvalidInputError(f"dataset {name} has {len(dataset)} images but {len(labels)} labels")
+    _, has = prepare_labels(labels, f"dataset {name}", NullProgress())
+    if has.all():
+        return select_samples(dataset, name, progress, max_samples=max_samples, subsample_seed=subsample_seed)
+    # select_samples would leave the unlabelled images out; here they are what is clustered
+    positions = np.arange(len(dataset))
+    record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~has).sum())}
+    if max_samples is not None:
+        if max_samples < 2:
+            raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
+        strata = np.where(has, labels.astype(str), "")  # the unlabelled images are one stratum
+        positions = stratified_indices(strata, max_samples, subsample_seed)
+        record.update(max_samples=max_samples, subsample_seed=subsample_seed,
+                      subsample="stratified by label (unlabelled as one group), seeded")
     return DatasetView(dataset, positions), record

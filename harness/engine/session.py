@@ -6,6 +6,7 @@ Shared by ``zsbench run`` (the facade) and ``zsbench proxy --choose``, so both k
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -35,16 +36,32 @@ ENV_WORKERS = "ZSBENCH_WORKERS"
 DEFAULT_EXECUTOR = "local"
 
 
+def takes_keyword(fn: Any, name: str, *, any_keyword: bool = False) -> bool:
+    """Whether ``fn`` has a parameter ``name`` (or, with ``any_keyword``, a ``**kwargs``); False when
+    its signature cannot be read (a builtin)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    if name in params and params[name].kind not in (inspect.Parameter.POSITIONAL_ONLY,
+                                                    inspect.Parameter.VAR_POSITIONAL):
+        return True
+    return any_keyword and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 @contextlib.contextmanager
 def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any] | None) -> Iterator[Any]:
+    """Build the executor and close it afterwards, using only :class:`zsbench.plugin.Executor`'s contract."""
     from zsbench.engine import mainguard
 
     mainguard.stop_if_bootstrapping()  # a pool worker re-running the parent's script: start nothing
-    options = dict(options or {})
-    if "workers" not in options and os.environ.get(ENV_WORKERS):
+    # "dask:workers=4": the factory's options, merged with those given apart (--workers, --scheduler)
+    entry, options = catalog.with_options("executors", name or DEFAULT_EXECUTOR, options,
+                                          "executor_options (--workers, --scheduler)")
+    name = entry.name
+    # only a factory that names `workers` gets it: forcing it on another would be "unknown option"
+    if "workers" not in options and os.environ.get(ENV_WORKERS) and takes_keyword(entry.factory, "workers"):
         options["workers"] = int(os.environ[ENV_WORKERS])  # e.g. 1 in tests and small CI jobs
-    name = name or DEFAULT_EXECUTOR
-    entry = catalog.get("executors", name)
     # Workers re-run the main script: its unguarded zsbench calls would run again, a script read
     # from stdin cannot run at all. Decide before any worker exists.
     hazard = mainguard.pool_hazard()
@@ -55,13 +72,15 @@ def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any]
     elif hazard and not options.get("scheduler"):  # a running cluster starts no processes here
         raise ZsbenchError(f"executor {name!r} cannot start worker processes here: {hazard}")
     executor = entry.create(**options)
+    # read once: close(cancel=True) when close takes it, else close(); an error inside close propagates
+    cancellable = takes_keyword(executor.close, "cancel", any_keyword=True)
     try:
         yield executor
     except BaseException:
         # Ctrl-C or an error: drop queued stages instead of waiting for them (finished ones are stored)
-        try:
+        if cancellable:
             executor.close(cancel=True)
-        except TypeError:  # an executor whose close() takes no options
+        else:
             executor.close()
         raise
     executor.close()

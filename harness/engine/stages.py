@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -40,52 +39,53 @@ def _component(kind: str, label: str):
     return Component.resolve(build_catalog(), kind, label)
 
 
-def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str,
-                spec: dict[str, Any]) -> dict[str, Any]:
-    """Fit reducer ``label`` with ``seed`` on embedding ``input_key``; store the reduction at ``key``."""
+def _stage(stage: str, output: str, what: str, cache_root: str, input_stage: str, input_key: str, key: str,
+           spec: dict[str, Any], work: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+    """Read ``input_key`` of ``input_stage`` from the cache, ``work`` on it, store the result at ``key``; any
+    failure comes back as the outcome's one-line ``error`` (the grid records it as a failed result)."""
     from zsbench.storage.cache import ArtifactCache
 
     start = time.perf_counter()
     try:
         cache = ArtifactCache(cache_root)
-        x = cache.get("embed", input_key)
+        x = cache.get(input_stage, input_key)
         if x is None:
-            raise RuntimeError(f"embedding {input_key[:12]} is missing from the cache at {cache_root}")
-        with _recording("reduce") as messages:
-            reducer = _component("reducers", label).build(seed=seed)
-            z = np.asarray(reducer.fit_transform(np.asarray(x)), dtype=np.float32)
-        if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
-            raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
-        cache.put("reduce", key, z, spec)
+            raise RuntimeError(f"{INPUTS[input_stage]} {input_key[:12]} is missing from the cache at {cache_root}")
+        with _recording(stage) as messages:
+            out = work(np.asarray(x))
+        cache.put(output, key, out, spec)
         return {"error": None, "seconds": time.perf_counter() - start, "warnings": messages}
     except Exception as exc:
-        return {"error": f"reducer {label} failed: {type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start, "warnings": [],
-                "traceback": traceback.format_exc(limit=5)}
+        return {"error": f"{what} failed: {type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start, "warnings": []}
+
+
+INPUTS = {"embed": "embedding", "reduce": "reduction"}
+
+
+def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str,
+                spec: dict[str, Any]) -> dict[str, Any]:
+    """Fit reducer ``label`` with ``seed`` on embedding ``input_key``; store the reduction at ``key``."""
+    def work(x: np.ndarray) -> np.ndarray:
+        z = np.asarray(_component("reducers", label).build(seed=seed).fit_transform(x), dtype=np.float32)
+        if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
+            raise ValueError(f"reducer returned an invalid array of shape {z.shape}")
+        return z
+
+    return _stage("reduce", "reduce", f"reducer {label}", cache_root, "embed", input_key, key, spec, work)
 
 
 def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clusters: int, key: str,
                  spec: dict[str, Any]) -> dict[str, Any]:
     """Run clusterer ``label`` on reduction ``input_key``; store its labels at ``key``."""
-    from zsbench.storage.cache import ArtifactCache
-
-    start = time.perf_counter()
-    try:
-        cache = ArtifactCache(cache_root)
-        z = cache.get("reduce", input_key)
-        if z is None:
-            raise RuntimeError(f"reduction {input_key[:12]} is missing from the cache at {cache_root}")
-        with _recording("cluster") as messages:
-            estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
-            pred = np.asarray(estimator.fit_predict(np.asarray(z))).astype(np.int64)
+    def work(z: np.ndarray) -> np.ndarray:
+        estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
+        pred = np.asarray(estimator.fit_predict(z)).astype(np.int64)
         if pred.shape != (len(z),):
             raise ValueError(f"returned {pred.shape} labels for {len(z)} samples")
-        cache.put("labels", key, pred, spec)
-        return {"error": None, "seconds": time.perf_counter() - start,
-                "warnings": messages}
-    except Exception as exc:
-        return {"error": f"clusterer {label} failed: {type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start, "warnings": []}
+        return pred
+
+    return _stage("cluster", "labels", f"clusterer {label}", cache_root, "reduce", input_key, key, spec, work)
 
 
 def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[str, Any], dataset: str,
@@ -112,3 +112,24 @@ def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[st
     except Exception as exc:
         return {"error": f"embedding {encoder} on {dataset} failed on a worker: {type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start}
+
+
+def candidate_task(cache_root: str, space_key: str, label: str, seed: int, n_clusters: int | None, key: str,
+                   spec: dict[str, Any], silhouette_max_samples: int) -> dict[str, Any]:
+    """A candidate of `zsbench proxy --choose`: the clustering (from the cache, else :func:`cluster_task`)
+    and its silhouette in the space it was fitted on, on the worker, so the silhouettes run in parallel too."""
+    from zsbench.core.metrics import silhouette
+    from zsbench.storage.cache import ArtifactCache
+
+    cache = ArtifactCache(cache_root)
+    outcome: dict[str, Any] = {"error": None, "warnings": [], "reused": True}
+    if cache.get("labels", key) is None:
+        outcome = {**cluster_task(cache_root, space_key, label, seed, n_clusters, key, spec), "reused": False}
+        if outcome["error"]:
+            return outcome
+    pred, space = cache.get("labels", key), cache.get("reduce", space_key)
+    if pred is None or space is None:
+        return {**outcome, "error": f"clusterer {label}: its input or labels were lost from the cache; run again"}
+    outcome["silhouette"] = silhouette(np.asarray(space), np.asarray(pred), max_samples=silhouette_max_samples,
+                                       seed=seed)
+    return outcome

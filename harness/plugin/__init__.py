@@ -8,6 +8,7 @@
 - dataset helpers (:func:`image_folder`, :func:`csv_images`, :class:`ArrayImages`, :func:`data_root`,
   :func:`missing`), weights helpers (:func:`fetch` with ``sha256=`` pinning, :func:`read_state_dict`,
   :func:`load_into`), and the torch encoder (:class:`TorchEncoder`, :class:`Preprocess`);
+- :func:`usable_cores` (the cores this process may use), for executors and data loaders;
 - :data:`API_VERSION` and :func:`require_api`, for a plugin that needs a newer surface.
 
 Names here are kept across minor versions of the plugin API; everything else in zsbench may change.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.plugin.hookspecs import hookimpl
 from zsbench.plugin.protocols import Clusterer, Dataset, Encoder, Executor, Reducer, Register
+from zsbench.plugin.system import usable_cores
 
 # MAJOR.MINOR of the plugin surface: a minor version adds names, a major one may remove or change them.
 API_VERSION = "1.0"
@@ -79,7 +81,7 @@ __all__ = ["API_VERSION", "ArrayImages", "BadImageError", "CLIP_MEAN", "CLIP_STD
            "TorchEncoder", "WeightsError", "ZsbenchError", "csv_images", "data_root", "fetch", "file_sha256",
            "fold_batchnorm", "hookimpl", "image_folder", "load_into", "missing", "open_image",
            "read_state_dict", "require_api", "select", "select_device", "sha256", "strip_prefix", "to_8bit",
-           "tree_sha256", "weights_dir"]
+           "tree_sha256", "usable_cores", "weights_dir"]
 
 
 def __getattr__(name: str) -> Any:

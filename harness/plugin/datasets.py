@@ -44,14 +44,11 @@ class BadImageError(ZsbenchError):
 
 def data_root(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """``data_dir`` (``--data-dir``), else ``$ZSBENCH_DATA_DIR``, else the per-user data folder."""
+    from zsbench.plugin.paths import user_path
+
     if data_dir is not None:
         return Path(data_dir).expanduser()
-    env = os.environ.get(ENV_DATA_DIR)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("zsbench", appauthor=False)) / "datasets"
+    return user_path(ENV_DATA_DIR, "data", "datasets")
 
 
 def missing(dataset: str, where: Path, expected: Iterable[str], how: str) -> MissingDataError:

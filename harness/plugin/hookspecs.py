@@ -6,8 +6,11 @@ the hooks below. It is found through an entry point in the ``zsbench`` group. Ev
 
     register(name, factory, description="...", **meta)
 
-``factory`` is called with no arguments when the component is used, so heavy imports (torch,
-scikit-learn, umap) belong inside it: listing plugins never imports them.
+``factory`` is called (with the user's keyword options, if any) only when the component is used, so
+heavy imports (torch, scikit-learn, umap) belong inside it: listing plugins never imports them, and
+``zsbench plugins`` warns about a plugin whose import takes over half a second. The keywords of
+``register`` are typed (:class:`zsbench.plugin.Register`): a misspelt one fails the hook, and
+``zsbench plugins`` names the plugin and the reason.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ def register_clusterers(register):
     """Register clusterers.
 
     The factory returns a scikit-learn clusterer: ``fit_predict(X)``, ``get_params()``,
-    ``set_params()``; label -1 means noise. The protocol sets ``n_clusters`` to the number of
-    true classes when the estimator has that parameter and its value is not None (None declares
-    "finds k itself"), and ``random_state`` to the seed when it has that parameter.
+    ``set_params()``; label -1 means noise. The protocol sets ``n_clusters`` (or the parameter named
+    by ``register(..., k_param="n_components")``) to the number of true classes when the estimator
+    has that parameter and its value is not None (None declares "finds k itself"), and
+    ``random_state`` to the seed when it has that parameter.
     """
 
 
@@ -72,12 +76,19 @@ def register_clusterers(register):
 def register_executors(register):
     """Register executors: where the stages of a grid run.
 
-    The factory (keyword options such as ``workers`` or ``scheduler``) returns an object with
-    ``submit(fn, *args, resources=None) -> future`` (``future.result()`` returns ``fn(*args)`` or
-    raises its exception), ``as_completed(futures) -> iterator of futures``, ``in_process``
-    (True when tasks run in this process, so plugins registered in code are visible to them),
-    ``runs_embedding`` (True to receive embedding tasks too; otherwise embedding stays in the
-    calling process) and ``close(cancel=False)`` (``cancel=True`` stops at once: zsbench passes it
-    on Ctrl-C or an error). ``fn`` and ``args`` are picklable; ``resources`` (e.g. ``{"GPU": 1}``)
-    is a hint an executor may honour. Tasks exchange arrays through the artifact cache, not through ``args``.
+    The factory returns an object implementing :class:`zsbench.plugin.Executor`, the whole contract
+    (the core reads nothing else from it):
+
+    - ``submit(fn, *args, resources=None) -> future``: runs ``fn(*args)`` somewhere; ``future.result()``
+      returns its value or raises its exception. ``fn`` and ``args`` are picklable; tasks exchange
+      arrays through the artifact cache, never through ``args``. ``resources`` (e.g. ``{"GPU": 1}``)
+      is a hint an executor may ignore.
+    - ``as_completed(futures)``: yields the futures as they finish.
+    - ``close(cancel=False)``: waits for running tasks; ``cancel=True`` (on Ctrl-C or an error) drops
+      queued ones and stops at once. A ``close()`` without ``cancel`` is called as ``close()``.
+    - optional ``runs_embedding`` (True to receive embedding tasks too; otherwise embedding stays in
+      the calling process). Nothing else is read: no ``name``, no ``in_process``, no ``describe()``.
+
+    The factory receives the keyword options of ``--executor NAME:key=value``; one with a parameter
+    named ``workers`` also receives ``$ZSBENCH_WORKERS`` (``--workers``) unless given explicitly.
     """

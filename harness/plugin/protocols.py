@@ -79,10 +79,11 @@ class Executor(Protocol):
     tasks exchange arrays through the artifact cache, never through ``args``; ``resources`` (e.g.
     ``{"GPU": 1}``) is a hint an executor may ignore. ``as_completed(futures)`` yields them as they
     finish. ``close(cancel=False)`` waits for running tasks; ``cancel=True`` (on Ctrl-C or an error)
-    drops queued ones and stops at once. Optional: ``runs_embedding`` (True to receive embedding tasks
-    as well; default False keeps embedding in the calling process) and ``describe()`` (plain JSON,
-    shown with the run). The factory's keyword options come from ``--executor NAME:key=value``; a
-    factory with a ``workers`` parameter also receives ``ZSBENCH_WORKERS``.
+    drops queued ones and stops at once (a ``close()`` without that parameter is called bare).
+    Optional: ``runs_embedding`` (True to receive embedding tasks as well; default False keeps
+    embedding in the calling process). ``describe()`` is a convention of the built-ins, not read. The
+    factory's keyword options come from ``--executor NAME:key=value``; a factory with a parameter
+    named ``workers`` also receives ``ZSBENCH_WORKERS``.
     """
 
     def submit(self, fn: Callable[..., Any], *args: Any, resources: Mapping[str, float] | None = None) -> Future: ...

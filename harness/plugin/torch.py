@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from zsbench.plugin.system import usable_cores
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -103,7 +105,7 @@ def default_workers(device: str) -> int:
     every core, so workers pay only where cores are plentiful (measured on 2 cores: one worker
     made ResNet-50 embedding 12% slower than none; see benchmarks/embedding_throughput.py).
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     if device.startswith("cuda") or device.startswith("mps"):
         return max(0, min(8, cores - 1))
     return min(4, cores // 4)

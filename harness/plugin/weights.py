@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.plugin.identity import file_sha256
 
 ENV_WEIGHTS_DIR = "ZSBENCH_WEIGHTS_DIR"
+ENV_OFFLINE = "ZSBENCH_OFFLINE"  # set: never download weights
 
 
 class WeightsError(ZsbenchError):
@@ -25,35 +28,44 @@ class WeightsError(ZsbenchError):
 
 def weights_dir() -> Path:
     """``$ZSBENCH_WEIGHTS_DIR``, else torch hub's checkpoint folder (shared with torchvision)."""
-    env = os.environ.get(ENV_WEIGHTS_DIR)
-    if env:
-        return Path(env).expanduser()
-    import torch
+    from zsbench.plugin.paths import user_path
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    return user_path(ENV_WEIGHTS_DIR, "torch", "checkpoints")
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
     """The file's sha256 (memoised, and shared with the identity zsbench records for ``--weights``)."""
-    from zsbench.plugin.identity import file_sha256
-
     return file_sha256(path)
 
 
-def fetch(model: str, url: str, filename: str | None = None, sha256_hex: str | None = None) -> Path:
+def fetch(model: str, url: str, filename: str | None = None, sha256: str | None = None, *,
+          sha256_hex: str | None = None) -> Path:
     """The local copy of ``url``: reuse it when present, else download it, else a clear error.
 
-    A filename carrying a hash prefix (``resnet50-11ad3fa6.pth``, torchvision's convention) is
-    checked against the file's SHA-256 after download; ``sha256_hex``, when given, is checked
-    every time the file is used.
+    Pinning: ``sha256`` (hex) is the published file's SHA-256. When given it is checked every time
+    the file is used, downloaded now or found in :func:`weights_dir`; on a mismatch nothing is
+    loaded and :class:`WeightsError` names both hashes: a file just downloaded is deleted (the
+    published file changed, or the pin is wrong), a file already there is left for the user to
+    delete (so zsbench downloads it again). Without ``sha256`` only a hash prefix in the file name
+    (torchvision's convention, ``resnet50-11ad3fa6.pth``) is checked, and only when downloading.
+    With ``ZSBENCH_OFFLINE=1`` nothing is downloaded: a missing file is the same one-line error
+    (``zsbench plugins --check`` sets it, so checking a plugin never downloads its weights).
+    ``sha256_hex`` is the old name of ``sha256`` (deprecated).
     """
-    import torch
-
+    if sha256_hex is not None:
+        warnings.warn("fetch(sha256_hex=...) is deprecated; pass sha256=...", DeprecationWarning, stacklevel=2)
+        if sha256 is not None and sha256 != sha256_hex:
+            raise TypeError("fetch() got both sha256= and sha256_hex= (its old name); pass sha256= only")
+        sha256 = sha256_hex
     filename = filename or url.rsplit("/", 1)[-1]
     path = weights_dir() / filename
     if path.is_file():
-        _verify(model, path, sha256_hex)
+        _verify(model, path, sha256)
         return path
+    if os.environ.get(ENV_OFFLINE, "") not in ("", "0"):
+        raise WeightsError(f"{model}: weights not found at {path} and downloads are off (${ENV_OFFLINE}); "
+                           f"download {url} and put it at {path} (or in ${ENV_WEIGHTS_DIR}), or pass --weights PATH")
+    import torch
     path.parent.mkdir(parents=True, exist_ok=True)
     check = bool(re.search(r"-[0-9a-f]{8,}\.", filename))
     try:
@@ -65,14 +77,20 @@ def fetch(model: str, url: str, filename: str | None = None, sha256_hex: str | N
             f"{model}: weights not found at {path} and the download from {url} failed "
             f"({type(exc).__name__}: {exc}); download that file and put it at {path} (or in "
             f"${ENV_WEIGHTS_DIR}), or pass --weights PATH") from None
-    _verify(model, path, sha256_hex)
+    _verify(model, path, sha256, downloaded_from=url)
     return path
 
 
-def _verify(model: str, path: Path, expected: str | None) -> None:
-    if expected is not None and (actual := sha256(path)) != expected:
-        raise WeightsError(f"{model}: {path} has SHA-256 {actual[:16]}..., expected "
-                           f"{expected[:16]}...; delete it so zsbench downloads it again")
+def _verify(model: str, path: Path, expected: str | None, downloaded_from: str | None = None) -> None:
+    if expected is None or (actual := file_sha256(path)) == expected.lower():
+        return
+    if downloaded_from is not None:
+        path.unlink(missing_ok=True)
+        raise WeightsError(f"{model}: the file downloaded from {downloaded_from} has SHA-256 {actual[:16]}..., "
+                           f"expected {expected[:16]}... (deleted): the published file changed or the pin is "
+                           "wrong; download it yourself and pass --weights PATH")
+    raise WeightsError(f"{model}: {path} has SHA-256 {actual[:16]}..., expected "
+                       f"{expected[:16]}...; delete it so zsbench downloads it again")
 
 
 def _hash_prefix(filename: str) -> str:
@@ -148,10 +166,3 @@ def load_into(net, state: Mapping[str, Any], model: str, *, ignore: Iterable[str
         raise WeightsError(f"{model}: partial load ({result})")
     return {"tensors_loaded": len(given), "ignored": sorted(ignore & set(state)),
             "left_at_init": sorted(keep_init)}
-
-
-def checkpoint_loader(model: str, path: str | os.PathLike[str],
-                      convert: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> tuple[dict, dict]:
-    """Read ``path``, convert it to the network's layout, and describe it for the identity."""
-    state = convert(read_state_dict(path, model))
-    return state, {"file": Path(path).name, "sha256": sha256(path)}

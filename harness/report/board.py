@@ -7,15 +7,17 @@ Every format names the board's suite, its protocol version and each row's identi
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import statistics
 from typing import Any
 
-from zsbench.analysis.leaderboard import MEAN, Leaderboard, Row, Score, rounded, score
+from zsbench.analysis.leaderboard import MEAN, Leaderboard
+from zsbench.analysis.rows import Row
+from zsbench.analysis.stats import Score, rounded, score
 from zsbench.core.identity import short
 from zsbench.core.result import Result
+from zsbench.report.text import csv_cell, md, mean_std, score_text
 
 FORMATS = ("table", "markdown", "csv", "json", "html")
 
@@ -56,7 +58,7 @@ def _text_rows(board: Leaderboard, cols: list[tuple[str, str]]) -> list[list[str
     out = []
     for row in board.rows:
         view = row.views.get(board.view)
-        cells = [(s.text() if (s := _cell(board, row, kind, name)) else "—") for kind, name in cols]
+        cells = [score_text(_cell(board, row, kind, name)) for kind, name in cols]
         out.append([_rank_text(view.rank if view else None), row.label, short(row.identity), row.reducer] + cells)
     return out
 
@@ -76,10 +78,10 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
     cols = columns(board, by)
     if fmt == "markdown":
         header = _header(board, cols)
-        lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _text_rows(board, cols)]
-        text = "\n".join(lines) + "\n\n" + _md(caption(board, cols)) + "\n"
-        return text + "".join(f"\n- {_md(n)}" for n in board.notes) + ("\n" if board.notes else "")
+        lines = ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in _text_rows(board, cols)]
+        text = "\n".join(lines) + "\n\n" + md(caption(board, cols)) + "\n"
+        return text + "".join(f"\n- {md(n)}" for n in board.notes) + ("\n" if board.notes else "")
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -94,7 +96,7 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
                 for level, name, s in levels:
                     if s is not None:
                         text = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
-                        writer.writerow([_csv(c) for c in text] + [
+                        writer.writerow([csv_cell(c) for c in text] + [
                             f"{s.mean:.4f}", _fmt(s.low), _fmt(s.high), s.n_seeds,
                             rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
         return out.getvalue()
@@ -105,25 +107,6 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
 
         return html(to_json(board))
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-def _md(text: str) -> str:
-    """A table cell or note as Markdown text: raw HTML in names (``<img onerror>``) is shown, never run."""
-    return html.escape(str(text), quote=False).replace("|", "\\|")
-
-
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv(text: str) -> str:
-    """A text cell that a spreadsheet would run as a formula gets a leading ' (OWASP's CSV-injection advice)."""
-    text = str(text)
-    if text.startswith(_FORMULA):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
 
 
 def _fmt(value: float | None) -> str:
@@ -210,17 +193,9 @@ def summary_table(results: list[Result], title: str):
         cells = []
         for key, _, scale in SUMMARY_METRICS:
             values = [scale * r.metrics[key] for r in ok if r.metrics.get(key) is not None]
-            cells.append(_mean_std(values, ".1f" if scale != 1.0 or key == "n_clusters" else ".3f"))
+            cells.append(mean_std(values, ".1f" if scale != 1.0 or key == "n_clusters" else ".3f"))
         seconds = [r.timings.get("cluster", 0.0) for r in ok]
         failed = len(rows) - len(ok)
         label = Text.assemble(name, (f" ({failed} failed)", "red")) if failed else name
-        table.add_row(label, *cells, _mean_std(seconds, ".2f"))
+        table.add_row(label, *cells, mean_std(seconds, ".2f"))
     return table
-
-
-def _mean_std(values: list[float], spec: str) -> str:
-    if not values:
-        return "—"
-    if len(values) == 1:
-        return format(values[0], spec)
-    return f"{format(statistics.fmean(values), spec)} ± {format(statistics.stdev(values), spec)}"

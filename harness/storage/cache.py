@@ -27,6 +27,7 @@ from typing import IO, Any
 import numpy as np
 
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.plugin.paths import user_path
 
 ENV_CACHE = "ZSBENCH_CACHE"
 TMP_PREFIX = ".tmp-"
@@ -42,12 +43,7 @@ class CacheError(ZsbenchError):
 
 
 def default_root() -> Path:
-    env = os.environ.get(ENV_CACHE)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("zsbench", appauthor=False)) / "artifacts"
+    return user_path(ENV_CACHE, "cache", "artifacts")
 
 
 def cache_key(spec: Mapping[str, Any]) -> str:

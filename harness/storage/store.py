@@ -13,49 +13,25 @@ the other rows are served. ``zsbench store check`` lists such rows.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import shutil
 import sqlite3
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from zsbench.core.result import Result
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.plugin.paths import user_path
+from zsbench.storage.failures import not_a_database, write_problem
+from zsbench.storage.rows import COLUMNS, INDEXES_SQL, SCHEMA_SQL, BadRow, parse, rows_text
 
 ENV_STORE = "ZSBENCH_STORE"
 SCHEMA_VERSION = 2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    protocol_version TEXT NOT NULL,
-    encoder TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    reducer TEXT NOT NULL,
-    clusterer TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
-    error TEXT,
-    ami REAL,
-    metrics TEXT NOT NULL,
-    config TEXT NOT NULL,
-    timings TEXT NOT NULL,
-    provenance TEXT NOT NULL,
-    result_key TEXT
-);
-CREATE INDEX IF NOT EXISTS results_cell
-    ON results (protocol_version, encoder, dataset, reducer, clusterer, seed);
-"""
-# result_key: a hash of everything that determines the result (the clustering's cache key);
-# a rerun finds finished results by it instead of recomputing them, and replaces failed ones.
-_INDEXES = "CREATE INDEX IF NOT EXISTS results_key ON results (result_key, status)"
+# A damaged file is salvaged row by row up to this many ids past the damage; beyond, it is an error.
+_SALVAGE_MAX_ROWS = 5_000_000
+_SALVAGE_CHUNK = 256
 
 
 class StoreWarning(UserWarning):
@@ -66,27 +42,8 @@ class StoreWriteError(ZsbenchError):
     """The store could not be written (disk full, read-only file or folder, damaged file)."""
 
 
-@dataclass(frozen=True)
-class BadRow:
-    """One problem of one row: ``column`` ``problem`` (``detail``), e.g. metrics is not valid JSON."""
-
-    id: int
-    column: str
-    problem: str  # short, the same for every row with this problem (warnings group by it)
-    detail: str = ""
-
-    def __str__(self) -> str:
-        what = "" if self.column == "row" else f"{self.column} "  # the whole row, e.g. on a damaged page
-        return f"row {self.id}: {what}{self.problem}" + (f" ({self.detail})" if self.detail else "")
-
-
 def default_path() -> Path:
-    env = os.environ.get(ENV_STORE)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("zsbench", appauthor=False)) / "results.sqlite"
+    return user_path(ENV_STORE, "data", "results.sqlite")
 
 
 class ResultStore:
@@ -114,7 +71,7 @@ class ResultStore:
                 self._migrate()
         except StoreWriteError as exc:
             # A file that is not SQLite at all is not a write problem: say so, as before.
-            if isinstance(exc.__cause__, sqlite3.DatabaseError) and _not_a_database(exc.__cause__):
+            if isinstance(exc.__cause__, sqlite3.DatabaseError) and not_a_database(exc.__cause__):
                 raise self._unopenable(exc.__cause__) from None
             raise
 
@@ -153,7 +110,7 @@ class ResultStore:
     def _blank(self) -> None:
         """An empty in-memory store, for a reader of a store that does not exist yet."""
         self._db = sqlite3.connect(":memory:")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA_SQL)
 
     def _tables(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -181,7 +138,7 @@ class ResultStore:
             if db is not None and db.in_transaction:  # a failed COMMIT leaves it open
                 with contextlib.suppress(sqlite3.Error):
                     db.rollback()
-            raise StoreWriteError(_write_problem(self.path, exc)) from exc
+            raise StoreWriteError(write_problem(self.path, exc)) from exc
 
     def _wal(self) -> None:
         # Switching a new file to WAL needs an exclusive lock and SQLite does not wait for it (no
@@ -201,12 +158,12 @@ class ResultStore:
         self._db.isolation_level = None  # manual transactions for BEGIN IMMEDIATE
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+            for statement in filter(None, (s.strip() for s in SCHEMA_SQL.split(";"))):
                 self._db.execute(statement)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
             if "result_key" not in columns:  # stores written by schema 1
                 self._db.execute("ALTER TABLE results ADD COLUMN result_key TEXT")
-            self._db.execute(_INDEXES)
+            self._db.execute(INDEXES_SQL)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -245,9 +202,9 @@ class ResultStore:
         bad: list[BadRow] = []
         found = None
         try:
-            for row in self._db.execute(f"SELECT {_COLUMNS} FROM results WHERE result_key = ? AND status = 'ok' "
+            for row in self._db.execute(f"SELECT {COLUMNS} FROM results WHERE result_key = ? AND status = 'ok' "
                                         "ORDER BY id DESC", (result_key,)):
-                parsed = _parse(row)
+                parsed = parse(row)
                 if isinstance(parsed, Result):
                     found = parsed
                     break
@@ -266,7 +223,7 @@ class ResultStore:
         ends, and kept in ``skipped``."""
         bad: list[BadRow] = []
         for row in self._rows(protocol_version, bad):
-            parsed = _parse(row)
+            parsed = parse(row)
             if isinstance(parsed, Result):
                 yield parsed
             else:
@@ -279,7 +236,7 @@ class ResultStore:
         n = 0
         for row in self._rows(None, bad):
             n += 1
-            parsed = _parse(row)
+            parsed = parse(row)
             if not isinstance(parsed, Result):
                 bad.extend(parsed)
         return n + len({b.id for b in bad if b.column == "row"}), bad
@@ -288,7 +245,7 @@ class ResultStore:
         """Raw rows by id. When a damaged page stops the scan, the rest is read chunk by chunk and
         then row by row, so one bad page costs only its own rows (recorded in ``bad``)."""
         where, args = ("", ()) if protocol_version is None else (" AND protocol_version = ?", (protocol_version,))
-        select = f"SELECT {_COLUMNS} FROM results WHERE id > ?"
+        select = f"SELECT {COLUMNS} FROM results WHERE id > ?"
         last = 0
         try:
             for row in self._db.execute(f"{select}{where} ORDER BY id", (last, *args)):
@@ -313,7 +270,7 @@ class ResultStore:
                 pass
             for id_ in range(start + 1, end + 1):
                 try:
-                    row = self._db.execute(f"SELECT {_COLUMNS} FROM results WHERE id = ?{where}",
+                    row = self._db.execute(f"SELECT {COLUMNS} FROM results WHERE id = ?{where}",
                                            (id_, *args)).fetchone()
                 except sqlite3.DatabaseError as exc:
                     bad.append(BadRow(id_, "row", "unreadable", str(exc)))
@@ -332,7 +289,7 @@ class ResultStore:
                 ids.append(b.id)
         for (column, problem), ids in groups.items():
             what = "" if column == "row" else f"{column} "
-            warnings.warn(f"results store {self.path}: skipped {_rows_text(ids)}: {what}{problem}; see "
+            warnings.warn(f"results store {self.path}: skipped {rows_text(ids)}: {what}{problem}; see "
                           f"`zsbench store check --store {self.path}`", StoreWarning, stacklevel=3)
 
     def close(self) -> None:
@@ -343,104 +300,3 @@ class ResultStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-_COLUMNS = ("id, run_id, created_at, protocol_version, encoder, dataset, reducer, clusterer, seed, "
-            "status, error, metrics, config, timings, provenance")
-_NAMES = [c.strip() for c in _COLUMNS.split(",")]
-_REQUIRED = {"id", "run_id", "created_at", "protocol_version", "encoder", "dataset", "reducer", "clusterer", "seed",
-             "status"}
-_OBJECTS = ("metrics", "config", "timings", "provenance")
-# A damaged file is salvaged row by row up to this many ids past the damage; beyond, it is an error.
-_SALVAGE_MAX_ROWS = 5_000_000
-_SALVAGE_CHUNK = 256
-
-
-def _parse(row: tuple) -> Result | list[BadRow]:
-    """The row as a Result, or every problem that keeps it from being one."""
-    values = dict(zip(_NAMES, row, strict=True))
-    id_ = values["id"]
-    problems = [BadRow(id_, name, "is null") for name in _NAMES if name in _REQUIRED and values[name] is None]
-    if values["seed"] is not None and (not isinstance(values["seed"], int) or isinstance(values["seed"], bool)):
-        problems.append(BadRow(id_, "seed", "is not an integer", repr(values["seed"])[:80]))
-    if values["status"] not in (None, "ok", "failed"):
-        problems.append(BadRow(id_, "status", "is neither ok nor failed", repr(values["status"])[:80]))
-    if values["error"] is not None and not isinstance(values["error"], str):
-        problems.append(BadRow(id_, "error", "is not text", repr(values["error"])[:80]))
-    parsed = {}
-    for name in _OBJECTS:
-        text = values[name]
-        if text is None:
-            problems.append(BadRow(id_, name, "is null"))
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, TypeError) as exc:  # TypeError: a number stored in the column
-            problems.append(BadRow(id_, name, "is not valid JSON", str(exc)[:80]))
-            continue
-        if not isinstance(value, dict):
-            problems.append(BadRow(id_, name, f"is JSON {_json_type(value)}, not an object"))
-        parsed[name] = value
-    if problems:
-        return problems
-    return Result(values["encoder"], values["dataset"], values["reducer"], values["clusterer"], values["seed"],
-                  values["status"], values["error"], parsed["metrics"], parsed["config"], parsed["timings"],
-                  parsed["provenance"], values["protocol_version"], values["created_at"], values["run_id"], id=id_)
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    return {bool: "true/false", int: "number", float: "number", str: "text", list: "array"}.get(type(value), "value")
-
-
-def _rows_text(ids: Sequence[int]) -> str:
-    """``row 3``, ``rows 3, 7, 10-15``, at most 10 parts and how many more."""
-    ids = sorted(set(ids))
-    parts: list[str] = []
-    i = 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        parts.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
-        i = j + 1
-    shown = ", ".join(parts[:10]) + (f" and {len(parts) - 10} more" if len(parts) > 10 else "")
-    return ("row " if len(ids) == 1 else "rows ") + shown
-
-
-def _not_a_database(exc: BaseException) -> bool:
-    return "not a database" in str(exc) or "encrypted" in str(exc)
-
-
-def _free(path: Path) -> tuple[str, Path]:
-    """Free space of the folder that holds (or would hold) ``path``, in words."""
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        free = float(shutil.disk_usage(folder).free)
-    except OSError:
-        return "unknown space", folder
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if free < 1024 or unit == "TiB":
-            return (f"{free:.0f} {unit}" if unit == "B" else f"{free:.1f} {unit}"), folder
-        free /= 1024
-    raise AssertionError("unreachable")
-
-
-def _write_problem(path: Path, exc: BaseException) -> str:
-    text = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
-    free, folder = _free(path)
-    low = text.lower()
-    code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, errno.EDQUOT) or "full" in low or "disk i/o" in low or "no space" in low:
-        todo = "free space on that disk (nothing stored was lost) or pass --store with a file on another disk"
-    elif (code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in low or "read-only" in low
-          or "permission" in low or "unable to open" in low):
-        todo = "make the file and its folder writable or pass --store with a writable file"
-    elif "locked" in low or "busy" in low:
-        todo = "another process holds it; try again when it is done or pass --store with another file"
-    else:
-        todo = f"see `zsbench store check --store {path}` or pass --store with another file"
-    return f"cannot write results store {path}: {text} ({free} free in {folder}); {todo}"

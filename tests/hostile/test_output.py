@@ -9,6 +9,7 @@ import io
 from zsbench.analysis import gate
 from zsbench.analysis.leaderboard import build
 from zsbench.report.board import render
+from zsbench.report.gate import markdown
 
 from ..test_trust import grid
 
@@ -44,7 +45,7 @@ def test_gate_markdown_escapes_html_in_names():
     cell = gate.Cell(SVG, IMG, ((0, 50.0), (1, 51.0), (2, 49.0)), ((0, 40.0), (1, 41.0), (2, 39.0)))
     report = gate.evaluate([cell], baseline_name=IMG, candidate_name="<b>cand</b>")
     report.notes.append("note <script>alert(1)</script>")
-    text = gate.markdown(report)
+    text = markdown(report)
     assert "&lt;img src=x onerror=alert(1)&gt;" in text and "&lt;svg onload=alert(1)&gt;\\|x" in text
     assert "&lt;script&gt;" in text and "&lt;b&gt;cand&lt;/b&gt;" in text
     html_tags = text.replace("<details>", "").replace("</details>", "").replace("<summary>", "").replace(

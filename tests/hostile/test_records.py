@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from zsbench.analysis import gate, records
 from zsbench.analysis.leaderboard import build
+from zsbench.analysis.validation import validate
+from zsbench.analysis.verification import verify
 from zsbench.cli.app import app
 from zsbench.core import metrics
 from zsbench.report.board import render
@@ -46,7 +48,7 @@ def record(tmp_path) -> Path:
 
 def assert_one_line_everywhere(path: Path, words: str) -> None:
     """validate, verify, leaderboard and check each refuse ``path`` in one line naming it, exit 1."""
-    problems = records.validate(path)
+    problems = validate(path)
     assert len(problems) == 1 and problems[0].startswith(f"{path}: ") and words in problems[0], problems
     out = cli("validate", path)
     assert out.exit_code == 1 and out.stdout.splitlines() == problems, out.output
@@ -66,7 +68,7 @@ def test_a_record_holding_nan_or_an_overflowing_number_is_one_line_naming_it(rec
     for bad in ("NaN", "-Infinity", "1e999"):
         record.write_text(text[:at] + bad + text[end:])
         assert_one_line_everywhere(record, f"holds {bad}")
-        assert "line " in records.validate(record)[0]  # where it is
+        assert "line " in validate(record)[0]  # where it is
 
 
 def test_the_schema_bounds_refuse_infinity():
@@ -130,7 +132,7 @@ def test_an_unreferenced_member_is_one_line_and_never_read(record, monkeypatch):
     monkeypatch.setattr(metrics, "label_scores", lambda truth, pred: scores)
     tracemalloc.start()
     start = time.perf_counter()
-    report = records.verify(record)
+    report = verify(record)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert time.perf_counter() - start < 5 and peak < 50_000_000
@@ -149,7 +151,7 @@ def test_a_referenced_member_of_the_wrong_dtype_or_shape_is_a_mismatch_not_loade
             for name, data in members.items():
                 zf.writestr(name, data)
             zf.writestr(f"{digest}.npy", npy_header(shape, dtype))
-        report = records.verify(record)
+        report = verify(record)
         bad = [m for m in report.mismatches if digest[:12] in m]
         assert bad and all(words in m for m in bad), report.mismatches
         assert "seed 0" in bad[0] and len(report.mismatches) == len(bad)

@@ -11,7 +11,7 @@ import zsbench
 from zsbench.cli.app import app
 from zsbench.core.catalog import build_catalog
 from zsbench.core.protocol import Component
-from zsbench.engine.grid import min_samples
+from zsbench.engine.refusals import min_samples
 from zsbench.plugin.errors import InvalidInputError
 from zsbench.storage.cache import ArtifactCache
 

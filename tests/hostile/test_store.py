@@ -319,8 +319,8 @@ def test_a_rerun_replaces_failed_rows_of_its_configuration(tmp_path):
 
 
 def test_the_free_space_helper_points_at_an_existing_folder(tmp_path):
-    from zsbench.storage.store import _free
+    from zsbench.storage.failures import free_space
 
-    free, folder = _free(tmp_path / "a" / "b" / "r.sqlite")
+    free, folder = free_space(tmp_path / "a" / "b" / "r.sqlite")
     assert folder == tmp_path and free.split()[1] in ("B", "KiB", "MiB", "GiB", "TiB")
     assert shutil.disk_usage(folder).free >= 0

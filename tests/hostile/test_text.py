@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from zsbench.analysis import records
+from zsbench.analysis.validation import validate
 from zsbench.cli.app import app
 
 from ..test_trust import grid, write
@@ -19,7 +19,7 @@ def cli(*args):
 def test_a_record_named_with_markup_is_shown_literally_on_every_board(tmp_path):
     name = "my-encoder[/] [bold red]x[/] :smile:"
     path = write(grid(encoder=name), tmp_path, name="markup")
-    assert records.validate(path) == []
+    assert validate(path) == []
     table = cli("leaderboard", "-r", path)
     assert table.exit_code == 0, table.output
     assert "my-encoder[/]" in table.output and "[bold red]x[/] :smile:" in table.output

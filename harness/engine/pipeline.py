@@ -1,0 +1,278 @@
+"""The one pipeline: load and select samples, prepare labels, embed (keyed by content), run the grid.
+
+`zsbench run` and :func:`zsbench.run` (:func:`run_datasets`), :func:`zsbench.run_embeddings`
+(:func:`run_arrays`) and `zsbench proxy --choose` (:mod:`zsbench.analysis.choice`, through
+:func:`load_dataset` and :func:`embed_samples`) all go through these functions, so an embedding,
+reduction or clustering computed by one is found in the artifact cache by the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zsbench.core.catalog import Catalog, Entry, build_catalog
+from zsbench.core.identity import describe, identity_sha256
+from zsbench.core.progress import NullProgress, Progress
+from zsbench.core.protocol import Component, ProtocolSpec, embed, load_spec
+from zsbench.core.provenance import environment
+from zsbench.core.result import Result, labels_hash
+from zsbench.engine.grid import execute
+from zsbench.engine.inputs import (
+    DatasetView,
+    check_classes,
+    check_embeddings,
+    check_inputs,
+    prepare_labels,
+    select_samples,
+)
+from zsbench.engine.jobs import Embedding, Tally
+from zsbench.engine.refusals import check_reducers
+from zsbench.engine.session import DEFAULT_EXECUTOR, CacheArg, embed_key, open_cache, open_executor, sample_fingerprint
+from zsbench.engine.stages import embed_task
+from zsbench.plugin.datasets import fingerprint
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError, check_seed
+from zsbench.storage.cache import ArtifactCache, cache_key
+from zsbench.storage.store import ResultStore
+
+StoreArg = str | os.PathLike[str] | ResultStore | None | bool
+Names = str | Sequence[str] | None
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """What a run did: its results, where they were stored, and what it computed and reused."""
+
+    run_id: str
+    results: list[Result]
+    store_path: Path | None
+    reused: dict[str, int] = field(default_factory=dict)
+    computed: dict[str, int] = field(default_factory=dict)
+    # cache entries this run found corrupt, dropped and recomputed: (stage, key, reason)
+    recomputed: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if not r.ok]
+
+
+@dataclass(frozen=True)
+class Components:
+    """The reducers and clusterers of a run, and the reducer of its proxy (silhouette) space."""
+
+    reducers: list[Component]
+    clusterers: list[Component]
+    proxy: Component
+
+
+def names(value: Names, default: str) -> list[str]:
+    if value is None:
+        return [default]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def components(catalog: Catalog, spec: ProtocolSpec, reducers: Names, clusterers: Sequence[str] | None) -> Components:
+    chosen = list(clusterers) if clusterers else list(spec.clusterers)
+    return Components([Component.resolve(catalog, "reducers", r) for r in names(reducers, spec.reducer)],
+                      [Component.resolve(catalog, "clusterers", c) for c in chosen],
+                      Component.resolve(catalog, "reducers", spec.proxy_reducer))
+
+
+def seed_list(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
+    if seeds is None:
+        return list(range(spec.seeds))
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise InvalidInputError(f"--seeds must be at least 1, got {seeds}")
+        return [check_seed(s, "seed") for s in range(seeds)]
+    return [check_seed(s, "seed") for s in seeds]
+
+
+def open_store(store: StoreArg) -> ResultStore | None:
+    if store is False:
+        return None
+    if isinstance(store, ResultStore):
+        return store
+    return ResultStore(None if store in (None, True) else store)
+
+
+def run_grid(embeddings: list[Embedding], comps: Components, seeds: list[int], spec: ProtocolSpec, *,
+             store: StoreArg, cache: ArtifactCache, executor, progress: Progress, dropped_before: int = 0) -> GridRun:
+    """Reduce, cluster and score ``embeddings``; results go to ``store`` as they are made."""
+    run_id = uuid.uuid4().hex[:12]
+    db = open_store(store)
+    tally = Tally()
+    try:
+        results = execute(embeddings, reducers=comps.reducers, clusterers=comps.clusterers, seeds=seeds,
+                          proxy=comps.proxy, spec=spec, run_id=run_id, cache=cache, executor=executor, store=db,
+                          progress=progress, tally=tally)
+    finally:
+        if db is not None and not isinstance(store, ResultStore):
+            db.close()
+    # a cache object may serve several runs: report only what this one dropped
+    return GridRun(run_id, results, db.path if db else None, tally.reused, tally.computed,
+                   list(cache.dropped[dropped_before:]))
+
+
+def load_dataset(entry: Entry, options: Mapping[str, Any] | None, progress: Progress) -> Any:
+    with progress.stage(f"load dataset {entry.name}"):
+        return entry.create(**dict(options or {}))
+
+
+def check_weights(options: Mapping[str, Any] | None) -> None:
+    """A ``weights`` option (``--weights``) that names no file or folder is an error before any work."""
+    weights = (options or {}).get("weights")
+    if weights is not None and not Path(weights).expanduser().exists():
+        raise InvalidInputError(f"--weights {weights}: no such file or folder; pass the path of the weights file")
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An embedding of some samples, from the cache or computed, and what identifies it."""
+
+    x: np.ndarray
+    key: str  # in the artifact cache ("embed")
+    described: dict[str, Any]  # the encoder's identity (:func:`zsbench.core.identity.describe`)
+    where: str  # "cache", "here", or the worker that computed it
+    seconds: float
+
+    @property
+    def reused(self) -> bool:
+        return self.where == "cache"
+
+
+def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerprint_: str, spec: ProtocolSpec,
+                  cache: ArtifactCache, progress: Progress, executor, *, encoder_options: Mapping[str, Any] | None,
+                  dataset_options: Mapping[str, Any] | None, executor_name: str) -> Embedded:
+    """The embedding of ``view`` (whose samples ``fingerprint_`` names) by the encoder, keyed by the
+    encoder's identity (:func:`zsbench.engine.session.embed_key`): from the cache, on an executor that
+    runs embedding, or here. Checked (2-d, finite) and cached."""
+    options = dict(encoder_options or {})
+    label = f"{enc_entry.name} on {ds_entry.name}"
+    check_weights(options)
+    with progress.stage(f"load encoder {enc_entry.name}"):
+        enc = enc_entry.create(**options)
+    described = describe(enc_entry.name, enc_entry.plugin, enc, options)
+    key = embed_key(spec, enc_entry, described, ds_entry.name, fingerprint_)
+    cached = cache.get("embed", key)
+    start = time.perf_counter()
+    where = "cache" if cached is not None else "here"
+    if cached is not None:
+        x = np.asarray(cached)
+    elif getattr(executor, "runs_embedding", False) and "__main__" not in (enc_entry.distribution,
+                                                                            ds_entry.distribution):
+        # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
+        with progress.stage(f"embed {label} on executor {executor_name}"):
+            outcome = executor.submit(embed_task, str(cache.root), key, enc_entry.name, options, ds_entry.name,
+                                      dict(dataset_options or {}), view.positions.tolist(),
+                                      {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name},
+                                      resources={"GPU": 1} if enc_entry.meta.get("gpu") else None).result()
+        if outcome["error"]:
+            raise ZsbenchError(outcome["error"])
+        x, where = np.asarray(cache.get("embed", key)), outcome["worker"]
+    else:
+        x = embed(enc, view, label, progress)
+    seconds = time.perf_counter() - start
+    x = check_embeddings(x, len(view), label)
+    if where == "here":
+        cache.put("embed", key, x, {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name})
+    return Embedded(x, key, described, where, seconds)
+
+
+def embedding(enc_entry: Entry, ds_entry: Entry, view: DatasetView, y: np.ndarray, dataset_config: dict[str, Any],
+              spec: ProtocolSpec, cache: ArtifactCache, progress: Progress, executor, *,
+              encoder_options: Mapping[str, Any] | None, dataset_options: Mapping[str, Any] | None,
+              executor_name: str) -> Embedding:
+    """A run's embedding of a dataset's selected samples, with the configuration its results record."""
+    e = embed_samples(enc_entry, ds_entry, view, dataset_config["fingerprint"], spec, cache, progress, executor,
+                      encoder_options=encoder_options, dataset_options=dataset_options, executor_name=executor_name)
+    check_classes(y, len(e.x), f"{enc_entry.name} on {ds_entry.name}")
+    config = {"encoder": e.described, "dataset": dataset_config, "n_samples": int(len(e.x)),
+              "n_features": int(e.x.shape[1]), "embedding_reused": e.reused, "embedded_on": e.where}
+    provenance = {**environment(), "plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance}}
+    return Embedding(e.x, y, enc_entry.name, ds_entry.name, e.key, config, provenance, e.seconds)
+
+
+def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | None, reducer: Names,
+                 seeds: int | Sequence[int] | None, store: StoreArg, cache: CacheArg, executor: str | None,
+                 executor_options: Mapping[str, Any] | None, progress: Progress | None, protocol: str,
+                 encoder_options: Mapping[str, Any] | None, dataset_options: Mapping[str, Any] | None,
+                 max_samples: int | None, subsample_seed: int, skip_bad: bool) -> GridRun:
+    """Embed each dataset with each encoder and run the grid (see :func:`zsbench.run`)."""
+    spec = load_spec(protocol)
+    progress = progress or NullProgress()
+    catalog = build_catalog()
+    # "raw-pixels:size=16": that encoder's options, merged with encoder_options (--weights); a weights path
+    # that is not there is said before "does not accept weights": a mistyped path is the likelier mistake
+    encoders = [catalog.with_options("encoders", e, encoder_options, "encoder_options (--weights)",
+                                     precheck=check_weights)
+                for e in names(encoder, spec.default_encoder)]
+    ds_entries = [catalog.get("datasets", d) for d in names(dataset, spec.default_dataset)]
+    comps = components(catalog, spec, reducer, clusterers)  # resolve all names before any work
+    seeds_ = seed_list(seeds, spec)
+    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
+        dropped_before = len(art.dropped)
+        embeddings = []
+        for ds_entry in ds_entries:
+            ds = load_dataset(ds_entry, dataset_options, progress)
+            view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
+                                             subsample_seed=subsample_seed, skip_bad=skip_bad)
+            y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
+            check_reducers(comps.reducers, len(y))  # before embedding: a reducer that cannot fit would fail all
+            dataset_config = {"name": ds_entry.name, "info": view.info, **selection,
+                              "fingerprint": sample_fingerprint(view, selection), "labels_sha256": labels_hash(y)}
+            for enc_entry, enc_options in encoders:
+                embeddings.append(embedding(enc_entry, ds_entry, view, y, dataset_config, spec, art, progress, pool,
+                                            encoder_options=enc_options, dataset_options=dataset_options,
+                                            executor_name=executor or DEFAULT_EXECUTOR))
+        return run_grid(embeddings, comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
+                        dropped_before=dropped_before)
+
+
+def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clusterers: Sequence[str] | None,
+               reducer: Names, seeds: int | Sequence[int] | None, store: StoreArg, cache: CacheArg,
+               executor: str | None, executor_options: Mapping[str, Any] | None, progress: Progress | None,
+               source: dict[str, Any] | None, protocol: str) -> GridRun:
+    """Run the grid on embeddings computed elsewhere (see :func:`zsbench.run_embeddings`)."""
+    spec = load_spec(protocol)
+    progress = progress or NullProgress()
+    catalog = build_catalog()
+    comps = components(catalog, spec, reducer, clusterers)
+    label = (source or {}).get("path", f"embeddings {encoder!r}")
+    y, keep = prepare_labels(labels, label, progress)
+    x = np.asarray(embeddings)
+    if x.ndim >= 1 and len(x) != len(keep):
+        raise InvalidInputError(
+            f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
+    x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
+    check_reducers(comps.reducers, len(x))
+    content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
+    # The encoder behind a file of embeddings is unknown: its identity says so, and the file (by
+    # name and content, never its path) is where it came from. Runs of one --name share an identity.
+    identity = {"embeddings": "precomputed"}
+    origin = {"file": Path(source["path"]).name} if source and source.get("path") else {"array": "in memory"}
+    config = {
+        "encoder": {"name": encoder, "identity": identity, "options": {}, "source": {**origin, "sha256": content},
+                    "identity_sha256": identity_sha256(encoder, identity, {})},
+        "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),
+                    # no sample identifiers in an embeddings file: the labels in order are the samples
+                    "fingerprint": fingerprint(None, np.asarray(labels)[keep].astype(str).tolist(),
+                                               {"samples": "precomputed embeddings"}),
+                    "labels_sha256": labels_hash(y)},
+        "n_samples": int(len(x)), "n_features": int(x.shape[1]),
+    }
+    key = cache_key({"stage": "embed", "protocol": spec.version, "embeddings": content,
+                     "labels": config["dataset"]["fingerprint"]})
+    emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
+    seeds_ = seed_list(seeds, spec)
+    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
+        return run_grid([emb], comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
+                        dropped_before=len(art.dropped))

@@ -1,0 +1,53 @@
+"""Configurations a run refuses before doing the work they would fail at: too few samples for a
+reducer, a clusterer that would not fit in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from zsbench.core.protocol import Component
+from zsbench.engine.inputs import available_memory
+from zsbench.plugin.errors import InvalidInputError
+
+
+def memory_refusal(component: Component, n: int, d: int) -> str | None:
+    """A clusterer that declares its memory need (``memory_bytes(n, d)``) and would not fit."""
+    estimate_fn = component.entry.meta.get("memory_bytes")
+    free = available_memory()
+    if estimate_fn is None or free is None:
+        return None
+    need = int(estimate_fn(n, d))
+    if need <= 0.8 * free:
+        return None
+    return (f"clusterer {component.label} refused: it needs about {need / 2**30:.1f} GiB for "
+            f"{n:,} samples, more than 80% of the {free / 2**30:.1f} GiB available; cluster fewer "
+            f"samples with --max-samples (about {int(n * (0.8 * free / need) ** 0.5):,} would fit) or drop it")
+
+
+def min_samples(estimator: Any) -> int:
+    """The fewest samples a reducer can fit, from its parameters (2 when nothing more is known).
+
+    Spectral initialisation (UMAP's default) solves for n_components + 1 eigenvectors of the n x n
+    graph Laplacian, which needs n_components + 1 < n: UMAP-50 needs 52 samples.
+    """
+    params = estimator.get_params(deep=False)
+    n = params.get("n_components")
+    if isinstance(params.get("init"), str) and params["init"] == "spectral" and isinstance(n, int):
+        return n + 2
+    return 2
+
+
+def sample_refusal(component: Component, n: int) -> str | None:
+    """Why ``component`` cannot reduce ``n`` samples, or None."""
+    need = min_samples(component.build(seed=0))
+    if n >= need:
+        return None
+    return f"{n} samples are too few for reducer {component.label} (needs at least {need})"
+
+
+def check_reducers(reducers: Sequence[Component], n: int) -> None:
+    """Refuse, before any embedding or reduction runs, a reducer that cannot fit ``n`` samples."""
+    for red in reducers:
+        if (refusal := sample_refusal(red, n)) is not None:
+            raise InvalidInputError(f"{refusal}; use more samples or --reducer none")

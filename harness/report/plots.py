@@ -1,0 +1,118 @@
+"""Figures (matplotlib, imported lazily: ``pip install zsbench[plot]``): the proxy's scatter and a choice.
+
+Drawn on matplotlib's defaults with the Agg canvas (no pyplot, no GUI backend, not the user's
+matplotlibrc), and saved without a timestamp: the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from zsbench.analysis.choice import Choice
+from zsbench.analysis.proxy import Correlation, Point
+from zsbench.plugin.errors import ZsbenchError
+
+
+def require_matplotlib() -> None:
+    """Fail before any work when a plot is asked for and matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ZsbenchError("--png needs matplotlib: pip install 'zsbench[plot]'") from None
+
+
+@contextlib.contextmanager
+def _figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols: int = 3) -> Iterator[list]:
+    """Axes for ``panels`` panels, saved to ``path`` as a PNG when the block ends."""
+    require_matplotlib()
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cols = max(1, min(cols, panels))
+    rows = -(-panels // cols)
+    # matplotlib's defaults, not the user's matplotlibrc, while drawing: the same data, the same picture
+    with matplotlib.style.context("default"):
+        fig = Figure(figsize=(width * cols, height * rows), dpi=120)
+        FigureCanvasAgg(fig)  # the non-interactive Agg canvas: no pyplot, no GUI backend
+        yield [fig.add_subplot(rows, cols, i + 1) for i in range(panels)]
+        fig.tight_layout()
+        # no timestamp or version in the file: the same figure gives the same bytes
+        try:
+            fig.savefig(Path(path), format="png", dpi=120, metadata={"Software": None})
+        except OSError as exc:
+            raise ZsbenchError(f"cannot write {path}: {exc.strerror or exc}; pass another --png path") from None
+
+
+def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, *,
+                      clusterer_order: Iterable[str] = ()) -> None:
+    """Scatter of silhouette (x) against AMI x100 (y), one panel per clusterer, titled with rho and n."""
+    pts = list(pts)
+    by = {c.clusterer: c for c in corrs}
+    order = list(clusterer_order)
+    names = sorted({p.clusterer for p in pts}, key=lambda c: (order.index(c) if c in order else len(order), c))
+    # colour by dataset; by encoder when there is one dataset only
+    by_dataset = len({p.dataset for p in pts}) > 1
+    group = (lambda p: p.dataset) if by_dataset else (lambda p: p.encoder)
+    groups = sorted({group(p) for p in pts})
+    with _figure(path, max(1, len(names))) as axes:
+        import matplotlib
+
+        colours = matplotlib.colormaps["tab10" if len(groups) <= 10 else "tab20"]
+        for ax, name in zip(axes, names, strict=False):
+            for i, g in enumerate(groups):
+                mine = [p for p in pts if p.clusterer == name and group(p) == g]
+                if mine:
+                    ax.scatter([p.silhouette for p in mine], [100 * p.ami for p in mine], s=22,
+                               color=colours(i % colours.N), label=g, edgecolors="none")
+            c = by.get(name)
+            rho = f"{c.spearman:.2f}" if c is not None and c.spearman is not None else "n/a"
+            ax.set_title(f"{name}: ρ = {rho}, n = {c.n if c else 0}", fontsize=10)
+            ax.set_xlabel("silhouette in UMAP space")
+            ax.set_ylabel("AMI ×100")
+            ax.grid(True, alpha=0.3)
+        if 1 < len(groups) <= 20:
+            axes[0].legend(fontsize=7, title="dataset" if by_dataset else "encoder", title_fontsize=7, loc="best")
+
+
+def plot_choice(choice: Choice, path) -> None:
+    """Silhouette against clusters found, per clusterer, the choice starred; with labels, a second
+    panel of AMI x100 against silhouette (the check)."""
+    with _figure(path, 2 if choice.checked else 1, width=5.0, height=3.8) as axes:
+        import matplotlib
+
+        colours = matplotlib.colormaps["tab10"]
+        scored = [c for c in choice.candidates if c.silhouette is not None]
+        names = list(dict.fromkeys(c.clusterer for c in sorted(scored, key=lambda c: c.clusterer)))
+        for i, name in enumerate(names):
+            mine = sorted((c for c in scored if c.clusterer == name), key=lambda c: (c.n_clusters or 0, c.found))
+            style = {"color": colours(i % colours.N), "label": name}
+            if mine[0].n_clusters is None:  # finds k itself: one point
+                axes[0].scatter([c.found for c in mine], [c.silhouette for c in mine], marker="s", s=30, **style)
+            else:
+                axes[0].plot([c.found for c in mine], [c.silhouette for c in mine], marker="o", ms=3, lw=1, **style)
+            if choice.checked:
+                axes[1].scatter([c.silhouette for c in mine], [100 * c.ami for c in mine], s=14, **style)
+        chosen, best = choice.chosen, choice.best
+        if chosen is not None:
+            axes[0].scatter([chosen.found], [chosen.silhouette], marker="*", s=220, color="black", zorder=5,
+                            label="choice")
+            if choice.checked:
+                axes[1].scatter([chosen.silhouette], [100 * chosen.ami], marker="*", s=220, color="black", zorder=5,
+                                label="choice")
+        if choice.checked and best is not None and best.silhouette is not None:
+            axes[1].scatter([best.silhouette], [100 * best.ami], s=140, facecolors="none", edgecolors="black",
+                            linewidths=1.2, zorder=6, label="best AMI")
+            axes[1].legend(fontsize=7, loc="lower right")
+        axes[0].set_title(f"{choice.encoder} on {choice.dataset}: no labels used", fontsize=10)
+        axes[0].set_xlabel("clusters found")
+        axes[0].set_ylabel(f"silhouette in {choice.space} space")
+        axes[0].legend(fontsize=7, loc="best")
+        if choice.checked:
+            axes[1].set_title("check with the labels (not used to choose)", fontsize=10)
+            axes[1].set_xlabel(f"silhouette in {choice.space} space")
+            axes[1].set_ylabel("AMI ×100")
+        for ax in axes:
+            ax.grid(True, alpha=0.3)

@@ -1,0 +1,181 @@
+"""Every check of a distribution's plugins: as one list (:func:`check_distribution`), or as pytest cases
+(:func:`parametrize_checks`), each run once and only when asked for."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from zsbench.core.catalog import KINDS, Catalog, Entry, build_catalog
+from zsbench.core.manager import ENV_LOAD_PLUGINS, PluginInfo, get_plugins, reason
+from zsbench.plugin.errors import ZsbenchError
+from zsbench.testing.datasets import DATASET_CHECKS, check_dataset
+from zsbench.testing.encoders import ENCODER_CHECKS, check_encoder
+from zsbench.testing.estimators import CLUSTERER_CHECKS, REDUCER_CHECKS, check_clusterer, check_reducer
+from zsbench.testing.executors import EXECUTOR_CHECKS, check_executor
+from zsbench.testing.findings import FAILED, PASSED, Finding
+from zsbench.testing.imports import check_lazy_imports, entry_points, normalise
+from zsbench.testing.subjects import component_name
+
+# The checks of each kind, in the order they run: what pytest ids and tables show.
+CHECKS: dict[str, tuple[str, ...]] = {"encoders": ENCODER_CHECKS, "datasets": DATASET_CHECKS,
+                                      "reducers": REDUCER_CHECKS, "clusterers": CLUSTERER_CHECKS,
+                                      "executors": EXECUTOR_CHECKS}
+PLUGIN_CHECKS = ("loads", "unique-names", "lazy-imports")
+_BY_KIND: dict[str, Callable[[Entry], list[Finding]]] = {
+    "encoders": check_encoder, "datasets": check_dataset, "reducers": check_reducer,
+    "clusterers": check_clusterer, "executors": check_executor}
+
+
+def check_entry(entry: Entry) -> list[Finding]:
+    """Every check of a catalog entry's kind (``check_encoder`` for an encoder, ...), with default options."""
+    if entry.kind not in _BY_KIND:
+        raise ZsbenchError(f"zsbench.testing has no checks for {entry.kind} ({entry.name!r})")
+    return _BY_KIND[entry.kind](entry)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One check of one component: a pytest case."""
+
+    component: str
+    check: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.component}-{self.check}"
+
+
+def distributions() -> list[str]:
+    """The distributions whose plugins are loaded (all installed ones, unless ZSBENCH_LOAD_PLUGINS narrows them)."""
+    return sorted({info.distribution for info in get_plugins().infos.values()})
+
+
+class Suite:
+    """The checks of one distribution's plugins and components. Plugins are discovered as a run discovers
+    them (entry points, plus objects registered with ``zsbench.registered``); ``where`` picks the entries
+    to check. Each component's checks run once, when one of its findings is first asked for."""
+
+    def __init__(self, distribution: str, where: Callable[[Entry], bool] | None = None) -> None:
+        plugins = get_plugins()
+        catalog = build_catalog(plugins)
+        self.distribution = distribution
+        infos = [i for i in plugins.infos.values() if normalise(i.distribution) == normalise(distribution)]
+        if not infos:
+            raise ZsbenchError(_not_found(distribution))
+        self.cases: list[Case] = []
+        self._runs: dict[str, Callable[[], list[Finding]]] = {}
+        self._done: dict[str, list[Finding]] = {}
+        self._lazy: dict[str, Finding] | None = None
+        points = {p.component for p in entry_points(distribution)}
+        for info in sorted(infos, key=lambda i: i.key):
+            component = f"plugin:{info.key}"
+            checks = PLUGIN_CHECKS if component in points else PLUGIN_CHECKS[:2]
+            self._add(component, checks, functools.partial(self._plugin, info, catalog, component))
+        for kind in KINDS:
+            for name in sorted(catalog.entries[kind]):
+                entry = catalog.entries[kind][name]
+                if normalise(entry.distribution) == normalise(distribution) and (where is None or where(entry)):
+                    self._add(component_name(entry), CHECKS[kind], functools.partial(check_entry, entry))
+
+    def _add(self, component: str, checks: tuple[str, ...], run: Callable[[], list[Finding]]) -> None:
+        self._runs[component] = run
+        self.cases += [Case(component, check) for check in checks]
+
+    @property
+    def components(self) -> list[str]:
+        return list(self._runs)
+
+    def findings(self, component: str) -> list[Finding]:
+        """The findings of one component (its checks run on the first call)."""
+        if component not in self._done:
+            try:
+                self._done[component] = self._runs[component]()
+            except Exception as exc:  # a defect of the kit or an odd plugin: said, not raised mid-suite
+                self._done[component] = [Finding("checks", component, FAILED, f"the checks raised {reason(exc)}")]
+        return self._done[component]
+
+    def finding(self, case: Case) -> Finding:
+        found = self.findings(case.component)
+        return next((f for f in found if f.check == case.check),
+                    next((f for f in found if f.check == "checks"), None)
+                    or Finding(case.check, case.component, FAILED, "the check did not run"))
+
+    def run(self, progress: Callable[[str], None] | None = None) -> list[Finding]:
+        """Every finding, component by component (``progress`` is told each component before its checks)."""
+        out: list[Finding] = []
+        for component in self.components:
+            if progress is not None:
+                progress(component)
+            out += self.findings(component)
+        return out
+
+    def _plugin(self, info: PluginInfo, catalog: Catalog, component: str) -> list[Finding]:
+        problem = info.error or catalog.hook_errors.get(info.key)
+        loads = Finding("loads", component, FAILED if problem else PASSED,
+                        problem or f"hooks: {', '.join(info.hooks) or 'none'}")
+        lost = [f"{kind[:-1]} {name!r} (also registered by {', '.join(k for k in keys if k != info.key)})"
+                for (kind, name), keys in sorted(catalog.conflicts.items()) if info.key in keys]
+        lost += [f"{kind[:-1]} {name!r} (a built-in name)"
+                 for (kind, name), keys in sorted(getattr(catalog, "refused", {}).items()) if info.key in keys]
+        unique = Finding("unique-names", component, FAILED if lost else PASSED,
+                         f"names left unusable: {'; '.join(lost)}; rename them" if lost else "no name clashes")
+        found = [loads, unique]
+        if any(c.component == component and c.check == "lazy-imports" for c in self.cases):
+            if self._lazy is None:  # every entry point of the distribution at once, in parallel interpreters
+                self._lazy = {f.component: f for f in check_lazy_imports(self.distribution)}
+            found.append(self._lazy.get(component) or Finding("lazy-imports", component, FAILED,
+                                                              "its entry point was not found again"))
+        return found
+
+
+def _not_found(distribution: str) -> str:
+    narrowed = os.environ.get(ENV_LOAD_PLUGINS)
+    if narrowed is not None and normalise(distribution) not in {normalise(d) for d in narrowed.split(",")}:
+        return (f"no plugin of distribution {distribution!r} is loaded: {ENV_LOAD_PLUGINS}={narrowed} leaves it "
+                f"out; add it there")
+    return (f"no plugin of distribution {distribution!r} is loaded; is it installed, with a `zsbench` entry "
+            f"point (pip show {distribution})? Loaded: {', '.join(distributions()) or 'none'}")
+
+
+def check_distribution(distribution: str) -> list[Finding]:
+    """Every check of every plugin and component of ``distribution`` (``-`` and ``_`` alike): that each
+    plugin loads, registers unique names and imports nothing heavy, and that each component conforms."""
+    return Suite(distribution).run()
+
+
+def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | None = None,
+                       argname: str = "finding") -> Callable[[Callable[..., Any]], Any]:
+    """A pytest decorator: one test per (component, check) of ``distribution``, given the :class:`Finding`.
+
+    ::
+
+        from zsbench.testing import parametrize_checks
+
+        @parametrize_checks("my-dist")
+        def test_conformance(finding):
+            assert finding.passed, finding.message
+
+    Ids read ``clusterer:my-kmeans-deterministic``. A skipped finding (weights or data not on this
+    machine) skips its test with the reason. ``where`` picks the entries to check
+    (``where=lambda e: e.name != "huge-model"``). Checks run when the tests do, each component's once.
+    """
+    import pytest
+
+    suite = Suite(distribution, where)
+
+    def decorate(test: Callable[..., Any]) -> Any:
+        @functools.wraps(test)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            finding = suite.finding(kwargs[argname])
+            if finding.skipped:
+                pytest.skip(f"{finding.component} {finding.check}: {finding.message}")
+            kwargs[argname] = finding
+            return test(*args, **kwargs)
+
+        return pytest.mark.parametrize(argname, suite.cases, ids=[case.id for case in suite.cases])(run)
+
+    return decorate
