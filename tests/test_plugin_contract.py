@@ -353,3 +353,20 @@ def test_a_download_that_does_not_match_its_pin_is_deleted(tmp_path, monkeypatch
     with pytest.raises(WeightsError, match="the published file changed or the pin is wrong"):
         fetch("m", "https://example.org/w.pth", sha256="0" * 64)
     assert not (tmp_path / "w.pth").exists()
+
+
+def test_the_plugin_surface_is_typed_and_every_public_name_resolves():
+    import importlib.resources
+    import subprocess
+    import sys
+
+    import zsbench.plugin
+
+    assert importlib.resources.files("zsbench").joinpath("py.typed").is_file()  # PEP 561, covers zsbench.plugin
+    missing = [name for name in zsbench.plugin.__all__ if not hasattr(zsbench.plugin, name)]
+    assert missing == []
+    # the surface itself is light: a plugin importing hookimpl pays for neither numpy nor torch
+    code = ("import sys, zsbench.plugin; from zsbench.plugin import hookimpl, Register, Encoder, require_api; "
+            "print(sorted(m for m in ('numpy', 'torch', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
