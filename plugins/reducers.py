@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zsbench.plugin import hookimpl
+from zsbench.plugin import cached_jit, hookimpl
 
 
 def _none():
@@ -18,7 +18,8 @@ def _pca():
 
 
 def _umap():
-    import umap
+    with cached_jit():  # umap's kernels compile once per machine, not in every process (see zsbench.plugin.jit)
+        import umap
 
     # Every parameter explicit: library defaults change between versions.
     return umap.UMAP(n_components=50, n_neighbors=30, min_dist=0.0, metric="euclidean",

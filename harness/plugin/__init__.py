@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # for type checkers; at run time these load lazily (numpy, PI
         to_8bit,
     )
     from zsbench.plugin.identity import file_sha256, tree_sha256
+    from zsbench.plugin.jit import cached_jit
     from zsbench.plugin.torch import (
         CLIP_MEAN,
         CLIP_STD,
@@ -69,6 +70,7 @@ _LAZY = {
                      "csv_images", "data_root", "image_folder", "missing", "open_image", "to_8bit"),
                     "zsbench.plugin.datasets"),
     **dict.fromkeys(("file_sha256", "tree_sha256"), "zsbench.plugin.identity"),
+    "cached_jit": "zsbench.plugin.jit",
     **dict.fromkeys(("CLIP_MEAN", "CLIP_STD", "IMAGENET_MEAN", "IMAGENET_STD", "Preprocess", "TorchEncoder",
                      "fold_batchnorm", "select_device"), "zsbench.plugin.torch"),
     **dict.fromkeys(("WeightsError", "fetch", "load_into", "read_state_dict", "select", "sha256", "strip_prefix",
@@ -77,7 +79,7 @@ _LAZY = {
 
 __all__ = ["API_VERSION", "ArrayImages", "BadImageError", "CLIP_MEAN", "CLIP_STD", "Clusterer", "Dataset",
            "Encoder", "Executor", "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "ImageFiles",
-           "InvalidInputError", "MissingDataError", "PluginAPIError", "Preprocess", "Reducer", "Register",
+           "InvalidInputError", "MissingDataError", "PluginAPIError", "Preprocess", "Reducer", "Register", "cached_jit",
            "TorchEncoder", "WeightsError", "ZsbenchError", "csv_images", "data_root", "fetch", "file_sha256",
            "fold_batchnorm", "hookimpl", "image_folder", "load_into", "missing", "open_image",
            "read_state_dict", "require_api", "select", "select_device", "sha256", "strip_prefix", "to_8bit",
