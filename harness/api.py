@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from zsbench.analysis.leaderboard import Leaderboard, build
@@ -81,16 +82,36 @@ def run(
     ``skip_bad`` leaves out images that cannot be decoded.
     """
     options = dict(encoder_options or {})
+    if options.get("weights") is not None:  # said missing by the pipeline, which `zsbench run --weights` shares
+        options["weights"] = weights_path(options["weights"], "encoder_options['weights']", must_exist=False)
     if weights is not None:
-        if options.get("weights") not in (None, str(weights)):
-            raise InvalidInputError(f"weights={str(weights)!r} and encoder_options={{'weights': "
-                                    f"{str(options['weights'])!r}}} disagree; pass the weights once")
-        options["weights"] = str(weights)
+        given = weights_path(weights, "weights")
+        other = options.get("weights")
+        if other is not None and Path(other).expanduser().resolve() != Path(given).expanduser().resolve():
+            raise InvalidInputError(f"weights={given!r} and encoder_options['weights']={other!r} name different "
+                                    "files; pass the weights once, as weights=")
+        options["weights"] = given
     return RunResult.of(run_datasets(
         encoder, dataset, clusterers=clusterers, reducer=reducer, seeds=seeds, store=store, cache=cache,
         executor=executor, executor_options=executor_options, progress=progress, protocol=protocol,
         encoder_options=options or None, dataset_options=dataset_options, max_samples=max_samples,
         subsample_seed=subsample_seed, skip_bad=skip_bad))
+
+
+def weights_path(value: Any, argument: str, must_exist: bool = True) -> str:
+    """A weights argument as the path string the encoder option takes: said in the Python API's words
+    (``weights=``), before the pipeline's checks, which speak of ``--weights``."""
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidInputError(f"{argument} takes the path of a weights file (a str or os.PathLike), "
+                                f"got {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str):  # a bytes path
+        raise InvalidInputError(f"{argument} takes a str path, got {type(path).__name__}")
+    if not path.strip():
+        raise InvalidInputError(f"{argument} is empty; pass a file path or leave it out")
+    if must_exist and not Path(path).expanduser().exists():
+        raise InvalidInputError(f"{argument}={path!r}: no such file or folder; pass the path of the weights file")
+    return path
 
 
 def run_embeddings(

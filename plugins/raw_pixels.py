@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 
-from zsbench.plugin import hookimpl
+from zsbench.plugin import InvalidInputError, hookimpl
 
 SIZE = 32
 BATCH = 1024
@@ -24,6 +25,11 @@ class RawPixels:
     """
 
     def __init__(self, size: int = SIZE) -> None:
+        # checked here, not first met inside embed() as "'>' not supported between int and str"
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise InvalidInputError(f"raw-pixels: option size={repr(size)[:40]} must be a whole number of "
+                                    f"pixels, at least 1 (e.g. size=16; the default is {SIZE})")
+        size = int(size)
         self.size = size
         self.identity = {"name": "raw-pixels", "size": size, "resample": "bilinear",
                          "crop": "center", "scale": "1/255", "dtype": "float32"}

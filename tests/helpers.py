@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import types
 
 import numpy as np
@@ -67,7 +70,10 @@ class Interrupting(Exploding):
     """A clusterer during which the user presses Ctrl-C."""
 
     def fit_predict(self, x):
-        raise KeyboardInterrupt
+        # a real SIGINT, as a terminal sends: a KeyboardInterrupt the plugin raised itself would be its failure
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises KeyboardInterrupt here
+        raise AssertionError("SIGINT was not delivered")
 
 
 def throwaway_plugin(**extra):

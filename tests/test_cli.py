@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import types
 
 import numpy as np
 import pytest
@@ -206,17 +207,24 @@ def test_a_name_clash_is_shown_by_plugins_and_list(cli, tmp_path, monkeypatch, f
 
 
 def test_interrupted_run_keeps_what_it_finished(cli, isolated_store):
+    from sklearn.cluster import KMeans
+
     import zsbench
 
     from .helpers import throwaway_plugin
 
-    with zsbench.registered(throwaway_plugin(), "throwaway"):
+    @zsbench.hookimpl
+    def register_clusterers(register):  # runs here, like "interrupting": in plan order, before the pool's
+        register("steady", lambda: KMeans(n_clusters=2, n_init=1), description="finishes")
+
+    steady = types.SimpleNamespace(register_clusterers=register_clusterers)
+    with zsbench.registered(throwaway_plugin(), "throwaway"), zsbench.registered(steady, "steady"):
         result = cli("run", "--encoder", "mean-std", "--dataset", "blobs", "--reducer", "none",
-                     "--seeds", "1", "--clusterer", "kmeans", "--clusterer", "interrupting",
+                     "--seeds", "1", "--clusterer", "steady", "--clusterer", "interrupting",
                      "--clusterer", "agglomerative")
     assert result.exit_code == 130 and "interrupted" in result.output
     stored = zsbench.ResultStore(isolated_store).results()
-    assert [(r.clusterer, r.status) for r in stored] == [("kmeans", "ok")]
+    assert [(r.clusterer, r.status) for r in stored] == [("steady", "ok")]
 
 
 def test_version(cli):

@@ -439,8 +439,8 @@ def test_the_weights_keyword_reaches_the_encoder_and_a_missing_file_is_one_line(
             zsbench.run("weighted", "blobs", weights=tmp_path / "absent.pth", **run)
     assert given == [str(weights)] and out.results[0].ok
     assert out.results[0].config["encoder"]["options"]["weights"]["sha256"] == file_sha256(weights)
-    assert str(missing.value) == (f"--weights {tmp_path / 'absent.pth'}: no such file or folder; pass the path "
-                                  "of the weights file")
+    assert str(missing.value) == (f"weights={str(tmp_path / 'absent.pth')!r}: no such file or folder; pass the "
+                                  "path of the weights file")  # the Python argument's name, not the CLI flag
 
 
 def test_the_check_store_is_never_the_users_store(tmp_path, monkeypatch):

@@ -1,4 +1,7 @@
-"""``zsbench plugins --check [DIST]``: the conformance kit's findings (:mod:`zsbench.testing`) as a table."""
+"""``zsbench plugins --check [DIST]``: the conformance kit's findings (:mod:`zsbench.testing`) as a table.
+
+Each component's result is said on stderr as soon as its checks end (a long check shows progress, and a
+run stopped from outside keeps what it found); the table of every finding follows on stdout."""
 
 from __future__ import annotations
 
@@ -10,26 +13,29 @@ from rich.text import Text
 from zsbench.cli.common import err, stdout
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.report.console import styled
-from zsbench.testing import FAILED, PASSED, SKIPPED, Finding, Suite, distributions
+from zsbench.testing import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding, Suite, distributions
 
 STYLES = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 
 
-def run_checks(distribution: str | None = None) -> int:
+def run_checks(distribution: str | None = None, timeout: float | None = DEFAULT_TIMEOUT_S) -> int:
     """Check every plugin and component of ``distribution`` (default: every loaded distribution), print
-    one row per finding and a summary; the exit code: 1 when a check failed, else 0."""
+    one line per component as its checks end, then one row per finding and a summary; each check fails
+    after ``timeout`` seconds. The exit code: 1 when a check failed, else 0."""
     try:
-        names = [distribution] if distribution else distributions()
+        if distribution is not None and not distribution.strip():
+            raise ZsbenchError("the distribution to check is empty; name one, or leave DIST out to check all")
+        names = [distribution] if distribution is not None else distributions(timeout=timeout)
         if not names:
             raise ZsbenchError("no plugins are loaded; install one, or check ZSBENCH_LOAD_PLUGINS")
-        suites = [Suite(name) for name in names]
+        suites = [Suite(name, timeout=timeout) for name in names]
     except ZsbenchError as exc:
         err.print(styled("error:", "bold red", str(exc)), highlight=False, soft_wrap=True)
         return 1
     findings: list[Finding] = []
     with err.status("checking") as status:  # drawn on a terminal only
         for suite in suites:
-            findings += suite.run(lambda component: status.update(f"checking {component}"))
+            findings += suite.run(lambda component: status.update(f"checking {component}"), said)
     title = f"zsbench conformance: {', '.join(names)}"
     table = Table(title=title)
     for column in ("component", "check", "result", "message"):
@@ -45,3 +51,14 @@ def run_checks(distribution: str | None = None) -> int:
                      "green", f"({len(findings)} checks of {components} components: {counts[PASSED]} passed, "
                      f"{counts[FAILED]} failed, {counts[SKIPPED]} skipped)"), highlight=False)
     return 1 if counts[FAILED] else 0
+
+
+def said(component: str, findings: list[Finding]) -> None:
+    """One line on stderr for a component whose checks ended: its counts, and the checks that failed."""
+    counts = Counter(f.status for f in findings)
+    failed = [f.check for f in findings if f.failed]
+    status = FAILED if failed else PASSED
+    parts = [f"{counts[FAILED]} failed ({', '.join(failed)})"] if failed else []
+    parts += [f"{counts[n]} {n}" for n in (PASSED, SKIPPED) if counts[n]]
+    err.print(styled(f"{status:>6}", STYLES[status], component, f": {', '.join(parts)}"), highlight=False,
+              soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,8 +13,10 @@ from types import MappingProxyType
 from typing import Any
 
 from zsbench.core.manager import PluginSet, get_plugins, plugin_code, reason
+from zsbench.core.names import builtin_clash, shown
+from zsbench.core.names import parse_spec as parse_spec  # where callers have always found it
+from zsbench.core.registration import check_registration
 from zsbench.plugin.errors import DuplicateComponentError, UnknownComponentError, ZsbenchError
-from zsbench.plugin.protocols import METADATA
 
 KINDS: dict[str, str] = {
     "encoders": "register_encoders",
@@ -58,7 +61,8 @@ class Entry:
         unknown = sorted(set(options) - set(accepted)) if not takes_any else []
         if unknown:
             raise ZsbenchError(
-                f"{self.kind[:-1]} {self.name!r} does not accept option(s) {', '.join(unknown)}"
+                f"{self.kind[:-1]} {self.name!r} does not accept option(s) "
+                f"{', '.join(shown(k, 40) for k in unknown[:5])}{', ...' if len(unknown) > 5 else ''}"
                 f"; it accepts: {', '.join(accepted) or 'none'}")
 
     def create(self, **options: Any) -> Any:
@@ -112,8 +116,10 @@ class Catalog:
     hook_errors: dict[str, str]  # plugin key -> why its register hook failed
     # (kind, name) -> the plugins that all registered it; such a name cannot be used
     conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    # (kind, name) of a built-in -> the other plugins that registered it too, and were left out
+    # (kind, name) a third party registered that is a built-in's (or inside a built-in's namespace,
+    # see names.builtin_clash) -> the plugins that registered it, and were left out
     refused: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    hook_seconds: dict[str, float] = field(default_factory=dict)  # plugin key -> time in its register hooks
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.entries[kind])
@@ -140,24 +146,32 @@ class Catalog:
 
     def refusal_messages(self) -> list[str]:
         """One line per plugin left out of a built-in's name."""
-        return [f"plugin {key} registers {kind[:-1]} {name!r}, a built-in name; rename it"
-                for (kind, name), keys in sorted(self.refused.items()) for key in sorted(keys)]
+        messages = []
+        for (kind, name), keys in sorted(self.refused.items()):
+            builtins = [n for n, e in self.entries[kind].items() if e.distribution == BUILTIN_DISTRIBUTION]
+            why = builtin_clash(name, builtins) or "a built-in name"
+            messages += [f"plugin {key} registers {kind[:-1]} {name!r}, {why}; rename it" for key in sorted(keys)]
+        return messages
 
     def with_options(self, kind: str, text: str, given: Mapping[str, Any] | None = None,
-                     given_as: str = "options", precheck: Callable[[Mapping[str, Any]], None] | None = None
+                     given_as: str = "options",
+                     precheck: Callable[[Mapping[str, Any], str | None], None] | None = None
                      ) -> tuple[Entry, dict[str, Any]]:
         """``"raw-pixels:size=16"`` -> its entry and options, merged with ``given`` (e.g. ``--weights``);
         an option set both ways, or one the factory does not take, is an error before any work.
-        Without ``=`` after the ``:`` the whole text is a name (a family member such as ``csv:<file>``)."""
+        Without ``=`` after the ``:`` the whole text is a name (a family member such as ``csv:<file>``).
+        ``precheck(options, name)`` sees the ``given`` options with ``name`` None, then those of the
+        text with its component name, so a message can say how the option was given."""
         name, options = parse_spec(text) if "=" in text.partition(":")[2] else (text, {})
         twice = sorted(set(options) & set(given or {}))
         if twice:
-            raise ZsbenchError(f"{text}: option(s) {', '.join(twice)} given twice, in the name and as "
+            raise ZsbenchError(f"{shown(text)}: option(s) {', '.join(twice)} given twice, in the name and as "
                                f"{given_as}; give each once")
         entry = self.get(kind, name)
-        options = {**(given or {}), **options}
         if precheck is not None:  # e.g. a weights file that is not there: said before "does not accept"
-            precheck(options)
+            precheck(dict(given or {}), None)
+            precheck(options, entry.name)
+        options = {**(given or {}), **options}
         entry.check_options(options)
         return entry, options
 
@@ -165,41 +179,30 @@ class Catalog:
 def build_catalog(plugins: PluginSet | None = None) -> Catalog:
     """Call every plugin's register hooks, one plugin at a time so each entry knows its origin."""
     plugins = plugins or get_plugins()
-    entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     hook_errors: dict[str, str] = {}
-    conflicts: dict[tuple[str, str], list[str]] = {}
-    refused: dict[tuple[str, str], list[str]] = {}
-    claims: dict[tuple[str, str], list[Entry]] = {}  # every registration of each name, then resolved
+    hook_seconds: dict[str, float] = {}
+    claims: dict[tuple[str, str], list[Entry]] = {}  # every registration of each casefolded name
     for kind, hook_name in KINDS.items():
         for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
             key = impl.plugin_name
             dist, version = plugins.distribution_of(key)
-            found: dict[str, Entry] = {}
+            found: dict[str, Entry] = {}  # by casefolded name: Foo and foo are one name
 
             def register(name: str, factory: Callable[..., Any], *, description: str = "", gpu: bool = False,
                          memory_bytes: Callable[[int, int], float] | None = None, k_param: str | None = None,
                          group: str | None = None, _found=found, _key=key, _dist=dist, _ver=version,
                          _kind=kind) -> None:
                 # the signature of zsbench.plugin.Register: a misspelt keyword is a TypeError of the hook
-                if not isinstance(name, str) or not name or not callable(factory):
-                    raise TypeError(f"register({name!r}, ...) needs a non-empty name and a callable")
-                given = {"gpu": gpu, "memory_bytes": memory_bytes, "k_param": k_param, "group": group}
-                meta = {k: v for k, v in given.items() if v not in (None, False)}
-                for keyword in meta:
-                    if _kind not in METADATA[keyword]:
-                        raise TypeError(f"register({name!r}, ..., {keyword}=...): {keyword} applies to "
-                                        f"{' and '.join(METADATA[keyword])}, not {_kind}")
-                if memory_bytes is not None and not callable(memory_bytes):
-                    raise TypeError(f"register({name!r}, ..., memory_bytes=...) takes a function f(n, d) -> bytes")
-                if k_param is not None and not (isinstance(k_param, str) and k_param.isidentifier()):
-                    raise TypeError(f"register({name!r}, ..., k_param={k_param!r}) takes a parameter name")
-                if name in _found:
-                    raise DuplicateComponentError(
-                        f"plugin {_key} registers {_kind[:-1]} {name!r} twice")
-                _found[name] = Entry(_kind, name, factory, _key, _dist, _ver, str(description),
-                                     MappingProxyType(meta))
+                meta = check_registration(_kind, name, factory, gpu=gpu, memory_bytes=memory_bytes,
+                                          k_param=k_param, group=group)
+                if name.casefold() in _found:
+                    raise DuplicateComponentError(f"plugin {_key} registers {_kind[:-1]} {name!r} twice"
+                                                  " (names are compared ignoring case)")
+                _found[name.casefold()] = Entry(_kind, name, factory, _key, _dist, _ver, str(description),
+                                                MappingProxyType(meta))
 
             register.__qualname__ = "register"  # a TypeError names register(), not build_catalog.<locals>...
+            start = time.perf_counter()
             try:
                 with plugin_code():  # SystemExit, or a KeyboardInterrupt the hook raises, is its failure
                     impl.function(register=register)
@@ -207,60 +210,36 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
                 problem = f"{hook_name} raised {reason(exc)}"  # each failing hook of a plugin is named
                 hook_errors[key] = f"{hook_errors[key]}; {problem}" if key in hook_errors else problem
                 continue
-            for name, entry in found.items():
-                claims.setdefault((kind, name), []).append(entry)
-    for (kind, name), claimants in claims.items():
+            finally:  # every command pays for the hooks, as for the import: `zsbench plugins` says so
+                hook_seconds[key] = hook_seconds.get(key, 0.0) + time.perf_counter() - start
+            for folded, entry in found.items():
+                claims.setdefault((kind, folded), []).append(entry)
+    entries, conflicts, refused = _resolve(claims)
+    return Catalog(entries, hook_errors, conflicts, refused, hook_seconds)
+
+
+def _resolve(claims: dict[tuple[str, str], list[Entry]]) -> tuple[
+        dict[str, dict[str, Entry]], dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]]:
+    """Who gets each name: a built-in keeps its own and its namespace (third parties there are
+    refused); a name two third parties claim is nobody's, whatever the install order."""
+    entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    conflicts: dict[tuple[str, str], list[str]] = {}
+    refused: dict[tuple[str, str], list[str]] = {}
+    builtin_names = {kind: [e.name for (k, _), es in claims.items() if k == kind for e in es
+                            if e.distribution == BUILTIN_DISTRIBUTION] for kind in KINDS}
+    for (kind, _), claimants in claims.items():
         builtins = [e for e in claimants if e.distribution == BUILTIN_DISTRIBUTION]
-        if len(builtins) == 1:  # a built-in name is the built-in's: another plugin cannot take it over
-            entries[kind][name] = builtins[0]
-            if len(claimants) > 1:
-                refused[(kind, name)] = [e.plugin for e in claimants if e is not builtins[0]]
-        elif len(claimants) > 1:
+        others = [e for e in claimants if e.distribution != BUILTIN_DISTRIBUTION]
+        for entry in others:
+            if builtins or builtin_clash(entry.name, builtin_names[kind]):
+                refused.setdefault((kind, entry.name), []).append(entry.plugin)
+        others = [e for e in others if (kind, e.name) not in refused]
+        if len(builtins) == 1:
+            entries[kind][builtins[0].name] = builtins[0]
+        elif len(builtins) + len(others) > 1:
             # Neither wins: a silent choice would make results depend on install order.
-            conflicts[(kind, name)] = [e.plugin for e in claimants]
-        else:
-            entries[kind][name] = claimants[0]
-    return Catalog(entries, hook_errors, conflicts, refused)
-
-
-MAX_OPTION_CHARS = 1000
-MAX_OPTION_DEPTH = 16
-
-
-def _nesting(text: str) -> int:
-    """The deepest bracket nesting in ``text`` (quotes not considered: an over-estimate is safe)."""
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")]}":
-            depth -= 1
-    return deepest
-
-
-def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
-    """``"pca:n_components=0.9,whiten=False"`` -> ``("pca", {"n_components": 0.9, "whiten": False})``."""
-    import ast
-
-    name, _, rest = text.strip().partition(":")
-    params: dict[str, Any] = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
-        key, eq, raw = item.partition("=")
-        if not eq or not key.strip():
-            raise ZsbenchError(
-                f"cannot read option {item!r} in {text!r}; write NAME:key=value,key=value")
-        raw = raw.strip()
-        # literal_eval recurses per nesting level: a huge or deeply nested value is a
-        # MemoryError / RecursionError, so it is refused before parsing, without echoing it
-        depth = max(_nesting(raw), len(raw) - len(raw.lstrip("-+~")))
-        if len(raw) > MAX_OPTION_CHARS or depth > MAX_OPTION_DEPTH:
-            raise ZsbenchError(
-                f"option {key.strip()[:40]!r} of {name.strip()[:40]!r} is {len(raw):,} characters "
-                f"nested {depth} deep; values are at most {MAX_OPTION_CHARS} characters and "
-                f"{MAX_OPTION_DEPTH} levels")
-        try:
-            params[key.strip()] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError, RecursionError, MemoryError):
-            params[key.strip()] = raw  # a bare word such as linkage=average
-    return name.strip(), params
+            for entry in builtins + others:
+                conflicts[(kind, entry.name)] = sorted(e.plugin for e in builtins + others)
+        elif others:
+            entries[kind][others[0].name] = others[0]
+    return entries, conflicts, refused

@@ -14,19 +14,21 @@ import contextlib
 import difflib
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from typing import Any
 
 import pluggy
 
 from zsbench.plugin import hookspecs
 
 ENV_LOAD_PLUGINS = "ZSBENCH_LOAD_PLUGINS"
-# an entry point slower than this to import is named by `zsbench plugins`: every command pays it
+# a plugin slower than this to import and register is named by `zsbench plugins`: every command pays it
 SLOW_IMPORT_SECONDS = 0.5
 
 
@@ -128,13 +130,68 @@ def note_interrupt() -> None:
     _interrupts += 1
 
 
+class _PluginStdout:
+    """``sys.stdout`` while plugin code runs somewhere: what a thread inside plugin code prints goes
+    to stderr, everything else to the stream it replaced. Per thread, so one thread leaving plugin
+    code cannot hand another's output to stdout, or leave stderr behind as stdout."""
+
+    def __init__(self, replaced: Any) -> None:
+        self.replaced = replaced
+
+    def _target(self) -> Any:
+        return sys.stderr if getattr(_inside, "depth", 0) else self.replaced
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno...: the target's
+        return getattr(self._target(), name)
+
+
+_inside = threading.local()  # .depth: how many plugin_code blocks this thread is in
+_stdout_lock = threading.Lock()
+_open_blocks = 0  # plugin_code blocks open in all threads: the proxy stays while any is
+
+
+@contextlib.contextmanager
+def _plugin_stdout() -> Iterator[None]:
+    """Plugin text printed to stdout goes to stderr: stdout carries only zsbench's own output
+    (tables, JSON), which scripts read. Python-level only: a C library writing to fd 1 is not caught."""
+    global _open_blocks
+    with _stdout_lock:
+        if _open_blocks == 0 and not isinstance(sys.stdout, _PluginStdout):
+            sys.stdout = _PluginStdout(sys.stdout)
+        _open_blocks += 1
+    _inside.depth = getattr(_inside, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _inside.depth -= 1
+        with _stdout_lock:
+            _open_blocks -= 1
+            # put back what was there, unless someone (rich's live display) has replaced it since
+            if _open_blocks == 0 and isinstance(sys.stdout, _PluginStdout):
+                sys.stdout = sys.stdout.replaced
+
+
 @contextlib.contextmanager
 def plugin_code() -> Iterator[None]:
     """Run plugin code (an import, a register hook, a factory, embed) so nothing it raises ends the
     program: SystemExit, GeneratorExit or a KeyboardInterrupt it raises itself come out as
     :class:`PluginExit`; ordinary exceptions pass unchanged. A real interrupt passes through: a
     SIGINT is counted by a handler installed for the duration, a SIGTERM by the CLI's handler.
+    What it prints to stdout goes to stderr (:func:`_plugin_stdout`).
     """
+    with _plugin_stdout():
+        with _guarded():
+            yield
+
+
+@contextlib.contextmanager
+def _guarded() -> Iterator[None]:
     before = _interrupts
     previous = signal.getsignal(signal.SIGINT)
     # Only the main thread receives signals; SIG_DFL and SIG_IGN never raise KeyboardInterrupt.

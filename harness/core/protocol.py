@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from zsbench.core.catalog import Catalog, Entry, origin, parse_spec
+from zsbench.core.catalog import Catalog, Entry, origin
 from zsbench.core.manager import plugin_code, reason
+from zsbench.core.names import parse_spec, shown
 from zsbench.core.progress import Progress
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.plugin.protocols import Dataset
@@ -58,11 +59,16 @@ class Component:
     def resolve(cls, catalog: Catalog, kind: str, spec: str) -> Component:
         name, params = parse_spec(spec)
         entry = catalog.get(kind, name)
+        # The protocol sets the seed and k: under the declared k parameter, and n_clusters, the
+        # common name of k, is never the user's to set either (to None it may be: "find k yourself")
         k_param = entry.meta.get("k_param", "n_clusters")
-        if "random_state" in params or params.get(k_param, None) is not None:
+        taken = ["random_state"] * ("random_state" in params) + [
+            p for p in dict.fromkeys((k_param, "n_clusters")) if params.get(p) is not None]
+        if taken:
             raise ZsbenchError(
-                f"{spec}: random_state and {k_param} are set by the protocol (the seed, and the "
-                f"number of classes); only {k_param}=None, 'find k yourself', may be given")
+                f"{shown(spec)}: {' and '.join(taken)} {'are' if len(taken) > 1 else 'is'} set by the protocol "
+                f"(random_state the seed, {k_param} the number of classes); only {k_param}=None, "
+                "'find k yourself', may be given")
         label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
                         if params else "")
         component = cls(label, entry, params)
@@ -82,7 +88,8 @@ class Component:
                 raise ValueError(f"n_components={n!r} must be positive")
         except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is a ValueError
             why = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
-            raise InvalidInputError(f"{self.label}: {why}; change or drop that option") from None
+            raise InvalidInputError(
+                f"{shown(self.label, 120)}: {shown(why, 200)}; change or drop that option") from None
 
     def build(self, *, seed: int, n_clusters: int | None = None) -> Any:
         estimator = self.entry.create()
@@ -90,12 +97,17 @@ class Component:
             if self.params:
                 estimator.set_params(**self.params)
         except (ValueError, TypeError) as exc:
-            raise ZsbenchError(f"{self.label}: {exc}") from None
+            raise ZsbenchError(f"{shown(self.label, 120)}: {shown(' '.join(str(exc).split()), 200)}") from None
         own = estimator.get_params(deep=False)
         updates: dict[str, Any] = {}
         if "random_state" in own:
             updates["random_state"] = seed
         k_param = self.entry.meta.get("k_param", "n_clusters")  # declared at register (n_components...)
+        if "k_param" in self.entry.meta and k_param not in own:  # else k would silently never be set
+            raise ZsbenchError(
+                f"{self.entry.kind[:-1]} {self.entry.name!r} (plugin {self.entry.plugin}) declares "
+                f"k_param={k_param!r} but its estimator has no parameter {k_param!r} (it has: "
+                f"{shown(', '.join(sorted(own)) or 'none', 120)}); fix its register(..., k_param=...)")
         if n_clusters is not None and own.get(k_param) is not None:
             updates[k_param] = n_clusters
         return estimator.set_params(**updates) if updates else estimator

@@ -14,10 +14,11 @@ on an executor; scoring runs here, where the results are written.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from typing import Any
 
 import numpy as np
 
+from zsbench.core.catalog import origin
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.core.result import Result
@@ -34,22 +35,41 @@ from zsbench.engine.jobs import (
 )
 from zsbench.engine.refusals import check_reducers, memory_refusal
 from zsbench.engine.scoring import finish
+from zsbench.engine.session import CheckedExecutor
 from zsbench.engine.stages import cluster_task, reduce_task
 from zsbench.storage.cache import ArtifactCache, cache_key
 
 
+class Deferred:
+    """An inline task, run in this process when its ``result()`` is first asked for: the grid asks as it
+    stores, so each inline stage's result is stored before the next one starts (Ctrl-C keeps what finished),
+    while the executor's stages, submitted meanwhile, run on its workers."""
+
+    __slots__ = ("call", "value", "error", "ran")
+
+    def __init__(self, fn: Any, args: tuple[Any, ...]):
+        self.call, self.value, self.error, self.ran = (fn, args), None, None, False
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.ran:
+            fn, args = self.call
+            self.ran = True
+            try:
+                self.value = fn(*args)
+            except Exception as exc:  # noqa: BLE001 - delivered through result(), as a future would
+                self.error = exc
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class InlineExecutor:
-    """Runs each task at once in this process (used for plugins registered in code)."""
+    """Runs each task in this process, when its result is asked for (used for plugins registered in code)."""
 
     name, workers, in_process = "inline", 1, True
 
-    def submit(self, fn, *args, resources=None) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - delivered through the future
-            future.set_exception(exc)
-        return future
+    def submit(self, fn, *args, resources=None) -> Deferred:
+        return Deferred(fn, args)
 
     def as_completed(self, futures):
         return iter(list(futures))
@@ -65,18 +85,31 @@ def local_only(component: Component) -> bool:
     return component.entry.distribution == "__main__"  # registered in code: workers cannot see it
 
 
-def submit(executor, component: Component, fn, *args) -> Future:
+def submit(executor, component: Component, fn, *args) -> Any:
     """Submit a stage of ``component``: on ``executor``, or here when only this process knows the component."""
     return (INLINE if local_only(component) else executor).submit(fn, *args)
 
 
-def completed(executor, futures: Iterable[Future]) -> Iterator[Future]:
-    """The futures as they finish: those already done (inline ones) first, then the executor's."""
+def completed(executor, futures: Iterable[Any]) -> Iterator[Any]:
+    """The futures as they finish: those run here (:class:`Deferred`, run as they are taken) first, then the
+    executor's, in the order its ``as_completed`` gives. Futures are used only through the contract: nothing
+    but ``result()``."""
     futures = list(futures)
-    yield from (f for f in futures if f.done())
-    rest = [f for f in futures if not f.done()]
+    yield from (f for f in futures if isinstance(f, Deferred))
+    rest = [f for f in futures if not isinstance(f, Deferred)]
     if rest:
         yield from executor.as_completed(rest)
+
+
+def checked(executor) -> Any:
+    """``executor`` behind :class:`~zsbench.engine.session.CheckedExecutor` (named by the entry that built
+    it), unless it is already or is the inline one: a broken contract is one error naming it, never a
+    KeyError or a lost result."""
+    if executor is INLINE or isinstance(executor, CheckedExecutor):
+        return executor
+    entry = origin(executor)
+    return CheckedExecutor(executor, entry.name if entry else type(executor).__name__,
+                           entry.plugin if entry else "unknown")
 
 
 # -- plan -------------------------------------------------------------------------------------------
@@ -122,7 +155,7 @@ def reduce_all(jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, progre
     """Each distinct reduction once: from the cache when there (verified: a corrupt one is recomputed),
     else fitted on ``executor``. Returns the outcome per key."""
     outcomes: dict[str, Outcome] = {}
-    futures: dict[Future, str] = {}
+    futures: dict[Any, str] = {}
     submitted: set[str] = set()
     for job in jobs:
         if job.key in outcomes or job.key in submitted:
@@ -146,7 +179,7 @@ def reduce_all(jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, progre
 def cluster_all(jobs: Iterable[ClusterJob], cache: ArtifactCache, executor, reductions: Mapping[str, Outcome],
                 tally: Tally) -> Iterator[tuple[ClusterJob, Outcome]]:
     """Each clustering's outcome as it is known: refused or reused at once, the others as they finish."""
-    futures: dict[Future, ClusterJob] = {}
+    futures: dict[Any, ClusterJob] = {}
     for job in jobs:
         emb = job.embedding
         error = reductions[job.reduce.key].error or memory_refusal(job.clusterer, len(emb.x), emb.x.shape[1])
@@ -171,7 +204,7 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             progress: Progress | None = None, tally: Tally | None = None) -> list[Result]:
     """Run the grid; the results in plan order (embedding, reducer, seed, clusterer)."""
     progress = progress or NullProgress()
-    executor = executor or INLINE
+    executor = checked(executor or INLINE)
     tally = tally or Tally()
     for emb in embeddings:
         check_reducers(reducers, len(emb.x))

@@ -21,6 +21,7 @@ import numpy as np
 
 from zsbench.core.catalog import Catalog, Entry, build_catalog
 from zsbench.core.identity import describe, identity_sha256
+from zsbench.core.names import shown
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec, embed, load_spec
 from zsbench.core.provenance import environment
@@ -127,11 +128,25 @@ def load_dataset(entry: Entry, options: Mapping[str, Any] | None, progress: Prog
         return entry.create(**dict(options or {}))
 
 
-def check_weights(options: Mapping[str, Any] | None) -> None:
-    """A ``weights`` option (``--weights``) that names no file or folder is an error before any work."""
+def check_weights(options: Mapping[str, Any] | None, component: str | None = None) -> None:
+    """A ``weights`` option that names no file or folder is an error before any work. The message says
+    how it was given: ``--weights`` (or ``weights=``, the same option of :func:`zsbench.run`), or, with
+    ``component``, as ``NAME:weights=...`` in the component's name."""
     weights = (options or {}).get("weights")
-    if weights is not None and not Path(weights).expanduser().exists():
-        raise InvalidInputError(f"--weights {weights}: no such file or folder; pass the path of the weights file")
+    if weights is not None and not Path(str(weights)).expanduser().exists():
+        how = f"option weights={shown(weights, 200)} of {shown(component)}" if component else \
+            f"--weights {shown(weights, 200)}"
+        raise InvalidInputError(f"{how}: no such file or folder; pass the path of the weights file")
+
+
+def recorded_info(info: Mapping[str, Any], entry: Entry) -> Mapping[str, Any]:
+    """The dataset's info as recorded: the group declared at register (``group=``) is added when the
+    dataset's own info names none; a group the info names wins (it describes the data loaded, e.g.
+    one member of a family)."""
+    group = entry.meta.get("group")
+    if group is None or (info or {}).get("group"):
+        return info
+    return {**(info or {}), "group": group}
 
 
 @dataclass(frozen=True)
@@ -157,7 +172,7 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
     runs embedding, or here. Checked (2-d, finite) and cached."""
     options = dict(encoder_options or {})
     label = f"{enc_entry.name} on {ds_entry.name}"
-    check_weights(options)
+    check_weights(options, enc_entry.name)  # a run said so already (with_options); proxy --choose has no --weights
     with progress.stage(f"load encoder {enc_entry.name}"):
         enc = enc_entry.create(**options)
     described = describe(enc_entry.name, enc_entry.plugin, enc, options)
@@ -227,7 +242,7 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
                                              subsample_seed=subsample_seed, skip_bad=skip_bad)
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
             check_reducers(comps.reducers, len(y))  # before embedding: a reducer that cannot fit would fail all
-            dataset_config = {"name": ds_entry.name, "info": view.info, **selection,
+            dataset_config = {"name": ds_entry.name, "info": recorded_info(view.info, ds_entry), **selection,
                               "fingerprint": sample_fingerprint(view, selection), "labels_sha256": labels_hash(y)}
             for enc_entry, enc_options in encoders:
                 embeddings.append(embedding(enc_entry, ds_entry, view, y, dataset_config, spec, art, progress, pool,

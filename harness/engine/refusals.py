@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from zsbench.core.protocol import Component
+from zsbench.core.registration import memory_need
 from zsbench.engine.inputs import available_memory
-from zsbench.plugin.errors import InvalidInputError
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 
 
 def memory_refusal(component: Component, n: int, d: int) -> str | None:
@@ -17,7 +18,10 @@ def memory_refusal(component: Component, n: int, d: int) -> str | None:
     free = available_memory()
     if estimate_fn is None or free is None:
         return None
-    need = int(estimate_fn(n, d))
+    try:  # the plugin's own function: a failure is that clusterer's refusal, naming the plugin
+        need = memory_need(component.entry, component.label, n, d)
+    except ZsbenchError as exc:
+        return str(exc)
     if need <= 0.8 * free:
         return None
     return (f"clusterer {component.label} refused: it needs about {need / 2**30:.1f} GiB for "

@@ -8,14 +8,15 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from zsbench.core.catalog import Catalog
 from zsbench.core.protocol import ProtocolSpec
 from zsbench.plugin.datasets import fingerprint
-from zsbench.plugin.errors import ZsbenchError
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.storage.cache import ArtifactCache, cache_key
 
 CacheArg = str | os.PathLike[str] | ArtifactCache | None | bool
@@ -49,9 +50,28 @@ def takes_keyword(fn: Any, name: str, *, any_keyword: bool = False) -> bool:
     return any_keyword and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def env_workers() -> int | None:
+    """``$ZSBENCH_WORKERS`` as a number of workers (None: unset or empty); anything but a positive
+    integer is a one-line error naming the variable."""
+    raw = os.environ.get(ENV_WORKERS, "").strip()
+    if not raw:
+        return None
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise InvalidInputError(f"{ENV_WORKERS}={shown!r} is not a number of workers; set it to a positive "
+                                f"integer (e.g. {ENV_WORKERS}=4) or unset it")
+    return workers
+
+
 @contextlib.contextmanager
 def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any] | None) -> Iterator[Any]:
-    """Build the executor and close it afterwards, using only :class:`zsbench.plugin.Executor`'s contract."""
+    """Build the executor and close it afterwards, using only :class:`zsbench.plugin.Executor`'s contract,
+    each call checked (:class:`CheckedExecutor`). A failing close after an error leaves that error the one
+    reported (the close failure is a note on it); after a finished run it is a one-line warning."""
     from zsbench.engine import mainguard
 
     mainguard.stop_if_bootstrapping()  # a pool worker re-running the parent's script: start nothing
@@ -60,8 +80,10 @@ def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any]
                                           "executor_options (--workers, --scheduler)")
     name = entry.name
     # only a factory that names `workers` gets it: forcing it on another would be "unknown option"
-    if "workers" not in options and os.environ.get(ENV_WORKERS) and takes_keyword(entry.factory, "workers"):
-        options["workers"] = int(os.environ[ENV_WORKERS])  # e.g. 1 in tests and small CI jobs
+    if "workers" not in options and takes_keyword(entry.factory, "workers"):
+        workers = env_workers()  # e.g. 1 in tests and small CI jobs
+        if workers is not None:
+            options["workers"] = workers
     # Workers re-run the main script: its unguarded zsbench calls would run again, a script read
     # from stdin cannot run at all. Decide before any worker exists.
     hazard = mainguard.pool_hazard()
@@ -71,19 +93,131 @@ def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any]
             mainguard.note_in_process(hazard)
     elif hazard and not options.get("scheduler"):  # a running cluster starts no processes here
         raise ZsbenchError(f"executor {name!r} cannot start worker processes here: {hazard}")
-    executor = entry.create(**options)
-    # read once: close(cancel=True) when close takes it, else close(); an error inside close propagates
-    cancellable = takes_keyword(executor.close, "cancel", any_keyword=True)
+    executor = CheckedExecutor(entry.create(**options), name, entry.plugin)
     try:
         yield executor
-    except BaseException:
+    except BaseException as exc:
         # Ctrl-C or an error: drop queued stages instead of waiting for them (finished ones are stored)
-        if cancellable:
+        try:
             executor.close(cancel=True)
-        else:
-            executor.close()
+        except ExecutorError as failure:  # the first error is the real one; --debug shows this note
+            exc.add_note(str(failure))
         raise
-    executor.close()
+    try:
+        executor.close()
+    except ExecutorError as failure:
+        # every stage finished and every result was made (and stored): a broken close loses nothing
+        print(f"warning: {failure}; the run had finished, nothing was lost", file=sys.stderr)
+
+
+class ExecutorError(ZsbenchError):
+    """An executor broke its contract or failed to run a task; the message names it and its plugin."""
+
+
+def _has(obj: Any, method: str) -> bool:
+    try:
+        return callable(getattr(obj, method, None))
+    except Exception:  # an attribute that raises is as good as none
+        return False
+
+
+def _article(value: Any) -> str:
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+
+
+class CheckedExecutor:
+    """An executor seen through its contract only: ``submit``, ``as_completed``, ``close`` and futures'
+    ``result()``. A broken promise, or an exception out of the executor, becomes one
+    :class:`ExecutorError` naming it and its plugin (a ZsbenchError of its own passes unchanged)."""
+
+    def __init__(self, executor: Any, name: str, plugin: str):
+        self.inner, self.label = executor, f"executor {name!r} (plugin {plugin})"
+        missing = [f"{m}()" for m in ("submit", "as_completed", "close") if not _has(executor, m)]
+        if missing:
+            raise self.broke(f"its factory returned {_article(executor)}, which has no {', no '.join(missing)}")
+        # read once: close(cancel=True) when close takes it, else close()
+        self.cancellable = takes_keyword(executor.close, "cancel", any_keyword=True)
+
+    @property
+    def runs_embedding(self) -> bool:
+        try:
+            return bool(getattr(self.inner, "runs_embedding", False))
+        except Exception:  # a property that raises: embed here, as without the attribute
+            return False
+
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)``, plugin code: what it raises is this executor's failure."""
+        from zsbench.core.manager import plugin_code, reason
+
+        try:
+            with plugin_code():  # its own SystemExit or KeyboardInterrupt too
+                return fn(*args, **kwargs)
+        except ZsbenchError:
+            raise
+        except Exception as exc:
+            raise ExecutorError(f"{self.label} failed: {what} raised {reason(exc)}") from exc
+
+    def broke(self, what: str) -> ExecutorError:
+        return ExecutorError(f"{self.label} broke the contract: {what}")
+
+    def submit(self, fn: Callable[..., Any], *args: Any, resources: Mapping[str, float] | None = None) -> CheckedFuture:
+        extra = {} if resources is None else {"resources": resources}
+        future = self.call("submit", self.inner.submit, fn, *args, **extra)
+        if not callable(getattr(future, "result", None)):
+            raise self.broke(f"submit returned {_article(future)}, not a future")
+        return CheckedFuture(future, self, getattr(fn, "__name__", "a task"))
+
+    def as_completed(self, futures: Iterable[CheckedFuture]) -> Iterator[CheckedFuture]:
+        """Each of ``futures`` once, as the executor yields them; never one it was not given."""
+        given = list(futures)
+        waiting = {id(f.inner): f for f in given}  # by identity: a future need not be hashable
+        if not waiting:
+            return
+        found = self.call("as_completed", self.inner.as_completed, [f.inner for f in given])
+        try:
+            it = iter(found)
+        except TypeError:
+            raise self.broke(f"as_completed returned {_article(found)}, not an iterator of futures") from None
+        done = object()
+        while waiting:
+            got = self.call("as_completed", next, it, done)
+            if got is done:
+                raise self.broke(f"as_completed finished without yielding {len(waiting)} of the "
+                                 f"{len(given)} submitted futures")
+            mine = waiting.pop(id(got), None)
+            if mine is None:
+                twice = any(f.inner is got for f in given)
+                raise self.broke("as_completed yielded " + (
+                    "a future twice" if twice else "None" if got is None else "a future it was not given"))
+            yield mine
+
+    def close(self, cancel: bool = False) -> None:
+        what = "close(cancel=True)" if cancel and self.cancellable else "close()"
+        try:
+            self.call(what, self.inner.close, **({"cancel": True} if what != "close()" else {}))
+        except ExecutorError:
+            raise
+        except ZsbenchError as exc:  # its own error too is only a failure to close: named, never the run's error
+            raise ExecutorError(f"{self.label} failed: {what} raised: {exc}") from exc
+
+
+class CheckedFuture:
+    """A future of a :class:`CheckedExecutor`: ``result()`` is the task's outcome (a dict) or an ExecutorError."""
+
+    def __init__(self, inner: Any, executor: CheckedExecutor, task: str):
+        self.inner, self.executor, self.task = inner, executor, task
+
+    def result(self, timeout: float | None = None) -> dict[str, Any]:
+        # the core's tasks catch their own errors: an exception here is the executor's failure to run one
+        args = () if timeout is None else (timeout,)
+        value = self.executor.call(f"result() of {self.task}", self.inner.result, *args)
+        if not isinstance(value, dict):
+            raise self.executor.broke(f"result() of {self.task} returned {_article(value)}, not the task's "
+                                      "return value (a dict)")
+        return value
 
 
 def sample_fingerprint(view, selection: dict[str, Any]) -> str:

@@ -42,7 +42,9 @@ def _component(kind: str, label: str):
 def _stage(stage: str, output: str, what: str, cache_root: str, input_stage: str, input_key: str, key: str,
            spec: dict[str, Any], work: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
     """Read ``input_key`` of ``input_stage`` from the cache, ``work`` on it, store the result at ``key``; any
-    failure comes back as the outcome's one-line ``error`` (the grid records it as a failed result)."""
+    failure (even a plugin's SystemExit) comes back as the outcome's one-line ``error`` (the grid records it
+    as a failed result)."""
+    from zsbench.core.manager import plugin_code, reason
     from zsbench.storage.cache import ArtifactCache
 
     start = time.perf_counter()
@@ -51,13 +53,40 @@ def _stage(stage: str, output: str, what: str, cache_root: str, input_stage: str
         x = cache.get(input_stage, input_key)
         if x is None:
             raise RuntimeError(f"{INPUTS[input_stage]} {input_key[:12]} is missing from the cache at {cache_root}")
-        with _recording(stage) as messages:
+        with _recording(stage) as messages, plugin_code():
             out = work(np.asarray(x))
         cache.put(output, key, out, spec)
         return {"error": None, "seconds": time.perf_counter() - start, "warnings": messages}
+    except StageError as exc:  # already says what went wrong and what is expected
+        return {"error": str(exc), "seconds": time.perf_counter() - start, "warnings": []}
     except Exception as exc:
-        return {"error": f"{what} failed: {type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start, "warnings": []}
+        return {"error": f"{what} failed: {reason(exc)}", "seconds": time.perf_counter() - start, "warnings": []}
+
+
+class StageError(Exception):
+    """A component's output the protocol cannot use; the message is the failed result's whole error."""
+
+
+def integer_labels(pred: np.ndarray, label: str) -> np.ndarray:
+    """``pred`` as int64 labels: integer or boolean values, or floats that are whole numbers (some libraries
+    return those); anything else (0.5, NaN, strings) is a :class:`StageError`, never silently truncated."""
+    def refuse(example: Any) -> StageError:
+        return StageError(f"clusterer {label} returned non-integer labels (e.g. {example!r}); labels must be "
+                          "integers, -1 for noise")
+
+    if pred.dtype.kind in "iub":
+        return pred.astype(np.int64)
+    if pred.dtype.kind == "f":
+        bad = ~np.isfinite(pred) | (pred != np.round(pred)) | (np.abs(pred) > 2.0**62)
+        if bad.any():
+            raise refuse(float(pred[bad][0]))
+        return pred.astype(np.int64)
+    if pred.dtype.kind == "O":
+        odd = [v for v in pred.tolist() if not isinstance(v, int | np.integer | np.bool_)]
+        if not odd:
+            return pred.astype(np.int64)
+        raise refuse(odd[0].item() if isinstance(odd[0], np.generic) else odd[0])
+    raise refuse(pred.tolist()[0] if pred.size else pred.dtype.name)
 
 
 INPUTS = {"embed": "embedding", "reduce": "reduction"}
@@ -80,10 +109,10 @@ def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clust
     """Run clusterer ``label`` on reduction ``input_key``; store its labels at ``key``."""
     def work(z: np.ndarray) -> np.ndarray:
         estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
-        pred = np.asarray(estimator.fit_predict(z)).astype(np.int64)
+        pred = np.asarray(estimator.fit_predict(z))
         if pred.shape != (len(z),):
             raise ValueError(f"returned {pred.shape} labels for {len(z)} samples")
-        return pred
+        return integer_labels(pred, label)
 
     return _stage("cluster", "labels", f"clusterer {label}", cache_root, "reduce", input_key, key, spec, work)
 

@@ -106,17 +106,29 @@ class Register(Protocol):
     - ``memory_bytes``: ``f(n, d) -> bytes``, the peak memory of fitting ``n`` samples of ``d``
       dims; a run refuses the configuration rather than be killed by the OS (reducers, clusterers).
     - ``k_param``: the parameter that receives the number of clusters, when it is not
-      ``n_clusters`` (``"n_components"`` for a Gaussian mixture) (clusterers).
-    - ``group``: the dataset group of the study (in-domain, domain-shift, near-OOD, fine-grained,
-      far-OOD) (datasets).
+      ``n_clusters`` (``"n_components"`` for a Gaussian mixture); the estimator's ``get_params()``
+      must have it, and a spec may set it (or ``n_clusters``) only to None, "find k yourself" (clusterers).
+    - ``group``: the dataset group of the study, one of :data:`REGISTER_GROUPS` (in-domain,
+      domain-shift, near-OOD, fine-grained, far-OOD, or validation for a dev set; any case), recorded
+      in a run's dataset info unless the dataset's own ``info`` names a group, which then wins (datasets).
 
-    Anything else is a ``TypeError``, reported against the plugin by ``zsbench plugins``.
+    ``name``: 1-100 printable ASCII characters, no spaces, starting with a letter or digit, none of
+    ``, = " '``, ``:`` only as the last character. A name equal to a built-in's (ignoring case), or
+    inside a built-in's namespace (``timm/x``, ``folder:/x``, ``kmeans:``), is refused: the built-in
+    keeps it. A wrong keyword, type or value is a ``TypeError`` or ``ValueError`` of the hook
+    (``gpu`` a bool; ``memory_bytes`` is called once with ``(100, 10)`` and must return a finite,
+    non-negative number), reported against the plugin by ``zsbench plugins``.
     """
 
     def __call__(self, name: str, factory: Callable[..., Any], *, description: str = "", gpu: bool = False,
                  memory_bytes: Callable[[int, int], float] | None = None, k_param: str | None = None,
                  group: str | None = None) -> None: ...
 
+
+# the dataset groups of the study's tables, in its order (the leaderboard's columns)
+GROUPS: tuple[str, ...] = ("in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD")
+# what register(..., group=) accepts: those, and the study's dev sets for tuning (Imagenette, Imagewoof)
+REGISTER_GROUPS: tuple[str, ...] = (*GROUPS, "validation")
 
 # the metadata keywords of register(), by the kinds they apply to
 METADATA: dict[str, tuple[str, ...]] = {

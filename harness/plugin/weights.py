@@ -19,11 +19,54 @@ from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.identity import file_sha256
 
 ENV_WEIGHTS_DIR = "ZSBENCH_WEIGHTS_DIR"
-ENV_OFFLINE = "ZSBENCH_OFFLINE"  # set: never download weights
+ENV_OFFLINE = "ZSBENCH_OFFLINE"  # 1/true/yes/on: never download weights
+OFFLINE_VALUES = ("1", "true", "yes", "on")  # any case; these and nothing else turn downloads off
+ONLINE_VALUES = ("", "0", "false", "no", "off")
+_SHA256 = re.compile(r"(?:sha256:)?([0-9a-f]{64})", re.IGNORECASE)
 
 
 class WeightsError(ZsbenchError):
     """Weights that cannot be found, read, or that do not fit the network."""
+
+
+class FetchArgumentError(WeightsError):
+    """:func:`fetch` called with a wrong argument (a malformed pin, a file name that is a path): a bug of
+    the plugin calling it, not a missing file."""
+
+
+def offline() -> bool:
+    """Whether ``$ZSBENCH_OFFLINE`` turns downloads off: 1, true, yes or on (any case); 0, false, no, off or
+    unset leave them on. Any other value is an error, so a typo never downloads gigabytes."""
+    value = os.environ.get(ENV_OFFLINE, "").strip().lower()
+    if value in OFFLINE_VALUES:
+        return True
+    if value in ONLINE_VALUES:
+        return False
+    raise WeightsError(f"${ENV_OFFLINE}={os.environ[ENV_OFFLINE]!r}: set it to 1, true, yes or on (no downloads), "
+                       "or 0, false, no or off (downloads allowed)")
+
+
+def pin(model: str, value: object) -> str | None:
+    """A ``sha256=`` pin as 64 lower-case hex digits (``sha256:`` in front is allowed), or None."""
+    if value is None:
+        return None
+    found = _SHA256.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        raise FetchArgumentError(f"fetch({model!r}, ...): sha256 must be the 64 hex digits of the file's SHA-256, "
+                                 f"got {value!r}")
+    return found.group(1).lower()
+
+
+def plain_filename(model: str, filename: object, url: str) -> str:
+    """``filename`` (default: the last part of ``url``), refused unless it is a plain file name: the file
+    is always inside :func:`weights_dir`."""
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0] if filename is None else filename
+    if (not isinstance(name, str) or name.strip() in ("", ".", "..") or name != name.strip()
+            or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/", "\0"))):
+        given = f"filename={filename!r}" if filename is not None else f"the file name of url {url!r} ({name!r})"
+        raise FetchArgumentError(f"fetch({model!r}, ...): {given} is not a plain file name; pass filename= a name "
+                                 f"such as 'model.pth' (the file is kept in {ENV_WEIGHTS_DIR})")
+    return name
 
 
 def weights_dir() -> Path:
@@ -48,21 +91,27 @@ def fetch(model: str, url: str, filename: str | None = None, sha256: str | None 
     published file changed, or the pin is wrong), a file already there is left for the user to
     delete (so zsbench downloads it again). Without ``sha256`` only a hash prefix in the file name
     (torchvision's convention, ``resnet50-11ad3fa6.pth``) is checked, and only when downloading.
-    With ``ZSBENCH_OFFLINE=1`` nothing is downloaded: a missing file is the same one-line error
+    A pin is 64 hex digits (any case, ``sha256:`` in front allowed); anything else is a
+    :class:`FetchArgumentError`, as is a ``filename`` (or a url's last part) that is not a plain file
+    name: the file is always ``weights_dir() / filename``. With ``ZSBENCH_OFFLINE`` set to 1, true, yes
+    or on (see :func:`offline`) nothing is downloaded: a missing file is the same one-line error
     (``zsbench plugins --check`` sets it, so checking a plugin never downloads its weights).
     ``sha256_hex`` is the old name of ``sha256`` (deprecated).
     """
     if sha256_hex is not None:
         warnings.warn("fetch(sha256_hex=...) is deprecated; pass sha256=...", DeprecationWarning, stacklevel=2)
-        if sha256 is not None and sha256 != sha256_hex:
+        if sha256 is not None and pin(model, sha256) != pin(model, sha256_hex):
             raise TypeError("fetch() got both sha256= and sha256_hex= (its old name); pass sha256= only")
         sha256 = sha256_hex
-    filename = filename or url.rsplit("/", 1)[-1]
+    if not isinstance(url, str) or not url:
+        raise FetchArgumentError(f"fetch({model!r}, ...): url must be the file's address (a str), got {url!r}")
+    sha256 = pin(model, sha256)  # a malformed pin is said before any file is looked at
+    filename = plain_filename(model, filename, url)
     path = weights_dir() / filename
     if path.is_file():
         _verify(model, path, sha256)
         return path
-    if os.environ.get(ENV_OFFLINE, "") not in ("", "0"):
+    if offline():
         raise WeightsError(f"{model}: weights not found at {path} and downloads are off (${ENV_OFFLINE}); "
                            f"download {url} and put it at {path} (or in ${ENV_WEIGHTS_DIR}), or pass --weights PATH")
     import torch

@@ -13,24 +13,27 @@ import numpy as np
 
 from zsbench.core.catalog import Entry
 from zsbench.plugin.errors import ZsbenchError
-from zsbench.testing.findings import CheckFailed, Finding, Recorder
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, Finding, Recorder
 from zsbench.testing.subjects import as_entry, component_name, create
 
-DATASET_CHECKS = ("create", "unknown-option", "labels", "ids", "images", "info")
+DATASET_CHECKS = ("create", "unknown-option", "labels", "ids", "images", "info", "quiet")
 
 
 def check_dataset(dataset: Entry | Callable[..., Any], name: str | None = None, *,
-                  options: Mapping[str, Any] | None = None) -> list[Finding]:
+                  options: Mapping[str, Any] | None = None, timeout: float | None = DEFAULT_TIMEOUT_S
+                  ) -> list[Finding]:
     """Check a dataset (a catalog entry, or a factory named ``name``) built with ``options``
-    (e.g. ``{"data_dir": ...}``). A dataset whose files are not on this machine is reported as skipped."""
+    (e.g. ``{"data_dir": ...}``). A dataset whose files are not on this machine is reported as skipped.
+    Each check fails after ``timeout`` seconds (None: no limit)."""
     entry = as_entry("datasets", dataset, name)
     options = dict(options or {})
-    rec = Recorder(component_name(entry))
+    rec = Recorder(component_name(entry), timeout)
     built = create(rec, entry, lambda: entry.create(**options))
     rec.run("labels", lambda: labels(built))
     rec.run("ids", lambda: ids(built))
     rec.run("images", lambda: images(built))
     rec.run("info", lambda: info(built))
+    rec.quiet()
     return rec.findings
 
 

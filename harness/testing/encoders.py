@@ -12,23 +12,25 @@ import numpy as np
 
 from zsbench.core.catalog import Entry
 from zsbench.plugin.errors import ZsbenchError
-from zsbench.testing.findings import CheckFailed, CheckSkipped, Finding, Recorder
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, CheckSkipped, Finding, Recorder
 from zsbench.testing.subjects import TinyImages, as_entry, component_name, create
 
-ENCODER_CHECKS = ("create", "unknown-option", "identity", "embed", "deterministic")
+ENCODER_CHECKS = ("create", "unknown-option", "identity", "embed", "deterministic", "quiet")
 
 
 def check_encoder(encoder: Entry | Callable[..., Any], name: str | None = None, *,
-                  options: Mapping[str, Any] | None = None, download: bool = False) -> list[Finding]:
+                  options: Mapping[str, Any] | None = None, download: bool = False,
+                  timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
     """Check an encoder (a catalog entry, or a factory named ``name``) built with ``options``.
 
     It embeds four small images (RGB, greyscale, an odd size) twice. An encoder whose weights are
     not on this machine is reported as skipped, with the reason: weights are not downloaded unless
-    ``download`` (``ZSBENCH_OFFLINE`` and ``HF_HUB_OFFLINE`` are set while it is built).
+    ``download`` (``ZSBENCH_OFFLINE`` and ``HF_HUB_OFFLINE`` are set while it is built). Each check
+    fails after ``timeout`` seconds (None: no limit), and building and embedding must print nothing.
     """
     entry = as_entry("encoders", encoder, name)
     options = dict(options or {})
-    rec = Recorder(component_name(entry))
+    rec = Recorder(component_name(entry), timeout)
     with contextlib.ExitStack() if download else offline():
         built = create(rec, entry, lambda: entry.create(**options))
     data = TinyImages()
@@ -36,6 +38,7 @@ def check_encoder(encoder: Entry | Callable[..., Any], name: str | None = None, 
     rec.run("identity", lambda: identity(entry, built, options))
     rec.run("embed", lambda: first.append(embedding(built, data)) or f"{first[0].shape[1]}-d {first[0].dtype} rows")
     rec.run("deterministic", lambda: deterministic(built, data, first))
+    rec.quiet()
     return rec.findings
 
 

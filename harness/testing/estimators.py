@@ -3,11 +3,15 @@ the seed in ``random_state``, the number of classes in the clusterer's k paramet
 
 What the core relies on: a fresh estimator with the same seed gives the same output; a clusterer given k
 finds at most k clusters; the read-only memory maps the artifact cache hands out are accepted and give
-what an in-memory array gives; the input is left as it was; ``set_params`` returns the estimator.
+what an in-memory array gives; the input is left as it was; ``set_params`` returns the estimator; a
+declared ``k_param`` is a parameter of the estimator; a declared ``memory_bytes(n, d)`` gives a finite
+number of bytes, 0 or more, that grows with ``n``; building and fitting print nothing.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,37 +20,46 @@ import numpy as np
 from zsbench.core.catalog import Entry
 from zsbench.core.manager import reason
 from zsbench.core.protocol import Component
-from zsbench.testing.findings import CheckFailed, CheckSkipped, Finding, Recorder
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, CheckSkipped, Finding, Recorder
 from zsbench.testing.subjects import as_entry, blobs, component_name, create, read_only
 
 REDUCER_CHECKS = ("create", "unknown-option", "params", "output", "deterministic", "read-only-input",
-                  "input-unchanged")
+                  "input-unchanged", "memory-model", "quiet")
 CLUSTERER_CHECKS = ("create", "unknown-option", "params", "labels", "k-honoured", "deterministic",
-                    "read-only-input", "input-unchanged")
+                    "read-only-input", "input-unchanged", "memory-model", "quiet")
+# (n, d) pairs a declared memory_bytes is asked about: a finite number of bytes, 0 or more, growing with n
+MEMORY_POINTS = ((1_000, 50), (10_000, 50), (100_000, 50), (1_000, 2), (10_000, 768))
 
 
 def check_reducer(reducer: Entry | Callable[..., Any], name: str | None = None, *,
-                  params: Mapping[str, Any] | None = None) -> list[Finding]:
+                  params: Mapping[str, Any] | None = None, memory_bytes: Callable[[int, int], float] | None = None,
+                  timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
     """Check a reducer (a catalog entry, or a factory named ``name``), with ``params`` set as
-    ``--reducer NAME:key=value`` would set them, on 90 samples of 64 dims (6 gaussian blobs)."""
-    entry = as_entry("reducers", reducer, name)
-    return _check(entry, Component(entry.name, entry, dict(params or {})), _reduced)
+    ``--reducer NAME:key=value`` would set them, on 90 samples of 64 dims (6 gaussian blobs). Each
+    check fails after ``timeout`` seconds (None: no limit)."""
+    entry = as_entry("reducers", reducer, name, memory_bytes=memory_bytes)
+    return _check(entry, Component(entry.name, entry, dict(params or {})), _reduced, timeout)
 
 
 def check_clusterer(clusterer: Entry | Callable[..., Any], name: str | None = None, *,
-                    params: Mapping[str, Any] | None = None, k_param: str | None = None) -> list[Finding]:
+                    params: Mapping[str, Any] | None = None, k_param: str | None = None,
+                    memory_bytes: Callable[[int, int], float] | None = None,
+                    timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
     """Check a clusterer (a catalog entry, or a factory named ``name`` whose k parameter is ``k_param``,
-    default ``n_clusters``), with ``params`` set as ``--clusterer NAME:key=value`` would set them."""
-    entry = as_entry("clusterers", clusterer, name, k_param)
-    return _check(entry, Component(entry.name, entry, dict(params or {})), _labelled)
+    default ``n_clusters``), with ``params`` set as ``--clusterer NAME:key=value`` would set them. Each
+    check fails after ``timeout`` seconds (None: no limit)."""
+    entry = as_entry("clusterers", clusterer, name, k_param, memory_bytes)
+    return _check(entry, Component(entry.name, entry, dict(params or {})), _labelled, timeout)
 
 
-def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray]) -> list[Finding]:
+def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray],
+           timeout: float | None) -> list[Finding]:
     is_clusterer = entry.kind == "clusterers"
-    rec = Recorder(component_name(entry))
+    rec = Recorder(component_name(entry), timeout)
     x, y = blobs()
     k = len(np.unique(y))
     k_param = entry.meta.get("k_param", "n_clusters")
+    state: dict[str, bool] = {}
 
     def build(n_clusters: int | None = k) -> Any:
         return component.build(seed=0, n_clusters=n_clusters)
@@ -54,10 +67,11 @@ def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray]) -
     def first_build() -> Any:
         estimator = build()
         component.check(estimator)  # the parameter validation a run does before any work
+        state["takes_k"] = is_clusterer and _takes_k(build, k_param)  # plugin code: inside the time limit
         return estimator
 
     built = create(rec, entry, first_build)
-    takes_k = is_clusterer and built is not None and _takes_k(build, k_param)
+    takes_k = state.get("takes_k", False)
     given = k if takes_k else None
     out: dict[str, Any] = {}
     rec.run("params", lambda: round_trip(built))
@@ -70,7 +84,7 @@ def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray]) -
 
     rec.run("labels" if is_clusterer else "output", first_run)
     if is_clusterer:
-        rec.run("k-honoured", lambda: honours_k(build, x, k, takes_k, k_param, run, out))
+        rec.run("k-honoured", lambda: declared_k(entry, built) or honours_k(build, x, k, takes_k, k_param, run, out))
     rec.run("deterministic", lambda: deterministic(out, lambda: run(build(), x.copy())))
 
     def from_memmap() -> str:
@@ -92,6 +106,8 @@ def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray]) -
 
     rec.run("read-only-input", from_memmap)
     rec.run("input-unchanged", lambda: unchanged(out))
+    rec.run("memory-model", lambda: memory_model(entry.meta.get("memory_bytes")), always=True)
+    rec.quiet()
     return rec.findings
 
 
@@ -152,6 +168,47 @@ def honours_k(build: Callable[[int | None], Any], x: np.ndarray, k: int, takes_k
             raise CheckFailed(f"{found} clusters with {k_param}={given}; a run sets {k_param} to the number of "
                               "classes and expects at most that many clusters")
     return f"{clusters(out['first'])} clusters with {k_param}={k}, {fewer} with {k_param}={k - 1}"
+
+
+def declared_k(entry: Entry, estimator: Any) -> None:
+    """A declared ``k_param`` must be a parameter of the built estimator: else a run never sets k."""
+    declared = entry.meta.get("k_param")
+    if declared is None:
+        return
+    params = estimator.get_params(deep=False)
+    if declared not in params:
+        raise CheckFailed(f"k_param {declared!r} is not a parameter of {type(estimator).__name__} (its "
+                          f"parameters: {', '.join(sorted(params)) or 'none'}); register(..., k_param=...) names "
+                          "the parameter that takes the number of clusters")
+
+
+def memory_model(estimate: Callable[[int, int], Any] | None) -> str:
+    """``memory_bytes(n, d)`` (a run refuses a clusterer that would not fit): finite bytes, 0 or more,
+    growing with the number of samples ``n``."""
+    if estimate is None:
+        return "none declared (optional: memory_bytes=f(n, d) lets a run refuse what would not fit)"
+    got: dict[tuple[int, int], float] = {}
+    for n, d in MEMORY_POINTS:
+        try:
+            value = estimate(n, d)
+        except Exception as exc:
+            raise CheckFailed(f"memory_bytes({n}, {d}) raised {reason(exc)}") from None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise CheckFailed(f"memory_bytes({n}, {d}) returned a {type(value).__name__} ({str(value)[:40]!r}); "
+                              "return a number of bytes")
+        try:
+            number = float(value)
+        except OverflowError:  # an int past float's range
+            number = math.inf
+        if not math.isfinite(number) or number < 0:
+            raise CheckFailed(f"memory_bytes({n}, {d}) returned {str(value)[:40]}; return a finite number of bytes, "
+                              "0 or more")
+        got[(n, d)] = number
+    growing = [got[(n, 50)] for n in (1_000, 10_000, 100_000)]
+    if not (growing[0] <= growing[1] <= growing[2] and growing[0] < growing[2]):
+        raise CheckFailed(f"memory_bytes(n, 50) for n = 1000, 10000, 100000 is {', '.join(f'{v:.3g}' for v in growing)}"
+                          "; it should grow with the number of samples n")
+    return f"{got[(100_000, 50)] / 2**30:.3g} GiB for 100000 x 50, growing with n"
 
 
 def deterministic(out: dict[str, Any], again: Callable[[], np.ndarray]) -> str:

@@ -13,7 +13,7 @@ from zsbench.core.catalog import Entry
 from zsbench.core.manager import reason
 from zsbench.engine.session import takes_keyword
 from zsbench.testing import tasks
-from zsbench.testing.findings import CheckFailed, Finding, Recorder
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, Finding, Recorder, within
 from zsbench.testing.subjects import as_entry, component_name, create
 
 EXECUTOR_CHECKS = ("create", "unknown-option", "submit", "exceptions", "as-completed", "close")
@@ -25,16 +25,18 @@ CLOSE_WITHIN_S = 8.0
 
 
 def check_executor(executor: Entry | Callable[..., Any], name: str | None = None, *,
-                   options: Mapping[str, Any] | None = None) -> list[Finding]:
+                   options: Mapping[str, Any] | None = None, timeout: float | None = DEFAULT_TIMEOUT_S
+                   ) -> list[Finding]:
     """Check an executor (a catalog entry, or a factory named ``name``) built with ``options``.
 
     By default a factory with a ``workers`` parameter gets ``workers=2``: a real pool, so the tasks
-    (module-level functions of :mod:`zsbench.testing.tasks`) are pickled to other processes.
+    (module-level functions of :mod:`zsbench.testing.tasks`) are pickled to other processes. Each check
+    fails after ``timeout`` seconds (None: no limit); an executor that hangs is then abandoned, unclosed.
     """
     entry = as_entry("executors", executor, name)
     if options is None:
         options = {"workers": 2} if takes_keyword(entry.factory, "workers") else {}
-    rec = Recorder(component_name(entry))
+    rec = Recorder(component_name(entry), timeout)
     built = create(rec, entry, lambda: entry.create(**options), close=close_quietly)
     state: dict[str, bool] = {}
     silenced = logging.root.manager.disable
@@ -46,7 +48,8 @@ def check_executor(executor: Entry | Callable[..., Any], name: str | None = None
         rec.run("close", lambda: close(built, state))
     finally:
         if built is not None and not state.get("closed"):
-            close_quietly(built)
+            # once a check timed out the executor may be stuck: closing it is tried, not waited for
+            within(lambda: close_quietly(built), 0 if rec.timed_out else rec.timeout, name="zsbench-check close")
         logging.disable(silenced)
     return rec.findings
 

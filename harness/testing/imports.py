@@ -17,12 +17,12 @@ from importlib import metadata
 
 from zsbench.core.catalog import KINDS
 from zsbench.plugin.hookspecs import PROJECT
-from zsbench.testing.findings import FAILED, PASSED, SKIPPED, Finding, one_line
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding, one_line, time_limit
 
 # Top-level packages no plugin may import at load time (each costs seconds, or hundreds of MB).
 HEAVY_MODULES = ("torch", "torchvision", "timm", "open_clip", "sklearn", "umap", "numba", "hdbscan", "dask",
                  "distributed", "tensorflow", "jax", "transformers")
-TIMEOUT_S = 120.0
+STARTUP_S = 15.0  # a fresh interpreter importing zsbench: added to the check's time limit
 
 _SCRIPT = """
 import importlib.metadata as md, json, sys
@@ -69,28 +69,30 @@ def entry_points(distribution: str) -> list[EntryPoint]:
     return list(found.values())
 
 
-def check_lazy_imports(distribution: str) -> list[Finding]:
+def check_lazy_imports(distribution: str, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
     """One ``lazy-imports`` finding per entry point of ``distribution`` (each loaded in its own
-    interpreter, all at once)."""
+    interpreter, all at once; one still loading after ``timeout`` seconds plus its start-up fails)."""
+    timeout = time_limit(timeout)
+    limit = None if timeout is None else timeout + STARTUP_S
     points = entry_points(distribution)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # what this process sees
     hooks = ",".join(KINDS.values())
     running = [(point, subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, PROJECT, point.distribution, point.name, hooks, ",".join(HEAVY_MODULES)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)) for point in points]
-    return [_finding(point, process) for point, process in running]
+    return [_finding(point, process, limit) for point, process in running]
 
 
-def _finding(point: EntryPoint, process: subprocess.Popen) -> Finding:
+def _finding(point: EntryPoint, process: subprocess.Popen, limit: float | None) -> Finding:
     def found(status: str, message: str) -> Finding:
         return Finding("lazy-imports", point.component, status, one_line(message))
 
     try:
-        out, err = process.communicate(timeout=TIMEOUT_S)
+        out, err = process.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        return found(FAILED, f"loading it and calling its hooks took over {TIMEOUT_S:.0f} s")
+        return found(FAILED, f"timed out after {limit:g} s: loading it and calling its hooks did not finish")
     try:
         result = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):

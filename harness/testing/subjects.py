@@ -20,8 +20,9 @@ UNKNOWN_OPTION = "__zsbench_unknown_option"
 
 
 def as_entry(kind: str, subject: Entry | Callable[..., Any], name: str | None = None,
-             k_param: str | None = None) -> Entry:
-    """``subject`` as a catalog entry of ``kind``: an :class:`Entry` as it is, or a factory under ``name``."""
+             k_param: str | None = None, memory_bytes: Callable[[int, int], float] | None = None) -> Entry:
+    """``subject`` as a catalog entry of ``kind``: an :class:`Entry` as it is, or a factory under ``name``
+    (with the ``k_param`` and ``memory_bytes`` it would be registered with)."""
     if isinstance(subject, Entry):
         if subject.kind != kind:
             raise ZsbenchError(f"{subject.kind[:-1]} {subject.name!r} is not a {kind[:-1]}; "
@@ -31,7 +32,8 @@ def as_entry(kind: str, subject: Entry | Callable[..., Any], name: str | None = 
         raise ZsbenchError(f"check_{kind[:-1]}() takes a catalog Entry or a factory (a callable), "
                            f"not {type(subject).__name__}")
     name = name or getattr(subject, "__name__", None) or type(subject).__name__
-    meta = MappingProxyType({"k_param": k_param} if k_param else {})
+    given = {"k_param": k_param, "memory_bytes": memory_bytes}
+    meta = MappingProxyType({key: value for key, value in given.items() if value is not None})
     return Entry(kind, name, subject, plugin="(factory)", distribution="(none)", version="0", meta=meta)
 
 
@@ -43,9 +45,9 @@ def unavailable(exc: BaseException) -> str | None:
     """Why a component cannot be built on this machine (weights or data not present, an optional
     dependency not installed), or None when its failure to build is a defect."""
     from zsbench.plugin.datasets import MissingDataError
-    from zsbench.plugin.weights import WeightsError
+    from zsbench.plugin.weights import FetchArgumentError, WeightsError
 
-    if isinstance(exc, MissingDataError | WeightsError):
+    if isinstance(exc, MissingDataError | WeightsError) and not isinstance(exc, FetchArgumentError):
         return one_line(str(exc))
     if isinstance(exc.__cause__, ModuleNotFoundError):
         return one_line(f"an optional dependency is not installed: {exc}")

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import functools
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from zsbench.core.catalog import KINDS, Catalog, Entry, build_catalog
-from zsbench.core.manager import ENV_LOAD_PLUGINS, PluginInfo, get_plugins, reason
+from zsbench.core.manager import ENV_LOAD_PLUGINS, PluginInfo, PluginSet, get_plugins, reason
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.testing.datasets import DATASET_CHECKS, check_dataset
 from zsbench.testing.encoders import ENCODER_CHECKS, check_encoder
 from zsbench.testing.estimators import CLUSTERER_CHECKS, REDUCER_CHECKS, check_clusterer, check_reducer
 from zsbench.testing.executors import EXECUTOR_CHECKS, check_executor
-from zsbench.testing.findings import FAILED, PASSED, Finding
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding, time_limit, within
 from zsbench.testing.imports import check_lazy_imports, entry_points, normalise
 from zsbench.testing.subjects import component_name
 
@@ -24,17 +25,18 @@ from zsbench.testing.subjects import component_name
 CHECKS: dict[str, tuple[str, ...]] = {"encoders": ENCODER_CHECKS, "datasets": DATASET_CHECKS,
                                       "reducers": REDUCER_CHECKS, "clusterers": CLUSTERER_CHECKS,
                                       "executors": EXECUTOR_CHECKS}
-PLUGIN_CHECKS = ("loads", "unique-names", "lazy-imports")
-_BY_KIND: dict[str, Callable[[Entry], list[Finding]]] = {
+PLUGIN_CHECKS = ("loads", "register", "unique-names", "lazy-imports")
+_BY_KIND: dict[str, Callable[..., list[Finding]]] = {
     "encoders": check_encoder, "datasets": check_dataset, "reducers": check_reducer,
     "clusterers": check_clusterer, "executors": check_executor}
 
 
-def check_entry(entry: Entry) -> list[Finding]:
-    """Every check of a catalog entry's kind (``check_encoder`` for an encoder, ...), with default options."""
+def check_entry(entry: Entry, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
+    """Every check of a catalog entry's kind (``check_encoder`` for an encoder, ...), with default options;
+    each check fails after ``timeout`` seconds (None: no limit)."""
     if entry.kind not in _BY_KIND:
         raise ZsbenchError(f"zsbench.testing has no checks for {entry.kind} ({entry.name!r})")
-    return _BY_KIND[entry.kind](entry)
+    return _BY_KIND[entry.kind](entry, timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,41 @@ class Case:
         return f"{self.component}-{self.check}"
 
 
-def distributions() -> list[str]:
+def distributions(*, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[str]:
     """The distributions whose plugins are loaded (all installed ones, unless ZSBENCH_LOAD_PLUGINS narrows them)."""
-    return sorted({info.distribution for info in get_plugins().infos.values()})
+    plugins, _ = discover(timeout)
+    return sorted({info.distribution for info in plugins.infos.values()})
+
+
+def discover(timeout: float | None = DEFAULT_TIMEOUT_S) -> tuple[PluginSet, Catalog]:
+    """The plugins and their catalog, as a run finds them, within ``timeout`` seconds: a plugin whose
+    import or register hook never returns is an error here, not a hang."""
+    timeout = time_limit(timeout)
+
+    def load() -> tuple[PluginSet, Catalog]:
+        plugins = get_plugins()
+        return plugins, build_catalog(plugins)
+
+    outcome = within(load, timeout, name="zsbench-check discovery")
+    if not outcome.done:
+        raise ZsbenchError(f"loading the installed plugins took over {timeout:g} s: a plugin's import or register "
+                           f"hook does not return; load only the distribution to check with {ENV_LOAD_PLUGINS}=DIST")
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.value
 
 
 class Suite:
     """The checks of one distribution's plugins and components. Plugins are discovered as a run discovers
     them (entry points, plus objects registered with ``zsbench.registered``); ``where`` picks the entries
-    to check. Each component's checks run once, when one of its findings is first asked for."""
+    to check. Each component's checks run once, when one of its findings is first asked for; each check
+    fails after ``timeout`` seconds (None: no limit)."""
 
-    def __init__(self, distribution: str, where: Callable[[Entry], bool] | None = None) -> None:
-        plugins = get_plugins()
-        catalog = build_catalog(plugins)
+    def __init__(self, distribution: str, where: Callable[[Entry], bool] | None = None, *,
+                 timeout: float | None = DEFAULT_TIMEOUT_S) -> None:
+        distribution = distribution_name(distribution)
+        self.timeout = time_limit(timeout)
+        plugins, catalog = discover(self.timeout)
         self.distribution = distribution
         infos = [i for i in plugins.infos.values() if normalise(i.distribution) == normalise(distribution)]
         if not infos:
@@ -73,13 +97,14 @@ class Suite:
         points = {p.component for p in entry_points(distribution)}
         for info in sorted(infos, key=lambda i: i.key):
             component = f"plugin:{info.key}"
-            checks = PLUGIN_CHECKS if component in points else PLUGIN_CHECKS[:2]
+            checks = PLUGIN_CHECKS if component in points else PLUGIN_CHECKS[:3]
             self._add(component, checks, functools.partial(self._plugin, info, catalog, component))
         for kind in KINDS:
             for name in sorted(catalog.entries[kind]):
                 entry = catalog.entries[kind][name]
                 if normalise(entry.distribution) == normalise(distribution) and (where is None or where(entry)):
-                    self._add(component_name(entry), CHECKS[kind], functools.partial(check_entry, entry))
+                    self._add(component_name(entry), CHECKS[kind],
+                              functools.partial(check_entry, entry, timeout=self.timeout))
 
     def _add(self, component: str, checks: tuple[str, ...], run: Callable[[], list[Finding]]) -> None:
         self._runs[component] = run
@@ -104,32 +129,85 @@ class Suite:
                     next((f for f in found if f.check == "checks"), None)
                     or Finding(case.check, case.component, FAILED, "the check did not run"))
 
-    def run(self, progress: Callable[[str], None] | None = None) -> list[Finding]:
-        """Every finding, component by component (``progress`` is told each component before its checks)."""
+    def run(self, progress: Callable[[str], None] | None = None,
+            done: Callable[[str, list[Finding]], None] | None = None) -> list[Finding]:
+        """Every finding, component by component (``progress`` is told each component before its checks,
+        ``done`` each component and its findings after them)."""
         out: list[Finding] = []
         for component in self.components:
             if progress is not None:
                 progress(component)
-            out += self.findings(component)
+            found = self.findings(component)
+            if done is not None:
+                done(component, found)
+            out += found
         return out
 
     def _plugin(self, info: PluginInfo, catalog: Catalog, component: str) -> list[Finding]:
-        problem = info.error or catalog.hook_errors.get(info.key)
-        loads = Finding("loads", component, FAILED if problem else PASSED,
-                        problem or f"hooks: {', '.join(info.hooks) or 'none'}")
-        lost = [f"{kind[:-1]} {name!r} (also registered by {', '.join(k for k in keys if k != info.key)})"
+        loads = Finding("loads", component, FAILED if info.error else PASSED,
+                        info.error or f"hooks: {', '.join(info.hooks) or 'none'}")
+        hook_error = catalog.hook_errors.get(info.key)  # e.g. a name the core refuses: nothing of that hook is kept
+        register = (Finding("register", component, SKIPPED, "not loaded (see loads)") if info.error else
+                    Finding("register", component, FAILED, hook_error) if hook_error else
+                    Finding("register", component, PASSED, "its register hooks ran"))
+        lost = [f"{kind[:-1]} {name!r} is left unusable (also registered by "
+                f"{', '.join(k for k in keys if k != info.key)})"
                 for (kind, name), keys in sorted(catalog.conflicts.items()) if info.key in keys]
-        lost += [f"{kind[:-1]} {name!r} (a built-in name)"
+        lost += [f"{kind[:-1]} {name!r} is left unusable (a built-in name)"
                  for (kind, name), keys in sorted(getattr(catalog, "refused", {}).items()) if info.key in keys]
+        lost += name_problems(catalog, info.key)
         unique = Finding("unique-names", component, FAILED if lost else PASSED,
-                         f"names left unusable: {'; '.join(lost)}; rename them" if lost else "no name clashes")
-        found = [loads, unique]
+                         f"{'; '.join(lost)}; rename them" if lost else "no name clashes")
+        found = [loads, register, unique]
         if any(c.component == component and c.check == "lazy-imports" for c in self.cases):
             if self._lazy is None:  # every entry point of the distribution at once, in parallel interpreters
-                self._lazy = {f.component: f for f in check_lazy_imports(self.distribution)}
+                self._lazy = {f.component: f for f in check_lazy_imports(self.distribution, self.timeout)}
             found.append(self._lazy.get(component) or Finding("lazy-imports", component, FAILED,
                                                               "its entry point was not found again"))
         return found
+
+
+def distribution_name(distribution: object) -> str:
+    """``distribution`` checked: a non-empty name (an API argument: a wrong one is a TypeError or ValueError)."""
+    if not isinstance(distribution, str):
+        raise TypeError(f"distribution must be a distribution's name (a str), got {type(distribution).__name__}")
+    if not distribution.strip():
+        raise ValueError(f"distribution is empty ({distribution!r}); name an installed distribution, e.g. "
+                         "check_distribution('my-plugin')")
+    return distribution
+
+
+def squashed(name: str) -> str:
+    """A name as a person reads it: case and whitespace ignored."""
+    return "".join(name.split()).casefold()
+
+
+def odd_characters(name: str) -> str | None:
+    """What makes ``name`` hard to type on a command line, or None."""
+    if any(ch.isspace() for ch in name):
+        return "whitespace"
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        return "a control character"
+    odd = sorted({ch for ch in name if ord(ch) > 127})
+    return f"non-ASCII characters ({''.join(odd)})" if odd else None
+
+
+def name_problems(catalog: Catalog, key: str) -> list[str]:
+    """The names plugin ``key`` registered that are hard to type, or that differ from another installed
+    component's name of the same kind only by case or whitespace (``KMeans`` next to ``kmeans``)."""
+    problems = []
+    for kind in KINDS:
+        for name, entry in sorted(catalog.entries[kind].items()):
+            if entry.plugin != key:
+                continue
+            if (odd := odd_characters(name)) is not None:
+                problems.append(f"{kind[:-1]} {name!r} has {odd}")
+            twins = [other for other in catalog.entries[kind] if other != name and squashed(other) == squashed(name)]
+            if twins:
+                owner = catalog.entries[kind][twins[0]].plugin
+                problems.append(f"{kind[:-1]} {name!r} differs from {twins[0]!r} (plugin {owner}) only by case or "
+                                "whitespace")
+    return problems
 
 
 def _not_found(distribution: str) -> str:
@@ -141,14 +219,16 @@ def _not_found(distribution: str) -> str:
             f"point (pip show {distribution})? Loaded: {', '.join(distributions()) or 'none'}")
 
 
-def check_distribution(distribution: str) -> list[Finding]:
+def check_distribution(distribution: str, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
     """Every check of every plugin and component of ``distribution`` (``-`` and ``_`` alike): that each
-    plugin loads, registers unique names and imports nothing heavy, and that each component conforms."""
-    return Suite(distribution).run()
+    plugin loads, registers unique names and imports nothing heavy, and that each component conforms.
+    A check still running after ``timeout`` seconds (None: no limit) fails ("timed out") and is abandoned."""
+    return Suite(distribution, timeout=timeout).run()
 
 
 def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | None = None,
-                       argname: str = "finding") -> Callable[[Callable[..., Any]], Any]:
+                       argname: str = "finding", timeout: float | None = DEFAULT_TIMEOUT_S
+                       ) -> Callable[[Callable[..., Any]], Any]:
     """A pytest decorator: one test per (component, check) of ``distribution``, given the :class:`Finding`.
 
     ::
@@ -161,11 +241,12 @@ def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | No
 
     Ids read ``clusterer:my-kmeans-deterministic``. A skipped finding (weights or data not on this
     machine) skips its test with the reason. ``where`` picks the entries to check
-    (``where=lambda e: e.name != "huge-model"``). Checks run when the tests do, each component's once.
+    (``where=lambda e: e.name != "huge-model"``). Checks run when the tests do, each component's once;
+    each fails after ``timeout`` seconds (None: no limit).
     """
     import pytest
 
-    suite = Suite(distribution, where)
+    suite = Suite(distribution, where, timeout=timeout)
 
     def decorate(test: Callable[..., Any]) -> Any:
         @functools.wraps(test)
