@@ -83,12 +83,27 @@ class ZScorePCA(TransformerMixin, BaseEstimator):
         return np.divide(centred, self.scale_, out=np.zeros_like(centred), where=self.scale_ > 0)
 
 
+# How distances grow with the dimension count d, per metric, as the study's cluster.py:593-612
+# corrects for them; a metric in neither set (chebyshev, cosine, ...) is left as it is.
+SQRT_D_METRICS = frozenset({"euclidean", "l2", "seuclidean"})
+D_METRICS = frozenset({"l1", "cityblock", "manhattan", "braycurtis", "canberra"})
+
+
+def dimension_divisor(metric: str, d: int) -> float:
+    """What agglomerative-no-k divides its centred, scaled data by before measuring ``metric``."""
+    if metric in SQRT_D_METRICS:
+        return float(np.sqrt(d))
+    return float(d) if metric in D_METRICS else 1.0
+
+
 class ScaledAgglomerative(ClusterMixin, BaseEstimator):
-    """Ward agglomerative clustering without k, cut at a distance threshold.
+    """Agglomerative clustering without k (ward by default), cut at a distance threshold.
 
     As in the study, the data are first centred and divided by the mean per-dimension standard
-    deviation (one scale for all dimensions, so relative importance is kept), and distances are
-    divided by sqrt(d), so one threshold means the same for any scale and dimension count.
+    deviation (one scale for all dimensions, so relative importance is kept), then divided by how
+    ``metric``'s distances grow with the dimension count d: sqrt(d) for euclidean distances, d for
+    l1-like ones, nothing for chebyshev, cosine and the rest (the study's cluster.py:566-612). So one
+    threshold means the same at any scale and, for euclidean and l1 distances, any dimension count.
     """
 
     def __init__(self, distance_threshold: float = 2.0, linkage: str = "ward",
@@ -104,7 +119,7 @@ class ScaledAgglomerative(ClusterMixin, BaseEstimator):
         centred = x - x.mean(axis=0)  # a new array: the input (maybe a read-only memmap) is left as it is
         scale = centred.std(axis=0).mean()
         scaled = centred / scale if scale > 0 else centred
-        scaled /= np.sqrt(x.shape[1])
+        scaled /= dimension_divisor(self.metric, x.shape[1])
         model = AgglomerativeClustering(
             n_clusters=None, distance_threshold=self.distance_threshold, linkage=self.linkage,
             metric=self.metric, compute_full_tree=True, connectivity=None,

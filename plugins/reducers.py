@@ -1,4 +1,4 @@
-"""Reducers of the standard protocol: none, z-scored PCA, and UMAP-50."""
+"""Reducers of the standard and study protocols: none, z-score, z-scored PCA, and UMAP-50."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ def _pca():
     return ZScorePCA(n_components=50, svd_solver="full", random_state=None)
 
 
+def _zscore():
+    from sklearn.preprocessing import StandardScaler
+
+    # zero-variance dimensions keep scale 1, so they become 0 after centring, as in the study
+    return StandardScaler(copy=True, with_mean=True, with_std=True)
+
+
 def _umap():
     with cached_jit():  # umap's kernels compile once per machine, not in every process (see zsbench.plugin.jit)
         import umap
@@ -32,6 +39,8 @@ def _umap():
 @hookimpl
 def register_reducers(register):
     register("none", _none, description="No reduction: cluster the embeddings as they are")
+    register("zscore", _zscore, description="Per-dim z-score only, no reduction (the study's "
+             "spectral input for MAE)")
     register("pca", _pca, description="Per-dim z-score, then PCA (n_components: dims, or a "
              "variance fraction such as pca:n_components=0.9); default 50 dims")
     register("umap", _umap, description="UMAP to 50 dims, n_neighbors=30, min_dist=0.0, "
