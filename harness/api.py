@@ -33,7 +33,8 @@ class RunResult(GridRun):
         return cls(**{f.name: getattr(run, f.name) for f in fields(GridRun)})
 
     def leaderboard(self) -> Leaderboard:
-        return build(self.results)
+        """The run's results as a board, of the protocol that made them."""
+        return build(self.results, protocol=self.results[0].protocol_version if self.results else "1")
 
     def to_records(self) -> list[dict[str, Any]]:
         return [r.to_record() for r in self.results]
@@ -58,7 +59,7 @@ def run(
     executor: str | None = None,
     executor_options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
-    protocol: str = "1",
+    protocol: str = "standard",
     encoder_options: Mapping[str, Any] | None = None,
     dataset_options: Mapping[str, Any] | None = None,
     max_samples: int | None = None,
@@ -79,7 +80,9 @@ def run(
     --weights`` (the encoder option ``weights``; a path that does not exist is an error before any
     work). ``encoder_options`` go to the encoder factories, ``dataset_options`` to the dataset
     factories (``data_dir``, ``download``). ``max_samples`` takes a seeded stratified subsample;
-    ``skip_bad`` leaves out images that cannot be decoded.
+    ``skip_bad`` leaves out images that cannot be decoded. ``protocol``: ``"standard"`` (also ``"1"``)
+    or ``"study"``, each study encoder's tuned configuration per clusterer (``reducer`` must then be
+    left out; ``clusterers`` only narrows the protocol's by name); results record ``"study-1"``.
     """
     options = dict(encoder_options or {})
     if options.get("weights") is not None:  # said missing by the pipeline, which `zsbench run --weights` shares
@@ -129,9 +132,12 @@ def run_embeddings(
     executor_options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     source: dict[str, Any] | None = None,
-    protocol: str = "1",
+    protocol: str = "standard",
 ) -> RunResult:
-    """Score embeddings computed elsewhere through the same reduce, cluster and score stages."""
+    """Score embeddings computed elsewhere through the same reduce, cluster and score stages.
+
+    With ``protocol="study"``, ``encoder`` names the study encoder whose configurations apply
+    (e.g. ``"raw-pixels"``); a name outside the study is an error naming the encoders it covers."""
     return RunResult.of(run_arrays(
         embeddings, labels, encoder=encoder, dataset=dataset, clusterers=clusterers, reducer=reducer, seeds=seeds,
         store=store, cache=cache, executor=executor, executor_options=executor_options, progress=progress,

@@ -157,6 +157,8 @@ class LocalExecutor:
         return future
 
     def as_completed(self, futures: Iterable[concurrent.futures.Future]) -> Iterator[concurrent.futures.Future]:
+        if self._pool is None:  # in-process: each finished at submit, so submission order is completion order
+            return iter(list(futures))
         return concurrent.futures.as_completed(futures)
 
     def describe(self) -> dict[str, Any]:

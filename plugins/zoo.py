@@ -63,6 +63,16 @@ ZOO: dict[str, dict] = {
         "ignore": ["norm.weight", "norm.bias"], "keep_init": ["fc_norm.weight", "fc_norm.bias"],
         "pooling": "mean of patch tokens, then an unparameterised LayerNorm (768-d)",
         "description": "ViT-B/16, MAE, mean of patch tokens"},
+    "vitb16-mae-ft": {
+        "study_name": "mae_finetuned_vit_base_global", "arch": "timm/vit_base_patch16_224",
+        "arch_args": {"global_pool": "avg"}, "preprocess": "imagenet",
+        # Not pinned: MAE publishes only an md5 prefix (1b25e9, FINETUNE.md), no sha256, and fetch checks
+        # sha256 only; a pin not computed from the real file would be invented. As for every entry, the
+        # loaded file's sha256 is in the identity. The "mae" layout drops the ImageNet head; the file has
+        # the fine-tuned fc_norm and no final norm (MAE deletes it under global pooling): every key loads.
+        "url": f"{DL}/mae/finetune/mae_finetuned_vit_base.pth", "layout": "mae",
+        "pooling": "mean of patch tokens, then the fine-tuned fc_norm (768-d)",
+        "description": "ViT-B/16, MAE fine-tuned on ImageNet-1k, mean of patch tokens"},
     "resnet50-clip": {
         "study_name": "clip_RN50", "alias": "open_clip/RN50/openai",
         "description": "CLIP RN50 (OpenAI), projected image embedding"},

@@ -136,7 +136,8 @@ def test_submit_without_the_labels_in_the_cache_says_how_to_restore_them(smoke, 
 def test_submit_takes_only_the_standard_track_and_says_what_it_left_out(smoke, tmp_path):
     with ResultStore(smoke / "results.sqlite") as db:
         results = db.results()
-    pca = [dataclasses.replace(r, reducer="pca") for r in results[:2]]
+    pca = [dataclasses.replace(next(r for r in results if r.clusterer == c), reducer="pca")
+           for c in ("agglomerative", "kmeans")]
     submission = registry.make_record(results + pca, "raw-pixels", with_labels=False, partial=True)
     assert len(submission.record["results"]) == 12
     assert submission.left_out == ["2 result(s) outside the standard track (pca + agglomerative, pca + kmeans)"]

@@ -33,6 +33,7 @@ def states():
         "resnet50": _state("torchvision/resnet50"),
         "vit_tv": _state("torchvision/vit_b_16"),
         "vit_timm": _state("timm/vit_base_patch16_224"),
+        "vit_timm_avg": _state("timm/vit_base_patch16_224", global_pool="avg"),  # fc_norm, no norm
         "dinov2": _state("timm/vit_base_patch14_dinov2"),
     }
 
@@ -66,6 +67,9 @@ def _publish(name, states):
         expected = {k: v for k, v in vit.items() if not k.startswith("norm.")}
         expected["fc_norm.weight"], expected["fc_norm.bias"] = torch.ones(768), torch.zeros(768)
         return {"model": avg}, expected
+    if name == "vitb16-mae-ft":  # fine-tuned file: fc_norm.*, no norm.*, plus the ImageNet head
+        ft = states["vit_timm_avg"]
+        return {"model": {**ft, "head.weight": torch.randn(1000, 768), "head.bias": torch.randn(1000)}}, ft
     if name == "vitb14-dinov2":
         d2 = states["dinov2"]
         return {**d2, "mask_token": torch.zeros(1, 768)}, d2
@@ -74,7 +78,7 @@ def _publish(name, states):
 
 PUBLISHED = ["resnet50-supervised", "vitb16-supervised", "resnet50-dino", "vitb16-dino",
              "resnet50-mocov3", "vitb16-mocov3", "resnet50-vicreg", "vitb16-mae-cls",
-             "vitb16-mae-avg", "vitb14-dinov2"]
+             "vitb16-mae-avg", "vitb16-mae-ft", "vitb14-dinov2"]
 
 
 @pytest.mark.parametrize("name", PUBLISHED)
@@ -119,14 +123,23 @@ def test_checkpoint_with_pickled_code_is_refused(tmp_path):
         build_catalog().get("encoders", "resnet50-dino").create(weights=str(path))
 
 
-def test_missing_weights_name_the_url_the_path_and_the_way_out(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("name", "url", "file"), [
+    ("resnet50-vicreg", "dl.fbaipublicfiles.com/vicreg/resnet50.pth", "resnet50.pth"),
+    ("vitb16-mae-ft", "dl.fbaipublicfiles.com/mae/finetune/mae_finetuned_vit_base.pth",
+     "mae_finetuned_vit_base.pth")])
+@pytest.mark.parametrize("downloads", ["fail", "off"])
+def test_missing_weights_name_the_url_the_path_and_the_way_out(name, url, file, downloads, tmp_path,
+                                                                monkeypatch):
     monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setattr(torch.hub, "download_url_to_file", _offline)
+    if downloads == "off":
+        monkeypatch.setenv("ZSBENCH_OFFLINE", "1")
     with pytest.raises(WeightsError) as err:
-        build_catalog().get("encoders", "resnet50-vicreg").create()
+        build_catalog().get("encoders", name).create()
     message = str(err.value)
-    assert "dl.fbaipublicfiles.com/vicreg/resnet50.pth" in message
-    assert str(tmp_path / "resnet50.pth") in message and "--weights PATH" in message
+    assert message.startswith(f"{name}: weights not found at ") and "\n" not in message
+    assert url in message
+    assert str(tmp_path / file) in message and "--weights PATH" in message
 
 
 def _offline(url, dst, hash_prefix=None, progress=True):
@@ -205,3 +218,33 @@ def test_a_pinned_checksum_is_checked_on_every_use(tmp_path, monkeypatch):
     (tmp_path / "w.pth").write_bytes(b"truncated")
     with pytest.raises(WeightsError, match="delete it so zsbench downloads it again"):
         fetch("m", "https://example.org/w.pth", sha256=good)
+
+
+def test_mae_finetuned_embeds_the_patch_token_mean_through_its_fc_norm(states, tmp_path, monkeypatch):
+    import hashlib
+
+    ckpt, _ = _publish("vitb16-mae-ft", states)
+    monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))  # where fetch finds the published file
+    torch.save(ckpt, tmp_path / "mae_finetuned_vit_base.pth")
+    encoder = build_catalog().get("encoders", "vitb16-mae-ft").create()
+    assert encoder.identity["sha256"] == hashlib.sha256((tmp_path / "mae_finetuned_vit_base.pth")
+                                                        .read_bytes()).hexdigest()
+    assert encoder.identity["study_name"] == "mae_finetuned_vit_base_global"
+    assert encoder.identity["tensors_loaded"] == 150 and encoder.identity["left_at_init"] == []
+    assert encoder.source["weights"] == "https://dl.fbaipublicfiles.com/mae/finetune/mae_finetuned_vit_base.pth"
+    net, x = encoder.model.eval(), torch.randn(1, 3, 224, 224)
+    with torch.no_grad():  # the study's pooling: CLS excluded, then the learned fc_norm
+        tokens = net.forward_features(x)
+        assert torch.allclose(net(x), net.fc_norm(tokens[:, 1:].mean(dim=1)), atol=1e-5)
+    out = np.concatenate(list(encoder.embed(_images(2))))
+    assert out.shape == (2, 768) and out.dtype == np.float32
+
+
+def test_mae_pretrain_file_given_to_the_finetuned_encoder_is_refused(states, tmp_path):
+    torch.save({"model": dict(states["vit_timm"])}, tmp_path / "pretrain.pth")  # norm.*, no fc_norm.*
+    with pytest.raises(WeightsError) as err:
+        build_catalog().get("encoders", "vitb16-mae-ft").create(weights=str(tmp_path / "pretrain.pth"))
+    message = str(err.value)
+    assert "\n" not in message
+    assert "2 missing key(s) (fc_norm.bias, fc_norm.weight)" in message
+    assert "2 unexpected key(s) (norm.bias, norm.weight)" in message

@@ -98,7 +98,8 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
             if not all_identities and sha != newest[r.encoder]:
                 hidden.setdefault(r.encoder, set()).add(sha)
                 continue
-            latest[(r.encoder, sha, r.reducer, name, r.dataset, selection.sample_set(r), r.clusterer, r.seed)] = r
+            red, clu = spec.cell(r.reducer, r.clusterer)  # the study's cells: its clusterers, by name
+            latest[(r.encoder, sha, red, name, r.dataset, selection.sample_set(r), clu, r.seed)] = r
         for enc, shas in sorted(hidden.items()):
             where = "" if name == LOCAL else f" in {name}"
             notes.append(f"{enc}: {len(shas)} earlier identit{'y' if len(shas) == 1 else 'ies'}{where} hidden "

@@ -65,6 +65,9 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
     from zsbench.core.protocol import load_spec
 
     spec = load_spec(protocol)
+    if spec.study is not None:  # a record is one configuration per clusterer for every encoder
+        raise RecordError(f"records hold standard-protocol results; protocol {spec.version} results are compared "
+                          f"with `zsbench leaderboard --protocol {spec.name}`")
     left_out: list[str] = []
     mine = [r for r in results if r.encoder == encoder and r.protocol_version == spec.version]
     if not mine:

@@ -69,6 +69,8 @@ def validate(path: str | Path) -> list[str]:
     except ZsbenchError as exc:
         problems.append(f"{path}: protocol_version: {exc}")
     else:
+        if spec.study is not None:
+            problems.append(f"{path}: protocol_version: {spec.version}: records hold standard-protocol results only")
         if record["reducer"] != spec.reducer:
             problems.append(f"{path}: reducer: {record['reducer']!r}, but protocol {spec.version} uses "
                             f"{spec.reducer!r}")

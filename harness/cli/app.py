@@ -56,7 +56,8 @@ def leaderboard(
     format: Annotated[BoardFormat, typer.Option("--format", "-f", help="Output format.")] = BoardFormat.table,
     registry: RegistryOpt = None,
     store: StoreOpt = None,
-    protocol: Annotated[str, typer.Option(help="Protocol version to show.")] = "1",
+    protocol: Annotated[str, typer.Option(
+        help="Protocol whose results to show: standard (also 1) or study; boards never mix them.")] = "standard",
     clusterer: Annotated[str, typer.Option(
         "--clusterer", "-c", help="Rank by this clusterer's AMI, or 'mean' over the protocol's clusterers.")] = "mean",
     columns: Annotated[Columns, typer.Option(

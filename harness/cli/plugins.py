@@ -12,10 +12,11 @@ from rich.text import Text
 from zsbench.cli.common import err, stdout, user_errors
 from zsbench.core.catalog import KINDS, build_catalog
 from zsbench.core.manager import ENV_LOAD_PLUGINS, SLOW_IMPORT_SECONDS, get_plugins
+from zsbench.core.protocol import protocol_names
 from zsbench.report.console import styled
 
-# the kinds come from the catalog: one list of them
-Kind = StrEnum("Kind", {kind: kind for kind in KINDS})
+# the kinds come from the catalog: one list of them; protocols are core's, not plugins'
+Kind = StrEnum("Kind", {kind: kind for kind in (*KINDS, "protocols")})
 
 
 def plugins(strict: Annotated[bool, typer.Option(
@@ -83,8 +84,16 @@ def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
 
 
 def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")]) -> None:
-    """List the encoders, datasets, reducers or clusterers that plugins provide."""
+    """List the encoders, datasets, reducers or clusterers that plugins provide, or the protocols."""
     with user_errors():
+        if kind.value == "protocols":
+            table = Table(title="zsbench protocols")
+            for col in ("name", "version", "description"):
+                table.add_column(col)
+            for row in protocol_names():
+                table.add_row(*row)
+            stdout().print(table)
+            return
         catalog = build_catalog()
         table = Table(title=f"zsbench {kind.value}")
         for col in ("name", "plugin", "description"):

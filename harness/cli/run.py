@@ -22,6 +22,10 @@ def run(
     reducer: Annotated[list[str] | None, typer.Option(
         help="Reducer, repeatable; NAME or NAME:key=value,... (default: the protocol's UMAP-50).")] = None,
     seeds: Annotated[int | None, typer.Option(min=1, help="Number of seeds (0..N-1).")] = None,
+    protocol: Annotated[str, typer.Option(
+        help="standard (one configuration for every encoder) or study (each study encoder's tuned "
+             "reducer and clusterers; --clusterer then only narrows by name); see `zsbench list protocols`.")
+    ] = "standard",
     embeddings: Annotated[Path | None, typer.Option(
         help="Score precomputed embeddings: an .npz with arrays 'embeddings' (n, d) and 'labels' (n,).")] = None,
     data_dir: Annotated[Path | None, typer.Option(
@@ -47,7 +51,7 @@ def run(
     store: Annotated[Path | None, typer.Option(
         help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
 ) -> None:
-    """Run the standard protocol over encoders x datasets x reducers x seeds x clusterers.
+    """Run a protocol (the standard one by default) over encoders x datasets x reducers x seeds x clusterers.
 
     Every distinct stage runs once and is cached; rerunning the same command after an interruption
     recomputes nothing that finished.
@@ -74,7 +78,7 @@ def run(
                     x, y, encoder=name or embeddings.stem,
                     dataset=dataset[0] if dataset else embeddings.stem, clusterers=clusterer,
                     reducer=reducer, seeds=seeds, store=store, cache=cache, executor=executor,
-                    executor_options=executor_options, progress=progress, source=source)
+                    executor_options=executor_options, progress=progress, source=source, protocol=protocol)
             else:
                 data_options = {**({"data_dir": str(data_dir)} if data_dir else {}),
                                 **({"download": True} if download else {})}
@@ -83,7 +87,7 @@ def run(
                     store=store, cache=cache, executor=executor, executor_options=executor_options,
                     progress=progress, encoder_options={"weights": str(weights)} if weights else None,
                     dataset_options=data_options, max_samples=max_samples,
-                    subsample_seed=subsample_seed, skip_bad=skip_bad)
+                    subsample_seed=subsample_seed, skip_bad=skip_bad, protocol=protocol)
         if not _summarise(result, err):
             raise typer.Exit(1)
 

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -20,28 +20,65 @@ from zsbench.core.catalog import Catalog, Entry, origin
 from zsbench.core.manager import plugin_code, reason
 from zsbench.core.names import parse_spec, shown
 from zsbench.core.progress import Progress
+from zsbench.core.study import StudyProtocol, load_study
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.plugin.protocols import Dataset
 
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    version: str
-    reducer: str
+    version: str  # what results record: "1" is standard-1 (so older stores stay valid), "study-1" the study
+    reducer: str  # the study's: "configured" (each encoder's own, per clusterer)
     proxy_reducer: str
     clusterers: tuple[str, ...]
     seeds: int
     silhouette_max_samples: int
     default_encoder: str
     default_dataset: str
+    name: str = "standard"
+    # the stage rules that stage keys carry: the study runs standard-1's stages, so a fit with the same
+    # parameters on the same input is the same artifact under either protocol
+    stage_version: str = "1"
+    study: StudyProtocol | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """The protocol's full name: standard-1, study-1."""
+        return f"standard-{self.version}" if self.study is None else self.version
+
+    def cell(self, reducer: str, clusterer: str) -> tuple[str, str]:
+        """The (reducer, clusterer) a board compares results under: the labels as run in the standard
+        protocol; in the study, where each encoder has its own, the protocol's clusterer name."""
+        if self.study is None:
+            return reducer, clusterer
+        return self.reducer, parse_spec(clusterer)[0]
+
+
+PROTOCOLS = {
+    "standard": "one fixed configuration for every encoder: UMAP-50, then six clusterers (the leaderboard's)",
+    "study": "each study encoder's own tuned reducer and clusterer settings per clusterer (Lowe et al. 2024)",
+}
+ALIASES = {"1": "standard-1", "standard": "standard-1", "standard-1": "standard-1", "study": "study-1",
+           "study-1": "study-1"}
+
+
+def protocol_names() -> list[tuple[str, str, str]]:
+    """(name, version, description) of each protocol this zsbench knows."""
+    return [(name, load_spec(name).label, text) for name, text in PROTOCOLS.items()]
 
 
 @functools.cache
 def load_spec(version: str = "1") -> ProtocolSpec:
-    try:
-        text = resources.files("zsbench.core").joinpath(f"protocols/standard-{version}.toml").read_text()
-    except FileNotFoundError:
-        raise ZsbenchError(f"unknown protocol version {version!r}; this zsbench knows version 1") from None
+    """The protocol named ``version``: standard (also "1", "standard-1") or study ("study-1")."""
+    full = ALIASES.get(str(version))
+    if full is None:
+        raise ZsbenchError(f"unknown protocol {shown(version)!r}; this zsbench knows: standard (standard-1, "
+                           "recorded as version 1) and study (study-1); see `zsbench list protocols`")
+    if full.startswith("study-"):
+        study = load_study(full.removeprefix("study-"))
+        return replace(load_spec("1"), version=study.name, name="study", reducer="configured",
+                       clusterers=study.clusterers, study=study)
+    text = resources.files("zsbench.core").joinpath("protocols/standard-1.toml").read_text()
     data = tomllib.loads(text)
     data["clusterers"] = tuple(data["clusterers"])
     return ProtocolSpec(**data)

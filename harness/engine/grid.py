@@ -22,6 +22,7 @@ from zsbench.core.catalog import origin
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.core.result import Result
+from zsbench.engine.configured import Pair
 from zsbench.engine.jobs import (
     REUSED,
     ClusterJob,
@@ -126,22 +127,38 @@ def store_inputs(embeddings: Iterable[Embedding], cache: ArtifactCache) -> None:
 
 
 def plan(embeddings: Sequence[Embedding], *, reducers: Sequence[Component], clusterers: Sequence[Component],
-         seeds: Sequence[int], proxy: Component, spec: ProtocolSpec) -> list[ClusterJob]:
-    """Every clustering of the grid, in order (embedding, reducer, seed, clusterer), each stage keyed once."""
+         seeds: Sequence[int], proxy: Component, spec: ProtocolSpec,
+         pairs: Sequence[Sequence[Pair]] | None = None) -> list[ClusterJob]:
+    """Every clustering of the grid, in order (embedding, reducer, seed, clusterer), each stage keyed once.
+
+    ``pairs``, one list per embedding, replaces the cross product of ``reducers`` and ``clusterers``
+    with the (reducer, clusterer) pairs a protocol configures for that embedding (the study's).
+    """
     jobs = []
-    for emb in embeddings:
+    for i, emb in enumerate(embeddings):
         k = int(len(np.unique(emb.y)))
-        for red in reducers:
+        combos = pairs[i] if pairs is not None else [(red, clu) for red in reducers for clu in clusterers]
+        for red, clus in grouped(combos):
             for seed in seeds:
                 reduction = reduce_job(spec, red, seed, emb.key, emb.encoder, emb.dataset)
                 space = reduction if _same(red, proxy) else reduce_job(spec, proxy, seed, emb.key, emb.encoder,
                                                                        emb.dataset)
-                for clu in clusterers:
+                for clu in clus:
                     lkey = labels_key(spec, reduction.key, clu, seed, k)
+                    # a study result is its own, even where its configuration is the standard one
+                    made_by = {} if spec.study is None else {"protocol": spec.version}
                     result_key = cache_key({"result": lkey, "proxy": space.key,
-                                            "silhouette_max_samples": spec.silhouette_max_samples})
+                                            "silhouette_max_samples": spec.silhouette_max_samples, **made_by})
                     jobs.append(ClusterJob(emb, reduction, space, clu, k, lkey, result_key))
     return jobs
+
+
+def grouped(pairs: Iterable[Pair]) -> list[tuple[Component, list[Component]]]:
+    """The clusterers of each reducer, reducers in order of first appearance (a reducer's fits are planned once)."""
+    groups: dict[str, tuple[Component, list[Component]]] = {}
+    for red, clu in pairs:
+        groups.setdefault(red.label, (red, []))[1].append(clu)
+    return list(groups.values())
 
 
 def _same(a: Component, b: Component) -> bool:
@@ -201,19 +218,22 @@ def cluster_all(jobs: Iterable[ClusterJob], cache: ArtifactCache, executor, redu
 def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             clusterers: Sequence[Component], seeds: Sequence[int], proxy: Component,
             spec: ProtocolSpec, run_id: str, cache: ArtifactCache, executor=None, store=None,
-            progress: Progress | None = None, tally: Tally | None = None) -> list[Result]:
-    """Run the grid; the results in plan order (embedding, reducer, seed, clusterer)."""
+            progress: Progress | None = None, tally: Tally | None = None,
+            pairs: Sequence[Sequence[Pair]] | None = None) -> list[Result]:
+    """Run the grid; the results in plan order (embedding, reducer, seed, clusterer). ``pairs``: see :func:`plan`."""
     progress = progress or NullProgress()
     executor = checked(executor or INLINE)
     tally = tally or Tally()
-    for emb in embeddings:
-        check_reducers(reducers, len(emb.x))
+    for i, emb in enumerate(embeddings):
+        check_reducers(reducers if pairs is None else [red for red, _ in grouped(pairs[i])], len(emb.x))
     store_inputs(embeddings, cache)
-    jobs = plan(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=proxy, spec=spec)
+    jobs = plan(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=proxy, spec=spec,
+                pairs=pairs)
     scoring = Scoring(spec, run_id, tuple(int(s) for s in seeds), cache, store)
     results: dict[str, Result] = {}
-    with progress.stage(f"grid: {len(embeddings)} embedding(s) x {len(reducers)} reducer(s) x "
-                        f"{len(seeds)} seed(s) x {len(clusterers)} clusterer(s)", total=len(jobs)) as advance:
+    shape = (f"{len(reducers)} reducer(s) x {len(seeds)} seed(s) x {len(clusterers)} clusterer(s)" if pairs is None
+             else f"{len(seeds)} seed(s) x protocol {spec.version}'s (reducer, clusterer) pairs")
+    with progress.stage(f"grid: {len(embeddings)} embedding(s) x {shape}", total=len(jobs)) as advance:
         pending = []
         for job in jobs:
             done = store.finished(job.result_key) if store is not None else None

@@ -95,7 +95,7 @@ class ClusterJob:
 
 
 def stage_key(stage: str, spec: ProtocolSpec, input_key: str, comp: Component, estimator, seed: int) -> str:
-    return cache_key({"stage": stage, "protocol": spec.version, "input": input_key,
+    return cache_key({"stage": stage, "protocol": spec.stage_version, "input": input_key,
                       "component": comp.label, "plugin": comp.entry.provenance,
                       "params": estimator.get_params(deep=False), "seed": int(seed)})
 

@@ -26,6 +26,7 @@ from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec, embed, load_spec
 from zsbench.core.provenance import environment
 from zsbench.core.result import Result, labels_hash
+from zsbench.engine.configured import Pair, configured_clusterers, configured_pairs
 from zsbench.engine.grid import execute
 from zsbench.engine.inputs import (
     DatasetView,
@@ -72,6 +73,16 @@ class Components:
     reducers: list[Component]
     clusterers: list[Component]
     proxy: Component
+    # a protocol that configures each encoder (the study): the clusterers it keeps, by name; the pairs
+    # each embedding gets come from :func:`zsbench.engine.configured.configured_pairs`
+    configured: list[str] | None = None
+    resolved: dict[tuple[str, str], Component] = field(default_factory=dict)
+
+    def pairs(self, catalog: Catalog, spec: ProtocolSpec, encoder: str, dataset: str) -> list[Pair] | None:
+        """``encoder``'s (reducer, clusterer) pairs on ``dataset``; None: the cross product of the run's."""
+        if self.configured is None:
+            return None
+        return configured_pairs(catalog, spec, encoder, dataset, self.configured, self.resolved)
 
 
 def names(value: Names, default: str) -> list[str]:
@@ -81,10 +92,12 @@ def names(value: Names, default: str) -> list[str]:
 
 
 def components(catalog: Catalog, spec: ProtocolSpec, reducers: Names, clusterers: Sequence[str] | None) -> Components:
+    proxy = Component.resolve(catalog, "reducers", spec.proxy_reducer)
+    if spec.study is not None:
+        return Components([], [], proxy, configured_clusterers(spec, reducers, clusterers))
     chosen = list(clusterers) if clusterers else list(spec.clusterers)
     return Components([Component.resolve(catalog, "reducers", r) for r in names(reducers, spec.reducer)],
-                      [Component.resolve(catalog, "clusterers", c) for c in chosen],
-                      Component.resolve(catalog, "reducers", spec.proxy_reducer))
+                      [Component.resolve(catalog, "clusterers", c) for c in chosen], proxy)
 
 
 def seed_list(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
@@ -106,15 +119,18 @@ def open_store(store: StoreArg) -> ResultStore | None:
 
 
 def run_grid(embeddings: list[Embedding], comps: Components, seeds: list[int], spec: ProtocolSpec, *,
-             store: StoreArg, cache: ArtifactCache, executor, progress: Progress, dropped_before: int = 0) -> GridRun:
+             store: StoreArg, cache: ArtifactCache, executor, progress: Progress, dropped_before: int = 0,
+             catalog: Catalog | None = None) -> GridRun:
     """Reduce, cluster and score ``embeddings``; results go to ``store`` as they are made."""
+    pairs = None if comps.configured is None else [
+        comps.pairs(catalog or build_catalog(), spec, emb.encoder, emb.dataset) for emb in embeddings]
     run_id = uuid.uuid4().hex[:12]
     db = open_store(store)
     tally = Tally()
     try:
         results = execute(embeddings, reducers=comps.reducers, clusterers=comps.clusterers, seeds=seeds,
                           proxy=comps.proxy, spec=spec, run_id=run_id, cache=cache, executor=executor, store=db,
-                          progress=progress, tally=tally)
+                          progress=progress, tally=tally, pairs=pairs)
     finally:
         if db is not None and not isinstance(store, ResultStore):
             db.close()
@@ -232,6 +248,8 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
                 for e in names(encoder, spec.default_encoder)]
     ds_entries = [catalog.get("datasets", d) for d in names(dataset, spec.default_dataset)]
     comps = components(catalog, spec, reducer, clusterers)  # resolve all names before any work
+    # a configured protocol's pairs, resolved before any work too (an encoder outside it is an error now)
+    planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
     seeds_ = seed_list(seeds, spec)
     with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
         dropped_before = len(art.dropped)
@@ -241,7 +259,9 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
             view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
                                              subsample_seed=subsample_seed, skip_bad=skip_bad)
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
-            check_reducers(comps.reducers, len(y))  # before embedding: a reducer that cannot fit would fail all
+            # before embedding: a reducer that cannot fit would fail all
+            check_reducers(comps.reducers + [r for (_, d), ps in planned.items() if d == ds_entry.name
+                                             for r, _ in ps or ()], len(y))
             dataset_config = {"name": ds_entry.name, "info": recorded_info(view.info, ds_entry), **selection,
                               "fingerprint": sample_fingerprint(view, selection), "labels_sha256": labels_hash(y)}
             for enc_entry, enc_options in encoders:
@@ -249,7 +269,7 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
                                             encoder_options=enc_options, dataset_options=dataset_options,
                                             executor_name=executor or DEFAULT_EXECUTOR))
         return run_grid(embeddings, comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
-                        dropped_before=dropped_before)
+                        dropped_before=dropped_before, catalog=catalog)
 
 
 def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clusterers: Sequence[str] | None,
@@ -261,6 +281,7 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
     progress = progress or NullProgress()
     catalog = build_catalog()
     comps = components(catalog, spec, reducer, clusterers)
+    pairs = comps.pairs(catalog, spec, encoder, dataset)  # the study's encoder check, before any work
     label = (source or {}).get("path", f"embeddings {encoder!r}")
     y, keep = prepare_labels(labels, label, progress)
     x = np.asarray(embeddings)
@@ -268,7 +289,7 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
         raise InvalidInputError(
             f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
-    check_reducers(comps.reducers, len(x))
+    check_reducers(comps.reducers + [r for r, _ in pairs or ()], len(x))
     content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
     # The encoder behind a file of embeddings is unknown: its identity says so, and the file (by
     # name and content, never its path) is where it came from. Runs of one --name share an identity.
@@ -284,10 +305,10 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
                     "labels_sha256": labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }
-    key = cache_key({"stage": "embed", "protocol": spec.version, "embeddings": content,
+    key = cache_key({"stage": "embed", "protocol": spec.stage_version, "embeddings": content,
                      "labels": config["dataset"]["fingerprint"]})
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
     seeds_ = seed_list(seeds, spec)
     with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
         return run_grid([emb], comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
-                        dropped_before=len(art.dropped))
+                        dropped_before=len(art.dropped), catalog=catalog)

@@ -232,7 +232,7 @@ def embed_key(spec: ProtocolSpec, enc_entry, described: Mapping[str, Any], datas
     It holds the encoder's identity by content (:func:`zsbench.identity.describe`), never a path:
     the same weights file reached through two paths is embedded once.
     """
-    return cache_key({"stage": "embed", "protocol": spec.version, "encoder": enc_entry.name,
+    return cache_key({"stage": "embed", "protocol": spec.stage_version, "encoder": enc_entry.name,
                       "identity_sha256": described["identity_sha256"], "plugin": enc_entry.provenance,
                       "dataset": dataset, "fingerprint": fingerprint_})
 
