@@ -66,6 +66,7 @@ def run(
     subsample_seed: int = 0,
     skip_bad: bool = False,
     weights: str | os.PathLike[str] | None = None,
+    knn: bool = False,
 ) -> RunResult:
     """Embed each dataset with each encoder and score every clusterer under the standard protocol.
 
@@ -83,6 +84,9 @@ def run(
     ``skip_bad`` leaves out images that cannot be decoded. ``protocol``: ``"standard"`` (also ``"1"``)
     or ``"study"``, each study encoder's tuned configuration per clusterer (``reducer`` must then be
     left out; ``clusterers`` only narrows the protocol's by name); results record ``"study-1"``.
+    ``knn``: also the weighted kNN top-1 accuracy per k of each embedding (``result.knn``; stored as
+    protocol ``knn-1``): the run then clusters each dataset's test partition, and embeds its train
+    partition for the neighbours; a dataset without one is an error (see :mod:`zsbench.engine.knn`).
     """
     options = dict(encoder_options or {})
     if options.get("weights") is not None:  # said missing by the pipeline, which `zsbench run --weights` shares
@@ -98,7 +102,7 @@ def run(
         encoder, dataset, clusterers=clusterers, reducer=reducer, seeds=seeds, store=store, cache=cache,
         executor=executor, executor_options=executor_options, progress=progress, protocol=protocol,
         encoder_options=options or None, dataset_options=dataset_options, max_samples=max_samples,
-        subsample_seed=subsample_seed, skip_bad=skip_bad))
+        subsample_seed=subsample_seed, skip_bad=skip_bad, knn=knn))
 
 
 def weights_path(value: Any, argument: str, must_exist: bool = True) -> str:

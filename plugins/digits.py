@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
-from zsbench.plugin import hookimpl
+from zsbench.plugin import InvalidInputError, hookimpl
+
+SPLITS = ("all", "train", "test")
+# The bundle has no train/test split. The declared one (kNN's train partition and the images it is
+# scored on): scikit-learn's train_test_split(test_size=0.5, stratify=labels, random_state=0).
+SPLIT_RULE = "sklearn train_test_split(test_size=0.5, stratify=labels, random_state=0)"
 
 
-def _digits():
-    """All 1,797 images (the bundle has no train/test split, so the whole set is clustered)."""
+def _digits(split: str = "all"):
+    """All 1,797 images by default (what `zsbench run` clusters); ``split="train"`` or ``"test"``: one half
+    of the declared seeded, stratified 50/50 split (`zsbench run --knn` clusters the test half and takes
+    the kNN neighbours from the train half)."""
     import numpy as np
     from sklearn.datasets import load_digits
 
     from zsbench.plugin import ArrayImages
 
+    if split not in SPLITS:
+        raise InvalidInputError(f"dataset digits: split={split!r} is not one of {', '.join(SPLITS)}")
     bunch = load_digits()
     # stored as 0..16 intensities; scaled to 8-bit so they are ordinary greyscale images
     pixels = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)
-    return ArrayImages(pixels, bunch.target.astype(np.int64), [f"digits/{i}" for i in range(len(pixels))],
-                       {"source": "sklearn.datasets.load_digits", "split": "all (no split bundled)",
-                        "n_classes": 10, "n_samples": len(pixels), "image_size": [8, 8],
+    labels = bunch.target.astype(np.int64)
+    positions = np.arange(len(pixels))
+    described = "all (no split bundled)"
+    if split != "all":
+        from sklearn.model_selection import train_test_split
+
+        train, test = train_test_split(positions, test_size=0.5, stratify=labels, random_state=0)
+        positions = np.sort(train if split == "train" else test)
+        described = f"{split} half of {SPLIT_RULE}"
+    return ArrayImages(pixels[positions], labels[positions], [f"digits/{i}" for i in positions],
+                       {"source": "sklearn.datasets.load_digits", "split": described,
+                        "n_classes": 10, "n_samples": len(positions), "image_size": [8, 8],
                         "group": "far-OOD"})
 
 
 @hookimpl
 def register_datasets(register):
     register("digits", _digits,
-             description="scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classes)")
+             description="scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classes; "
+                         "split=train/test: a declared stratified 50/50 split, for --knn)")

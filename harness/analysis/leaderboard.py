@@ -31,6 +31,7 @@ from zsbench.analysis.rows import LOCAL, Dataset, Row, label_rows, lacks, rank, 
 from zsbench.analysis.stats import finite
 from zsbench.core.identity import short
 from zsbench.core.result import Result
+from zsbench.engine.knn import KNN_VERSION
 
 GROUPS = ("in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD")  # the study's order
 MEAN = "mean"  # the view averaged over the protocol's clusterers
@@ -81,7 +82,9 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
     if loose:
         sources.append((LOCAL, loose, False))
     notes: list[str] = []
-    other_protocols = sum(1 for _, rs, _ in sources for r in rs if r.protocol_version != spec.version)
+    # kNN rows (zsbench run --knn) are not a clustering protocol: never counted as left out
+    other_protocols = sum(1 for _, rs, _ in sources for r in rs
+                          if r.protocol_version not in (spec.version, KNN_VERSION))
     if other_protocols:
         notes.append(f"{other_protocols} result(s) of other protocol versions left out "
                      f"(this board is protocol {spec.version}; see --protocol)")

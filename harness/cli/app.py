@@ -71,13 +71,23 @@ def leaderboard(
     all_identities: Annotated[bool, typer.Option(
         "--all-identities", help="Show every identity (weights, preprocessing) of an encoder as its own row, "
         "labelled by its short sha256 (default: the latest only).")] = False,
+    metric: Annotated[str, typer.Option(
+        help="ami (the default board) or knn: weighted kNN top-1 accuracy per encoder x dataset, from "
+             "`zsbench run --knn`.")] = "ami",
+    k: Annotated[int, typer.Option("--k", help="With --metric knn: the k shown (10, 20, 100 or 200).")] = 20,
 ) -> None:
     """Per encoder identity: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals."""
     from zsbench.analysis.leaderboard import build
     from zsbench.report.board import render, rich_table
 
     with user_errors():
+        if metric not in ("ami", "knn"):
+            raise ZsbenchError(f"--metric {metric}: not a board metric; pass ami or knn")
         loaded = sources(registry, store)
+        if metric == "knn":
+            from zsbench.cli.knn import leaderboard as knn_board
+
+            return knn_board(loaded, k=k, fmt=format.value, output=output, datasets=dataset)
         board = build(loaded, protocol=protocol, view=clusterer, datasets=dataset, all_identities=all_identities)
         if not board.rows:
             where = ", ".join(s.name for s in loaded) or "no source"

@@ -52,6 +52,9 @@ def proxy(
         help="With --choose: artifact cache folder (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, help="With --choose: worker processes for the clusterings (default: one per core).")] = None,
+    versus: Annotated[str, typer.Option(
+        help="silhouette (the label-free proxy) or knn: Spearman ρ of AMI with kNN top-1 accuracy per clusterer "
+             "and k, pooled and by backbone (from `zsbench run --knn`).")] = "silhouette",
     top: Annotated[int | None, typer.Option(
         min=0, help="With --choose: show this many candidates in the table (default 20; 0: all; json has all).")]
     = None,
@@ -85,6 +88,15 @@ def proxy(
         if given:
             raise ZsbenchError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} only with --choose; "
                                "add --choose or drop them")
+        if versus not in ("silhouette", "knn"):
+            raise ZsbenchError(f"--versus {versus}: pass silhouette or knn")
+        if versus == "knn":
+            if png is not None:
+                raise ZsbenchError("--png is not available with --versus knn yet; drop it")
+            from zsbench.cli.knn import versus as knn_versus
+
+            return knn_versus(sources(registry or [], store), protocol=protocol, encoders=encoder or [],
+                              datasets=dataset or [], fmt=format.value)
         _report(registry or [], store, encoder or [], dataset or [], png, format, protocol)
 
 

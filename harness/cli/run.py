@@ -50,6 +50,9 @@ def run(
         help="Artifact cache folder (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
     store: Annotated[Path | None, typer.Option(
         help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
+    knn: Annotated[bool, typer.Option(
+        "--knn", help="Also score weighted kNN top-1 accuracy (k = 10, 20, 100, 200): clusters each dataset's "
+        "test partition and embeds its train partition (datasets with a split option only).")] = False,
 ) -> None:
     """Run a protocol (the standard one by default) over encoders x datasets x reducers x seeds x clusterers.
 
@@ -66,8 +69,8 @@ def run(
                                "(with --embeddings, --name sets the encoder name)")
         if embeddings is None and name is not None:
             raise ZsbenchError("--name applies only with --embeddings")
-        if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad):
-            raise ZsbenchError("--weights, --data-dir, --download, --max-samples and --skip-bad apply to "
+        if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad or knn):
+            raise ZsbenchError("--weights, --data-dir, --download, --max-samples, --skip-bad and --knn apply to "
                                "--encoder/--dataset runs, not to --embeddings")
         executor_options = {**({"workers": workers} if workers else {}),
                             **({"scheduler": scheduler} if scheduler else {})}
@@ -87,7 +90,7 @@ def run(
                     store=store, cache=cache, executor=executor, executor_options=executor_options,
                     progress=progress, encoder_options={"weights": str(weights)} if weights else None,
                     dataset_options=data_options, max_samples=max_samples,
-                    subsample_seed=subsample_seed, skip_bad=skip_bad, protocol=protocol)
+                    subsample_seed=subsample_seed, skip_bad=skip_bad, protocol=protocol, knn=knn)
         if not _summarise(result, err):
             raise typer.Exit(1)
 
@@ -98,6 +101,13 @@ def recomputed_line(recomputed) -> str | None:
         return None
     named = ", ".join(f"{stage} {key[:12]} ({reason})" for stage, key, reason in recomputed)
     return f"recomputed {len(recomputed)} corrupt cache entr{'y' if len(recomputed) == 1 else 'ies'}: {named}"
+
+
+def knn_cells(rows) -> dict[tuple[str, str], list]:
+    cells: dict[tuple[str, str], list] = {}
+    for r in rows:
+        cells.setdefault((r.encoder, r.dataset), []).append(r)
+    return cells
 
 
 def _summarise(result, err) -> bool:
@@ -124,6 +134,10 @@ def _summarise(result, err) -> bool:
         err.print(styled("warning", "yellow", f"{message} ({shown})"), highlight=False)
     for r in result.failed:
         err.print(styled("failed", "red", f"{r.clusterer} seed {r.seed}: {r.error}"), highlight=False)
+    for (enc, ds), rows in knn_cells(getattr(result, "knn", [])).items():
+        reused = " (train embedding from the cache)" if rows[0].config["train"]["embedding_reused"] else ""
+        accs = ", ".join(f"k={r.metrics['k']} {100 * r.metrics['knn_top1']:.1f}" for r in rows)
+        err.print(f"kNN top-1 of {enc} on {ds}: {accs}{reused}", highlight=False)
     if (line := recomputed_line(getattr(result, "recomputed", None))) is not None:
         err.print(styled("warning", "yellow", line), highlight=False)
     reused, computed = result.reused, result.computed

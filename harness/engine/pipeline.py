@@ -37,6 +37,7 @@ from zsbench.engine.inputs import (
     select_samples,
 )
 from zsbench.engine.jobs import Embedding, Tally
+from zsbench.engine.knn import KnnRun
 from zsbench.engine.refusals import check_reducers
 from zsbench.engine.session import DEFAULT_EXECUTOR, CacheArg, embed_key, open_cache, open_executor, sample_fingerprint
 from zsbench.engine.stages import embed_task
@@ -60,6 +61,7 @@ class GridRun:
     computed: dict[str, int] = field(default_factory=dict)
     # cache entries this run found corrupt, dropped and recomputed: (stage, key, reason)
     recomputed: list[tuple[str, str, str]] = field(default_factory=list)
+    knn: list[Result] = field(default_factory=list)  # with --knn: top-1 accuracy per k (zsbench.engine.knn)
 
     @property
     def failed(self) -> list[Result]:
@@ -236,8 +238,8 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
                  seeds: int | Sequence[int] | None, store: StoreArg, cache: CacheArg, executor: str | None,
                  executor_options: Mapping[str, Any] | None, progress: Progress | None, protocol: str,
                  encoder_options: Mapping[str, Any] | None, dataset_options: Mapping[str, Any] | None,
-                 max_samples: int | None, subsample_seed: int, skip_bad: bool) -> GridRun:
-    """Embed each dataset with each encoder and run the grid (see :func:`zsbench.run`)."""
+                 max_samples: int | None, subsample_seed: int, skip_bad: bool, knn: bool = False) -> GridRun:
+    """Embed each dataset with each encoder and run the grid, and kNN if asked (see :func:`zsbench.run`)."""
     spec = load_spec(protocol)
     progress = progress or NullProgress()
     catalog = build_catalog()
@@ -251,6 +253,8 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
     # a configured protocol's pairs, resolved before any work too (an encoder outside it is an error now)
     planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
     seeds_ = seed_list(seeds, spec)
+    knn_ = KnnRun.start(knn, spec, ds_entries, dataset_options, executor, load_dataset, embed_samples)
+    dataset_options = knn_.dataset_options  # with --knn: the test partition (split="test")
     with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
         dropped_before = len(art.dropped)
         embeddings = []
@@ -268,8 +272,10 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
                 embeddings.append(embedding(enc_entry, ds_entry, view, y, dataset_config, spec, art, progress, pool,
                                             encoder_options=enc_options, dataset_options=dataset_options,
                                             executor_name=executor or DEFAULT_EXECUTOR))
-        return run_grid(embeddings, comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
+                knn_.score(embeddings[-1], view, enc_entry, enc_options, ds_entry, art, progress, pool)
+        grid = run_grid(embeddings, comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
                         dropped_before=dropped_before, catalog=catalog)
+    return knn_.store(grid, store)
 
 
 def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clusterers: Sequence[str] | None,

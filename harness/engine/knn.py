@@ -1,0 +1,135 @@
+"""``zsbench run --knn``: the study's weighted kNN top-1 accuracy beside the clustering results.
+
+The contract with datasets: a dataset factory with a ``split`` parameter provides a train partition
+(``split="train"``) and a test partition (``split="test"``). With ``--knn`` the run clusters the test
+partition (so a kNN score and the AMIs of a cell are of the same images), and the train partition,
+all of it (``--max-samples`` subsamples only what is clustered), is embedded like any other dataset
+(cached under its own sample fingerprint) and gives the neighbours. A factory without ``split`` has
+no train partition: ``--knn`` on it is an error before any work.
+
+kNN rows are :class:`~zsbench.core.result.Result` rows of their own protocol version,
+:data:`KNN_VERSION`, with clusterer ``knn`` and reducer ``none``: boards, records and the proxy select
+results by protocol version, so kNN accuracy never enters an AMI mean.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from zsbench.core.catalog import Entry
+from zsbench.core.knn import DEFAULT_KS, DEFAULT_TEMPERATURE, knn_accuracy
+from zsbench.core.progress import Progress
+from zsbench.core.protocol import ProtocolSpec
+from zsbench.core.result import Result
+from zsbench.engine.inputs import DatasetView, select_samples
+from zsbench.engine.jobs import Embedding
+from zsbench.engine.session import DEFAULT_EXECUTOR, sample_fingerprint, takes_keyword
+from zsbench.plugin.errors import InvalidInputError
+from zsbench.storage.store import ResultStore
+
+KNN_VERSION = "knn-1"  # the protocol version kNN rows are stored under
+KNN = "knn"  # their clusterer name
+METRIC = "knn_top1"
+
+
+def test_options(ds_entries: list[Entry], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The dataset options of a ``--knn`` run (``split="test"``); an error, before any work, naming each
+    dataset without a train partition, or a ``split`` option other than ``test``."""
+    lacking = [e.name for e in ds_entries if not takes_keyword(e.factory, "split")]
+    if lacking:
+        raise InvalidInputError(
+            f"--knn needs a dataset's train partition; dataset(s) {', '.join(lacking)} provide none (their "
+            "factory takes no split option); run them without --knn")
+    split = (options or {}).get("split", "test")
+    if split != "test":
+        raise InvalidInputError(f"--knn clusters and scores the test partition; dataset option split={split!r} "
+                                "conflicts (leave split out)")
+    return {**(options or {}), "split": "test"}
+
+
+@dataclass
+class Partition:
+    view: DatasetView
+    fingerprint: str
+    selection: dict[str, Any]
+
+
+@dataclass
+class KnnRun:
+    """The kNN scores of one run: train partitions loaded once per dataset, rows kept until stored."""
+
+    spec: ProtocolSpec
+    dataset_options: Mapping[str, Any] | None
+    executor_name: str
+    # the pipeline's load_dataset and embed_samples (passed in: the pipeline imports this module)
+    load: Callable[..., Any]
+    embed_samples: Callable[..., Any]
+    enabled: bool = True  # False: a run without --knn (nothing is scored or stored)
+    rows: list[Result] = field(default_factory=list)
+    partitions: dict[str, Partition] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, enabled: bool, spec: ProtocolSpec, ds_entries: list[Entry], options: Mapping[str, Any] | None,
+              executor: str | None, load: Callable[..., Any], embed_samples: Callable[..., Any]) -> KnnRun:
+        """The kNN step of a run (checked before any work), or one that does nothing (``enabled`` False)."""
+        options = test_options(ds_entries, options) if enabled else options
+        return cls(spec, options, executor or DEFAULT_EXECUTOR, load, embed_samples, enabled)  # type: ignore[arg-type]
+
+    def train(self, ds_entry: Entry, progress: Progress) -> Partition:
+        if ds_entry.name not in self.partitions:
+            ds = self.load(ds_entry, {**(self.dataset_options or {}), "split": "train"}, progress)
+            view, selection = select_samples(ds, f"{ds_entry.name} (train partition)", progress)
+            self.partitions[ds_entry.name] = Partition(view, sample_fingerprint(view, selection), selection)
+        return self.partitions[ds_entry.name]
+
+    def score(self, emb: Embedding, test: DatasetView, enc_entry: Entry, enc_options: Mapping[str, Any],
+              ds_entry: Entry, cache, progress: Progress, executor) -> None:
+        """Embed ``ds_entry``'s train partition with the encoder (or find it cached) and score ``test``
+        (the clustered samples, embedded as ``emb``) per k."""
+        if not self.enabled:
+            return
+        part = self.train(ds_entry, progress)
+        if part.view.ids is not None and test.ids is not None and set(part.view.ids) & set(test.ids):
+            raise InvalidInputError(f"dataset {ds_entry.name}: its train and test partitions share images; "
+                                    "kNN accuracy on them would be inflated (fix the dataset's split)")
+        train_options = {**(self.dataset_options or {}), "split": "train"}
+        e = self.embed_samples(enc_entry, ds_entry, part.view, part.fingerprint, self.spec, cache, progress, executor,
+                               encoder_options=enc_options, dataset_options=train_options,
+                               executor_name=self.executor_name)
+        start = time.perf_counter()
+        with progress.stage(f"kNN {enc_entry.name} on {ds_entry.name}"):
+            acc = knn_accuracy(e.x, part.view.labels, emb.x, test.labels, DEFAULT_KS, DEFAULT_TEMPERATURE)
+        seconds = time.perf_counter() - start
+        train = {"split": part.view.info.get("split"), "fingerprint": part.fingerprint,
+                 "n_samples": len(part.view), "embedding": e.key, "embedding_reused": e.reused,
+                 "embedded_on": e.where}
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for k, value in acc.items():
+            config = {**emb.config, "k": k, "ks": list(DEFAULT_KS), "temperature": DEFAULT_TEMPERATURE,
+                      "weighting": "exp(cosine / T), DINO's weighted kNN", "train": train,
+                      "protocol": self.spec.version, "embedding": emb.key}
+            self.rows.append(Result(
+                encoder=emb.encoder, dataset=emb.dataset, reducer="none", clusterer=KNN, seed=0, status="ok",
+                error=None, metrics={METRIC: float(value), "k": int(k)}, config=config,
+                timings={"embed_train": e.seconds, "knn": seconds}, provenance=emb.provenance,
+                protocol_version=KNN_VERSION, created_at=now, run_id=""))
+
+    def store(self, grid, store) -> Any:
+        """``grid`` (a :class:`~zsbench.engine.pipeline.GridRun`) with the kNN rows, stamped with its run
+        id and added to ``store`` (the run's store argument; False: none)."""
+        if not self.enabled:
+            return grid
+        rows = [replace(r, run_id=grid.run_id) for r in self.rows]
+        if rows and store is not False:
+            db = store if isinstance(store, ResultStore) else ResultStore(None if store in (None, True) else store)
+            try:
+                for r in rows:
+                    db.add(r)
+            finally:
+                if db is not store:
+                    db.close()
+        return replace(grid, knn=rows)
