@@ -8,7 +8,7 @@ flags, seed, ami, status, ...). This script maps each configuration's flags to z
 on the same file with the same seeds (the study's seed and zsbench's seed both become every
 ``random_state``: PCA's, UMAP's and the clusterer's) and prints a markdown table.
 
-    nice -n 10 python benchmarks/study_parity.py --reference /work/scratch/study [--kinds pca,none,zscore]
+    nice -n 10 python benchmarks/study_parity.py --reference DIR [--kinds pca,none,zscore]
     python benchmarks/study_parity.py --reference DIR --fixture tests/fixtures/study_reference.json
 
 Verdict: "identical" when every seed's AMI agrees to 1e-6; "same" when |mean difference| (AMI x100) <=
