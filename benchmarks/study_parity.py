@@ -88,7 +88,7 @@ def clusterer_spec(f: dict[str, str]) -> str:
             raise ValueError("HDBSCAN other than eom with largest cluster 0.2 N")
         metric = HDBSCAN_METRICS.get(f["distance-metric"], f["distance-metric"])
         # cluster.py passes its --min-samples as min_cluster_size (cluster.py:459)
-        return f"hdbscan:metric={metric},min_cluster_size={f['min-samples']}"
+        return f"hdbscan-sklearn:metric={metric},min_cluster_size={f['min-samples']}"
     raise ValueError(f"clusterer {name}")
 
 

@@ -165,3 +165,41 @@ class FractionalHDBSCAN(ClusterMixin, BaseEstimator):
         self.labels_ = model.fit_predict(x)
         self.max_cluster_size_, self.model_ = max_cluster_size, model
         return self
+
+
+class FractionalSklearnHDBSCAN(ClusterMixin, BaseEstimator):
+    """scikit-learn's ``HDBSCAN`` (the study's implementation) whose largest cluster is a fraction of the
+    sample count. Unlike the ``hdbscan`` package's, its ``min_samples`` counts the point itself, and
+    None means ``min_cluster_size``."""
+
+    def __init__(self, min_cluster_size: int = 5, min_samples: int | None = None,
+                 max_cluster_fraction: float = 0.2, cluster_selection_method: str = "eom",
+                 metric: str = "euclidean", alpha: float = 1.0, cluster_selection_epsilon: float = 0.0,
+                 allow_single_cluster: bool = False, algorithm: str = "auto", leaf_size: int = 40):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.max_cluster_fraction = max_cluster_fraction
+        self.cluster_selection_method = cluster_selection_method
+        self.metric = metric
+        self.alpha = alpha
+        self.cluster_selection_epsilon = cluster_selection_epsilon
+        self.allow_single_cluster = allow_single_cluster
+        self.algorithm = algorithm
+        self.leaf_size = leaf_size
+
+    def fit(self, x, y=None):
+        from sklearn.cluster import HDBSCAN
+
+        x = validate_data(self, x, dtype=np.float64, ensure_min_samples=2)
+        # as the study's cluster.py:451-456 turns its max_samples fraction into a sample count
+        max_cluster_size = round(self.max_cluster_fraction * len(x))
+        model = HDBSCAN(
+            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
+            max_cluster_size=max_cluster_size, metric=self.metric, metric_params=None, alpha=self.alpha,
+            cluster_selection_method=self.cluster_selection_method,
+            cluster_selection_epsilon=self.cluster_selection_epsilon,
+            allow_single_cluster=self.allow_single_cluster, algorithm=self.algorithm,
+            leaf_size=self.leaf_size, n_jobs=1, store_centers=None, copy=True)
+        self.labels_ = model.fit_predict(x)
+        self.max_cluster_size_, self.model_ = max_cluster_size, model
+        return self

@@ -1,4 +1,5 @@
-"""The six clusterers of the study, with its settings, every parameter passed explicitly.
+"""The six clusterers of the study, with its settings, every parameter passed explicitly (and the
+study's own HDBSCAN implementation, scikit-learn's, for the study protocol).
 
 ``n_clusters`` is a placeholder the protocol replaces with the number of true classes;
 ``random_state`` is replaced with the seed.
@@ -56,6 +57,16 @@ def _hdbscan():
                              approx_min_span_tree=True)
 
 
+def _hdbscan_sklearn():
+    from zsbench.plugins._estimators import FractionalSklearnHDBSCAN
+
+    # min_samples None: scikit-learn's default, min_cluster_size (the study leaves it unset, cluster.py:458-464)
+    return FractionalSklearnHDBSCAN(min_cluster_size=5, min_samples=None, max_cluster_fraction=0.2,
+                                    cluster_selection_method="eom", metric="euclidean", alpha=1.0,
+                                    cluster_selection_epsilon=0.0, allow_single_cluster=False,
+                                    algorithm="auto", leaf_size=40)
+
+
 def _quadratic(bytes_per_pair: float):
     """Peak memory of a method that holds dense n x n matrices (declared so zsbench can refuse
     a configuration that would not fit, instead of being killed by the OS)."""
@@ -78,3 +89,6 @@ def register_clusterers(register):
              "damping 0.9, convergence_iter 15, max_iter 1000", memory_bytes=_quadratic(32))
     register("hdbscan", _hdbscan, description="HDBSCAN (hdbscan package): min_cluster_size 5, "
              "max cluster size 0.2 N, eom")
+    # the study protocol's HDBSCAN: the study ran scikit-learn's implementation (its cluster.py:458)
+    register("hdbscan-sklearn", _hdbscan_sklearn, description="HDBSCAN (scikit-learn's, as the study ran it): "
+             "min_cluster_size 5, max cluster size 0.2 N, eom")

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from zsbench.core.catalog import build_catalog
-from zsbench.plugins._estimators import FractionalHDBSCAN, ScaledAgglomerative, ZScorePCA
+from zsbench.plugins._estimators import FractionalHDBSCAN, FractionalSklearnHDBSCAN, ScaledAgglomerative, ZScorePCA
 from zsbench.plugins.raw_pixels import RawPixels
 
 
@@ -91,3 +91,16 @@ def test_hdbscan_package_agrees_with_sklearn_hdbscan_on_digits_umap50(digits_uma
     # and both score the digits about the same against the truth
     assert adjusted_mutual_info_score(y, ours) == pytest.approx(
         adjusted_mutual_info_score(y, theirs), abs=0.03)
+
+
+def test_hdbscan_sklearn_is_scikit_learns_hdbscan_called_as_the_study_calls_it(digits_umap50, tmp_path):
+    """The study protocol's HDBSCAN: the study's cluster.py:450-464, on a read-only cache memmap."""
+    from sklearn.cluster import HDBSCAN
+
+    z, _ = digits_umap50
+    study = HDBSCAN(min_cluster_size=2, max_cluster_size=round(0.2 * len(z)), metric="manhattan",
+                    cluster_selection_method="eom").fit_predict(z)
+    np.save(tmp_path / "z.npy", np.asarray(z, dtype=np.float64))
+    mapped = np.load(tmp_path / "z.npy", mmap_mode="r")
+    ours = FractionalSklearnHDBSCAN(min_cluster_size=2, metric="manhattan").fit(mapped)
+    assert ours.max_cluster_size_ == round(0.2 * len(z)) and np.array_equal(ours.labels_, study)

@@ -142,7 +142,7 @@ def _one_line_error(result, *fragments):
 def test_unknown_names_get_one_line_with_the_closest(cli):
     _one_line_error(cli("run", "--encoder", "raw-pixel"), "unknown encoder 'raw-pixel'",
                     "did you mean raw-pixels?")
-    _one_line_error(cli("run", "--clusterer", "hdbscn"), "did you mean hdbscan?")
+    _one_line_error(cli("run", "--clusterer", "hdbscn"), "did you mean hdbscan")
     _one_line_error(cli("run", "--dataset", "cifar"), "unknown dataset 'cifar'")
 
 

@@ -328,12 +328,19 @@ HDBSCAN_EXPECTED = {"check_clustering": "the protocol caps a cluster at 0.2 N sa
 
 
 def estimators():
-    from zsbench.plugins._estimators import FractionalHDBSCAN, Identity, ScaledAgglomerative, ZScorePCA
+    from zsbench.plugins._estimators import (
+        FractionalHDBSCAN,
+        FractionalSklearnHDBSCAN,
+        Identity,
+        ScaledAgglomerative,
+        ZScorePCA,
+    )
 
     # ZScorePCA's 50 dims exceed the checks' data (a few features), as sklearn's own PCA is checked at 1 or 2
     return [(Identity(), {}), (ZScorePCA(n_components=1), {}), (ZScorePCA(n_components=0.9), {}),
             (ScaledAgglomerative(), {}), (FractionalHDBSCAN(), HDBSCAN_EXPECTED),
-            (FractionalHDBSCAN(max_cluster_fraction=1.0), {})]
+            (FractionalHDBSCAN(max_cluster_fraction=1.0), {}), (FractionalSklearnHDBSCAN(), HDBSCAN_EXPECTED),
+            (FractionalSklearnHDBSCAN(max_cluster_fraction=1.0), {})]
 
 
 @pytest.mark.parametrize(("estimator", "expected"), estimators(), ids=lambda v: repr(v) if not isinstance(v, dict)

@@ -44,7 +44,7 @@ def test_builtins_load_through_entry_points_keyed_by_distribution():
     assert not found.failed
     clusterers = build_catalog(found).names("clusterers")
     assert clusterers == sorted(["kmeans", "spectral", "agglomerative", "agglomerative-no-k",
-                                 "affinity-propagation", "hdbscan"])
+                                 "affinity-propagation", "hdbscan", "hdbscan-sklearn"])
 
 
 def test_plugin_found_through_fabricated_dist_info(site, monkeypatch):

@@ -5,10 +5,9 @@ cluster.py outside the repository on zsbench's raw-pixels embeddings of digits (
 benchmarks/study_parity.py --fixture; the full table over both files is that script's output).
 Every configuration agrees exactly (to 1e-9), K-Means and UMAP-50 included (same seed, same
 random_state; UMAP's output is bit-identical to the study's): the study and zsbench feed the same
-reductions to the same scikit-learn estimators. HDBSCAN does not: the study uses
-sklearn.cluster.HDBSCAN, zsbench the hdbscan package, which counts min_samples differently (sklearn's
-includes the point itself) and still differs after that offset; those entries are strict xfails
-(known differences) until the plugin follows the study.
+reductions to the same scikit-learn estimators, HDBSCAN included: the study used
+sklearn.cluster.HDBSCAN, which the study protocol's hdbscan-sklearn wraps (the standard protocol's
+hdbscan, the hdbscan package, differs: its min_samples does not count the point itself).
 """
 
 from __future__ import annotations
@@ -25,11 +24,7 @@ import zsbench
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "study_reference.json").read_text())
 EXACT = 1e-9
-KNOWN_DIFFERENT = {  # config -> why zsbench's AMI is not the study's (strict: passing again fails loudly)
-    "hdb-pca0.95-euclidean-ms5": "hdbscan package, not sklearn.cluster.HDBSCAN: AMI 54.55 vs the study's 56.22",
-    "hdb-umap50-l1-ms5": "hdbscan package, not sklearn.cluster.HDBSCAN (within seed noise over 3 seeds, not exact)",
-    "hdb-umap50-euclidean-ms2": "min_samples: sklearn's counts the point itself; AMI ~70 vs the study's ~35",
-}
+KNOWN_DIFFERENT: dict[str, str] = {}  # config -> why zsbench's AMI is not the study's (strict xfails)
 
 
 @pytest.fixture(scope="module")

@@ -44,10 +44,10 @@ def test_the_file_loads_and_every_study_encoder_has_all_six_clusterers():
     ("raw-pixels", "agglomerative-no-k", "pca:n_components=200",
      "agglomerative-no-k:distance_threshold=0.71,linkage=average,metric=cosine"),
     ("raw-pixels", "affinity-propagation", "pca:n_components=0.8", "affinity-propagation:damping=0.85"),
-    ("vitb16-supervised", "hdbscan", "umap", "hdbscan:metric=chebyshev,min_cluster_size=5"),
+    ("vitb16-supervised", "hdbscan", "umap", "hdbscan-sklearn:metric=chebyshev,min_cluster_size=5"),
     ("vitb16-mae-cls", "spectral", "zscore", "spectral:n_neighbors=10"),
     ("vitb16-mae-cls", "affinity-propagation", "pca:n_components=200", "affinity-propagation:damping=0.6"),
-    ("vitb16-mae-cls", "hdbscan", "pca:n_components=0.95", "hdbscan:metric=euclidean,min_cluster_size=5"),
+    ("vitb16-mae-cls", "hdbscan", "pca:n_components=0.95", "hdbscan-sklearn:metric=euclidean,min_cluster_size=5"),
     ("vitb16-mae-avg", "spectral", "zscore", "spectral:n_neighbors=30"),
     ("vitb16-dino", "agglomerative-no-k", "umap",
      "agglomerative-no-k:distance_threshold=0.2,linkage=average,metric=euclidean"),
@@ -56,7 +56,7 @@ def test_the_file_loads_and_every_study_encoder_has_all_six_clusterers():
     ("resnet50-mocov3", "agglomerative-no-k", "umap",
      "agglomerative-no-k:distance_threshold=10.0,linkage=ward,metric=euclidean"),
     ("vitb16-random", "kmeans", "pca:n_components=100", "kmeans"),
-    ("resnet50-dino", "hdbscan", "umap", "hdbscan:metric=manhattan,min_cluster_size=5"),
+    ("resnet50-dino", "hdbscan", "umap", "hdbscan-sklearn:metric=manhattan,min_cluster_size=5"),
     ("resnet50-clip", "spectral", "pca:n_components=0.9", "spectral:n_neighbors=30"),
     ("vitb16-clip", "agglomerative", "umap", "agglomerative:linkage=average,metric=chebyshev"),
     ("vitb16-mocov3", "affinity-propagation", "umap", "affinity-propagation:damping=0.75"),
@@ -68,12 +68,20 @@ def test_configurations_are_the_studys(encoder, clusterer, reducer, spec):
 
 def test_the_min_samples_exception_applies_to_hdbscan_on_its_datasets_only():
     assert configuration("resnet50-supervised", "hdbscan", "celeba") == (
-        "umap", "hdbscan:metric=euclidean,min_cluster_size=2")
-    assert configuration("resnet50-dino", "hdbscan", "utkface")[1] == "hdbscan:metric=manhattan,min_cluster_size=2"
+        "umap", "hdbscan-sklearn:metric=euclidean,min_cluster_size=2")
+    assert configuration("resnet50-dino", "hdbscan", "utkface")[1] == (
+        "hdbscan-sklearn:metric=manhattan,min_cluster_size=2")
     assert configuration("resnet50-supervised", "hdbscan", "digits")[1].endswith("min_cluster_size=5")
     for clusterer in SIX[:-1]:
         assert configuration("resnet50-supervised", clusterer, "celeba") == configuration(
             "resnet50-supervised", clusterer)
+
+
+def test_the_studys_hdbscan_is_scikit_learns_and_its_results_group_under_hdbscan():
+    study = load_study("1")
+    assert {c.clusterer_spec.split(":")[0] for e in study.encoders for c in e.configurations
+            if c.clusterer == "hdbscan"} == {"hdbscan-sklearn"}
+    assert study.slot("hdbscan-sklearn") == "hdbscan" and study.slot("kmeans") == "kmeans"
 
 
 def test_an_encoder_outside_the_study_is_one_line_naming_the_protocol_and_its_encoders():
@@ -113,6 +121,8 @@ def test_every_spec_resolves_against_the_catalog_and_its_clusterer_fits():
     (lambda t: t.replace('clusterer = "kmeans" }', 'clusterer = "spectral" }', 1),
      "encoders.raw-pixels.kmeans.clusterer"),
     (lambda t: t.replace("options = {", "option = {", 1), "exceptions[0].option"),
+    (lambda t: t.replace('"hdbscan-sklearn:', '"hdbscan:', 1), "encoders.raw-pixels.hdbscan.clusterer"),
+    (lambda t: t.replace("{ hdbscan = ", "{ optics = ", 1), "implementations.optics"),
     (lambda t: t.replace('version = "1"', 'version = "1"\nseed = 1', 1), "seed"),
     (lambda t: t.replace("[encoders.raw-pixels]", "[encoders.raw-pixels", 1), "not valid TOML"),
 ])

@@ -33,7 +33,7 @@ def runs(tmp_path_factory):
 
 def test_study_run_records_its_protocol_and_each_encoders_configuration(runs):
     _, study, _, _ = runs
-    by = {r.clusterer.split(":")[0]: r for r in study.results}
+    by = {load_study("1").slot(r.clusterer.split(":")[0]): r for r in study.results}
     assert sorted(by) == sorted(load_study("1").clusterers)
     assert {r.protocol_version for r in study.results} == {"study-1"}
     # raw pixels, as study-1.toml configures them
@@ -42,6 +42,7 @@ def test_study_run_records_its_protocol_and_each_encoders_configuration(runs):
     assert by["kmeans"].reducer == "pca:n_components=0.9" and by["spectral"].reducer == "none"
     assert by["spectral"].config["clusterer"]["params"]["n_neighbors"] == 10
     assert by["hdbscan"].reducer == "umap" and by["hdbscan"].config["clusterer"]["params"]["metric"] == "euclidean"
+    assert by["hdbscan"].clusterer.startswith("hdbscan-sklearn:")  # the study's implementation, scikit-learn's
     assert by["agglomerative"].config["clusterer"]["params"]["metric"] == "cosine"
     # the proxy (silhouette) space stays the standard's UMAP-50
     assert {r.config["proxy_reducer"] for r in study.results} == {"umap"}
@@ -51,7 +52,7 @@ def test_study_run_records_its_protocol_and_each_encoders_configuration(runs):
 
 def test_pca_past_the_input_dims_fails_those_results_with_one_line_and_the_run_goes_on(runs):
     _, study, _, _ = runs
-    failed = {r.clusterer.split(":")[0]: r for r in study.failed}
+    failed = {load_study("1").slot(r.clusterer.split(":")[0]): r for r in study.failed}
     # study-1 reduces raw pixels to 200 PCA dims for agglomerative; digits have 64 (the study's own runs fail too)
     assert sorted(failed) == ["agglomerative", "agglomerative-no-k"]
     for r in failed.values():

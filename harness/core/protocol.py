@@ -48,10 +48,11 @@ class ProtocolSpec:
 
     def cell(self, reducer: str, clusterer: str) -> tuple[str, str]:
         """The (reducer, clusterer) a board compares results under: the labels as run in the standard
-        protocol; in the study, where each encoder has its own, the protocol's clusterer name."""
+        protocol; in the study, where each encoder has its own, the protocol's clusterer name (its
+        ``hdbscan-sklearn`` specs are its ``hdbscan``)."""
         if self.study is None:
             return reducer, clusterer
-        return self.reducer, parse_spec(clusterer)[0]
+        return self.reducer, self.study.slot(parse_spec(clusterer)[0])
 
 
 PROTOCOLS = {

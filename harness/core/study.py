@@ -2,8 +2,10 @@
 
 ``protocols/study-<version>.toml`` holds, for every zoo encoder the study (Lowe et al. 2024) used,
 the reducer and clusterer of each of the standard protocol's six clusterers as component specs
-(``NAME:key=value,...``), the raw-pixel image size, and the study's per-dataset exceptions. This
-module reads and validates that file; the catalog resolves the specs like any user's.
+(``NAME:key=value,...``), the raw-pixel image size, the study's per-dataset exceptions, and which
+component implements a clusterer where the study ran a different implementation than the standard
+protocol's (``[implementations]``: its HDBSCAN is scikit-learn's). This module reads and validates that
+file; the catalog resolves the specs like any user's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from zsbench.core.names import parse_spec, shown
 from zsbench.plugin.errors import ZsbenchError
 
 TOP_KEYS = {"version", "clusterers", "exceptions", "encoders"}
+OPTIONAL_KEYS = {"implementations"}
 ENCODER_KEYS = {"study_name", "image_size"}  # besides one key per clusterer
 CONFIG_KEYS = {"reducer", "clusterer"}
 EXCEPTION_KEYS = {"clusterer", "datasets", "options"}
@@ -58,6 +61,12 @@ class StudyProtocol:
     clusterers: tuple[str, ...]
     encoders: tuple[StudyEncoder, ...]
     exceptions: tuple[DatasetException, ...]
+    implementations: tuple[tuple[str, str], ...] = ()  # (protocol clusterer, the component name its specs use)
+
+    def slot(self, component: str) -> str:
+        """The protocol clusterer a clusterer component's name stands for (``hdbscan-sklearn`` is the
+        study's ``hdbscan``), so results group under the protocol's clusterer names."""
+        return next((slot for slot, name in self.implementations if name == component), component)
 
     @property
     def name(self) -> str:
@@ -126,7 +135,18 @@ def _table(source: str, key: str, value: Any) -> dict:
     return value
 
 
-def _encoder(source: str, name: str, table: dict, clusterers: tuple[str, ...]) -> StudyEncoder:
+def _implementations(source: str, table: Any, clusterers: tuple[str, ...]) -> dict[str, str]:
+    table = _table(source, "implementations", table)
+    for slot, name in table.items():
+        if slot not in clusterers:
+            raise _problem(source, f"implementations.{shown(slot, 40)}", f"not one of: {', '.join(clusterers)}")
+        if not isinstance(name, str) or not name or ":" in name:
+            raise _problem(source, f"implementations.{slot}", f"{shown(name)!r} is not a clusterer name")
+    return table
+
+
+def _encoder(source: str, name: str, table: dict, clusterers: tuple[str, ...],
+             implementations: dict[str, str]) -> StudyEncoder:
     where = f"encoders.{name}"
     _unknown(source, where, table, ENCODER_KEYS | set(clusterers))
     study_name = table.get("study_name")
@@ -147,7 +167,7 @@ def _encoder(source: str, name: str, table: dict, clusterers: tuple[str, ...]) -
             raise _problem(source, f"{key}.{missing[0]}", "missing")
         configurations.append(Configuration(
             name, clusterer, _spec(source, f"{key}.reducer", config["reducer"]),
-            _spec(source, f"{key}.clusterer", config["clusterer"], clusterer)))
+            _spec(source, f"{key}.clusterer", config["clusterer"], implementations.get(clusterer, clusterer))))
     return StudyEncoder(name, study_name, size, tuple(configurations))
 
 
@@ -174,7 +194,7 @@ def parse_study(text: str, source: str) -> StudyProtocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ZsbenchError(f"{source}: not valid TOML ({exc}); fix the protocol file") from None
-    _unknown(source, "", data, TOP_KEYS)
+    _unknown(source, "", data, TOP_KEYS | OPTIONAL_KEYS)
     missing = sorted(TOP_KEYS - set(data))
     if missing:
         raise _problem(source, missing[0], "missing")
@@ -188,14 +208,15 @@ def parse_study(text: str, source: str) -> StudyProtocol:
     if not isinstance(data["exceptions"], list):
         raise _problem(source, "exceptions", "expected an array of tables ([[exceptions]])")
     exceptions = tuple(_exception(source, i, t, clusterers) for i, t in enumerate(data["exceptions"]))
+    implementations = _implementations(source, data.get("implementations", {}), clusterers)
     encoders = _table(source, "encoders", data["encoders"])
     if not encoders:
         raise _problem(source, "encoders", "no encoder is declared")
     return StudyProtocol(
         data["version"], source, clusterers,
-        tuple(_encoder(source, name, _table(source, f"encoders.{name}", t), clusterers)
+        tuple(_encoder(source, name, _table(source, f"encoders.{name}", t), clusterers, implementations)
               for name, t in encoders.items()),
-        exceptions)
+        exceptions, tuple(implementations.items()))
 
 
 def read_study(path: str | Path) -> StudyProtocol:
