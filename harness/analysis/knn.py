@@ -69,6 +69,28 @@ def board(results: Iterable[Result], k: int = 20) -> KnnBoard:
     return KnnBoard(k, sorted(encoders, key=order.__getitem__), board_.datasets, acc)
 
 
+def cells(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (),
+          datasets: Iterable[str] = ()) -> tuple[list[px.Point], dict[tuple[str, str, int], float]]:
+    """The AMI points (the protocol's, one per encoder x dataset x clusterer, mean over seeds) and the kNN
+    accuracies ((encoder, dataset, k) -> top-1), narrowed to some encoders and datasets."""
+    results = list(results)
+    enc, ds = set(encoders), set(datasets)
+    acc = {key: v for key, v in accuracies(results).items()
+           if (not enc or key[0] in enc) and (not ds or key[1] in ds)}
+    return px.points(px.standard(results, protocol=protocol, encoders=encoders, datasets=datasets)), acc
+
+
+def scatter(pts: Iterable[px.Point], acc: dict[tuple[str, str, int], float], k: int) -> \
+        dict[str, list[tuple[float, float, str]]]:
+    """Per clusterer: (kNN top-1 x100, AMI x100, backbone) for each cell with both scores at ``k``."""
+    out: dict[str, list[tuple[float, float, str]]] = {}
+    for p in pts:
+        value = acc.get((p.encoder, p.dataset, k))
+        if value is not None:
+            out.setdefault(p.clusterer, []).append((100 * value, 100 * p.ami, backbone(p.encoder)))
+    return out
+
+
 @dataclass(frozen=True)
 class Versus:
     clusterer: str
@@ -86,11 +108,7 @@ def versus(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable
 
     from zsbench.core.protocol import load_spec
 
-    results = list(results)
-    enc, ds = set(encoders), set(datasets)
-    acc = {key: v for key, v in accuracies(results).items()
-           if (not enc or key[0] in enc) and (not ds or key[1] in ds)}
-    pts = px.points(px.standard(results, protocol=protocol, encoders=encoders, datasets=datasets))
+    pts, acc = cells(results, protocol=protocol, encoders=encoders, datasets=datasets)
     order = list(load_spec(protocol).clusterers)
     clusterers = sorted({p.clusterer for p in pts}, key=lambda c: (order.index(c) if c in order else len(order), c))
     out = []

@@ -71,7 +71,8 @@ def _correlate(name: str, pts: list[Point]) -> Correlation:
 
 def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (),
              datasets: Iterable[str] = ()) -> list[Result]:
-    """The protocol's own results (its reducer), optionally narrowed to some encoders and datasets.
+    """The protocol's own results (its reducer; in the study protocol, each encoder's configurations under
+    the protocol's clusterer names), optionally narrowed to some encoders and datasets.
 
     As on the leaderboard: one identity per encoder (its latest), the latest result per cell, so
     repeats do not weigh a cell's mean and two weights of one name never share a point.
@@ -81,8 +82,11 @@ def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterab
 
     spec = load_spec(protocol)
     keep_enc, keep_ds = set(encoders), set(datasets)
-    mine = [r for r in results if r.protocol_version == spec.version and r.reducer == spec.reducer
+    mine = [r for r in results if r.protocol_version == spec.version
+            and spec.cell(r.reducer, r.clusterer)[0] == spec.reducer
             and not (keep_enc and r.encoder not in keep_enc) and not (keep_ds and r.dataset not in keep_ds)]
+    if spec.study is not None:  # each encoder's own configurations, compared under the protocol's clusterer names
+        mine = [replace(r, reducer=spec.reducer, clusterer=spec.cell(r.reducer, r.clusterer)[1]) for r in mine]
     newest = selection.current(mine)
     kept = [r for r in selection.latest(mine) if selection.identity(r) == newest[r.encoder]]
     # one sample set per (encoder, dataset): that of its latest result

@@ -117,6 +117,7 @@ def main() -> None:
 # The commands with modules of their own.
 from zsbench.cli.cache import cache_app  # noqa: E402
 from zsbench.cli.check import check  # noqa: E402
+from zsbench.cli.findings import findings_app  # noqa: E402
 from zsbench.cli.new_plugin import new_plugin  # noqa: E402
 from zsbench.cli.plugins import list_components, plugins  # noqa: E402
 from zsbench.cli.proxy import proxy  # noqa: E402
@@ -132,6 +133,7 @@ app.command()(validate)
 app.command()(verify)
 app.command()(check)
 app.command()(proxy)
+app.add_typer(findings_app, name="findings")
 app.add_typer(cache_app, name="cache")
 app.add_typer(store_app, name="store")
 app.command("new-plugin")(new_plugin)

@@ -1,4 +1,5 @@
-"""``zsbench leaderboard --metric knn`` and ``zsbench proxy --versus knn``: kNN accuracy shown and compared."""
+"""``zsbench leaderboard --metric knn``: kNN accuracy per encoder and dataset (compared with AMI by
+``zsbench findings knn``)."""
 
 from __future__ import annotations
 
@@ -75,42 +76,3 @@ def leaderboard(loaded, *, k: int, fmt: str, output: Path | None, datasets: list
     else:
         raise ZsbenchError(f"--format {fmt} is not available with --metric knn; use table, markdown, csv or json")
 
-
-def versus(loaded, *, protocol: str, encoders: list[str], datasets: list[str], fmt: str) -> None:
-    """The Spearman table of AMI vs kNN top-1: per clusterer and backbone, one column per k."""
-    from dataclasses import asdict
-
-    from zsbench.analysis.knn import versus as correlate
-    from zsbench.core.knn import DEFAULT_KS
-    from zsbench.report.text import md
-
-    corrs, n_ami, n_knn = correlate(_results(loaded), protocol=protocol, encoders=encoders, datasets=datasets)
-    if not corrs or not n_knn:
-        where = ", ".join(s.name for s in loaded) or "no source"
-        raise ZsbenchError(f"no encoder × dataset cells with both AMI (protocol {protocol}) and kNN accuracy in "
-                           f"{where} ({n_ami} AMI point(s), {n_knn} kNN cell(s)); run `zsbench run --knn` first")
-    title = "Spearman ρ of AMI with kNN top-1 accuracy across encoder × dataset cells, per clusterer and k"
-    by: dict[tuple[str, str], dict[int, object]] = {}
-    for c in corrs:
-        by.setdefault((c.clusterer, c.backbone), {})[c.k] = c
-    header = ["clusterer", "backbone", "cells", *(f"k={k}" for k in DEFAULT_KS)]
-    rows = [[clu, bb, str(max(c.n for c in cs.values())), *(_num(cs[k].spearman, ".3f") if k in cs else "–"
-                                                              for k in DEFAULT_KS)]
-            for (clu, bb), cs in by.items()]
-    if fmt == "json":
-        sys.stdout.write(json.dumps({"protocol": protocol, "correlations": [asdict(c) for c in corrs]}, indent=2)
-                         + "\n")
-    elif fmt == "markdown":
-        lines = [f"**{md(title)}**", "", "| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
-        lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
-        sys.stdout.write("\n".join(lines) + "\n")
-    else:
-        from rich.table import Table
-
-        table = Table(title=title, caption="cells: encoder × dataset, AMI averaged over seeds; –: under 3 cells "
-                      "or a constant score")
-        for h in header:
-            table.add_column(h, justify="left" if h in ("clusterer", "backbone") else "right")
-        for row in rows:
-            table.add_row(*row)
-        stdout().print(table)

@@ -90,75 +90,14 @@ def proxy(
                                "add --choose or drop them")
         if versus not in ("silhouette", "knn"):
             raise ZsbenchError(f"--versus {versus}: pass silhouette or knn")
+        from zsbench.cli.findings import knn_report, silhouette_report
+
+        loaded = sources(registry or [], store)
         if versus == "knn":
-            if png is not None:
-                raise ZsbenchError("--png is not available with --versus knn yet; drop it")
-            from zsbench.cli.knn import versus as knn_versus
-
-            return knn_versus(sources(registry or [], store), protocol=protocol, encoders=encoder or [],
-                              datasets=dataset or [], fmt=format.value)
-        _report(registry or [], store, encoder or [], dataset or [], png, format, protocol)
-
-
-# -- the correlation report -------------------------------------------------------------------------
-
-def _report(registries: list[Path], store: Path | None, encoders: list[str], datasets: list[str],
-            png: Path | None, fmt: ProxyFormat, protocol: str) -> None:
-    from zsbench.analysis import proxy as px
-    from zsbench.core.protocol import load_spec
-
-    spec = load_spec(protocol)
-    loaded = sources(registries, store)  # as the leaderboard reads them
-    results, left_out = px.from_sources(loaded, protocol=protocol, encoders=encoders, datasets=datasets)
-    pts = px.points(results)
-    if not pts:
-        where = ", ".join(s.name for s in loaded)
-        narrowed = "".join(f" --{flag} {v}" for flag, vs in (("encoder", encoders), ("dataset", datasets))
-                           for v in vs)
-        raise ZsbenchError(f"no scored protocol {spec.version} results with reducer {spec.reducer}"
-                           f"{' for' + narrowed if narrowed else ''} in {where}; run `zsbench run` first "
-                           "or pass --registry")
-    corrs = px.correlations(pts, spec.clusterers)
-    if png is not None:
-        from zsbench.report.plots import plot_correlations
-
-        plot_correlations(pts, corrs, png, clusterer_order=spec.clusterers)
-    notes: dict[str, list[str]] = {}
-    for c in corrs:
-        if px.note(c):
-            notes.setdefault(px.note(c), []).append(c.clusterer)
-    footer = [f"n/a: {text} ({', '.join(names)})" for text, names in notes.items()] + left_out
-    title = (f"label-free proxy: silhouette in the {spec.proxy_reducer} space vs AMI, across encoder × dataset "
-             f"cells (protocol {spec.version}, reducer {spec.reducer}, {len(results)} results)")
-    out = stdout()
-    if fmt is ProxyFormat.json:
-        doc = {"protocol": spec.version, "reducer": spec.reducer, "proxy_space": spec.proxy_reducer,
-               "correlations": [{**asdict(c), "note": px.note(c)} for c in corrs],
-               "points": [asdict(p) for p in pts], "left_out": left_out}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    elif fmt is ProxyFormat.markdown:
-        from zsbench.report.text import md
-
-        lines = [f"**{md(title)}**", "", "| clusterer | cells | Spearman ρ | Pearson r |", "|---|---:|---:|---:|"]
-        lines += [f"| {md(c.clusterer)} | {c.n} | {_num(c.spearman)} | {_num(c.pearson)} |" for c in corrs]
-        sys.stdout.write("\n".join(lines + ([""] + [md(f) for f in footer] if footer else [])) + "\n")
-    else:
-        from rich.table import Table
-
-        table = Table(title=title, caption="cells: encoder × dataset, each averaged over its seeds")
-        for col in ("clusterer", "cells", "Spearman ρ", "Pearson r"):
-            table.add_column(col, justify="left" if col == "clusterer" else "right")
-        for c in corrs:
-            if c.clusterer == px.POOLED:
-                table.add_section()
-            table.add_row(c.clusterer, str(c.n), _num(c.spearman), _num(c.pearson))
-        out.print(table)
-        for line in footer:
-            out.print(line, highlight=False)
-    if png is not None:
-
-        sys.stdout.flush()  # the report first, then the note on stderr
-        err.print(f"saved {png}", highlight=False)
+            return knn_report(loaded, protocol=protocol, encoders=encoder or [], datasets=dataset or [], k=20,
+                              fmt=format.value, output=None, figure=png)
+        silhouette_report(loaded, protocol=protocol, encoders=encoder or [], datasets=dataset or [],
+                          fmt=format.value, output=None, figure=png)
 
 
 def _num(value: float | None, spec: str = ".3f") -> str:

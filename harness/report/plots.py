@@ -24,8 +24,9 @@ def require_matplotlib() -> None:
 
 
 @contextlib.contextmanager
-def _figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols: int = 3) -> Iterator[list]:
-    """Axes for ``panels`` panels, saved to ``path`` as a PNG when the block ends."""
+def figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols: int = 3) -> Iterator[list]:
+    """Axes for ``panels`` panels, saved to ``path`` (a file name or a binary file object) as a PNG when
+    the block ends."""
     require_matplotlib()
     import matplotlib.style
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -40,8 +41,9 @@ def _figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols:
         yield [fig.add_subplot(rows, cols, i + 1) for i in range(panels)]
         fig.tight_layout()
         # no timestamp or version in the file: the same figure gives the same bytes
+        target = path if hasattr(path, "write") else Path(path)  # a file name, or a binary file object
         try:
-            fig.savefig(Path(path), format="png", dpi=120, metadata={"Software": None})
+            fig.savefig(target, format="png", dpi=120, metadata={"Software": None})
         except OSError as exc:
             raise ZsbenchError(f"cannot write {path}: {exc.strerror or exc}; pass another --png path") from None
 
@@ -57,7 +59,7 @@ def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, 
     by_dataset = len({p.dataset for p in pts}) > 1
     group = (lambda p: p.dataset) if by_dataset else (lambda p: p.encoder)
     groups = sorted({group(p) for p in pts})
-    with _figure(path, max(1, len(names))) as axes:
+    with figure(path, max(1, len(names))) as axes:
         import matplotlib
 
         colours = matplotlib.colormaps["tab10" if len(groups) <= 10 else "tab20"]
@@ -80,7 +82,7 @@ def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, 
 def plot_choice(choice: Choice, path) -> None:
     """Silhouette against clusters found, per clusterer, the choice starred; with labels, a second
     panel of AMI x100 against silhouette (the check)."""
-    with _figure(path, 2 if choice.checked else 1, width=5.0, height=3.8) as axes:
+    with figure(path, 2 if choice.checked else 1, width=5.0, height=3.8) as axes:
         import matplotlib
 
         colours = matplotlib.colormaps["tab10"]

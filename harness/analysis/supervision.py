@@ -1,0 +1,159 @@
+"""The study's first finding: supervised against self-supervised encoders, by dataset group.
+
+Lowe et al. (2024) find that supervised encoders cluster better than self-supervised (SSL) ones
+within their training domain (ImageNet-like data) and worse far outside it, and that fine-tuned
+encoders follow the supervised trend. This module measures that on any board.
+
+What is compared, per dataset group (in-domain … far-OOD), on the leaderboard's ``mean`` view
+(AMI x100 averaged over the protocol's clusterers and seeds, the same cells a board shows):
+
+- **each family's level**: the mean over the family's encoders of each encoder's group score (the
+  mean over the group's datasets), with a 95% t-interval over encoders;
+- **the difference that carries the claim**, paired by backbone: for every encoder of a family and
+  every dataset of the group, its score minus that of the supervised encoder of the same backbone
+  (ResNet, ViT) on the same dataset; the mean over those pairs, with a 95% t-interval over pairs.
+  Pairs share datasets, so the interval is a guide to noise, not an exact test.
+
+An encoder's family comes from ``families`` (the caller's), else :data:`STUDY_FAMILIES` (the study's
+encoders, by their zoo names). Encoders in neither are listed as unclassified and left out, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from zsbench.analysis import leaderboard as lb
+from zsbench.analysis.knn import backbone
+from zsbench.analysis.stats import CONFIDENCE, t_quantile
+
+SUPERVISED = "supervised"
+SSL = "self-supervised"
+FAMILIES = (SUPERVISED, SSL, "fine-tuned", "language-supervised", "random", "pixels")
+COMPARED = (SSL, "fine-tuned")  # the families each compared with the supervised encoder of its backbone
+
+# The study's encoders (zsbench zoo names). CLIP learns from captions: language-supervised, its own
+# family (pass --family NAME=self-supervised to count it with SSL).
+STUDY_FAMILIES: dict[str, str] = {
+    "raw-pixels": "pixels",
+    "resnet50-random": "random", "vitb16-random": "random",
+    "resnet50-supervised": SUPERVISED, "vitb16-supervised": SUPERVISED,
+    "resnet50-mocov3": SSL, "resnet50-dino": SSL, "resnet50-vicreg": SSL,
+    "vitb16-mocov3": SSL, "vitb16-dino": SSL, "vitb16-mae-cls": SSL, "vitb16-mae-avg": SSL,
+    "vitb14-dinov2": SSL,
+    "resnet50-clip": "language-supervised", "vitb16-clip": "language-supervised",
+    "vitb16-mae-ft": "fine-tuned",
+}
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float | None  # None with fewer than two replicates
+    high: float | None
+    n: int  # replicates: encoders for a family's level, (encoder, dataset) pairs for a difference
+
+    def to_json(self) -> dict[str, float | int | None]:
+        return {"mean": round(self.mean, 4), "low": _r(self.low), "high": _r(self.high), "n": self.n}
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    datasets: list[str]
+    levels: dict[str, Interval]  # family -> level
+    differences: dict[str, Interval]  # family -> its difference from supervised, paired by backbone
+
+
+@dataclass
+class Supervision:
+    protocol: str
+    groups: list[Group]
+    families: dict[str, str]  # encoder (as on the board) -> family
+    unclassified: list[str]
+    notes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def shown_families(self) -> list[str]:
+        present = set(self.families.values())
+        return [f for f in FAMILIES if f in present] + sorted(present - set(FAMILIES))
+
+
+def family_of(encoder: str, families: Mapping[str, str]) -> str | None:
+    """The family the caller gave, else the study's; a board label such as ``name (record.json)`` counts as
+    its encoder name."""
+    for name in (encoder, encoder.split(" (", 1)[0]):
+        if name in families:
+            return families[name]
+    return STUDY_FAMILIES.get(encoder.split(" (", 1)[0])
+
+
+def interval(values: Sequence[float]) -> Interval | None:
+    if not values:
+        return None
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return Interval(mean, None, None, len(values))
+    half = t_quantile(0.5 + CONFIDENCE / 2, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return Interval(mean, mean - half, mean + half, len(values))
+
+
+def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, str] | None = None,
+            encoders: Sequence[str] = (), datasets: Sequence[str] | None = None) -> Supervision:
+    """The finding from sources or results (see :func:`zsbench.analysis.leaderboard.build`)."""
+    board = lb.build(results, protocol=protocol, view=lb.MEAN, datasets=datasets or None)
+    given = dict(families or {})
+    fams: dict[str, str] = {}
+    scores: dict[str, dict[str, float]] = {}  # encoder -> dataset -> AMI x100 (mean over clusterers, seeds)
+    unclassified = []
+    for row in board.rows:
+        if row.partial or (encoders and row.encoder not in encoders):
+            continue
+        family = family_of(row.label, given)
+        if family is None:
+            unclassified.append(row.label)
+            continue
+        view = row.views.get(lb.MEAN)
+        mine = {d: s.mean for d, s in (view.datasets.items() if view else ()) if s is not None}
+        if mine:
+            fams[row.label], scores[row.label] = family, mine
+    groups = []
+    for g in board.groups:
+        names = [d.name for d in board.datasets if d.group == g]
+        levels: dict[str, Interval] = {}
+        for fam in {*fams.values()}:
+            per_encoder = [statistics.fmean(s[d] for d in names) for e, s in sorted(scores.items())
+                           if fams[e] == fam and all(d in s for d in names)]
+            if (level := interval(per_encoder)) is not None:
+                levels[fam] = level
+        differences: dict[str, Interval] = {}
+        anchors = {backbone(e): e for e in sorted(fams) if fams[e] == SUPERVISED}
+        for fam in sorted({*fams.values()} - {SUPERVISED}):
+            pairs = [scores[e][d] - scores[anchors[backbone(e)]][d] for e in sorted(fams) if fams[e] == fam
+                     and backbone(e) in anchors for d in names
+                     if d in scores[e] and d in scores[anchors[backbone(e)]]]
+            if (diff := interval(pairs)) is not None:
+                differences[fam] = diff
+        groups.append(Group(g, names, levels, differences))
+    notes = list(board.notes)
+    if len({backbone(e) for e, f in fams.items() if f == SUPERVISED}) < len({backbone(e) for e in fams} - {"other"}):
+        notes.append("a backbone without a supervised encoder on the board: its encoders have no paired difference")
+    return Supervision(board.protocol_version, groups, fams, sorted(unclassified), notes, list(board.sources))
+
+
+def parse_families(pairs: Iterable[str]) -> dict[str, str]:
+    """``["NAME=FAMILY", ...]`` from ``--family``; a malformed one is a ValueError naming it."""
+    out = {}
+    for item in pairs:
+        name, sep, fam = item.rpartition("=")  # a family has no "=", an encoder name may
+        if not sep or not name.strip() or not fam.strip():
+            raise ValueError(f"--family {item!r}: write ENCODER=FAMILY, e.g. --family my-model={SSL}")
+        out[name.strip()] = fam.strip()
+    return out
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,222 @@
+"""``zsbench findings``: the paper's three findings, each one command over a store or registry records.
+
+- ``supervision``: supervised vs self-supervised (and fine-tuned) encoders by dataset group, with intervals;
+- ``silhouette``: how well the label-free silhouette tracks AMI (also ``zsbench proxy``);
+- ``knn``: how AMI ranks encoders against kNN accuracy (also ``zsbench proxy --versus knn``).
+
+Each prints a table, Markdown, a self-contained HTML page (the figure inlined when matplotlib is
+installed) or JSON, to stdout or ``--output``; ``--figure`` also saves the figure as a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zsbench.cli.common import RegistryOpt, StoreOpt, err, sources, stdout, user_errors
+from zsbench.plugin.errors import ZsbenchError
+
+findings_app = typer.Typer(no_args_is_help=True, help="The paper's findings, one command each (Lowe et al. 2024).")
+
+
+class Format(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format (html: one self-contained page).")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+FigureOpt = Annotated[Path | None, typer.Option("--figure", help="Also save the figure to this PNG file.")]
+ProtocolOpt = Annotated[str, typer.Option(help="Protocol: standard (1) or study.")]
+EncoderOpt = Annotated[list[str] | None, typer.Option("--encoder", help="Only this encoder (repeatable).")]
+DatasetOpt = Annotated[list[str] | None, typer.Option("--dataset", help="Only this dataset (repeatable).")]
+
+
+def check_paths(figure: Path | None, output: Path | None) -> None:
+    """Before any work: the figure needs matplotlib, and both files need an existing folder."""
+    if figure is not None:
+        from zsbench.report.plots import require_matplotlib
+
+        require_matplotlib()
+    for flag, path in (("--figure", figure), ("--output", output)):
+        if path is not None and not path.parent.is_dir():
+            raise ZsbenchError(f"{flag} {path}: the folder {path.parent} does not exist; create it or pass "
+                               "another path")
+
+
+def emit(finding, fmt: Format | str, output: Path | None, figure: Path | None, draw, *, meta: list[str]) -> None:
+    """Render ``finding`` in ``fmt`` to stdout or ``output``; ``draw(target)`` makes its figure (a path or a
+    binary file), saved to ``figure`` and, in HTML, inlined."""
+    fmt = Format(fmt)
+    if figure is not None:
+        draw(figure)
+    if fmt is Format.table and output is None:
+        out = stdout()
+        out.print(finding.rich())
+        for line in finding.notes:
+            out.print(line, highlight=False)
+    else:
+        if fmt is Format.html:
+            png, note = _png(draw)
+            text = finding.html(png, meta=meta, figure_note=note)
+        elif fmt is Format.json:
+            text = finding.json()
+        else:  # markdown, or a table written to a file
+            text = finding.markdown()
+        _write(text, output)
+    if figure is not None:
+        sys.stdout.flush()  # the report first, then the note on stderr
+        err.print(f"saved {figure}", highlight=False)
+
+
+def _png(draw) -> tuple[bytes | None, str | None]:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return None, "no figure: matplotlib is not installed (pip install 'zsbench[plot]')"
+    buf = io.BytesIO()
+    draw(buf)
+    return buf.getvalue(), None
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
+    err.print(f"wrote {output}", highlight=False)
+
+
+def _meta(loaded, protocol: str) -> list[str]:
+    from zsbench.core.protocol import load_spec
+
+    spec = load_spec(protocol)
+    return [f"protocol {spec.label}", "sources: " + (", ".join(s.name for s in loaded) or "none")]
+
+
+@findings_app.command()
+def supervision(
+    registry: RegistryOpt = None, store: StoreOpt = None, protocol: ProtocolOpt = "1",
+    encoder: EncoderOpt = None, dataset: DatasetOpt = None,
+    family: Annotated[list[str] | None, typer.Option(
+        help="ENCODER=FAMILY (repeatable): supervised, self-supervised, fine-tuned, ...; the study's encoders "
+             "are known by their zoo names.")] = None,
+    format: FormatOpt = Format.table, output: OutputOpt = None, figure: FigureOpt = None,
+) -> None:
+    """Supervised vs self-supervised encoders by dataset group (in-domain ... far-OOD): each family's AMI
+    and its difference from the supervised encoder of the same backbone, with 95% intervals."""
+    with user_errors():
+        from zsbench.analysis.supervision import compare, parse_families
+        from zsbench.report import findings as rf
+
+        try:
+            families = parse_families(family or [])
+        except ValueError as exc:
+            raise ZsbenchError(str(exc)) from None
+        check_paths(figure, output)
+        loaded = sources(registry, store)
+        result = compare(loaded, protocol=protocol, families=families, encoders=encoder or [], datasets=dataset)
+        if not result.families or not any(g.levels for g in result.groups):
+            where = ", ".join(s.name for s in loaded) or "no source"
+            unknown = f" (family unknown: {', '.join(result.unclassified)})" if result.unclassified else ""
+            raise ZsbenchError(f"no encoder with a known family and scores on a full dataset group in {where}"
+                               f"{unknown}; run `zsbench run` first, or pass --family NAME=FAMILY")
+
+        def draw(target) -> None:
+            from zsbench.report.finding_plots import plot_supervision
+
+            plot_supervision(result, target)
+
+        emit(rf.supervision(result), format, output, figure, draw, meta=_meta(loaded, protocol))
+
+
+@findings_app.command()
+def silhouette(
+    registry: RegistryOpt = None, store: StoreOpt = None, protocol: ProtocolOpt = "1",
+    encoder: EncoderOpt = None, dataset: DatasetOpt = None,
+    format: FormatOpt = Format.table, output: OutputOpt = None, figure: FigureOpt = None,
+) -> None:
+    """The label-free proxy: Spearman and Pearson correlation of silhouette (in UMAP space) with AMI across
+    encoder x dataset cells, per clusterer and pooled."""
+    with user_errors():
+        check_paths(figure, output)
+        silhouette_report(sources(registry, store), protocol=protocol, encoders=encoder or [],
+                          datasets=dataset or [], fmt=format, output=output, figure=figure)
+
+
+def silhouette_report(loaded, *, protocol: str, encoders: list[str], datasets: list[str], fmt: Format | str,
+                      output: Path | None, figure: Path | None) -> None:
+    from zsbench.analysis import proxy as px
+    from zsbench.core.protocol import load_spec
+    from zsbench.report import findings as rf
+
+    spec = load_spec(protocol)
+    results, left_out = px.from_sources(loaded, protocol=protocol, encoders=encoders, datasets=datasets)
+    pts = px.points(results)
+    if not pts:
+        where = ", ".join(s.name for s in loaded)
+        narrowed = "".join(f" --{flag} {v}" for flag, vs in (("encoder", encoders), ("dataset", datasets))
+                           for v in vs)
+        raise ZsbenchError(f"no scored protocol {spec.version} results with reducer {spec.reducer}"
+                           f"{' for' + narrowed if narrowed else ''} in {where}; run `zsbench run` first "
+                           "or pass --registry")
+    corrs = px.correlations(pts, spec.clusterers)
+
+    def draw(target) -> None:
+        from zsbench.report.plots import plot_correlations
+
+        plot_correlations(pts, corrs, target, clusterer_order=spec.clusterers)
+
+    emit(rf.silhouette(corrs, pts, spec, len(results), left_out), fmt, output, figure, draw,
+         meta=_meta(loaded, protocol))
+
+
+@findings_app.command()
+def knn(
+    registry: RegistryOpt = None, store: StoreOpt = None, protocol: ProtocolOpt = "1",
+    encoder: EncoderOpt = None, dataset: DatasetOpt = None,
+    k: Annotated[int, typer.Option(help="The k of the figure (the table shows every k).")] = 20,
+    format: FormatOpt = Format.table, output: OutputOpt = None, figure: FigureOpt = None,
+) -> None:
+    """AMI against kNN top-1 accuracy (from `zsbench run --knn`): Spearman ρ per clusterer and k, pooled
+    and by backbone (ResNet, ViT)."""
+    with user_errors():
+        check_paths(figure, output)
+        knn_report(sources(registry, store), protocol=protocol, encoders=encoder or [], datasets=dataset or [],
+                   k=k, fmt=format, output=output, figure=figure)
+
+
+def knn_report(loaded, *, protocol: str, encoders: list[str], datasets: list[str], k: int, fmt: Format | str,
+               output: Path | None, figure: Path | None) -> None:
+    from zsbench.analysis import knn as ak
+    from zsbench.core.knn import DEFAULT_KS
+    from zsbench.core.protocol import load_spec
+    from zsbench.report import findings as rf
+
+    if k not in DEFAULT_KS:
+        raise ZsbenchError(f"--k {k}: kNN is scored at k = {', '.join(map(str, DEFAULT_KS))}; pass one of them")
+    results = [r for s in loaded for r in s.results]
+    corrs, n_ami, n_knn = ak.versus(results, protocol=protocol, encoders=encoders, datasets=datasets)
+    if not corrs or not n_knn:
+        where = ", ".join(s.name for s in loaded) or "no source"
+        raise ZsbenchError(f"no encoder × dataset cells with both AMI (protocol {protocol}) and kNN accuracy in "
+                           f"{where} ({n_ami} AMI point(s), {n_knn} kNN cell(s)); run `zsbench run --knn` first")
+
+    def draw(target) -> None:
+        from zsbench.report.finding_plots import plot_knn
+
+        pts, acc = ak.cells(results, protocol=protocol, encoders=encoders, datasets=datasets)
+        rho = {c.clusterer: c.spearman for c in corrs if c.backbone == ak.ALL and c.k == k}
+        plot_knn(ak.scatter(pts, acc, k), rho, k, target, order=load_spec(protocol).clusterers)
+
+    emit(rf.knn(corrs, protocol, DEFAULT_KS), fmt, output, figure, draw, meta=_meta(loaded, protocol))
