@@ -39,9 +39,9 @@ def test_run_knn_stores_top1_per_k_with_the_train_fingerprint_and_reuses_the_tra
 
 
 def test_knn_on_a_dataset_without_a_train_partition_is_one_line():
-    out = CliRunner().invoke(app, ["run", "--encoder", "raw-pixels", "--dataset", "mnist", "--knn"])
+    out = CliRunner().invoke(app, ["run", "--encoder", "raw-pixels", "--dataset", "imagenet-o", "--knn"])
     assert out.exit_code == 1
-    assert "--knn needs a dataset's train partition; dataset(s) mnist provide none" in out.output
+    assert "--knn needs a dataset's train partition; dataset(s) imagenet-o provide none" in out.output
     assert "Traceback" not in out.output
 
 
