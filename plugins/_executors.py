@@ -133,19 +133,24 @@ class LocalExecutor:
         self.threads_per_worker = None if self.in_process else max(1, cores // self.workers)
         self.start_method = None if self.in_process else _start_method()
         self._closed = False
+        # made at the first task: a run with nothing left to compute starts no process, not even
+        # multiprocessing's resource tracker (the pool's queues would)
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        if not self.in_process:
+
+    def _started(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_worker_start, initargs=(self.threads_per_worker,))
+        return self._pool
 
     def submit(self, fn: Callable[..., Any], *args: Any,
                resources: Mapping[str, float] | None = None) -> concurrent.futures.Future:
         """Run ``fn(*args)``; ``resources`` is accepted and ignored (every worker is alike)."""
         if self._closed:
             raise RuntimeError("executor 'local' is closed")
-        if self._pool is not None:
-            return self._pool.submit(fn, *args)
+        if not self.in_process:
+            return self._started().submit(fn, *args)
         future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
         try:
@@ -157,7 +162,7 @@ class LocalExecutor:
         return future
 
     def as_completed(self, futures: Iterable[concurrent.futures.Future]) -> Iterator[concurrent.futures.Future]:
-        if self._pool is None:  # in-process: each finished at submit, so submission order is completion order
+        if self.in_process:  # each finished at submit, so submission order is completion order
             return iter(list(futures))
         return concurrent.futures.as_completed(futures)
 

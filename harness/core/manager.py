@@ -235,9 +235,15 @@ def discover() -> PluginSet:
     plugins = PluginSet(pm)
     allowed = _allowed_distributions()
     seen: set[str] = set()
+    named: dict[int, tuple[str, str]] = {}  # each read of a name or version parses the METADATA file again
     for ep in metadata.entry_points(group=hookspecs.PROJECT):
-        dist = ep.dist.name if ep.dist is not None else "unknown"
-        version = ep.dist.version if ep.dist is not None else "unknown"
+        if ep.dist is None:
+            dist, version = "unknown", "unknown"
+        else:
+            if id(ep.dist) not in named:
+                meta = ep.dist.metadata
+                named[id(ep.dist)] = (meta["Name"], meta["Version"])
+            dist, version = named[id(ep.dist)]
         seen.add(_normalise(dist))
         if allowed is not None and _normalise(dist) not in allowed:
             continue

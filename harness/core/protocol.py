@@ -94,7 +94,9 @@ class Component:
     params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def resolve(cls, catalog: Catalog, kind: str, spec: str) -> Component:
+    def resolve(cls, catalog: Catalog, kind: str, spec: str, *, validate: bool = True) -> Component:
+        """The component ``spec`` names; ``validate``: build and :meth:`check` it now (a caller that
+        passes False checks it another way, e.g. :meth:`zsbench.engine.params.Params.check`)."""
         name, params = parse_spec(spec)
         entry = catalog.get(kind, name)
         # The protocol sets the seed and k: under the declared k parameter, and n_clusters, the
@@ -110,8 +112,8 @@ class Component:
         label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
                         if params else "")
         component = cls(label, entry, params)
-        # fail now, before any work, on a bad parameter
-        component.check(component.build(seed=0, n_clusters=2))
+        if validate:  # fail now, before any work, on a bad parameter
+            component.check(component.build(seed=0, n_clusters=2))
         return component
 
     def check(self, estimator: Any) -> None:

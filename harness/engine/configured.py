@@ -8,7 +8,7 @@ of that encoder on that dataset. The proxy (silhouette) space stays the standard
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from zsbench.core.catalog import Catalog
 from zsbench.core.names import parse_spec, shown
@@ -39,16 +39,19 @@ def configured_clusterers(spec: ProtocolSpec, reducers: Sequence[str] | str | No
 
 
 def configured_pairs(catalog: Catalog, spec: ProtocolSpec, encoder: str, dataset: str,
-                     clusterers: Sequence[str], resolved: dict[tuple[str, str], Component] | None = None) -> list[Pair]:
+                     clusterers: Sequence[str], resolved: dict[tuple[str, str], Component] | None = None,
+                     resolve: Callable[[Catalog, str, str], Component] = Component.resolve) -> list[Pair]:
     """``encoder``'s (reducer, clusterer) on ``dataset`` for each of ``clusterers``; an encoder the protocol
-    does not cover is one line naming the encoders it does. ``resolved`` shares components between calls."""
+    does not cover is one line naming the encoders it does. ``resolved`` shares components between calls;
+    ``resolve`` makes each (a run's :meth:`zsbench.engine.params.Params.resolve`, which checks it through the
+    memo)."""
     if spec.study is None:
         raise ZsbenchError(f"protocol {spec.label} runs one configuration for every encoder; it has no pairs")
     resolved = {} if resolved is None else resolved
 
     def component(kind: str, text: str) -> Component:
         if (kind, text) not in resolved:
-            resolved[(kind, text)] = Component.resolve(catalog, kind, text)
+            resolved[(kind, text)] = resolve(catalog, kind, text)
         return resolved[(kind, text)]
 
     pairs = []

@@ -34,6 +34,7 @@ from zsbench.engine.jobs import (
     labels_key,
     reduce_job,
 )
+from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers, memory_refusal
 from zsbench.engine.scoring import finish
 from zsbench.engine.session import CheckedExecutor
@@ -128,23 +129,25 @@ def store_inputs(embeddings: Iterable[Embedding], cache: ArtifactCache) -> None:
 
 def plan(embeddings: Sequence[Embedding], *, reducers: Sequence[Component], clusterers: Sequence[Component],
          seeds: Sequence[int], proxy: Component, spec: ProtocolSpec,
-         pairs: Sequence[Sequence[Pair]] | None = None) -> list[ClusterJob]:
+         pairs: Sequence[Sequence[Pair]] | None = None, params: Params | None = None) -> list[ClusterJob]:
     """Every clustering of the grid, in order (embedding, reducer, seed, clusterer), each stage keyed once.
 
     ``pairs``, one list per embedding, replaces the cross product of ``reducers`` and ``clusterers``
     with the (reducer, clusterer) pairs a protocol configures for that embedding (the study's).
+    ``params``: the components' parameters the keys hold (a run's, with the memo; default: built here).
     """
+    params = params or Params()
     jobs = []
     for i, emb in enumerate(embeddings):
         k = int(len(np.unique(emb.y)))
         combos = pairs[i] if pairs is not None else [(red, clu) for red in reducers for clu in clusterers]
         for red, clus in grouped(combos):
             for seed in seeds:
-                reduction = reduce_job(spec, red, seed, emb.key, emb.encoder, emb.dataset)
+                reduction = reduce_job(spec, red, seed, emb.key, emb.encoder, emb.dataset, params)
                 space = reduction if _same(red, proxy) else reduce_job(spec, proxy, seed, emb.key, emb.encoder,
-                                                                       emb.dataset)
+                                                                       emb.dataset, params)
                 for clu in clus:
-                    lkey = labels_key(spec, reduction.key, clu, seed, k)
+                    lkey = labels_key(spec, reduction.key, clu, seed, k, params)
                     # a study result is its own, even where its configuration is the standard one
                     made_by = {} if spec.study is None else {"protocol": spec.version}
                     result_key = cache_key({"result": lkey, "proxy": space.key,
@@ -219,16 +222,18 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
             clusterers: Sequence[Component], seeds: Sequence[int], proxy: Component,
             spec: ProtocolSpec, run_id: str, cache: ArtifactCache, executor=None, store=None,
             progress: Progress | None = None, tally: Tally | None = None,
-            pairs: Sequence[Sequence[Pair]] | None = None) -> list[Result]:
-    """Run the grid; the results in plan order (embedding, reducer, seed, clusterer). ``pairs``: see :func:`plan`."""
+            pairs: Sequence[Sequence[Pair]] | None = None, params: Params | None = None) -> list[Result]:
+    """Run the grid; the results in plan order (embedding, reducer, seed, clusterer). ``pairs``, ``params``:
+    see :func:`plan`."""
     progress = progress or NullProgress()
+    params = params or Params()
     executor = checked(executor or INLINE)
     tally = tally or Tally()
     for i, emb in enumerate(embeddings):
-        check_reducers(reducers if pairs is None else [red for red, _ in grouped(pairs[i])], len(emb.x))
+        check_reducers(reducers if pairs is None else [red for red, _ in grouped(pairs[i])], len(emb.x), params)
     store_inputs(embeddings, cache)
     jobs = plan(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=proxy, spec=spec,
-                pairs=pairs)
+                pairs=pairs, params=params)
     scoring = Scoring(spec, run_id, tuple(int(s) for s in seeds), cache, store)
     results: dict[str, Result] = {}
     shape = (f"{len(reducers)} reducer(s) x {len(seeds)} seed(s) x {len(clusterers)} clusterer(s)" if pairs is None

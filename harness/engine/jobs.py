@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.protocol import Component, ProtocolSpec
+from zsbench.engine.params import Params
 from zsbench.storage.cache import ArtifactCache, cache_key
 
 
@@ -94,22 +95,28 @@ class ClusterJob:
                 "encoder": self.embedding.encoder, "dataset": self.embedding.dataset}
 
 
-def stage_key(stage: str, spec: ProtocolSpec, input_key: str, comp: Component, estimator, seed: int) -> str:
+def stage_key(stage: str, spec: ProtocolSpec, input_key: str, comp: Component, params: str, seed: int) -> str:
+    """The key of a stage: ``params`` is the estimator's ``get_params(deep=False)`` as canonical JSON
+    (:meth:`zsbench.engine.params.Params.text`), hashed as if the dict itself were in the spec."""
     return cache_key({"stage": stage, "protocol": spec.stage_version, "input": input_key,
-                      "component": comp.label, "plugin": comp.entry.provenance,
-                      "params": estimator.get_params(deep=False), "seed": int(seed)})
+                      "component": comp.label, "plugin": comp.entry.provenance, "seed": int(seed)},
+                     raw={"params": params})
 
 
 def reduce_job(spec: ProtocolSpec, component: Component, seed: int, input_key: str, encoder: str,
-               dataset: str) -> ReduceJob:
-    """The reduction of embedding ``input_key`` by ``component`` with ``seed``, keyed as every run keys it."""
-    key = stage_key("reduce", spec, input_key, component, component.build(seed=seed), seed)
-    return ReduceJob(component, seed, input_key, key, encoder, dataset)
+               dataset: str, params: Params | None = None) -> ReduceJob:
+    """The reduction of embedding ``input_key`` by ``component`` with ``seed``, keyed as every run keys it
+    (``params``: a run's, with the memo; default: build the reducer)."""
+    text = (params or Params()).text(component, seed=seed)
+    return ReduceJob(component, seed, input_key, stage_key("reduce", spec, input_key, component, text, seed),
+                     encoder, dataset)
 
 
-def labels_key(spec: ProtocolSpec, reduce_key: str, clusterer: Component, seed: int, n_clusters: int | None) -> str:
+def labels_key(spec: ProtocolSpec, reduce_key: str, clusterer: Component, seed: int, n_clusters: int | None,
+               params: Params | None = None) -> str:
     """The key of ``clusterer``'s labels (given ``n_clusters``; None: it finds k) on reduction ``reduce_key``."""
-    return stage_key("labels", spec, reduce_key, clusterer, clusterer.build(seed=seed, n_clusters=n_clusters), seed)
+    text = (params or Params()).text(clusterer, seed=seed, n_clusters=n_clusters)
+    return stage_key("labels", spec, reduce_key, clusterer, text, seed)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from zsbench.core.catalog import Catalog, Entry, build_catalog
 from zsbench.core.identity import describe, identity_sha256
 from zsbench.core.names import shown
 from zsbench.core.progress import NullProgress, Progress
-from zsbench.core.protocol import Component, ProtocolSpec, embed, load_spec
+from zsbench.core.protocol import ProtocolSpec, embed, load_spec
 from zsbench.core.provenance import environment
 from zsbench.core.result import Result, labels_hash
-from zsbench.engine.configured import Pair, configured_clusterers, configured_pairs
+from zsbench.engine.components import Components, Names, components, names, seed_list
 from zsbench.engine.grid import execute
 from zsbench.engine.inputs import (
     DatasetView,
@@ -38,16 +38,16 @@ from zsbench.engine.inputs import (
 )
 from zsbench.engine.jobs import Embedding, Tally
 from zsbench.engine.knn import KnnRun
+from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers
 from zsbench.engine.session import DEFAULT_EXECUTOR, CacheArg, embed_key, open_cache, open_executor, sample_fingerprint
 from zsbench.engine.stages import embed_task
 from zsbench.plugin.datasets import fingerprint
-from zsbench.plugin.errors import InvalidInputError, ZsbenchError, check_seed
+from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.storage.cache import ArtifactCache, cache_key
 from zsbench.storage.store import ResultStore
 
 StoreArg = str | os.PathLike[str] | ResultStore | None | bool
-Names = str | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -66,50 +66,6 @@ class GridRun:
     @property
     def failed(self) -> list[Result]:
         return [r for r in self.results if not r.ok]
-
-
-@dataclass(frozen=True)
-class Components:
-    """The reducers and clusterers of a run, and the reducer of its proxy (silhouette) space."""
-
-    reducers: list[Component]
-    clusterers: list[Component]
-    proxy: Component
-    # a protocol that configures each encoder (the study): the clusterers it keeps, by name; the pairs
-    # each embedding gets come from :func:`zsbench.engine.configured.configured_pairs`
-    configured: list[str] | None = None
-    resolved: dict[tuple[str, str], Component] = field(default_factory=dict)
-
-    def pairs(self, catalog: Catalog, spec: ProtocolSpec, encoder: str, dataset: str) -> list[Pair] | None:
-        """``encoder``'s (reducer, clusterer) pairs on ``dataset``; None: the cross product of the run's."""
-        if self.configured is None:
-            return None
-        return configured_pairs(catalog, spec, encoder, dataset, self.configured, self.resolved)
-
-
-def names(value: Names, default: str) -> list[str]:
-    if value is None:
-        return [default]
-    return [value] if isinstance(value, str) else list(value)
-
-
-def components(catalog: Catalog, spec: ProtocolSpec, reducers: Names, clusterers: Sequence[str] | None) -> Components:
-    proxy = Component.resolve(catalog, "reducers", spec.proxy_reducer)
-    if spec.study is not None:
-        return Components([], [], proxy, configured_clusterers(spec, reducers, clusterers))
-    chosen = list(clusterers) if clusterers else list(spec.clusterers)
-    return Components([Component.resolve(catalog, "reducers", r) for r in names(reducers, spec.reducer)],
-                      [Component.resolve(catalog, "clusterers", c) for c in chosen], proxy)
-
-
-def seed_list(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
-    if seeds is None:
-        return list(range(spec.seeds))
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise InvalidInputError(f"--seeds must be at least 1, got {seeds}")
-        return [check_seed(s, "seed") for s in range(seeds)]
-    return [check_seed(s, "seed") for s in seeds]
 
 
 def open_store(store: StoreArg) -> ResultStore | None:
@@ -132,7 +88,7 @@ def run_grid(embeddings: list[Embedding], comps: Components, seeds: list[int], s
     try:
         results = execute(embeddings, reducers=comps.reducers, clusterers=comps.clusterers, seeds=seeds,
                           proxy=comps.proxy, spec=spec, run_id=run_id, cache=cache, executor=executor, store=db,
-                          progress=progress, tally=tally, pairs=pairs)
+                          progress=progress, tally=tally, pairs=pairs, params=comps.params)
     finally:
         if db is not None and not isinstance(store, ResultStore):
             db.close()
@@ -249,7 +205,7 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
                                      precheck=check_weights)
                 for e in names(encoder, spec.default_encoder)]
     ds_entries = [catalog.get("datasets", d) for d in names(dataset, spec.default_dataset)]
-    comps = components(catalog, spec, reducer, clusterers)  # resolve all names before any work
+    comps = components(catalog, spec, reducer, clusterers, Params.for_cache(cache))  # all names, before any work
     # a configured protocol's pairs, resolved before any work too (an encoder outside it is an error now)
     planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
     seeds_ = seed_list(seeds, spec)
@@ -265,7 +221,7 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
             # before embedding: a reducer that cannot fit would fail all
             check_reducers(comps.reducers + [r for (_, d), ps in planned.items() if d == ds_entry.name
-                                             for r, _ in ps or ()], len(y))
+                                             for r, _ in ps or ()], len(y), comps.params)
             dataset_config = {"name": ds_entry.name, "info": recorded_info(view.info, ds_entry), **selection,
                               "fingerprint": sample_fingerprint(view, selection), "labels_sha256": labels_hash(y)}
             for enc_entry, enc_options in encoders:
@@ -286,7 +242,7 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
     spec = load_spec(protocol)
     progress = progress or NullProgress()
     catalog = build_catalog()
-    comps = components(catalog, spec, reducer, clusterers)
+    comps = components(catalog, spec, reducer, clusterers, Params.for_cache(cache))
     pairs = comps.pairs(catalog, spec, encoder, dataset)  # the study's encoder check, before any work
     label = (source or {}).get("path", f"embeddings {encoder!r}")
     y, keep = prepare_labels(labels, label, progress)
@@ -295,7 +251,7 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
         raise InvalidInputError(
             f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
-    check_reducers(comps.reducers + [r for r, _ in pairs or ()], len(x))
+    check_reducers(comps.reducers + [r for r, _ in pairs or ()], len(x), comps.params)
     content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
     # The encoder behind a file of embeddings is unknown: its identity says so, and the file (by
     # name and content, never its path) is where it came from. Runs of one --name share an identity.

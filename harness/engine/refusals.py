@@ -3,12 +3,13 @@ reducer, a clusterer that would not fit in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zsbench.core.protocol import Component
 from zsbench.core.registration import memory_need
 from zsbench.engine.inputs import available_memory
+from zsbench.engine.params import Params
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 
 
@@ -35,23 +36,28 @@ def min_samples(estimator: Any) -> int:
     Spectral initialisation (UMAP's default) solves for n_components + 1 eigenvectors of the n x n
     graph Laplacian, which needs n_components + 1 < n: UMAP-50 needs 52 samples.
     """
-    params = estimator.get_params(deep=False)
+    return min_samples_of(estimator.get_params(deep=False))
+
+
+def min_samples_of(params: Mapping[str, Any]) -> int:
+    """:func:`min_samples` from the reducer's ``get_params(deep=False)``."""
     n = params.get("n_components")
     if isinstance(params.get("init"), str) and params["init"] == "spectral" and isinstance(n, int):
         return n + 2
     return 2
 
 
-def sample_refusal(component: Component, n: int) -> str | None:
-    """Why ``component`` cannot reduce ``n`` samples, or None."""
-    need = min_samples(component.build(seed=0))
+def sample_refusal(component: Component, n: int, params: Params | None = None) -> str | None:
+    """Why ``component`` cannot reduce ``n`` samples, or None (``params``: a run's, with the memo)."""
+    need = min_samples_of((params or Params()).of(component, seed=0))
     if n >= need:
         return None
     return f"{n} samples are too few for reducer {component.label} (needs at least {need})"
 
 
-def check_reducers(reducers: Sequence[Component], n: int) -> None:
+def check_reducers(reducers: Sequence[Component], n: int, params: Params | None = None) -> None:
     """Refuse, before any embedding or reduction runs, a reducer that cannot fit ``n`` samples."""
+    params = params or Params()
     for red in reducers:
-        if (refusal := sample_refusal(red, n)) is not None:
+        if (refusal := sample_refusal(red, n, params)) is not None:
             raise InvalidInputError(f"{refusal}; use more samples or --reducer none")

@@ -46,9 +46,25 @@ def default_root() -> Path:
     return user_path(ENV_CACHE, "cache", "artifacts")
 
 
-def cache_key(spec: Mapping[str, Any]) -> str:
-    """SHA-256 of the spec's canonical JSON: equal specs give equal keys, whatever their order."""
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+def canonical_json(value: Any) -> str:
+    """The JSON text keys are hashes of: sorted keys, no spaces, ``str()`` of what JSON cannot hold."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def cache_key(spec: Mapping[str, Any], *, raw: Mapping[str, str] | None = None) -> str:
+    """SHA-256 of the spec's canonical JSON: equal specs give equal keys, whatever their order.
+
+    ``raw``: more fields given as their :func:`canonical_json` text (e.g. remembered from an earlier
+    process), written into the spec's text as they are: the key is the one the values themselves give.
+    """
+    if not raw:
+        return hashlib.sha256(canonical_json(spec).encode()).hexdigest()
+    # a nested value's canonical text is its text alone, so each field's placeholder (a string no
+    # value can contain: it holds a fresh random token) is replaced by that text
+    holders = {name: f"\0{secrets.token_hex(16)}" for name in raw}
+    text = canonical_json({**spec, **holders})
+    for name, holder in holders.items():
+        text = text.replace(canonical_json(holder), raw[name], 1)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
