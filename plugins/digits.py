@@ -15,16 +15,15 @@ def _digits(split: str = "all"):
     of the declared seeded, stratified 50/50 split (`zsbench run --knn` clusters the test half and takes
     the kNN neighbours from the train half)."""
     import numpy as np
-    from sklearn.datasets import load_digits
 
     from zsbench.plugin import ArrayImages
 
     if split not in SPLITS:
         raise InvalidInputError(f"dataset digits: split={split!r} is not one of {', '.join(SPLITS)}")
-    bunch = load_digits()
+    images, target = _bundle()
     # stored as 0..16 intensities; scaled to 8-bit so they are ordinary greyscale images
-    pixels = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)
-    labels = bunch.target.astype(np.int64)
+    pixels = np.round(images * (255.0 / 16.0)).astype(np.uint8)
+    labels = target.astype(np.int64)
     positions = np.arange(len(pixels))
     described = "all (no split bundled)"
     if split != "all":
@@ -37,6 +36,27 @@ def _digits(split: str = "all"):
                        {"source": "sklearn.datasets.load_digits", "split": described,
                         "n_classes": 10, "n_samples": len(positions), "image_size": [8, 8],
                         "group": "far-OOD"})
+
+
+def _bundle():
+    """(images 0..16 as float, labels) as ``sklearn.datasets.load_digits`` gives them, read from the same
+    bundled file without importing scikit-learn (a second or more of imports, on a re-run that needs
+    nothing else from it); ``load_digits`` itself when the file is not where scikit-learn keeps it."""
+    import importlib.util
+    from pathlib import Path
+
+    import numpy as np
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        data = np.loadtxt(path, delimiter=",")  # load_digits reads it so (sklearn.datasets._base)
+        if data.shape == (1797, 65):
+            return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.images, bunch.target
 
 
 @hookimpl

@@ -39,6 +39,12 @@ def test_digits_dataset_is_the_full_bundled_set():
     assert len(ds) == 1797 and len(np.unique(ds.labels)) == 10
     assert ds[0].mode == "L" and ds[0].size == (8, 8)
     assert ds.info["n_classes"] == 10
+    # read from scikit-learn's bundled file without importing it: exactly what load_digits gives
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    assert np.array_equal(ds.labels, bunch.target)
+    assert np.array_equal(np.asarray(ds[5]), np.round(bunch.images[5] * (255.0 / 16.0)).astype(np.uint8))
 
 
 def test_pca_zscores_first_and_zeroes_constant_dimensions():
