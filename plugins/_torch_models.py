@@ -102,12 +102,12 @@ PREPROCESS = {
 }
 
 
-def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None) -> TorchEncoder:
+def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None, precision: str = "fp32") -> TorchEncoder:
     """Build a study encoder from its declared spec (see ``zsbench.plugins.zoo.ZOO``)."""
     if "alias" in spec:  # served by a model family, e.g. open_clip/RN50/openai
         family, _, rest = spec["alias"].partition("/")
         build = {"timm": timm_encoder, "open_clip": open_clip_encoder}[family]
-        encoder = build(rest, weights=weights)
+        encoder = build(rest, weights=weights, precision=precision)
         encoder.identity = {"name": name, "study_name": spec["study_name"], **encoder.identity}
         return encoder
     args = spec.get("arch_args", {})
@@ -129,7 +129,7 @@ def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None) -> 
         source = {"weights": spec["url"] if weights is None else "local file", "file": Path(path).name}
     return TorchEncoder(net, PREPROCESS[spec["preprocess"]], identity={
         "name": name, "study_name": spec["study_name"], "architecture": spec["arch"],
-        "arch_args": args, "pooling": spec["pooling"], **weights_identity}, source=source)
+        "arch_args": args, "pooling": spec["pooling"], **weights_identity}, source=source, precision=precision)
 
 
 def _short(exc: BaseException) -> str:
@@ -148,7 +148,7 @@ def _hf_cache() -> str:
 # -- families -------------------------------------------------------------------------------------
 
 
-def timm_encoder(model: str, weights: str | None = None) -> TorchEncoder:
+def timm_encoder(model: str, weights: str | None = None, precision: str = "fp32") -> TorchEncoder:
     """``timm/<model>[.<tag>]``: pooled pre-classifier features (``num_classes=0``)."""
     import timm
 
@@ -186,10 +186,10 @@ def timm_encoder(model: str, weights: str | None = None) -> TorchEncoder:
                             tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD)))
     return TorchEncoder(net, preprocess, identity={
         "name": f"timm/{model}", "library": f"timm {timm.__version__}",
-        "pooling": getattr(net, "global_pool", "avg"), **weights_identity}, source=source)
+        "pooling": getattr(net, "global_pool", "avg"), **weights_identity}, source=source, precision=precision)
 
 
-def open_clip_encoder(spec: str, weights: str | None = None) -> TorchEncoder:
+def open_clip_encoder(spec: str, weights: str | None = None, precision: str = "fp32") -> TorchEncoder:
     """``open_clip/<architecture>/<pretrained tag>``: the projected image embedding."""
     import open_clip
 
@@ -231,4 +231,5 @@ def open_clip_encoder(spec: str, weights: str | None = None) -> TorchEncoder:
                             tuple(pre.get("mean", CLIP_MEAN)), tuple(pre.get("std", CLIP_STD)))
     return TorchEncoder(model.visual, preprocess, identity={
         "name": label, "library": f"open_clip {open_clip.__version__}",
-        "pooling": "projected image embedding (encode_image)", **weights_identity}, source=source)
+        "pooling": "projected image embedding (encode_image)", **weights_identity}, source=source,
+        precision=precision)

@@ -95,22 +95,26 @@ ZOO: dict[str, dict] = {
 }
 
 
-def _build(name: str, weights: str | None = None):
+# precision: "fp32" (the default), "bf16" or "fp16", see zsbench.plugin.torch.compute_dtype; `zsbench run
+# --precision` sets it for every encoder of a run
+
+
+def _build(name: str, weights: str | None = None, precision: str = "fp32"):
     from zsbench.plugins._torch_models import zoo_encoder
 
-    return zoo_encoder(name, ZOO[name], weights=weights)
+    return zoo_encoder(name, ZOO[name], weights=weights, precision=precision)
 
 
-def _timm(model: str, weights: str | None = None):
+def _timm(model: str, weights: str | None = None, precision: str = "fp32"):
     from zsbench.plugins._torch_models import timm_encoder
 
-    return timm_encoder(model, weights=weights)
+    return timm_encoder(model, weights=weights, precision=precision)
 
 
-def _open_clip(spec: str, weights: str | None = None):
+def _open_clip(spec: str, weights: str | None = None, precision: str = "fp32"):
     from zsbench.plugins._torch_models import open_clip_encoder
 
-    return open_clip_encoder(spec, weights=weights)
+    return open_clip_encoder(spec, weights=weights, precision=precision)
 
 
 @hookimpl

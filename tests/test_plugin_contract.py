@@ -15,6 +15,7 @@ from zsbench.cli.app import app
 from zsbench.core import manager
 from zsbench.core.catalog import build_catalog
 from zsbench.engine.session import open_executor
+from zsbench.plugin import API_VERSION
 
 from .test_plugins import fabricate_distribution
 
@@ -317,7 +318,7 @@ def test_require_api_fails_only_the_plugin_that_needs_a_newer_api(site, monkeypa
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-future,zsb-current")
     found = manager.get_plugins()
     assert found.infos["zsb-future:p"].error == (
-        "PluginAPIError: this plugin needs zsbench plugin API 9.0, and the installed zsbench offers 1.0; "
+        f"PluginAPIError: this plugin needs zsbench plugin API 9.0, and the installed zsbench offers {API_VERSION}; "
         "install a zsbench whose plugin API is 9.x with x >= 0")
     assert found.infos["zsb-current:p"].ok
     assert {"zsb-current-reducer", "pca"} <= set(build_catalog().names("reducers"))

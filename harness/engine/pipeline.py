@@ -201,7 +201,7 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
     catalog = build_catalog()
     # "raw-pixels:size=16": that encoder's options, merged with encoder_options (--weights); a weights path
     # that is not there is said before "does not accept weights": a mistyped path is the likelier mistake
-    encoders = [catalog.with_options("encoders", e, encoder_options, "encoder_options (--weights)",
+    encoders = [catalog.with_options("encoders", e, encoder_options, "encoder_options (--weights, --precision)",
                                      precheck=check_weights)
                 for e in names(encoder, spec.default_encoder)]
     ds_entries = [catalog.get("datasets", d) for d in names(dataset, spec.default_dataset)]

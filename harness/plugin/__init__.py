@@ -26,7 +26,7 @@ from zsbench.plugin.protocols import Clusterer, Dataset, Encoder, Executor, Redu
 from zsbench.plugin.system import usable_cores
 
 # MAJOR.MINOR of the plugin surface: a minor version adds names, a major one may remove or change them.
-API_VERSION = "1.0"
+API_VERSION = "1.1"  # 1.1: TorchEncoder(precision=...)
 
 if TYPE_CHECKING:  # for type checkers; at run time these load lazily (numpy, PIL, torch)
     from zsbench.plugin.datasets import (

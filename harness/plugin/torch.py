@@ -5,8 +5,9 @@ the declared preprocessing (shorter side resized to the input size, centre crop,
 three channels, the encoder's mean and std), eval mode and ``torch.inference_mode``, images decoded
 and resized in DataLoader worker processes while the model runs, channels-last memory format for
 convolutional networks, a batch size that halves itself on out-of-memory, device selection
-(cuda, mps, cpu; ``$ZSBENCH_DEVICE`` overrides) and bf16/fp16 autocast on GPU. Embeddings are
-always returned as float32 numpy arrays.
+(cuda, mps, cpu; ``$ZSBENCH_DEVICE`` overrides) and an opt-in compute precision: fp32 by default on
+every device, bf16 autocast on GPUs and on CPUs with native bf16, fp16 autocast on GPUs. Embeddings
+are always returned as float32 numpy arrays.
 
 torch and torchvision are imported only when an encoder is built, never when plugins are listed.
 """
@@ -14,10 +15,13 @@ torch and torchvision are imported only when an encoder is built, never when plu
 from __future__ import annotations
 
 import os
+import platform
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from zsbench.plugin.errors import InvalidInputError
 from zsbench.plugin.system import usable_cores
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -25,6 +29,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 ENV_DEVICE = "ZSBENCH_DEVICE"
+# compute precision -> the autocast dtype it means (fp32: no autocast), as identities record it
+PRECISIONS = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,56 @@ def select_device(requested: str | None = None) -> str:
     return "cpu"
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively: x86 AVX512-BF16 or AMX, or Arm's BF16 extension.
+
+    Without it torch emulates bf16 (no faster than fp32, and usually slower), so bf16 is refused.
+    """
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's, since torch 2.2
+    if any(getattr(torch.cpu, probe, lambda: False)() for probe in probes):
+        return True
+    if platform.machine().lower() in ("aarch64", "arm64"):  # oneDNN's check is the Arm bf16 extension there
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def check_precision(precision: Any) -> str:
+    """``precision`` if it is one zsbench knows (fp32, bf16, fp16), else a one-line error; imports no torch."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise InvalidInputError(f"precision {str(precision)[:40]!r} (--precision): use fp32 (the default), "
+                                "bf16 or fp16")
+    return precision
+
+
+def compute_dtype(precision: str, device: str | None = None) -> str | None:
+    """The autocast dtype ``precision`` means on ``device`` (default: :func:`select_device`'s); None for fp32.
+
+    A precision the device cannot run is a one-line error, never a silent fp32: bf16 needs a GPU
+    with bf16 or a CPU with native bf16 (:func:`cpu_has_bf16`); fp16 runs on a GPU only (a CPU has
+    no fast fp16 path, and bf16 is as fast there with fp32's range).
+    """
+    if check_precision(precision) == "fp32":
+        return None
+    device = select_device(device)
+    kind = device.split(":", 1)[0]
+    if kind == "cuda":
+        import torch
+
+        if precision == "bf16" and not torch.cuda.is_bf16_supported():
+            raise InvalidInputError("--precision bf16: this GPU has no bf16 (GPUs have it since Ampere); use fp16")
+        return PRECISIONS[precision]
+    if kind == "cpu" and precision == "bf16":
+        if not cpu_has_bf16():
+            raise InvalidInputError("--precision bf16: this CPU lacks native bf16 (AVX512-BF16, AMX or Arm "
+                                    "BF16), so bf16 would be emulated and no faster; use fp32 (the default)")
+        return PRECISIONS[precision]
+    raise InvalidInputError(f"--precision {precision} is not supported on device {device!r}: "
+                            + ("fp16 runs on a GPU only; on a CPU use bf16 where it has native bf16, or fp32"
+                               if kind == "cpu" else "use fp32 (the default)"))
+
+
 def default_workers(device: str) -> int:
     """How many processes decode and resize images while the model runs.
 
@@ -117,7 +173,12 @@ class TorchEncoder:
 
     ``model`` may be the module or a zero-argument callable building it (built on first use).
     ``identity`` names the weights (by sha256, not by path) and pooling; the preprocessing and
-    runtime dtype are added. ``source`` says where the weights came from (URL, file name).
+    compute dtype are added. ``source`` says where the weights came from (URL, file name).
+
+    ``precision`` is "fp32" (the default, on every device), "bf16" (autocast on a GPU with bf16 or
+    a CPU with native bf16) or "fp16" (autocast on a GPU); see :func:`compute_dtype`. The identity's
+    ``compute_dtype`` records it, so embeddings of two precisions never share a cache entry or a
+    leaderboard row, and an fp32 identity is what it always was.
     """
 
     model: Any
@@ -128,20 +189,23 @@ class TorchEncoder:
     device: str | None = None
     num_workers: int | None = None
     channels_last: bool | None = None  # None: yes for convolutional networks
-    autocast: bool = True  # bf16 (or fp16) autocast on GPU; CPU always runs fp32
+    autocast: bool | None = None  # deprecated (plugin API 1.0): True is the former GPU default, see below
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         self.device = select_device(self.device)
-        self._dtype = self._autocast_dtype()
+        self._dtype = compute_dtype(self.precision, self.device)
+        if self.autocast is not None:
+            warnings.warn("TorchEncoder(autocast=...) is deprecated: use precision='bf16' or 'fp16' (fp32 is the "
+                          "default); autocast=True keeps the former GPU-only autocast", DeprecationWarning,
+                          stacklevel=3)
+            if self.autocast and self.precision == "fp32" and self.device.startswith("cuda"):
+                import torch
+
+                self._dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        # exactly the keys an fp32 encoder always had: its identity (and cached embeddings) stay valid
         self.identity = {**self.identity, "preprocess": self.preprocess.identity(),
                          "compute_dtype": self._dtype or "float32", "output_dtype": "float32"}
-
-    def _autocast_dtype(self) -> str | None:
-        if not self.autocast or not self.device.startswith("cuda"):
-            return None
-        import torch
-
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
 
     def module(self):
         """The network in eval mode on the chosen device, prepared for inference (built once)."""
@@ -209,7 +273,8 @@ class TorchEncoder:
 
         if self._dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=getattr(torch, self._dtype))
+        # autocast keeps the numerically delicate ops (softmax, norms, reductions) in fp32
+        return torch.autocast(self.device.split(":", 1)[0], dtype=getattr(torch, self._dtype))
 
 
 def fold_batchnorm(model):
