@@ -7,12 +7,14 @@ so a rerun after any interruption recomputes nothing that finished. Reductions a
 on an executor; scoring runs here, where the results are written.
 
 :func:`execute` is three steps: :func:`plan` (the jobs, as small frozen dataclasses), submitting
-(:func:`reduce_all`, :func:`cluster_all`) and :func:`finish` (score and store each result).
+(:func:`stream`: each clustering as soon as its reductions are known) and :func:`finish` (score and
+store each result).
 ``zsbench proxy --choose`` plans and submits its stages with the same functions and keys.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -196,24 +198,61 @@ def reduce_all(jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, progre
     return outcomes
 
 
-def cluster_all(jobs: Iterable[ClusterJob], cache: ArtifactCache, executor, reductions: Mapping[str, Outcome],
-                tally: Tally) -> Iterator[tuple[ClusterJob, Outcome]]:
-    """Each clustering's outcome as it is known: refused or reused at once, the others as they finish."""
-    futures: dict[Any, ClusterJob] = {}
-    for job in jobs:
-        emb = job.embedding
-        error = reductions[job.reduce.key].error or memory_refusal(job.clusterer, len(emb.x), emb.x.shape[1])
-        if error:
-            yield job, Outcome(error)
-        elif cache.get("labels", job.key) is not None:
-            tally.reused["labels"] += 1
-            yield job, REUSED
-        else:
-            futures[submit(executor, job.clusterer, cluster_task, str(cache.root), job.reduce.key,
-                           job.clusterer.label, job.seed, job.n_clusters, job.key, job.spec)] = job
-    for future in completed(executor, futures):
-        tally.computed["labels"] += 1
-        yield futures[future], Outcome.of(future.result())
+def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress: Progress,
+           tally: Tally) -> Iterator[tuple[ClusterJob, Outcome, Mapping[str, Outcome]]]:
+    """Each clustering's outcome as it is known, with the reductions' outcomes so far.
+
+    Reductions and clusterings are one stream: every distinct reduction (and proxy space) is submitted
+    at once, each from the cache when there; a clustering is submitted as soon as the reductions it
+    needs are known, so a worker never idles while another fits a later seed's UMAP, and results are
+    scored as they arrive. A clustering refused (its reduction failed, or the memory guard) or found in
+    the cache is yielded at once."""
+    reductions: dict[str, Outcome] = {}
+    futures: dict[Any, tuple[str, Any]] = {}  # future -> ("reduce", key) or ("cluster", job)
+    submitted: set[str] = set()
+    for red in (r for job in jobs for r in (job.reduce, job.proxy)):
+        if red.key in reductions or red.key in submitted:
+            continue
+        submitted.add(red.key)
+        if cache.get("reduce", red.key) is not None:
+            tally.reused["reduce"] += 1
+            reductions[red.key] = REUSED
+            continue
+        futures[submit(executor, red.component, reduce_task, str(cache.root), red.input_key, red.component.label,
+                       red.seed, red.key, red.spec)] = ("reduce", red.key)
+    fits = len(futures)
+    with contextlib.ExitStack() as stage:
+        step = stage.enter_context(progress.stage(f"reduce: {fits} fit(s)", total=fits)) if fits else None
+        queue = list(jobs)
+        while queue or futures:
+            waiting = []
+            for job in queue:
+                if job.reduce.key not in reductions or job.proxy.key not in reductions:
+                    waiting.append(job)
+                elif error := reductions[job.reduce.key].error or memory_refusal(
+                        job.clusterer, len(job.embedding.x), job.embedding.x.shape[1]):
+                    yield job, Outcome(error), reductions
+                elif cache.get("labels", job.key) is not None:
+                    tally.reused["labels"] += 1
+                    yield job, REUSED, reductions
+                else:
+                    futures[submit(executor, job.clusterer, cluster_task, str(cache.root), job.reduce.key,
+                                   job.clusterer.label, job.seed, job.n_clusters, job.key, job.spec)] = ("cluster", job)
+            queue = waiting
+            for future in completed(executor, list(futures)):
+                kind, what = futures.pop(future)
+                outcome = Outcome.of(future.result())
+                if kind == "cluster":
+                    tally.computed["labels"] += 1
+                    yield what, outcome, reductions
+                    continue
+                reductions[what] = outcome
+                tally.computed["reduce"] += 1
+                step(1)
+                if tally.computed["reduce"] == fits:
+                    stage.close()  # the reduce stage's progress ends with its last fit
+                if any(what in (job.reduce.key, job.proxy.key) for job in queue):
+                    break  # clusterings can start: submit them, then wait on everything again
 
 
 # -- finish -----------------------------------------------------------------------------------------
@@ -248,10 +287,7 @@ def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
                 advance(1)
             else:
                 pending.append(job)
-        # reductions (and proxy spaces) that are needed, each once
-        reductions = reduce_all((r for job in pending for r in (job.reduce, job.proxy)), cache, executor,
-                                progress, tally)
-        for job, outcome in cluster_all(pending, cache, executor, reductions, tally):
+        for job, outcome, reductions in stream(pending, cache, executor, progress, tally):
             results[job.result_key] = finish(job, outcome, reductions, scoring)
             advance(1)
     # stages finish in any order; hand results back in plan order
