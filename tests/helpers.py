@@ -95,3 +95,14 @@ def throwaway_plugin(**extra):
     return types.SimpleNamespace(register_encoders=register_encoders,
                                  register_datasets=register_datasets,
                                  register_clusterers=register_clusterers, **extra)
+
+
+def one_line_error(result, *fragments):
+    """A CLI result that failed the way users are promised: exit 1, one line starting "error:", no traceback,
+    and each of ``fragments`` in that line."""
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

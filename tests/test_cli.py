@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import one_line_error
 from zsbench.cli.app import app
 
 
@@ -130,36 +131,27 @@ def test_run_embeddings_with_name_and_explicit_store(cli, npz, tmp_path):
     assert "resnet-ours" not in cli("leaderboard", "-f", "csv").output  # the default store
 
 
-def _one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
-
-
 def test_unknown_names_get_one_line_with_the_closest(cli):
-    _one_line_error(cli("run", "--encoder", "raw-pixel"), "unknown encoder 'raw-pixel'",
+    one_line_error(cli("run", "--encoder", "raw-pixel"), "unknown encoder 'raw-pixel'",
                     "did you mean raw-pixels?")
-    _one_line_error(cli("run", "--clusterer", "hdbscn"), "did you mean hdbscan")
-    _one_line_error(cli("run", "--dataset", "cifar"), "unknown dataset 'cifar'")
+    one_line_error(cli("run", "--clusterer", "hdbscn"), "did you mean hdbscan")
+    one_line_error(cli("run", "--dataset", "cifar"), "unknown dataset 'cifar'")
 
 
 def test_bad_embeddings_files_get_one_line_errors(cli, tmp_path):
     nan = tmp_path / "nan.npz"
     np.savez(nan, embeddings=np.array([[np.nan, 1.0], [1, 1], [2, 2]]), labels=[0, 1, 1])
-    _one_line_error(cli("run", "--embeddings", str(nan)), "nan.npz", "NaN or Inf")
+    one_line_error(cli("run", "--embeddings", str(nan)), "nan.npz", "NaN or Inf")
 
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, feats=np.zeros((3, 2)), labels=[0, 1, 1])
-    _one_line_error(cli("run", "--embeddings", str(wrong)), "missing array(s) embeddings")
+    one_line_error(cli("run", "--embeddings", str(wrong)), "missing array(s) embeddings")
 
     text = tmp_path / "notes.npz"
     text.write_text("not an archive")
-    _one_line_error(cli("run", "--embeddings", str(text)), "not an .npz archive")
+    one_line_error(cli("run", "--embeddings", str(text)), "not an .npz archive")
 
-    _one_line_error(cli("run", "--embeddings", str(tmp_path / "absent.npz")), "no such file")
+    one_line_error(cli("run", "--embeddings", str(tmp_path / "absent.npz")), "no such file")
 
 
 def test_failed_clusterer_is_reported_but_run_succeeds(cli, npz):
@@ -177,7 +169,7 @@ def test_usage_mistakes_exit_2(cli):
 
 
 def test_conflicting_options_are_user_errors(cli, npz):
-    _one_line_error(cli("run", "--embeddings", str(npz), "--encoder", "raw-pixels"),
+    one_line_error(cli("run", "--embeddings", str(npz), "--encoder", "raw-pixels"),
                     "either --encoder or --embeddings")
 
 
@@ -245,7 +237,7 @@ def test_cache_commands_are_part_of_zsbench(cli, npz, tmp_path, monkeypatch):
 
 
 def test_a_missing_folder_with_brackets_is_named_literally(cli):
-    _one_line_error(cli("run", "--dataset", "folder:/x/nonexist[abc]", "--seeds", "1", "--reducer", "none",
+    one_line_error(cli("run", "--dataset", "folder:/x/nonexist[abc]", "--seeds", "1", "--reducer", "none",
                         "--clusterer", "kmeans"), "/x/nonexist[abc]")
 
 

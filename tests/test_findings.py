@@ -8,6 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import one_line_error
 from tests.test_knn_run import knn_row
 from tests.test_trust import result
 from zsbench.analysis import proxy
@@ -42,15 +43,6 @@ def stored(isolated_store):
 
 def cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def _one_line_error(out, *fragments):
-    assert out.exit_code == 1, out.output
-    lines = [ln for ln in out.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), out.output
-    assert "Traceback" not in out.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_supervision_levels_and_backbone_paired_differences_by_group():
@@ -101,12 +93,12 @@ def test_supervision_table_markdown_html_and_figure(stored, tmp_path):
 
 
 def test_finding_errors_are_one_line(stored, tmp_path):
-    _one_line_error(cli("findings", "supervision", "--family", "oops"), "--family 'oops'", "ENCODER=FAMILY")
-    _one_line_error(cli("findings", "supervision", "-o", tmp_path / "none" / "x.html"), "--output", "does not exist")
-    _one_line_error(cli("findings", "supervision", "--encoder", "nobody"), "no encoder with a known family")
-    _one_line_error(cli("findings", "knn"), "run `zsbench run --knn` first")
-    _one_line_error(cli("findings", "knn", "--k", "7"), "--k 7")
-    _one_line_error(cli("findings", "silhouette", "--protocol", "study"), "no scored protocol study-1 results")
+    one_line_error(cli("findings", "supervision", "--family", "oops"), "--family 'oops'", "ENCODER=FAMILY")
+    one_line_error(cli("findings", "supervision", "-o", tmp_path / "none" / "x.html"), "--output", "does not exist")
+    one_line_error(cli("findings", "supervision", "--encoder", "nobody"), "no encoder with a known family")
+    one_line_error(cli("findings", "knn"), "run `zsbench run --knn` first")
+    one_line_error(cli("findings", "knn", "--k", "7"), "--k 7")
+    one_line_error(cli("findings", "silhouette", "--protocol", "study"), "no scored protocol study-1 results")
 
 
 def test_silhouette_finding_is_the_proxy_report(stored, tmp_path):
