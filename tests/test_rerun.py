@@ -161,3 +161,14 @@ def test_a_finished_grid_reruns_without_building_anything_or_writing(finished):
     assert [(r.id, r.run_id) for r in ResultStore(store).results()] \
         == before
     assert sorted(str(p.relative_to(cache)) for p in cache.rglob("*")) == files
+
+
+def test_cache_gc_all_removes_the_parameters_memo_and_nothing_less_does(tmp_path):
+    from zsbench.storage.cache import ArtifactCache
+
+    cache = ArtifactCache(tmp_path)
+    memo = ParamsMemo(tmp_path).folder
+    memo.mkdir(parents=True)
+    (memo / ("a" * 64 + ".json")).write_text("{}")
+    assert cache.gc(older_than_days=0) == (0, 0) and memo.is_dir()  # stage entries only
+    assert cache.gc(everything=True) == (1, 2) and not memo.exists()

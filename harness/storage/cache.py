@@ -28,6 +28,7 @@ import numpy as np
 
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.paths import user_path
+from zsbench.storage.params import FOLDER as PARAMS_FOLDER
 
 ENV_CACHE = "ZSBENCH_CACHE"
 TMP_PREFIX = ".tmp-"
@@ -203,7 +204,11 @@ class ArtifactCache:
                 drop(path.with_suffix(".npy"))
             elif path.suffix == ".npy" and not path.with_suffix(".json").exists() and (everything or not young):
                 drop(path)
-        for folder in [*shards, *{shard.parent for shard in shards}]:
+        memo = self.root / PARAMS_FOLDER  # the parameters memo: rebuilt by the next run that needs it
+        if everything and memo.is_dir():
+            for path in _ls(memo):
+                drop(path)
+        for folder in [*shards, *{shard.parent for shard in shards}, memo]:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only succeeds when empty
         return removed, freed
