@@ -25,6 +25,9 @@ def _recording(stage: str) -> Iterator[list[str]]:
         # umap-learn: a fixed random_state disables parallelism, which is the point
         warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
         warnings.filterwarnings("ignore", category=ImportWarning)  # a library's first import in a worker
+        # numba: a kernel its disk cache cannot hold (pynndescent's NN-descent takes a function argument)
+        # compiles in this process, as without the cache (zsbench.plugin.cached_jit): nothing to act on
+        warnings.filterwarnings("ignore", message=".*[Cc]annot cache compiled function")
         yield messages
     for w in caught:
         text = f"{stage}: {w.category.__name__}: {w.message}"
