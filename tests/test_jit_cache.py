@@ -67,3 +67,15 @@ def test_without_numba_the_block_does_nothing(monkeypatch):
         pass
     with pytest.raises(ImportError):
         import numba as _  # noqa: F401
+
+
+def test_a_stage_does_not_report_kernels_numbas_cache_cannot_hold():
+    import warnings
+
+    from zsbench.engine.stages import _recording
+
+    with _recording("reduce") as messages:
+        warnings.warn('\x1b[1mCannot cache compiled function "nn_descent" as it uses dynamic globals',
+                      numba.NumbaWarning, stacklevel=1)
+        warnings.warn("Graph is not fully connected", UserWarning, stacklevel=1)
+    assert messages == ["reduce: UserWarning: Graph is not fully connected"]
