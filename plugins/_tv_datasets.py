@@ -32,7 +32,8 @@ def is_train(name: str, split: Any) -> bool:
     from zsbench.plugin import InvalidInputError
 
     if not isinstance(split, str) or split not in SPLITS:
-        raise InvalidInputError(f"dataset {name}: split={split!r} is not one of {', '.join(SPLITS)}")
+        raise InvalidInputError(f"dataset {name}: split={split!r} is not one of {', '.join(SPLITS)}; pass "
+                                "split='test' (the default, the partition the study clustered) or split='train'")
     return split == "train"
 
 

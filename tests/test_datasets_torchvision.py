@@ -482,10 +482,11 @@ def test_missing_dataset_names_itself_and_where(tmp_path, monkeypatch, name, spl
 @pytest.mark.parametrize("name", list(tv.DATASETS))
 def test_a_split_other_than_test_or_train_is_one_line(tmp_path, name):
     factory = tv.DATASETS[name][0]
-    for split in ("val", "TRAIN", 1):
+    for split in ("val", "TRAIN", 1, "", None, " test"):
         with pytest.raises(InvalidInputError) as info:
             factory(data_dir=str(tmp_path), split=split)
-        assert str(info.value) == f"dataset {name}: split={split!r} is not one of test, train"
+        assert str(info.value).startswith(f"dataset {name}: split={split!r} is not one of test, train; pass ")
+        assert "split='train'" in str(info.value) and "\n" not in str(info.value)
     assert list(tmp_path.rglob("*")) == []  # refused before looking for files
 
 
@@ -586,7 +587,7 @@ def test_run_knn_on_mnist_end_to_end(tmp_path, isolated_store):
     # the API passes dataset options through (the CLI takes dataset names only)
     import zsbench
 
-    with pytest.raises(InvalidInputError, match=r"^dataset mnist: split='val' is not one of test, train$"):
+    with pytest.raises(InvalidInputError, match=r"^dataset mnist: split='val' is not one of test, train; pass "):
         zsbench.run("raw-pixels", "mnist", clusterers=["kmeans"], reducer="none", seeds=1, store=False, cache=False,
                     dataset_options={"data_dir": str(tmp_path / "data"), "split": "val"})
 

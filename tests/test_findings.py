@@ -137,3 +137,47 @@ def test_proxy_reads_study_results_under_the_protocols_clusterer_names():
     pts = proxy.points(proxy.standard(rows, protocol="study"))
     assert sorted({p.clusterer for p in pts}) == ["agglomerative", "hdbscan"] and len(pts) == 6
     assert proxy.standard(rows) == []  # never mixed into the standard protocol
+
+
+def test_finding_paths_are_checked_before_any_work(stored, tmp_path):
+    (tmp_path / "dir.png").mkdir()
+    same = tmp_path / "same.png"
+    one_line_error(cli("findings", "supervision", "-f", "html", "-o", same, "--figure", same), "same file")
+    assert not same.exists()  # neither written: the figure is not lost under the page
+    one_line_error(cli("findings", "supervision", "--figure", tmp_path / "fig.svg"), "--figure", ".png name")
+    one_line_error(cli("findings", "supervision", "--figure", tmp_path / "dir.png"), "--figure", "is a folder")
+    one_line_error(cli("findings", "knn", "-o", tmp_path / "dir.png"), "--output", "is a folder")
+    one_line_error(cli("proxy", "--png", tmp_path / "p.txt"), "--png", ".png name")
+
+
+def test_family_option_names_real_encoders_once(stored):
+    one_line_error(cli("findings", "supervision", "--family", "resnet50-dnio=self-supervised"),
+                   "--family resnet50-dnio", "no such encoder")
+    one_line_error(cli("findings", "supervision", "--family", "vitb16-dino=supervised", "--family",
+                       "vitb16-dino = self-supervised"), "'vitb16-dino' given twice")
+    same = cli("findings", "supervision", "-f", "json", "--family", "vitb16-dino=fine-tuned", "--family",
+               "vitb16-dino=fine-tuned")
+    assert same.exit_code == 0 and json.loads(same.stdout)["families"]["vitb16-dino"] == "fine-tuned", same.output
+
+
+def test_encoders_of_no_known_backbone_are_never_paired():
+    rows = [result(enc, ds, "kmeans", s, ami=a, group=g) for enc, amis in (("foo-sup", (0.7, 0.4)), ("bar", (0.5, 0.5)))
+            for (ds, g), a in zip(DATASETS[:2], amis, strict=True) for s in (0, 1)]
+    s = compare(rows, families={"foo-sup": "supervised", "bar": "self-supervised"})
+    assert all(g.levels and not g.differences for g in s.groups)  # "other" is no architecture to pair within
+    assert any("no known backbone" in n and "bar, foo-sup" in n for n in s.notes)
+
+
+def test_names_in_figures_and_markdown_are_literal(isolated_store, tmp_path):
+    odd = "a$\\frac$b\nc"  # mathtext that does not parse, and a line break
+    with ResultStore(isolated_store) as db:
+        for r in _rows():
+            db.add(r)
+        for r in _rows()[:12]:
+            db.add(dataclasses.replace(r, encoder=odd))
+    fig = tmp_path / "f.png"
+    out = cli("findings", "supervision", "-f", "markdown", "--family", f"{odd}=self-supervised", "--family",
+              f"vitb16-dino={odd}", "--figure", fig)  # a family name is drawn in the figure's legend
+    assert out.exit_code == 0, out.output
+    assert fig.read_bytes().startswith(PNG_MAGIC)
+    assert "| a$\\frac$b c AMI×100 |" in out.stdout and f"- {odd.replace(chr(10), ' ')}: vitb16-dino" in out.stdout

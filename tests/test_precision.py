@@ -122,7 +122,12 @@ def test_cli_refuses_bad_values_unsupported_cpus_and_encoders_without_the_option
     one_line_error(cli("--encoder", "resnet50-random", "--precision", "bf16"), "--precision bf16", "this CPU lacks")
     npz = tmp_path / "e.npz"
     np.savez(npz, embeddings=np.zeros((4, 2)), labels=np.arange(4) % 2)
-    one_line_error(cli("--embeddings", str(npz), "--precision", "bf16"), "--precision")
+    one_line_error(cli("--embeddings", str(npz), "--precision", "bf16"), "--precision applies", "drop it")
+    # only the options given are named, so the message says which to drop
+    refused = cli("--embeddings", str(npz), "--precision", "fp16", "--knn")
+    one_line_error(refused, "--precision, --knn apply", "not to --embeddings")
+    assert "--weights" not in refused.output
+    one_line_error(cli("--precision", " bf16"), "' bf16'", "use fp32")
 
 
 def test_the_former_autocast_keyword_still_works_and_says_what_replaces_it():

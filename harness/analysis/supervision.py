@@ -26,12 +26,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from zsbench.analysis import leaderboard as lb
-from zsbench.analysis.knn import backbone
+from zsbench.analysis.knn import BACKBONES, backbone
 from zsbench.analysis.stats import CONFIDENCE, t_quantile
 
 SUPERVISED = "supervised"
 SSL = "self-supervised"
 FAMILIES = (SUPERVISED, SSL, "fine-tuned", "language-supervised", "random", "pixels")
+OTHER = BACKBONES[-1]  # an encoder whose name shows no known architecture
 COMPARED = (SSL, "fine-tuned")  # the families each compared with the supervised encoder of its backbone
 
 # The study's encoders (zsbench zoo names). CLIP learns from captions: language-supervised, its own
@@ -75,6 +76,7 @@ class Supervision:
     unclassified: list[str]
     notes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # names in ``families`` that no encoder on the board has
 
     @property
     def shown_families(self) -> list[str]:
@@ -109,6 +111,7 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
     fams: dict[str, str] = {}
     scores: dict[str, dict[str, float]] = {}  # encoder -> dataset -> AMI x100 (mean over clusterers, seeds)
     unclassified = []
+    on_board = {n for row in board.rows for n in (row.label, row.label.split(" (", 1)[0], row.encoder)}
     for row in board.rows:
         if row.partial or (encoders and row.encoder not in encoders):
             continue
@@ -130,7 +133,7 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
             if (level := interval(per_encoder)) is not None:
                 levels[fam] = level
         differences: dict[str, Interval] = {}
-        anchors = {backbone(e): e for e in sorted(fams) if fams[e] == SUPERVISED}
+        anchors = _anchors(fams)
         for fam in sorted({*fams.values()} - {SUPERVISED}):
             pairs = [scores[e][d] - scores[anchors[backbone(e)]][d] for e in sorted(fams) if fams[e] == fam
                      and backbone(e) in anchors for d in names
@@ -139,19 +142,42 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
                 differences[fam] = diff
         groups.append(Group(g, names, levels, differences))
     notes = list(board.notes)
-    if len({backbone(e) for e, f in fams.items() if f == SUPERVISED}) < len({backbone(e) for e in fams} - {"other"}):
+    known = {backbone(e) for e in fams} - {OTHER}
+    if len({backbone(e) for e, f in fams.items() if f == SUPERVISED} - {OTHER}) < len(known):
         notes.append("a backbone without a supervised encoder on the board: its encoders have no paired difference")
-    return Supervision(board.protocol_version, groups, fams, sorted(unclassified), notes, list(board.sources))
+    if any(backbone(e) == OTHER for e in fams):
+        notes.append("encoders of no known backbone (neither ResNet nor ViT by name) count in the levels but "
+                     "have no paired difference: " + ", ".join(sorted(e for e in fams if backbone(e) == OTHER)))
+    for bb, anchor in sorted(_anchors(fams).items()):
+        several = sorted(e for e, f in fams.items() if f == SUPERVISED and backbone(e) == bb)
+        if len(several) > 1:
+            notes.append(f"{bb}: several supervised encoders ({', '.join(several)}); differences pair with {anchor}")
+    unmatched = sorted(n for n in given if n not in on_board)
+    return Supervision(board.protocol_version, groups, fams, sorted(unclassified), notes, list(board.sources),
+                       unmatched)
+
+
+def _anchors(fams: Mapping[str, str]) -> dict[str, str]:
+    """Backbone -> the supervised encoder the backbone's others are paired with (the first by name). An
+    encoder of no known backbone is paired with none: "other" is not an architecture."""
+    anchors: dict[str, str] = {}
+    for e in sorted(fams):
+        if fams[e] == SUPERVISED and backbone(e) != OTHER:
+            anchors.setdefault(backbone(e), e)
+    return anchors
 
 
 def parse_families(pairs: Iterable[str]) -> dict[str, str]:
     """``["NAME=FAMILY", ...]`` from ``--family``; a malformed one is a ValueError naming it."""
-    out = {}
+    out: dict[str, str] = {}
     for item in pairs:
         name, sep, fam = item.rpartition("=")  # a family has no "=", an encoder name may
-        if not sep or not name.strip() or not fam.strip():
+        name, fam = name.strip(), fam.strip()
+        if not sep or not name or not fam:
             raise ValueError(f"--family {item!r}: write ENCODER=FAMILY, e.g. --family my-model={SSL}")
-        out[name.strip()] = fam.strip()
+        if out.get(name, fam) != fam:
+            raise ValueError(f"--family {name!r} given twice, as {out[name]!r} and {fam!r}; give one family")
+        out[name] = fam
     return out
 
 

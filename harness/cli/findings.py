@@ -39,16 +39,26 @@ EncoderOpt = Annotated[list[str] | None, typer.Option("--encoder", help="Only th
 DatasetOpt = Annotated[list[str] | None, typer.Option("--dataset", help="Only this dataset (repeatable).")]
 
 
-def check_paths(figure: Path | None, output: Path | None) -> None:
-    """Before any work: the figure needs matplotlib, and both files need an existing folder."""
+def check_paths(figure: Path | None, output: Path | None, *, figure_flag: str = "--figure") -> None:
+    """Before any work: the figure needs matplotlib and a .png name (it is always a PNG), each file an
+    existing folder and a name that is not a folder, and the two files must differ (one would overwrite
+    the other)."""
     if figure is not None:
         from zsbench.report.plots import require_matplotlib
 
-        require_matplotlib()
-    for flag, path in (("--figure", figure), ("--output", output)):
-        if path is not None and not path.parent.is_dir():
+        require_matplotlib(figure_flag)
+    for flag, path in ((figure_flag, figure), ("--output", output)):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise ZsbenchError(f"{flag} {path}: that is a folder; pass a file name")
+        if not path.parent.is_dir():
             raise ZsbenchError(f"{flag} {path}: the folder {path.parent} does not exist; create it or pass "
                                "another path")
+    if figure is not None and figure.suffix.lower() != ".png":
+        raise ZsbenchError(f"{figure_flag} {figure}: the figure is saved as a PNG; give the file a .png name")
+    if figure is not None and output is not None and figure.resolve() == output.resolve():
+        raise ZsbenchError(f"{figure_flag} and --output are the same file, {output}; pass two different paths")
 
 
 def emit(finding, fmt: Format | str, output: Path | None, figure: Path | None, draw, *, meta: list[str]) -> None:
@@ -126,6 +136,10 @@ def supervision(
         check_paths(figure, output)
         loaded = sources(registry, store)
         result = compare(loaded, protocol=protocol, families=families, encoders=encoder or [], datasets=dataset)
+        if result.unmatched:
+            where = ", ".join(s.name for s in loaded) or "no source"
+            raise ZsbenchError(f"--family {', '.join(result.unmatched)}: no such encoder in {where}; check the "
+                               "name (as `zsbench leaderboard` shows it) or drop the option")
         if not result.families or not any(g.levels for g in result.groups):
             where = ", ".join(s.name for s in loaded) or "no source"
             unknown = f" (family unknown: {', '.join(result.unclassified)})" if result.unclassified else ""

@@ -63,13 +63,9 @@ def proxy(
     or, with --choose, the clusterer and k an unlabelled dataset's silhouette picks."""
 
     with user_errors():
-        if png is not None:  # before any work
-            from zsbench.report.plots import require_matplotlib
+        from zsbench.cli.findings import check_paths
 
-            require_matplotlib()
-            if not png.parent.is_dir():
-                raise ZsbenchError(f"--png {png}: the folder {png.parent} does not exist; create it or pass "
-                                   "another path")
+        check_paths(png, None, figure_flag="--png")  # before any work
         if choose:
             if registry or store:
                 raise ZsbenchError("--registry and --store do not apply with --choose, which clusters the "

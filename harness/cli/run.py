@@ -74,10 +74,14 @@ def run(
                                "(with --embeddings, --name sets the encoder name)")
         if embeddings is None and name is not None:
             raise ZsbenchError("--name applies only with --embeddings")
-        if embeddings is not None and (weights or data_dir or download or max_samples or skip_bad or knn
-                                       or precision != "fp32"):
-            raise ZsbenchError("--weights, --precision, --data-dir, --download, --max-samples, --skip-bad and --knn "
-                               "apply to --encoder/--dataset runs, not to --embeddings")
+        given = [flag for flag, value in (("--weights", weights), ("--precision", precision != "fp32"),
+                                          ("--data-dir", data_dir), ("--download", download),
+                                          ("--max-samples", max_samples), ("--skip-bad", skip_bad), ("--knn", knn))
+                 if value]
+        if embeddings is not None and given:
+            raise ZsbenchError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --encoder/--dataset "
+                               "runs, not to --embeddings (embedded already); drop "
+                               f"{'them' if len(given) > 1 else 'it'}")
         executor_options = {**({"workers": workers} if workers else {}),
                             **({"scheduler": scheduler} if scheduler else {})}
         with RichProgress() as progress:

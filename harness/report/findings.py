@@ -168,5 +168,6 @@ def knn(corrs: list, protocol: str, ks: tuple[int, ...]) -> Finding:
             for (clu, bb), cs in by.items()]
     title = "Spearman ρ of AMI with kNN top-1 accuracy across encoder × dataset cells, per clusterer and k"
     return Finding("knn", title, ["clusterer", "backbone", "cells", *(f"k={k}" for k in ks)], rows, text_columns=2,
-                   caption="cells: encoder × dataset, AMI averaged over seeds; –: under 3 cells or a constant score",
+                   caption=f"cells: encoder × dataset, AMI averaged over seeds; {DASH}: under 3 cells or a constant "
+                           "score",
                    doc={"protocol": protocol, "correlations": [asdict(c) for c in corrs]})

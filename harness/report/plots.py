@@ -15,12 +15,12 @@ from zsbench.analysis.proxy import Correlation, Point
 from zsbench.plugin.errors import ZsbenchError
 
 
-def require_matplotlib() -> None:
-    """Fail before any work when a plot is asked for and matplotlib is missing."""
+def require_matplotlib(flag: str = "--png") -> None:
+    """Fail before any work when a plot is asked for (by ``flag``) and matplotlib is missing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ZsbenchError("--png needs matplotlib: pip install 'zsbench[plot]'") from None
+        raise ZsbenchError(f"{flag} needs matplotlib: pip install 'zsbench[plot]'") from None
 
 
 @contextlib.contextmanager
@@ -34,8 +34,9 @@ def figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols: 
 
     cols = max(1, min(cols, panels))
     rows = -(-panels // cols)
-    # matplotlib's defaults, not the user's matplotlibrc, while drawing: the same data, the same picture
-    with matplotlib.style.context("default"):
+    # matplotlib's defaults, not the user's matplotlibrc, while drawing: the same data, the same picture;
+    # no mathtext: names from users and records ("$x$", "a$\\frac$b") are drawn as written, never parsed
+    with matplotlib.style.context("default"), matplotlib.rc_context({"text.parse_math": False}):
         fig = Figure(figsize=(width * cols, height * rows), dpi=120)
         FigureCanvasAgg(fig)  # the non-interactive Agg canvas: no pyplot, no GUI backend
         yield [fig.add_subplot(rows, cols, i + 1) for i in range(panels)]
@@ -45,7 +46,7 @@ def figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols: 
         try:
             fig.savefig(target, format="png", dpi=120, metadata={"Software": None})
         except OSError as exc:
-            raise ZsbenchError(f"cannot write {path}: {exc.strerror or exc}; pass another --png path") from None
+            raise ZsbenchError(f"cannot write {path}: {exc.strerror or exc}; pass another path") from None
 
 
 def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, *,

@@ -14,8 +14,9 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 def md(text: object) -> str:
     """Text from users, plugins or records as Markdown: raw HTML (``<img onerror>``) is shown, never run
-    (in a PR comment or a rendered table), and ``|`` does not end a table cell."""
-    return html.escape(str(text), quote=False).replace("|", "\\|")
+    (in a PR comment or a rendered table), ``|`` does not end a table cell and a line break does not end
+    the row or list item (it becomes a space)."""
+    return " ".join(html.escape(str(text), quote=False).replace("|", "\\|").splitlines())
 
 
 def csv_cell(text: object) -> str:
