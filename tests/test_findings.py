@@ -180,4 +180,12 @@ def test_names_in_figures_and_markdown_are_literal(isolated_store, tmp_path):
               f"vitb16-dino={odd}", "--figure", fig)  # a family name is drawn in the figure's legend
     assert out.exit_code == 0, out.output
     assert fig.read_bytes().startswith(PNG_MAGIC)
-    assert "| a$\\frac$b c AMI×100 |" in out.stdout and f"- {odd.replace(chr(10), ' ')}: vitb16-dino" in out.stdout
+    shown = "a$\\\\frac$b c"  # the backslash escaped, so Markdown shows it as written
+    assert f"| {shown} AMI×100 |" in out.stdout and f"- {shown}: vitb16-dino" in out.stdout
+
+
+def test_markdown_shows_names_as_written():
+    from zsbench.report.text import md
+
+    # emphasis, code, links, strikethrough and table pipes are escaped; a user's backslash cannot cancel ours
+    assert md("my_model_*v2* [x](y) `c` ~~s~~ a|b \\*") == r"my\_model\_\*v2\* \[x\](y) \`c\` \~\~s\~\~ a\|b \\\*"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import statistics
 from collections.abc import Sequence
 
@@ -10,13 +11,18 @@ from zsbench.analysis.stats import Score
 
 DASH = "—"  # no value
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")  # one pass: a backslash written by a user cannot cancel ours
 
 
 def md(text: object) -> str:
     """Text from users, plugins or records as Markdown: raw HTML (``<img onerror>``) is shown, never run
-    (in a PR comment or a rendered table), ``|`` does not end a table cell and a line break does not end
-    the row or list item (it becomes a space)."""
-    return " ".join(html.escape(str(text), quote=False).replace("|", "\\|").splitlines())
+    (in a PR comment or a rendered table), ``|`` does not end a table cell, Markdown's emphasis, code and
+    link characters are shown as written, and a line break does not end the row or list item (it becomes a
+    space)."""
+    escaped = html.escape(str(text), quote=False)
+    # Markdown's own inline syntax is shown as written: a name like my_model_v2 or *best* stays literal
+    escaped = _MARKDOWN.sub(lambda m: "\\" + m.group(0), escaped)
+    return " ".join(escaped.splitlines())
 
 
 def csv_cell(text: object) -> str:
