@@ -123,6 +123,7 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
         mine = {d: s.mean for d, s in (view.datasets.items() if view else ()) if s is not None}
         if mine:
             fams[row.label], scores[row.label] = family, mine
+    anchors = _anchors(fams)
     groups = []
     for g in board.groups:
         names = [d.name for d in board.datasets if d.group == g]
@@ -133,7 +134,6 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
             if (level := interval(per_encoder)) is not None:
                 levels[fam] = level
         differences: dict[str, Interval] = {}
-        anchors = _anchors(fams)
         for fam in sorted({*fams.values()} - {SUPERVISED}):
             pairs = [scores[e][d] - scores[anchors[backbone(e)]][d] for e in sorted(fams) if fams[e] == fam
                      and backbone(e) in anchors for d in names
@@ -148,7 +148,7 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
     if any(backbone(e) == OTHER for e in fams):
         notes.append("encoders of no known backbone (neither ResNet nor ViT by name) count in the levels but "
                      "have no paired difference: " + ", ".join(sorted(e for e in fams if backbone(e) == OTHER)))
-    for bb, anchor in sorted(_anchors(fams).items()):
+    for bb, anchor in sorted(anchors.items()):
         several = sorted(e for e, f in fams.items() if f == SUPERVISED and backbone(e) == bb)
         if len(several) > 1:
             notes.append(f"{bb}: several supervised encoders ({', '.join(several)}); differences pair with {anchor}")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from zsbench.cli.common import RegistryOpt, StoreOpt, err, set_debug, sources, stdout, user_errors
+from zsbench.cli.common import RegistryOpt, StoreOpt, err, set_debug, sources, stdout, user_errors, write_output
 from zsbench.plugin.errors import ZsbenchError
 
 app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
@@ -99,15 +98,8 @@ def leaderboard(
             for note in board.notes:
                 err.print(f"note: {note}", highlight=False)
             return
-        text = render(board, "markdown" if format is BoardFormat.table else format.value, by=columns.value)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                output.write_text(text)
-            except OSError as exc:
-                raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
-            err.print(f"wrote {output}", highlight=False)
+        write_output(render(board, "markdown" if format is BoardFormat.table else format.value, by=columns.value),
+                     output)
 
 
 def main() -> None:

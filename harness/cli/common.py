@@ -79,6 +79,18 @@ def user_errors() -> Iterator[None]:
 
 
 
+def write_output(text: str, output: Path | None) -> None:
+    """A report to stdout, or to ``--output`` (then a note on stderr); an unwritable file is one line."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
+    err.print(f"wrote {output}", highlight=False)
+
+
 StoreOpt = Annotated[Path | None, typer.Option(
     "--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")]
 

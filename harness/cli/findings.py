@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from zsbench.cli.common import RegistryOpt, StoreOpt, err, sources, stdout, user_errors
+from zsbench.cli.common import RegistryOpt, StoreOpt, err, sources, stdout, user_errors, write_output
 from zsbench.plugin.errors import ZsbenchError
 
 findings_app = typer.Typer(no_args_is_help=True, help="The paper's findings, one command each (Lowe et al. 2024).")
@@ -80,7 +80,7 @@ def emit(finding, fmt: Format | str, output: Path | None, figure: Path | None, d
             text = finding.json()
         else:  # markdown, or a table written to a file
             text = finding.markdown()
-        _write(text, output)
+        write_output(text, output)
     if figure is not None:
         sys.stdout.flush()  # the report first, then the note on stderr
         err.print(f"saved {figure}", highlight=False)
@@ -94,17 +94,6 @@ def _png(draw) -> tuple[bytes | None, str | None]:
     buf = io.BytesIO()
     draw(buf)
     return buf.getvalue(), None
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
-    err.print(f"wrote {output}", highlight=False)
 
 
 def _meta(loaded, protocol: str) -> list[str]:

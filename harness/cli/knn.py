@@ -6,10 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
-from zsbench.cli.common import err, stdout
+from zsbench.cli.common import stdout, write_output
 from zsbench.plugin.errors import ZsbenchError
 
 
@@ -19,17 +18,6 @@ def _num(value: float | None, spec: str = ".1f") -> str:
 
 def _results(loaded) -> list:
     return [r for s in loaded for r in s.results]
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text)
-    except OSError as exc:
-        raise ZsbenchError(f"cannot write {output}: {exc.strerror or exc}; pass another --output") from None
-    err.print(f"wrote {output}", highlight=False)
 
 
 def leaderboard(loaded, *, k: int, fmt: str, output: Path | None, datasets: list[str] | None) -> None:
@@ -54,16 +42,16 @@ def leaderboard(loaded, *, k: int, fmt: str, output: Path | None, datasets: list
         doc = {"format": "zsbench-knn-board/1", "k": k, "datasets": b.datasets,
                "rows": [{"encoder": e, "top1": {d: b.top1.get((e, d)) for d in b.datasets}, "mean": b.mean(e)}
                         for e in b.encoders]}
-        _write(json.dumps(doc, indent=2) + "\n", output)
+        write_output(json.dumps(doc, indent=2) + "\n", output)
     elif fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows([header, *rows])
-        _write(buf.getvalue(), output)
+        write_output(buf.getvalue(), output)
     elif fmt == "markdown" or (fmt == "table" and output is not None):
         lines = [f"**{md(title)}**", "", "| " + " | ".join(md(h) for h in header) + " |",
                  "|---|" + "---:|" * (len(header) - 1)]
         lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
-        _write("\n".join(lines) + "\n", output)
+        write_output("\n".join(lines) + "\n", output)
     elif fmt == "table":
         from rich.table import Table
 
