@@ -28,21 +28,32 @@ def one_identity(results: Sequence[Result], encoder: str, wanted: str | None) ->
     return found[0].sha256
 
 
-def one_sample_set(results: Sequence[Result], dataset: str, encoder: str, wanted: Sequence[str]) -> str:
-    """The sample set of ``dataset`` a record takes: its full partition, else its only subsample."""
+def one_sample_set(results: Sequence[Result], dataset: str, encoder: str, wanted: Sequence[str],
+                   partial: bool = False) -> str:
+    """The sample set of ``dataset`` a record takes: the one ``wanted`` names, else the only candidate.
+
+    A complete record can only be made of a full partition, so the candidates are the full sample
+    sets (all of them when there is none: the completeness check then names what is missing). A
+    partial record can be of any sample set (a gate baseline is a subsample), so every sample set is
+    a candidate: with more than one, the user names it, and nothing is ever picked silently.
+    """
     sets: dict[str, list[Result]] = {}
     for r in results:
         sets.setdefault(selection.sample_set(r), []).append(r)
     full = [fp for fp, rs in sets.items() if all(selection.is_full_partition(r) for r in rs)]
-    # the full partition when there is one; else a subsample, which the completeness check names
-    candidates = sorted(full) if full else sorted(sets)
-    chosen = [fp for fp in candidates if any(fp.startswith(w.lower()) for w in wanted)] if wanted else candidates
+    candidates = sorted(sets) if partial or not full else sorted(full)
+    chosen = [fp for fp in sorted(sets) if any(fp.startswith(w.lower()) for w in wanted)] if wanted else candidates
     if len(chosen) != 1:
-        listing = "; ".join(f"{fp[:12]} ({sets[fp][0].config.get('n_samples')} samples, last run "
-                            f"{max(str(r.created_at) for r in sets[fp])})" for fp in candidates)
+        def described(fp: str) -> str:
+            ds = selection.dataset_config(sets[fp][0])
+            size = (f"{ds['max_samples']} samples, subsample seed {ds.get('subsample_seed', 0)}"
+                    if ds.get("max_samples") else f"the full partition, {sets[fp][0].config.get('n_samples')} samples")
+            return f"{fp[:12]} ({size}; last run {max(str(r.created_at) for r in sets[fp])})"
+
+        listing = "; ".join(described(fp) for fp in sorted(sets))
         asked = f"--sample-set {', '.join(wanted)} matches {len(chosen)} of them; " if wanted else ""
-        raise RecordError(f"{dataset}: {len(candidates)} sample set(s) of {encoder} (data versions or subsamples): "
-                          f"{listing}; {asked}choose one with --sample-set FINGERPRINT")
+        raise RecordError(f"{dataset}: the store holds {len(sets)} sample set(s) of {encoder} (data versions or "
+                          f"subsamples): {listing}; {asked}choose one with --sample-set FINGERPRINT")
     return chosen[0]
 
 

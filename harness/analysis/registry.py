@@ -102,7 +102,7 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
     kept: list[Result] = []
     for name in sorted({r.dataset for r in same}):
         on = [r for r in same if r.dataset == name]
-        fingerprint = one_sample_set(on, name, encoder, sample_sets)
+        fingerprint = one_sample_set(on, name, encoder, sample_sets, partial)
         taken = [r for r in on if selection.sample_set(r) == fingerprint]
         kept += taken
         if len(taken) < len(on):

@@ -107,6 +107,7 @@ def main() -> None:
 
 
 # The commands with modules of their own.
+from zsbench.cli.baseline import baseline  # noqa: E402
 from zsbench.cli.cache import cache_app  # noqa: E402
 from zsbench.cli.check import check  # noqa: E402
 from zsbench.cli.findings import findings_app  # noqa: E402
@@ -123,6 +124,7 @@ app.command()(run)
 app.command()(submit)
 app.command()(validate)
 app.command()(verify)
+app.command()(baseline)
 app.command()(check)
 app.command()(proxy)
 app.add_typer(findings_app, name="findings")

@@ -50,6 +50,7 @@ def check(
 ) -> None:
     """Fail (exit 1) when a candidate's AMI drops below its baseline record's by more than seed noise."""
     from zsbench.analysis import gate, records
+    from zsbench.analysis.comparable import require_comparable
     from zsbench.analysis.sources import record_results
     from zsbench.analysis.validation import validate
     from zsbench.core.protocol import load_spec
@@ -63,6 +64,12 @@ def check(
         if problems:
             raise records.RecordError(problems[0])
         record = records.read(baseline)
+        try:
+            load_spec(record["protocol_version"])
+        except ZsbenchError:
+            raise ZsbenchError(f"the baseline {baseline} is of protocol {record['protocol_version']}, which this "
+                               "zsbench does not run (`zsbench list protocols`): check with the zsbench that made it, "
+                               "or make the baseline again with this one (`zsbench baseline`)") from None
         suite_datasets = _subset("dataset", dataset, list(record["datasets"]), baseline)
         suite_clusterers = _subset("clusterer", clusterer, record["clusterers"], baseline)
         base_results = record_results(record)
@@ -87,7 +94,12 @@ def check(
                                             time_budget, start, weights, data_dir, store, cache, baseline)
             notes.append(f"candidate seeds {seed_list[0]}–{seed_list[-1]}; baseline seeds "
                          f"{', '.join(map(str, record['seeds']))}")
-        _same_samples(record, cand_results, suite_datasets, baseline)
+        if candidate is not None:
+            lacking = [d for d in suite_datasets if not any(r.dataset == d for r in cand_results)]
+            if lacking:
+                raise ZsbenchError(f"the candidate {candidate} has no results on {', '.join(lacking)} of the baseline "
+                                   f"{baseline}'s suite; compare like with like: --dataset names what both have")
+        require_comparable(record, cand_results, suite_datasets, suite_clusterers, str(baseline))
         if cand_results:  # nothing ran (a spent time budget): no identity to compare
             notes.append(_identity_note(record["encoder"], cand_results))
         else:
@@ -152,6 +164,7 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
                     f"({wanted or 'all samples'}) in {baseline}; results compare only on the same samples: drop "
                     "--max-samples or make a baseline with it")
             run = api.run(encoder, name, clusterers=clusterers, seeds=seeds, store=store, cache=cache,
+                          protocol=str(record["protocol_version"]),
                           progress=progress, encoder_options={"weights": str(weights)} if weights else None,
                           dataset_options={"data_dir": str(data_dir)} if data_dir else None, max_samples=wanted,
                           subsample_seed=described.get("subsample_seed", 0))
@@ -160,19 +173,6 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
                           highlight=False)
             results += run.results
     return results, None
-
-
-def _same_samples(record: dict[str, Any], results, datasets: list[str], baseline: Path) -> None:
-    for r in results:
-        if r.dataset not in datasets:
-            continue
-        theirs = record["datasets"][r.dataset]["fingerprint"]
-        mine = (r.config.get("dataset") or {}).get("fingerprint")
-        if mine != theirs:
-            raise ZsbenchError(
-                f"the candidate's samples of {r.dataset} (fingerprint {str(mine)[:8]}) differ from the baseline's "
-                f"({theirs[:8]}) in {baseline}: a different data version, split or --max-samples; scores compare "
-                "only on the same samples")
 
 
 def _identity_note(baseline: dict[str, Any], results) -> str:
