@@ -28,7 +28,7 @@ def test_ci_runs_the_readme_test_command():
 def _zsbench_commands(text: str) -> list[list[str]]:
     """Each `zsbench <command> --option ...` invocation in a text, joined across folded lines."""
     flat = re.sub(r"\\\n\s*#?\s*", " ", text)  # shell continuations, also inside comments
-    found = re.findall(r"^[#\s-]*(zsbench [a-z]+(?: +[^\n|&;>`#]+)?)", flat, re.M)
+    found = re.findall(r"^[#\s-]*(zsbench [a-z][a-z-]*(?: +[^\n|&;>`#]+)?)", flat, re.M)
     return [line.split() for line in found]
 
 
@@ -45,10 +45,76 @@ def test_the_github_actions_example_parses_and_uses_real_options():
     group = typer.main.get_command(app)
     invocations = _zsbench_commands(runs + "\n" + path.read_text())
     used = {words[1] for words in invocations}
-    assert {"check", "verify", "run", "submit"} <= used
+    assert {"check", "verify", "baseline"} <= used
     for words in invocations:
-        command = group.commands[words[1]]
-        known = {opt for param in command.params for opt in param.opts + param.secondary_opts}
-        for word in words[2:]:
-            if word.startswith("--"):
-                assert word in known, f"{path.name}: `zsbench {words[1]}` has no option {word}"
+        assert _unknown_options(group, words) == [], f"{path.name}: {' '.join(words)}"
+
+
+# The documents whose commands and paths users copy: each must name only what exists.
+DOCUMENTS = ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", "registry/README.md", "examples/*/README.md",
+             "examples/github-actions/*.yml", "harness/cli/template/**/*.tmpl", ".github/workflows/*.yml"]
+# Where a repository path in a document starts: anything else in backticks is a name, not a path.
+TOP = ("harness/", "plugins/", "tests/", "benchmarks/", "examples/", "registry/", ".ci/", ".github/")
+
+
+def _documents() -> list[Path]:
+    files = sorted({f for pattern in DOCUMENTS for f in ROOT.glob(pattern) if f.is_file()})
+    assert any(f.name == "README.md" for f in files) and any(f.suffix == ".tmpl" for f in files)
+    return files
+
+
+def _text(path: Path) -> str:
+    """A document's text; a template's {{placeholders}} filled as `new-plugin my-encoder` fills them."""
+    return re.sub(r"{{\w+}}", "my-encoder", path.read_text(encoding="utf-8"))
+
+
+def _fenced(text: str, path: Path) -> str:
+    """The shell a user copies: fenced bash/sh/console blocks, or the whole file of a workflow or template
+    script (its run: steps)."""
+    if path.suffix in (".yml", ".yaml") or path.name.endswith((".yml.tmpl", ".yaml.tmpl", ".sh.tmpl")):
+        return text
+    return "\n".join(re.findall(r"```(?:bash|sh|shell|console|)\n(.*?)```", text, re.S))
+
+
+def _unknown_options(group, words: list[str]) -> list[str]:
+    """What in one ``zsbench ...`` invocation names no command or option of the real CLI."""
+    command, rest = group, words[1:]
+    while hasattr(command, "commands") and rest and not rest[0].startswith("-"):  # typer vendors click: duck-type
+        if rest[0] not in command.commands:
+            return [f"no command {rest[0]!r}"]
+        command, rest = command.commands[rest[0]], rest[1:]
+    known = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+    known |= {"--help"}
+    return [w.split("=", 1)[0] for w in rest if w.startswith("-") and w.split("=", 1)[0] not in known
+            and not re.fullmatch(r"-\d.*", w)]
+
+
+def test_every_documented_command_and_option_exists():
+    import typer.main
+
+    from zsbench.cli.app import app
+
+    group = typer.main.get_command(app)
+    problems, seen = [], 0
+    for path in _documents():
+        for words in _zsbench_commands(_fenced(_text(path), path)):
+            seen += 1
+            problems += [f"{path.relative_to(ROOT)}: `{' '.join(words)}`: {p}" for p in _unknown_options(group, words)]
+    assert seen > 30 and problems == []
+
+
+def test_every_documented_script_and_repository_path_exists():
+    problems = []
+    for path in _documents():
+        text = _text(path)
+        named = set(re.findall(r"`([^`\s]+)`", text)) | set(re.findall(r"\]\(([^)\s#]+)\)", text))
+        named |= set(re.findall(r"(?:python|bash) ((?:benchmarks|examples|tests|\.ci)/[\w./-]+)", _fenced(text, path)))
+        for name in named:
+            rel = name.removeprefix("./")
+            if path.parent != ROOT and not rel.startswith(TOP) and (path.parent / rel).exists():
+                continue  # a link relative to the document (registry/README.md -> ../README.md)
+            if not rel.startswith(TOP) or re.search(r"[<>*{}]|\b[A-Z]+\b|-N\b", rel):
+                continue  # not a repository path, or a placeholder (NAME.json, standard-N.toml, <file>)
+            if not (ROOT / rel.split("::")[0]).exists():
+                problems.append(f"{path.relative_to(ROOT)}: {name}")
+    assert problems == []
