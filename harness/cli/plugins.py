@@ -22,7 +22,8 @@ Kind = StrEnum("Kind", {kind: kind for kind in (*KINDS, "protocols")})
 def plugins(strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when any plugin failed to load (import error, failing hook), two plugins "
         "register one name, a plugin registers a built-in's name, or a distribution named in "
-        "ZSBENCH_LOAD_PLUGINS is not installed; for CI.")] = False,
+        "ZSBENCH_LOAD_PLUGINS is not installed; with --check, when a check failed or was skipped (weights, "
+        "data or an optional dependency not here); for CI.")] = False,
             check: Annotated[bool, typer.Option(
         "--check", help="Run the conformance kit (zsbench.testing) on the plugins of DIST (default: every "
         "loaded distribution): one row per check, exit 1 when one fails.")] = False,
@@ -36,7 +37,7 @@ def plugins(strict: Annotated[bool, typer.Option(
                                      param_hint="DIST")
         from zsbench.cli.conformance import run_checks  # imports the kit only when asked for
 
-        raise typer.Exit(run_checks(distribution))
+        raise typer.Exit(run_checks(distribution, strict=strict))
     if distribution is not None:
         raise typer.BadParameter(f"{distribution!r}: a distribution is named only with --check", param_hint="DIST")
     with user_errors():

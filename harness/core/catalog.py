@@ -190,11 +190,11 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
 
             def register(name: str, factory: Callable[..., Any], *, description: str = "", gpu: bool = False,
                          memory_bytes: Callable[[int, int], float] | None = None, k_param: str | None = None,
-                         group: str | None = None, _found=found, _key=key, _dist=dist, _ver=version,
-                         _kind=kind) -> None:
+                         group: str | None = None, weights: Any = None, _found=found, _key=key, _dist=dist,
+                         _ver=version, _kind=kind) -> None:
                 # the signature of zsbench.plugin.Register: a misspelt keyword is a TypeError of the hook
                 meta = check_registration(_kind, name, factory, gpu=gpu, memory_bytes=memory_bytes,
-                                          k_param=k_param, group=group)
+                                          k_param=k_param, group=group, weights=weights)
                 if name.casefold() in _found:
                     raise DuplicateComponentError(f"plugin {_key} registers {_kind[:-1]} {name!r} twice"
                                                   " (names are compared ignoring case)")

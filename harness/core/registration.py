@@ -5,20 +5,22 @@ which ``zsbench plugins`` reports against the plugin: the name must follow the g
 :mod:`zsbench.core.names`; ``gpu`` is a bool; ``memory_bytes`` is a working ``f(n, d) -> bytes``
 (called once here with small numbers); ``k_param`` is a parameter name (that the estimator has it
 is checked when it is built, :class:`zsbench.core.protocol.Component`); ``group`` is one of the
-study's dataset groups or its dev sets' (any case, ``_`` or a space for ``-``), stored in its canonical spelling.
+study's dataset groups or its dev sets' (any case, ``_`` or a space for ``-``), stored in its canonical spelling;
+``weights`` is a :class:`~zsbench.plugin.WeightsFile` or a sequence of them, stored as a tuple for the kit.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from zsbench.core.manager import plugin_code, reason
 from zsbench.core.names import name_problem, shown
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.protocols import METADATA, REGISTER_GROUPS
+from zsbench.plugin.weights import WeightsFile
 
 PROBE = (100, 10)  # memory_bytes is called with these (n, d) at register
 
@@ -52,15 +54,34 @@ def memory_need(entry: Any, label: str, n: int, d: int) -> int:
     return need
 
 
+def weights_files(weights: Any, call: str = "weights=") -> tuple[WeightsFile, ...]:
+    """``weights`` (a WeightsFile, a sequence of them, or None) as a tuple; a TypeError or ValueError
+    starting with ``call`` otherwise."""
+    if weights is None:
+        return ()
+    files = ((weights,) if isinstance(weights, WeightsFile) else
+             tuple(weights) if isinstance(weights, Sequence) and not isinstance(weights, str | bytes) else None)
+    if files is None or not all(isinstance(w, WeightsFile) for w in files):
+        raise TypeError(f"{call} takes a zsbench.plugin.WeightsFile or a list of them, got {shown(repr(weights), 60)}")
+    seen: set[tuple[str | None, str]] = set()
+    for declared in files:  # one place, one file: two pins for it cannot both hold
+        where = (declared.package, declared.file)
+        if where in seen:
+            place = f"package {declared.package}" if declared.package else "the weights folder"
+            raise ValueError(f"{call} declares {declared.file} in {place} twice; declare each file once")
+        seen.add(where)
+    return files
+
+
 def check_registration(kind: str, name: Any, factory: Any, *, gpu: Any, memory_bytes: Any, k_param: Any,
-                       group: Any) -> dict[str, Any]:
+                       group: Any, weights: Any = None) -> dict[str, Any]:
     """The metadata a registration declares, checked; raises TypeError or ValueError naming the rule."""
     if not isinstance(name, str) or not callable(factory):
         raise TypeError(f"register({shown(repr(name))}, ...) needs a name (a str) and a callable factory")
     problem = name_problem(name)
     if problem is not None:
         raise ValueError(f"register({shown(repr(name))}, ...): bad name: {problem}")
-    given = {"gpu": gpu, "memory_bytes": memory_bytes, "k_param": k_param, "group": group}
+    given = {"gpu": gpu, "memory_bytes": memory_bytes, "k_param": k_param, "group": group, "weights": weights}
     meta = {k: v for k, v in given.items() if v is not None and v is not False}
     for keyword in meta:
         if kind not in METADATA[keyword]:
@@ -86,4 +107,8 @@ def check_registration(kind: str, name: Any, factory: Any, *, gpu: Any, memory_b
             raise ValueError(call("group", shown(repr(group), 40)) + ": group is one of "
                              f"{', '.join(REGISTER_GROUPS)} (the study's dataset groups); leave it out otherwise")
         meta["group"] = canonical
+    if weights is not None:
+        meta["weights"] = weights_files(weights, call("weights"))
+        if not meta["weights"]:  # weights=[]: nothing declared
+            del meta["weights"]
     return meta

@@ -6,8 +6,9 @@
 - the errors a plugin raises so the user sees one clear line: :class:`ZsbenchError`,
   :class:`MissingDataError`, :class:`WeightsError`, :class:`BadImageError`;
 - dataset helpers (:func:`image_folder`, :func:`csv_images`, :class:`ArrayImages`, :func:`data_root`,
-  :func:`missing`), weights helpers (:func:`fetch` with ``sha256=`` pinning, :func:`read_state_dict`,
-  :func:`load_into`), and the torch encoder (:class:`TorchEncoder`, :class:`Preprocess`);
+  :func:`missing`), weights helpers (:func:`fetch` with ``sha256=`` pinning, :class:`WeightsFile` to declare a
+  pinned file at ``register(..., weights=)``, :func:`read_state_dict`, :func:`load_into`), and the torch
+  encoder (:class:`TorchEncoder`, :class:`Preprocess`);
 - :func:`usable_cores` (the cores this process may use), for executors and data loaders;
 - :data:`API_VERSION` and :func:`require_api`, for a plugin that needs a newer surface.
 
@@ -26,7 +27,7 @@ from zsbench.plugin.protocols import Clusterer, Dataset, Encoder, Executor, Redu
 from zsbench.plugin.system import usable_cores
 
 # MAJOR.MINOR of the plugin surface: a minor version adds names, a major one may remove or change them.
-API_VERSION = "1.1"  # 1.1: TorchEncoder(precision=...)
+API_VERSION = "1.2"  # 1.1: TorchEncoder(precision=...); 1.2: WeightsFile, register(weights=)
 
 if TYPE_CHECKING:  # for type checkers; at run time these load lazily (numpy, PIL, torch)
     from zsbench.plugin.datasets import (
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # for type checkers; at run time these load lazily (numpy, PI
     )
     from zsbench.plugin.weights import (
         WeightsError,
+        WeightsFile,
         fetch,
         load_into,
         read_state_dict,
@@ -73,15 +75,15 @@ _LAZY = {
     "cached_jit": "zsbench.plugin.jit",
     **dict.fromkeys(("CLIP_MEAN", "CLIP_STD", "IMAGENET_MEAN", "IMAGENET_STD", "Preprocess", "TorchEncoder",
                      "fold_batchnorm", "select_device"), "zsbench.plugin.torch"),
-    **dict.fromkeys(("WeightsError", "fetch", "load_into", "read_state_dict", "select", "sha256", "strip_prefix",
-                     "weights_dir"), "zsbench.plugin.weights"),
+    **dict.fromkeys(("WeightsError", "WeightsFile", "fetch", "load_into", "read_state_dict", "select", "sha256",
+                     "strip_prefix", "weights_dir"), "zsbench.plugin.weights"),
 }
 
 __all__ = ["API_VERSION", "ArrayImages", "BadImageError", "CLIP_MEAN", "CLIP_STD", "Clusterer", "Dataset",
            "Encoder", "Executor", "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "ImageFiles",
            "InvalidInputError", "MissingDataError", "PluginAPIError", "Preprocess", "Reducer", "Register", "cached_jit",
-           "TorchEncoder", "WeightsError", "ZsbenchError", "csv_images", "data_root", "fetch", "file_sha256",
-           "fold_batchnorm", "hookimpl", "image_folder", "load_into", "missing", "open_image",
+           "TorchEncoder", "WeightsError", "WeightsFile", "ZsbenchError", "csv_images", "data_root", "fetch",
+           "file_sha256", "fold_batchnorm", "hookimpl", "image_folder", "load_into", "missing", "open_image",
            "read_state_dict", "require_api", "select", "select_device", "sha256", "strip_prefix", "to_8bit",
            "tree_sha256", "usable_cores", "weights_dir"]
 

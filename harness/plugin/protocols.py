@@ -6,8 +6,11 @@ A type checker checks a plugin against them; :mod:`zsbench.testing` checks the b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # the annotation only: importing this module stays light
+    from zsbench.plugin.weights import WeightsFile
 
 
 @runtime_checkable
@@ -103,6 +106,9 @@ class Register(Protocol):
 
     - ``description``: one line for ``zsbench list`` (every kind).
     - ``gpu``: the encoder wants a GPU; an executor that runs embedding asks for one (encoders).
+    - ``weights``: the published weights files the encoder uses, a :class:`~zsbench.plugin.WeightsFile`
+      or a sequence of them, each pinned by sha256; ``zsbench plugins --check`` verifies them: a file its
+      package should ship is there with its pin, a downloaded one matches its pin if present (encoders).
     - ``memory_bytes``: ``f(n, d) -> bytes``, the peak memory of fitting ``n`` samples of ``d``
       dims; a run refuses the configuration rather than be killed by the OS (reducers, clusterers).
     - ``k_param``: the parameter that receives the number of clusters, when it is not
@@ -116,13 +122,14 @@ class Register(Protocol):
     ``, = " '``, ``:`` only as the last character. A name equal to a built-in's (ignoring case), or
     inside a built-in's namespace (``timm/x``, ``folder:/x``, ``kmeans:``), is refused: the built-in
     keeps it. A wrong keyword, type or value is a ``TypeError`` or ``ValueError`` of the hook
-    (``gpu`` a bool; ``memory_bytes`` is called once with ``(100, 10)`` and must return a finite,
-    non-negative number), reported against the plugin by ``zsbench plugins``.
+    (``gpu`` a bool; ``weights`` WeightsFile objects, no file declared twice; ``memory_bytes`` is called
+    once with ``(100, 10)`` and must return a finite, non-negative number), reported against the plugin by
+    ``zsbench plugins``.
     """
 
     def __call__(self, name: str, factory: Callable[..., Any], *, description: str = "", gpu: bool = False,
                  memory_bytes: Callable[[int, int], float] | None = None, k_param: str | None = None,
-                 group: str | None = None) -> None: ...
+                 group: str | None = None, weights: WeightsFile | Sequence[WeightsFile] | None = None) -> None: ...
 
 
 # the dataset groups of the study's tables, in its order (the leaderboard's columns)
@@ -133,6 +140,7 @@ REGISTER_GROUPS: tuple[str, ...] = (*GROUPS, "validation")
 # the metadata keywords of register(), by the kinds they apply to
 METADATA: dict[str, tuple[str, ...]] = {
     "gpu": ("encoders",),
+    "weights": ("encoders",),
     "memory_bytes": ("reducers", "clusterers"),
     "k_param": ("clusterers",),
     "group": ("datasets",),

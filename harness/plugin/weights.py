@@ -2,16 +2,19 @@
 
 Helpers for encoder plugins: find or download a checkpoint, read it without unpickling code
 (safetensors, or ``torch.load(weights_only=True)``), and load it into a model checking every key
-and shape. A missing file is an error that says where zsbench looked and how to supply the file;
-nothing ever falls back to random weights.
+and shape; a :class:`WeightsFile` declares a published file and its pin, for the factory and the kit. A
+missing file is an error that says where zsbench looked and how to supply the file; nothing ever falls back
+to random weights.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +49,29 @@ def offline() -> bool:
                        "or 0, false, no or off (downloads allowed)")
 
 
-def pin(model: str, value: object) -> str | None:
-    """A ``sha256=`` pin as 64 lower-case hex digits (``sha256:`` in front is allowed), or None."""
-    if value is None:
+def pin(model: str, value: object, call: str | None = None, *, required: bool = False) -> str | None:
+    """A ``sha256=`` pin as 64 lower-case hex digits (``sha256:`` in front is allowed), or None (when not
+    ``required``). ``call`` is how the error names the call (default ``fetch(model, ...)``)."""
+    if value is None and not required:
         return None
     found = _SHA256.fullmatch(value) if isinstance(value, str) else None
     if found is None:
-        raise FetchArgumentError(f"fetch({model!r}, ...): sha256 must be the 64 hex digits of the file's SHA-256, "
-                                 f"got {value!r}")
+        raise FetchArgumentError(f"{call or f'fetch({model!r}, ...)'}: sha256 must be the 64 hex digits of the "
+                                 f"file's SHA-256, got {value!r}")
     return found.group(1).lower()
+
+
+def is_plain_name(name: object) -> bool:
+    """Whether ``name`` is a file name and nothing more: no folder, no path separator, not ``.`` or ``..``."""
+    return not (not isinstance(name, str) or name.strip() in ("", ".", "..") or name != name.strip()
+                or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/", "\0")))
 
 
 def plain_filename(model: str, filename: object, url: str) -> str:
     """``filename`` (default: the last part of ``url``), refused unless it is a plain file name: the file
     is always inside :func:`weights_dir`."""
     name = url.rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0] if filename is None else filename
-    if (not isinstance(name, str) or name.strip() in ("", ".", "..") or name != name.strip()
-            or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/", "\0"))):
+    if not is_plain_name(name):
         given = f"filename={filename!r}" if filename is not None else f"the file name of url {url!r} ({name!r})"
         raise FetchArgumentError(f"fetch({model!r}, ...): {given} is not a plain file name; pass filename= a name "
                                  f"such as 'model.pth' (the file is kept in {ENV_WEIGHTS_DIR})")
@@ -144,6 +153,73 @@ def _verify(model: str, path: Path, expected: str | None, downloaded_from: str |
 
 def _hash_prefix(filename: str) -> str:
     return re.search(r"-([0-9a-f]{8,})\.", filename).group(1)
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One published weights file of an encoder, pinned by its sha256: shipped in the plugin's own package
+    (``package=``, e.g. ``__package__``) or downloaded (``url=``, into :func:`weights_dir`).
+
+    Declare it at ``register(..., weights=...)``, so ``zsbench plugins --check`` verifies it, and call
+    :meth:`path` in the factory. Give exactly one of ``package`` and ``url``; ``file`` is a plain file
+    name and ``sha256`` a pin as :func:`fetch` takes it. A wrong argument is a :class:`FetchArgumentError`
+    naming it, raised where the declaration is written.
+    """
+
+    file: str
+    sha256: str
+    package: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        call = f"WeightsFile({self.file!r}, ...)"
+        if not is_plain_name(self.file):
+            raise FetchArgumentError(f"{call}: file must be a plain file name such as 'weights.safetensors', "
+                                     f"without a folder, got {self.file!r}")
+        object.__setattr__(self, "sha256", pin("", self.sha256, call, required=True))  # one spelling: == works
+        if (self.package is None) == (self.url is None):
+            raise FetchArgumentError(f"{call}: give exactly one of package= (the import package that ships the file, "
+                                     "e.g. __package__) and url= (where to download it), not "
+                                     f"{'both' if self.package is not None else 'neither'}")
+        if self.package is not None and not (isinstance(self.package, str) and self.package
+                                             and all(p.isidentifier() for p in self.package.split("."))):
+            raise FetchArgumentError(f"{call}: package= must be an import package's name, e.g. __package__ in a "
+                                     f"module of that package, got {self.package!r}")
+        if self.url is not None and not (isinstance(self.url, str) and self.url.strip()):
+            raise FetchArgumentError(f"{call}: url= must be the file's address (a str), got {self.url!r}")
+
+    def path(self, model: str) -> Path:
+        """The local file, its sha256 checked against the pin every time (memoised while it is unchanged).
+
+        With ``url``: :func:`fetch` (reused from :func:`weights_dir`, else downloaded, unless downloads are
+        off). With ``package``: the file in the installed package; absent (a wheel built without its package
+        data) or of another sha256, it is a :class:`WeightsError` saying how to fix it. ``model`` names the
+        encoder in errors."""
+        if self.url is not None:
+            return fetch(model, self.url, filename=self.file, sha256=self.sha256)
+        path = _packaged(model, str(self.package), self.file)
+        if (actual := file_sha256(path)) != self.sha256:
+            raise WeightsError(f"{model}: {self.file} in the installed package {self.package} has SHA-256 "
+                               f"{actual[:16]}..., expected {self.sha256[:16]}... (its pin); reinstall the plugin, "
+                               "or, as its author, ship the published file or correct the pin")
+        return path
+
+
+def _packaged(model: str, package: str, file: str) -> Path:
+    """``file`` inside the installed ``package``, as a file on disk."""
+    try:
+        resource = importlib.resources.files(package) / file
+    except Exception as exc:  # not importable (ModuleNotFoundError), or a module that is not a package (TypeError)
+        raise WeightsError(f"{model}: cannot read {file} from package {package!r} ({type(exc).__name__}: {exc}); "
+                           "WeightsFile(package=) names the installed import package that ships the file") from None
+    if not isinstance(resource, Path):  # e.g. a zip import: loading code needs a real file
+        raise WeightsError(f"{model}: package {package} is not installed as files on disk ({type(resource).__name__}),"
+                           f" so {file} cannot be opened; install the plugin's distribution unzipped with pip")
+    if not resource.is_file():
+        raise WeightsError(f"{model}: {file} is not in the installed package {package} ({resource.parent}); declare "
+                           f'it as package data ([tool.setuptools.package-data] {package} = ["{file}"]), then rebuild '
+                           "and reinstall the distribution")
+    return resource
 
 
 def read_state_dict(path: str | os.PathLike[str], model: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Checks of an encoder: it builds, its identity is plain JSON without local paths, and it embeds a tiny
-dataset into one finite float row per image, the same way twice."""
+"""Checks of an encoder: it builds, the weights files it declares are there with their pins, its identity is
+plain JSON without local paths, and it embeds a tiny dataset into one finite float row per image, the same
+way twice."""
 
 from __future__ import annotations
 
@@ -15,24 +16,32 @@ from zsbench.plugin.errors import ZsbenchError
 from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, CheckSkipped, Finding, Recorder
 from zsbench.testing.subjects import TinyImages, as_entry, component_name, create
 
-ENCODER_CHECKS = ("create", "unknown-option", "identity", "embed", "deterministic", "quiet")
+# "weights" only for an encoder that declares weights (see check_encoder)
+ENCODER_CHECKS = ("create", "unknown-option", "weights", "identity", "embed", "deterministic", "quiet")
 
 
 def check_encoder(encoder: Entry | Callable[..., Any], name: str | None = None, *,
                   options: Mapping[str, Any] | None = None, download: bool = False,
-                  timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
-    """Check an encoder (a catalog entry, or a factory named ``name``) built with ``options``.
+                  weights: Any = None, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
+    """Check an encoder (a catalog entry, or a factory named ``name`` declaring ``weights``, as
+    ``register(..., weights=)`` would) built with ``options``.
 
     It embeds four small images (RGB, greyscale, an odd size) twice. An encoder whose weights are
     not on this machine is reported as skipped, with the reason: weights are not downloaded unless
-    ``download`` (``ZSBENCH_OFFLINE`` and ``HF_HUB_OFFLINE`` are set while it is built). Each check
-    fails after ``timeout`` seconds (None: no limit), and building and embedding must print nothing.
+    ``download`` (``ZSBENCH_OFFLINE`` and ``HF_HUB_OFFLINE`` are set while it is built). The ``weights``
+    check verifies each declared file (see :func:`declared_weights`). Each check fails after ``timeout``
+    seconds (None: no limit), and building and embedding must print nothing.
     """
-    entry = as_entry("encoders", encoder, name)
+    entry = as_entry("encoders", encoder, name, weights=weights)
     options = dict(options or {})
     rec = Recorder(component_name(entry), timeout)
     with contextlib.ExitStack() if download else offline():
         built = create(rec, entry, lambda: entry.create(**options))
+    # No declaration, no finding: an encoder without published files (raw pixels, random init, --weights
+    # only) has nothing to verify, and a "passed" row would claim a look at a file that never happened.
+    if entry.meta.get("weights"):
+        with contextlib.ExitStack() if download else offline():
+            rec.run("weights", lambda: declared_weights(entry), always=True)  # even when not built
     data = TinyImages()
     first: list[np.ndarray] = []
     rec.run("identity", lambda: identity(entry, built, options))
@@ -55,6 +64,31 @@ def offline() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def declared_weights(entry: Entry) -> str:
+    """The ``weights`` check: each file declared at ``register(..., weights=)`` has its pinned sha256.
+
+    A packaged file (``package=``) must be in the installed package: absent, it failed (a wheel built
+    without its package data), never skipped. A downloaded one (``url=``) is checked when it is in the
+    weights folder and skipped, with fetch's message, when not (downloads are off here)."""
+    from zsbench.plugin.weights import WeightsError, weights_dir
+
+    failed, skipped, passed = [], [], []
+    for declared in entry.meta["weights"]:
+        absent = declared.url is not None and not (weights_dir() / declared.file).is_file()
+        try:
+            declared.path(entry.name)
+        except WeightsError as exc:
+            (skipped if absent else failed).append(str(exc))
+        else:
+            where = f"package {declared.package}" if declared.package else "the weights folder"
+            passed.append(f"{declared.file} in {where} matches its pin {declared.sha256[:12]}")
+    if failed:
+        raise CheckFailed("; ".join(failed))
+    if skipped:
+        raise CheckSkipped("; ".join(skipped))
+    return "; ".join(passed)
 
 
 def identity(entry: Entry, encoder: Any, options: Mapping[str, Any]) -> str:

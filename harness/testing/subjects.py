@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import Entry
+from zsbench.core.registration import weights_files
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.testing.findings import CheckFailed, CheckSkipped, Recorder, one_line
 
@@ -20,9 +21,10 @@ UNKNOWN_OPTION = "__zsbench_unknown_option"
 
 
 def as_entry(kind: str, subject: Entry | Callable[..., Any], name: str | None = None,
-             k_param: str | None = None, memory_bytes: Callable[[int, int], float] | None = None) -> Entry:
+             k_param: str | None = None, memory_bytes: Callable[[int, int], float] | None = None,
+             weights: Any = None) -> Entry:
     """``subject`` as a catalog entry of ``kind``: an :class:`Entry` as it is, or a factory under ``name``
-    (with the ``k_param`` and ``memory_bytes`` it would be registered with)."""
+    (with the ``k_param``, ``memory_bytes`` and ``weights`` it would be registered with)."""
     if isinstance(subject, Entry):
         if subject.kind != kind:
             raise ZsbenchError(f"{subject.kind[:-1]} {subject.name!r} is not a {kind[:-1]}; "
@@ -32,7 +34,7 @@ def as_entry(kind: str, subject: Entry | Callable[..., Any], name: str | None = 
         raise ZsbenchError(f"check_{kind[:-1]}() takes a catalog Entry or a factory (a callable), "
                            f"not {type(subject).__name__}")
     name = name or getattr(subject, "__name__", None) or type(subject).__name__
-    given = {"k_param": k_param, "memory_bytes": memory_bytes}
+    given = {"k_param": k_param, "memory_bytes": memory_bytes, "weights": weights_files(weights) or None}
     meta = MappingProxyType({key: value for key, value in given.items() if value is not None})
     return Entry(kind, name, subject, plugin="(factory)", distribution="(none)", version="0", meta=meta)
 

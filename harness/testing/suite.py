@@ -31,6 +31,13 @@ _BY_KIND: dict[str, Callable[..., list[Finding]]] = {
     "clusterers": check_clusterer, "executors": check_executor}
 
 
+def checks_of(entry: Entry) -> tuple[str, ...]:
+    """The checks ``entry`` gets, in order: its kind's, less ``weights`` for an encoder declaring none."""
+    if entry.kind == "encoders" and not entry.meta.get("weights"):
+        return tuple(check for check in CHECKS[entry.kind] if check != "weights")
+    return CHECKS[entry.kind]
+
+
 def check_entry(entry: Entry, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
     """Every check of a catalog entry's kind (``check_encoder`` for an encoder, ...), with default options;
     each check fails after ``timeout`` seconds (None: no limit)."""
@@ -103,7 +110,7 @@ class Suite:
             for name in sorted(catalog.entries[kind]):
                 entry = catalog.entries[kind][name]
                 if normalise(entry.distribution) == normalise(distribution) and (where is None or where(entry)):
-                    self._add(component_name(entry), CHECKS[kind],
+                    self._add(component_name(entry), checks_of(entry),
                               functools.partial(check_entry, entry, timeout=self.timeout))
 
     def _add(self, component: str, checks: tuple[str, ...], run: Callable[[], list[Finding]]) -> None:
@@ -227,8 +234,8 @@ def check_distribution(distribution: str, *, timeout: float | None = DEFAULT_TIM
 
 
 def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | None = None,
-                       argname: str = "finding", timeout: float | None = DEFAULT_TIMEOUT_S
-                       ) -> Callable[[Callable[..., Any]], Any]:
+                       argname: str = "finding", timeout: float | None = DEFAULT_TIMEOUT_S,
+                       strict: bool = False) -> Callable[[Callable[..., Any]], Any]:
     """A pytest decorator: one test per (component, check) of ``distribution``, given the :class:`Finding`.
 
     ::
@@ -240,7 +247,8 @@ def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | No
             assert finding.passed, finding.message
 
     Ids read ``clusterer:my-kmeans-deterministic``. A skipped finding (weights or data not on this
-    machine) skips its test with the reason. ``where`` picks the entries to check
+    machine) skips its test with the reason; with ``strict=True`` it fails the test instead (the test body
+    is not run), for a CI machine that must have everything. ``where`` picks the entries to check
     (``where=lambda e: e.name != "huge-model"``). Checks run when the tests do, each component's once;
     each fails after ``timeout`` seconds (None: no limit).
     """
@@ -253,6 +261,9 @@ def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | No
         def run(*args: Any, **kwargs: Any) -> Any:
             finding = suite.finding(kwargs[argname])
             if finding.skipped:
+                if strict:
+                    pytest.fail(f"strict: {finding.component} {finding.check} was skipped: {finding.message}",
+                                pytrace=False)
                 pytest.skip(f"{finding.component} {finding.check}: {finding.message}")
             kwargs[argname] = finding
             return test(*args, **kwargs)
