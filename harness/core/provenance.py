@@ -6,22 +6,41 @@ import functools
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 
 from zsbench.plugin.system import usable_cores
 
 PACKAGES = ("zsbench", "numpy", "scikit-learn", "umap-learn", "hdbscan", "pynndescent", "numba")
+# Libraries encoders embed with (import name: distribution). Which ones made an embedding is read from the
+# process that embedded it (:func:`imported_versions` there): recorded only when they were used.
+EMBEDDING_LIBRARIES = {"torch": "torch", "torchvision": "torchvision", "timm": "timm",
+                       "open_clip": "open_clip_torch", "transformers": "transformers"}
 
 
-def environment() -> dict[str, object]:
-    versions: dict[str, str] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    if "torch" in sys.modules:  # recorded only when some plugin actually used it
-        versions["torch"] = metadata.version("torch")
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:  # e.g. a module on sys.path that no installed distribution owns
+        return None
+
+
+def imported_versions(libraries: Mapping[str, str] = EMBEDDING_LIBRARIES) -> dict[str, str]:
+    """Distribution versions of those ``libraries`` (import name: distribution) imported in this process.
+
+    Read from installed metadata: nothing is imported to find them.
+    """
+    found = {dist: _version(dist) for module, dist in libraries.items() if sys.modules.get(module) is not None}
+    return {dist: version for dist, version in found.items() if version is not None}
+
+
+def environment(embedding: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Versions, interpreter, platform and hardware of this process. ``embedding``: the versions of the
+    libraries that made the embedding (:func:`imported_versions` where it was made), which win over this
+    process's own."""
+    versions = {name: v for name in PACKAGES if (v := _version(name)) is not None}
+    versions.update(imported_versions({"torch": "torch"}))  # recorded only when some plugin actually used it
+    versions.update(embedding or {})
     return {"packages": versions, "python": platform.python_version(),
             "platform": platform.platform(), "hardware": hardware()}
 

@@ -171,10 +171,15 @@ def _check_declared_size(path: Path, archive: zipfile.ZipFile, key: str) -> None
 
 
 class DatasetView:
-    """Some positions of a dataset, in order: what a run actually embeds and clusters."""
+    """Some positions of a dataset, in order: what a run actually embeds and clusters.
 
-    def __init__(self, dataset: Any, positions: np.ndarray) -> None:
+    ``whole``: for a subsample, the sorted positions it was drawn from (the selection without
+    ``--max-samples``), whose cached embedding can serve its rows (:meth:`whole_view`, :meth:`rows_in`).
+    """
+
+    def __init__(self, dataset: Any, positions: np.ndarray, whole: np.ndarray | None = None) -> None:
         self.dataset, self.positions = dataset, np.asarray(positions, dtype=np.int64)
+        self.whole = None if whole is None else np.asarray(whole, dtype=np.int64)
         self.info = dict(getattr(dataset, "info", {}))
         ids = getattr(dataset, "ids", None)
         self.ids = [str(ids[p]) for p in self.positions] if ids is not None else None
@@ -185,6 +190,17 @@ class DatasetView:
 
     def __getitem__(self, index: int):
         return self.dataset[int(self.positions[index])]
+
+    def whole_view(self) -> DatasetView | None:
+        """The samples this subsample was drawn from, as a run without ``--max-samples`` selects them."""
+        return None if self.whole is None else DatasetView(self.dataset, self.whole)
+
+    def rows_in(self, whole: DatasetView) -> np.ndarray:
+        """The rows of ``whole`` (sorted positions holding all of this view's) that are this view's samples."""
+        rows = np.searchsorted(whole.positions, self.positions)
+        if rows.size and (rows.max() >= len(whole) or (whole.positions[rows] != self.positions).any()):
+            raise ValueError("the view's samples are not all in the whole it was drawn from")
+        return rows
 
 
 def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
@@ -199,7 +215,7 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
         raise InvalidInputError(f"dataset {name} has {len(dataset)} images but "
                                 f"{len(dataset.labels)} labels")
     _, keep = prepare_labels(dataset.labels, f"dataset {name}", progress)
-    positions = np.flatnonzero(keep)
+    positions = whole = np.flatnonzero(keep)
     record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~keep).sum())}
     # checked even without --max-samples (where it is unused): a bad value is a mistake either way
     check_seed(subsample_seed, "--subsample-seed")
@@ -223,7 +239,7 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
             progress.note(f"dataset {name}: {len(bad)} unreadable image(s) left out (--skip-bad)")
         positions = np.setdiff1d(positions, bad)
         record["n_bad_skipped"] = len(bad)
-    return DatasetView(dataset, positions), record
+    return DatasetView(dataset, positions, whole if max_samples is not None else None), record
 
 
 def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
@@ -242,7 +258,7 @@ def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_sampl
     if has.all():
         return select_samples(dataset, name, progress, max_samples=max_samples, subsample_seed=subsample_seed)
     # select_samples would leave the unlabelled images out; here they are what is clustered
-    positions = np.arange(len(dataset))
+    positions = whole = np.arange(len(dataset))
     record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~has).sum())}
     if max_samples is not None:
         if max_samples < 2:
@@ -251,4 +267,4 @@ def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_sampl
         positions = stratified_indices(strata, max_samples, subsample_seed)
         record.update(max_samples=max_samples, subsample_seed=subsample_seed,
                       subsample="stratified by label (unlabelled as one group), seeded")
-    return DatasetView(dataset, positions), record
+    return DatasetView(dataset, positions, whole if max_samples is not None else None), record

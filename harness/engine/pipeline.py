@@ -24,7 +24,7 @@ from zsbench.core.identity import describe, identity_sha256
 from zsbench.core.names import shown
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import ProtocolSpec, embed, load_spec
-from zsbench.core.provenance import environment
+from zsbench.core.provenance import environment, imported_versions
 from zsbench.core.result import Result, labels_hash
 from zsbench.engine.components import Components, Names, components, names, seed_list
 from zsbench.engine.grid import execute
@@ -40,7 +40,15 @@ from zsbench.engine.jobs import Embedding, Tally
 from zsbench.engine.knn import KnnRun
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers
-from zsbench.engine.session import DEFAULT_EXECUTOR, CacheArg, embed_key, open_cache, open_executor, sample_fingerprint
+from zsbench.engine.session import (
+    DEFAULT_EXECUTOR,
+    CacheArg,
+    cached_embedding,
+    embed_key,
+    open_cache,
+    open_executor,
+    sample_fingerprint,
+)
 from zsbench.engine.stages import embed_task
 from zsbench.plugin.datasets import fingerprint
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
@@ -132,6 +140,8 @@ class Embedded:
     described: dict[str, Any]  # the encoder's identity (:func:`zsbench.core.identity.describe`)
     where: str  # "cache", "here", or the worker that computed it
     seconds: float
+    packages: dict[str, str] = field(default_factory=dict)  # the libraries it was made with, where it was made
+    rows_of: str | None = None  # the key of the whole dataset's embedding whose rows these are, if so
 
     @property
     def reused(self) -> bool:
@@ -151,29 +161,40 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
         enc = enc_entry.create(**options)
     described = describe(enc_entry.name, enc_entry.plugin, enc, options)
     key = embed_key(spec, enc_entry, described, ds_entry.name, fingerprint_)
-    cached = cache.get("embed", key)
     start = time.perf_counter()
-    where = "cache" if cached is not None else "here"
+    made = {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name}
+    cached = cached_embedding(cache, key, spec, enc_entry, described, ds_entry.name, view)
+    rows_of = None
     if cached is not None:
-        x = np.asarray(cached)
+        x, where, rows_of, packages = cached.x, "cache", cached.rows_of, cached.packages
+        if packages is None:  # an entry that does not say (an older zsbench's, a worker's): this process's
+            packages = imported_versions()
     elif getattr(executor, "runs_embedding", False) and "__main__" not in (enc_entry.distribution,
                                                                             ds_entry.distribution):
         # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
         with progress.stage(f"embed {label} on executor {executor_name}"):
-            outcome = executor.submit(embed_task, str(cache.root), key, enc_entry.name, options, ds_entry.name,
-                                      dict(dataset_options or {}), view.positions.tolist(),
-                                      {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name},
+            outcome = executor.submit(embed_on_worker, str(cache.root), key, enc_entry.name, options, ds_entry.name,
+                                      dict(dataset_options or {}), view.positions.tolist(), made,
                                       resources={"GPU": 1} if enc_entry.meta.get("gpu") else None).result()
         if outcome["error"]:
             raise ZsbenchError(outcome["error"])
-        x, where = np.asarray(cache.get("embed", key)), outcome["worker"]
+        x, where, packages = np.asarray(cache.get("embed", key)), outcome["worker"], outcome["packages"]
     else:
-        x = embed(enc, view, label, progress)
+        x, where = embed(enc, view, label, progress), "here"
+        packages = imported_versions()  # what the encoder imported to embed, in the process that embedded
     seconds = time.perf_counter() - start
     x = check_embeddings(x, len(view), label)
-    if where == "here":
-        cache.put("embed", key, x, {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name})
-    return Embedded(x, key, described, where, seconds)
+    if where == "here" or (rows_of is not None and not cache.has("embed", key)):
+        # rows taken from the whole are stored under the subsample's own key: the stages read their input there
+        cache.put("embed", key, x, {**made, "packages": packages, **({"rows_of": rows_of} if rows_of else {})})
+    return Embedded(x, key, described, where, seconds, packages, rows_of)
+
+
+def embed_on_worker(*args: Any) -> dict[str, Any]:
+    """:func:`~zsbench.engine.stages.embed_task` (same arguments), plus the versions of the libraries it
+    embedded with, read on the worker where they were imported."""
+    outcome = embed_task(*args)
+    return outcome if outcome["error"] else {**outcome, "packages": imported_versions()}
 
 
 def embedding(enc_entry: Entry, ds_entry: Entry, view: DatasetView, y: np.ndarray, dataset_config: dict[str, Any],
@@ -185,8 +206,10 @@ def embedding(enc_entry: Entry, ds_entry: Entry, view: DatasetView, y: np.ndarra
                       encoder_options=encoder_options, dataset_options=dataset_options, executor_name=executor_name)
     check_classes(y, len(e.x), f"{enc_entry.name} on {ds_entry.name}")
     config = {"encoder": e.described, "dataset": dataset_config, "n_samples": int(len(e.x)),
-              "n_features": int(e.x.shape[1]), "embedding_reused": e.reused, "embedded_on": e.where}
-    provenance = {**environment(), "plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance}}
+              "n_features": int(e.x.shape[1]), "embedding_reused": e.reused, "embedded_on": e.where,
+              **({"embedding_rows_of": e.rows_of} if e.rows_of else {})}
+    provenance = {**environment(e.packages), "plugins": {"encoder": enc_entry.provenance,
+                                                         "dataset": ds_entry.provenance}}
     return Embedding(e.x, y, enc_entry.name, ds_entry.name, e.key, config, provenance, e.seconds)
 
 

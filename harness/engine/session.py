@@ -1,4 +1,5 @@
-"""What a run opens and keys before its stages: the artifact cache, the executor, sample and embedding keys.
+"""What a run opens and keys before its stages: the artifact cache, the executor, sample and embedding keys,
+and the embeddings already in the cache (a subsample's rows among them: :func:`cached_embedding`).
 
 Shared by ``zsbench run`` (the facade) and ``zsbench proxy --choose``, so both key embeddings the same way.
 """
@@ -11,10 +12,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from zsbench.core.catalog import Catalog
+import numpy as np
+
+from zsbench.core.catalog import Catalog, Entry
 from zsbench.core.protocol import ProtocolSpec
+from zsbench.engine.inputs import DatasetView
 from zsbench.plugin.datasets import fingerprint
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.storage.cache import ArtifactCache, cache_key
@@ -235,6 +240,43 @@ def embed_key(spec: ProtocolSpec, enc_entry, described: Mapping[str, Any], datas
     return cache_key({"stage": "embed", "protocol": spec.stage_version, "encoder": enc_entry.name,
                       "identity_sha256": described["identity_sha256"], "plugin": enc_entry.provenance,
                       "dataset": dataset, "fingerprint": fingerprint_})
+
+
+@dataclass(frozen=True)
+class Cached:
+    """An embedding found in the artifact cache, and what its entry records about how it was made."""
+
+    x: np.ndarray
+    packages: dict[str, str] | None  # the libraries that made it, where it was made (None: not recorded)
+    rows_of: str | None  # the key of the embedding of the whole dataset its rows were taken from, if so
+
+
+def cached_embedding(cache: ArtifactCache, key: str, spec: ProtocolSpec, enc_entry: Entry,
+                     described: Mapping[str, Any], dataset: str, view: DatasetView) -> Cached | None:
+    """The embedding ``key`` of ``view`` from the cache; else, for a subsample, its rows of the cached embedding
+    of the samples it was drawn from (same encoder identity, same dataset: the whole's fingerprint is in that
+    key); else None. The whole is never embedded to serve a subsample.
+
+    An encoder embeds each image on its own (eval mode: BatchNorm uses its running statistics, folded into
+    the convolutions), so the rows are the subsample's embedding, up to the float rounding a batch's size
+    may change, which an identity leaves out as it leaves out the batch size.
+    """
+    x = cache.get("embed", key)
+    if x is not None:
+        made = cache.spec("embed", key)
+        return Cached(np.asarray(x), made.get("packages"), made.get("rows_of"))
+    whole = view.whole_view()
+    if whole is None:
+        return None
+    # a full run with --skip-bad that found nothing to skip embedded the same samples under its own key
+    for rule in ({}, {"n_bad_skipped": 0}):
+        whole_key = embed_key(spec, enc_entry, described, dataset, sample_fingerprint(whole, rule))
+        x = cache.get("embed", whole_key)
+        if x is not None and len(x) == len(whole):
+            # fancy indexing copies only these rows out of the read-only memory map
+            return Cached(np.asarray(x[view.rows_in(whole)]), cache.spec("embed", whole_key).get("packages"),
+                          whole_key)
+    return None
 
 
 def selection_rule(selection: dict[str, Any]) -> dict[str, Any]:

@@ -155,6 +155,14 @@ class ArtifactCache:
             raise CacheError(f"cannot write to artifact cache {self.root}: {exc.strerror or exc}; free some "
                              f"space (`zsbench cache gc`), pass --cache elsewhere or set {ENV_CACHE}") from None
 
+    def spec(self, stage: str, key: str) -> dict[str, Any]:
+        """The spec an entry was stored with (see :meth:`put`), from its metadata alone; {} when there is none."""
+        try:
+            spec = json.loads(self._paths(stage, key)[0].read_bytes())["spec"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+        return spec if isinstance(spec, dict) else {}
+
     def entries(self) -> Iterator[CacheEntry]:
         """Committed entries, from their metadata alone; unreadable metadata is skipped (see verify)."""
         for meta_path in self._meta_files():
