@@ -173,7 +173,7 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
                                                                             ds_entry.distribution):
         # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
         with progress.stage(f"embed {label} on executor {executor_name}"):
-            outcome = executor.submit(embed_on_worker, str(cache.root), key, enc_entry.name, options, ds_entry.name,
+            outcome = executor.submit(embed_task, str(cache.root), key, enc_entry.name, options, ds_entry.name,
                                       dict(dataset_options or {}), view.positions.tolist(), made,
                                       resources={"GPU": 1} if enc_entry.meta.get("gpu") else None).result()
         if outcome["error"]:
@@ -188,13 +188,6 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
         # rows taken from the whole are stored under the subsample's own key: the stages read their input there
         cache.put("embed", key, x, {**made, "packages": packages, **({"rows_of": rows_of} if rows_of else {})})
     return Embedded(x, key, described, where, seconds, packages, rows_of)
-
-
-def embed_on_worker(*args: Any) -> dict[str, Any]:
-    """:func:`~zsbench.engine.stages.embed_task` (same arguments), plus the versions of the libraries it
-    embedded with, read on the worker where they were imported."""
-    outcome = embed_task(*args)
-    return outcome if outcome["error"] else {**outcome, "packages": imported_versions()}
 
 
 def embedding(enc_entry: Entry, ds_entry: Entry, view: DatasetView, y: np.ndarray, dataset_config: dict[str, Any],

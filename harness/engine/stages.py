@@ -129,6 +129,7 @@ def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[st
     from zsbench.core.catalog import build_catalog
     from zsbench.core.progress import NullProgress
     from zsbench.core.protocol import embed
+    from zsbench.core.provenance import imported_versions
     from zsbench.engine.inputs import DatasetView
     from zsbench.storage.cache import ArtifactCache
 
@@ -138,9 +139,11 @@ def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[st
         view = DatasetView(catalog.get("datasets", dataset).create(**dataset_options), np.asarray(positions))
         encoder_obj = catalog.get("encoders", encoder).create(**encoder_options)
         x = embed(encoder_obj, view, f"{encoder} on {dataset}", NullProgress())
-        ArtifactCache(cache_root).put("embed", key, x, spec)
+        # the libraries the encoder embedded with, read where they were imported: this worker
+        packages = imported_versions()
+        ArtifactCache(cache_root).put("embed", key, x, {**spec, "packages": packages})
         return {"error": None, "seconds": time.perf_counter() - start,
-                "worker": f"{socket.gethostname()}:{os.getpid()}"}
+                "worker": f"{socket.gethostname()}:{os.getpid()}", "packages": packages}
     except Exception as exc:
         return {"error": f"embedding {encoder} on {dataset} failed on a worker: {type(exc).__name__}: {exc}",
                 "seconds": time.perf_counter() - start}
