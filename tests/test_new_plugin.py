@@ -82,7 +82,8 @@ def test_each_kind_imports_only_the_plugin_surface_passes_the_strict_kit_and_its
     assert 'pip install -e ".[test]"' in result.stdout
     assert "zsbench plugins --check --strict zsbench-my-enc" in result.stdout
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    weights = ["src/zsbench_my_enc/weights/my_enc.safetensors"] if kind == "torch-encoder" else []
+    weights = ["src/zsbench_my_enc/weights/__init__.py", "src/zsbench_my_enc/weights/my_enc.safetensors"] \
+        if kind == "torch-encoder" else []
     assert files == sorted([".github/workflows/zsbench.yml", ".gitignore", "README.md", "pyproject.toml",
                             "src/zsbench_my_enc/__init__.py", "src/zsbench_my_enc/plugin.py",
                             "tests/test_plugin.py", *weights])

@@ -178,7 +178,7 @@ def package_files(names: PluginNames, weights_sha256: str = PLACEHOLDER_PIN) -> 
         f"src/{names.module}/__init__.py": render("init.py.tmpl", names),
         f"src/{names.module}/plugin.py": "".join(render(t, names, weights_sha256) for t in spec.plugin),
         "tests/test_plugin.py": "".join(render(t, names) for t in spec.tests),
-    }
+    } | ({f"src/{names.module}/weights/__init__.py": render("weights_init.py.tmpl", names)} if spec.weights else {})
 
 
 def placeholder_weights(names: PluginNames) -> bytes:
