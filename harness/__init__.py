@@ -7,16 +7,15 @@ leaderboard. Encoders, datasets, reducers and clusterers are plugins (:mod:`zsbe
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from zsbench.core.manager import registered
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.hookspecs import hookimpl
 
-try:
-    __version__ = metadata.version("zsbench")
-except metadata.PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
+# The one place the version lives. pyproject.toml reads this literal statically (a dynamic version,
+# `attr`), so it must stay a plain string assignment at module level. A wheel's metadata is this
+# value, and `zsbench --version` shows it from a wheel, an editable install or a source tree that
+# has no metadata at all (an editable install's metadata follows a bump once it is reinstalled).
+__version__ = "0.1.0"
 
 __all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "load_npz",
            "RunResult", "Result", "ResultStore", "__version__"]
