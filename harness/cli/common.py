@@ -17,11 +17,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from zsbench.core.inert import terminal
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.report.console import console, styled
 
 # Never markup: user, plugin and record text is printed literally; colour comes from styled() Text parts.
-err = console(stderr=True, soft_wrap=True)  # one-line messages stay one line
+# The consoles escape hidden characters (ESC, bidi overrides...) of all they print; on stderr, where every
+# message is one line, line breaks inside a message too, so an error stays one line.
+err = console(stderr=True, soft_wrap=True, one_line=True)
 
 
 def stdout() -> Console:
@@ -63,7 +66,8 @@ def user_errors() -> Iterator[None]:
         yield
     except ZsbenchError as exc:
         if _debug or os.environ.get("ZSBENCH_DEBUG", "") not in ("", "0"):
-            traceback.print_exception(exc)  # with its cause: the plugin's own frames
+            # with its cause: the plugin's own frames; a message's escape sequences shown, not run
+            sys.stderr.write(terminal("".join(traceback.format_exception(exc)), lines=True))
         else:
             err.print(styled("error:", "bold red", str(exc)), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -81,6 +85,9 @@ def user_errors() -> Iterator[None]:
 
 def write_output(text: str, output: Path | None) -> None:
     """A report to stdout, or to ``--output`` (then a note on stderr); an unwritable file is one line."""
+    # Each format escapes its text (zsbench.core.inert), which leaves no hidden character but line breaks, so
+    # this changes nothing there; it keeps a format that forgot from sending an escape sequence to a terminal.
+    text = terminal(text, lines=True)
     if output is None:
         sys.stdout.write(text)
         return

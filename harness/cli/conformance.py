@@ -8,12 +8,11 @@ from __future__ import annotations
 import functools
 from collections import Counter
 
-from rich.table import Table
 from rich.text import Text
 
 from zsbench.cli.common import err, stdout
 from zsbench.plugin.errors import ZsbenchError
-from zsbench.report.console import styled
+from zsbench.report.console import InertTable, styled
 from zsbench.testing import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding, Suite, distributions
 
 STYLES = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
@@ -39,10 +38,11 @@ def run_checks(distribution: str | None = None, timeout: float | None = DEFAULT_
     findings: list[Finding] = []
     with err.status("checking") as status:  # drawn on a terminal only
         for suite in suites:
-            findings += suite.run(lambda component: status.update(f"checking {component}"),
+            # Text, not str: a status's str is read as markup, and a component's name may hold brackets
+            findings += suite.run(lambda component: status.update(Text(f"checking {component}")),
                                   functools.partial(said, strict=strict))
     title = f"zsbench conformance: {', '.join(names)}"
-    table = Table(title=title)
+    table = InertTable(title=title)  # a plugin's names and messages, escaped to one line each
     for column in ("component", "check", "result", "message"):
         table.add_column(column)
     for finding in findings:

@@ -6,13 +6,13 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from zsbench.cli.common import err, stdout, user_errors
 from zsbench.core.catalog import KINDS, build_catalog
 from zsbench.core.manager import ENV_LOAD_PLUGINS, SLOW_IMPORT_SECONDS, get_plugins
 from zsbench.core.protocol import protocol_names
+from zsbench.report.console import InertTable as Table  # plugins' names and errors, escaped to one line
 from zsbench.report.console import styled
 
 # the kinds come from the catalog: one list of them; protocols are core's, not plugins'

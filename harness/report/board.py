@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import statistics
 from typing import Any
 
@@ -16,6 +15,7 @@ from zsbench.analysis.leaderboard import MEAN, Leaderboard
 from zsbench.analysis.rows import Row
 from zsbench.analysis.stats import Score, rounded, score
 from zsbench.core.identity import short
+from zsbench.core.inert import json_text
 from zsbench.core.result import Result
 from zsbench.report.text import csv_cell, md, mean_std, score_text
 
@@ -101,7 +101,8 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
                             rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
         return out.getvalue()
     if fmt == "json":
-        return json.dumps(to_json(board), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+        # names stay readable, but no bidi override or C1 control reaches a terminal raw (json_text)
+        return json_text(to_json(board), indent=1, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "html":
         from zsbench.report.html import render as html
 
@@ -157,7 +158,7 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
 
 
 def rich_table(board: Leaderboard, title: str = "zsbench leaderboard", by: str = "auto"):
-    from rich.table import Table
+    from zsbench.report.console import InertTable as Table  # names and captions escaped to one line
 
     cols = columns(board, by)
     if len(board.datasets) == 1:
@@ -177,8 +178,9 @@ SUMMARY_METRICS = (("ami", "AMI", 100.0), ("ari", "ARI", 100.0), ("n_clusters", 
 
 def summary_table(results: list[Result], title: str):
     """One row per clusterer of a single run: its metrics as mean ± std over seeds."""
-    from rich.table import Table
     from rich.text import Text
+
+    from zsbench.report.console import InertTable as Table  # names escaped to one line
 
     table = Table(title=title, caption="mean ± std over seeds; AMI, ARI and clustered ×100")
     table.add_column("clusterer")

@@ -2,19 +2,20 @@
 Markdown or a self-contained HTML page (the figure inlined as a PNG), and its machine-readable document.
 
 Every cell is text from :mod:`zsbench.analysis`; encoder and dataset names come from users, plugins
-and records, so Markdown escapes them and HTML escapes everything. The same finding gives the same bytes.
+and records, so Markdown, HTML and the terminal escape them (:mod:`zsbench.core.inert`). The same finding
+gives the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zsbench.analysis import proxy as px
 from zsbench.analysis.supervision import COMPARED, SUPERVISED, Interval, Supervision
+from zsbench.core.inert import html as esc
 from zsbench.report.text import DASH, md
 
 _CSS = """
@@ -53,33 +54,32 @@ class Finding:
 
     def html(self, png: bytes | None = None, *, meta: list[str] = (), figure_note: str | None = None) -> str:
         """A self-contained page: no external resource, the figure (if any) inlined."""
-        e = html.escape
-        head = "".join(f'<th class="{"text" if i < self.text_columns else "num"}">{e(h)}</th>'
+        head = "".join(f'<th class="{"text" if i < self.text_columns else "num"}">{esc(h)}</th>'
                        for i, h in enumerate(self.header))
         body = []
         for i, row in enumerate(self.rows):
             cls = ' class="section"' if i in self.sections and i else ""
-            cells = "".join(f'<td class="{"text" if j < self.text_columns else "num"}">{e(c)}</td>'
+            cells = "".join(f'<td class="{"text" if j < self.text_columns else "num"}">{esc(c)}</td>'
                             for j, c in enumerate(row))
             body.append(f"<tr{cls}>{cells}</tr>")
         parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-                 f"<title>{e(self.title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(self.title)}</h1>"]
-        parts += [f'<p class="meta">{e(m)}</p>' for m in meta]
+                 f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>", f"<h1>{esc(self.title)}</h1>"]
+        parts += [f'<p class="meta">{esc(m)}</p>' for m in meta]
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
         if self.caption:
-            parts.append(f'<p class="meta">{e(self.caption)}</p>')
+            parts.append(f'<p class="meta">{esc(self.caption)}</p>')
         if png is not None:
             data = base64.b64encode(png).decode("ascii")
-            parts.append(f'<figure><img alt="{e(self.title)}" src="data:image/png;base64,{data}"></figure>')
+            parts.append(f'<figure><img alt="{esc(self.title)}" src="data:image/png;base64,{data}"></figure>')
         elif figure_note:
-            parts.append(f'<p class="meta">{e(figure_note)}</p>')
+            parts.append(f'<p class="meta">{esc(figure_note)}</p>')
         if self.notes:
-            parts.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
+            parts.append('<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ul>")
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"
 
     def rich(self):
-        from rich.table import Table
+        from zsbench.report.console import InertTable as Table  # names escaped to one line
 
         table = Table(title=self.title, caption=self.caption)
         for i, h in enumerate(self.header):

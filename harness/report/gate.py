@@ -8,6 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zsbench.analysis.gate import Report
+from zsbench.core.inert import xml_text
 from zsbench.report.text import md, mean_std
 
 
@@ -34,8 +35,8 @@ def markdown(report: Report) -> str:
         for t in [report.suite, *report.datasets]:
             low, high = t.interval
             state = "regressed" if t.regressed else "improved" if t.improved else "within noise"
-            name = "**all (suite)**" if t.name == "suite" else t.name
-            lines.append(f"| {md(name)} | {t.delta:+.2f} | [{low:+.2f}, {high:+.2f}] | {t.threshold:.2f} | {state} |")
+            name = "**all (suite)**" if t.name == "suite" else md(t.name)  # our bold, not escaped
+            lines.append(f"| {name} | {t.delta:+.2f} | [{low:+.2f}, {high:+.2f}] | {t.threshold:.2f} | {state} |")
         lines += ["", "<details><summary>Per dataset and clusterer</summary>", "",
                   "| dataset | clusterer | baseline | candidate | change |", "|---|---|---|---|---|"]
         for c in report.cells:
@@ -54,19 +55,21 @@ def markdown(report: Report) -> str:
 
 def junit(report: Report) -> str:
     """JUnit XML: one test case per dataset, one for the suite, one for the time budget."""
+    # ElementTree escapes markup; xml_text drops what XML 1.0 forbids (C0 controls, in names and messages)
     suite = ET.Element("testsuite", name="zsbench check", time=f"{report.seconds:.1f}")
     cases = 0
     failures = 0
 
     def case(name: str, failure: str | None, output: str) -> None:
         nonlocal cases, failures
-        element = ET.SubElement(suite, "testcase", classname=f"zsbench.check.{report.candidate}", name=name)
+        element = ET.SubElement(suite, "testcase", classname=xml_text(f"zsbench.check.{report.candidate}"),
+                                name=xml_text(name))
         cases += 1
         if failure:
             failures += 1
-            ET.SubElement(element, "failure", message=failure).text = output
+            ET.SubElement(element, "failure", message=xml_text(failure)).text = xml_text(output)
         else:
-            ET.SubElement(element, "system-out").text = output
+            ET.SubElement(element, "system-out").text = xml_text(output)
 
     for t in ([report.suite] if report.suite else []) + report.datasets:
         text = (f"change {t.delta:+.2f} AMI points (95% interval {t.interval[0]:+.2f} to {t.interval[1]:+.2f}); "

@@ -7,9 +7,10 @@ switches views. Output is deterministic: the same document gives byte-identical 
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
+
+from zsbench.core.inert import html as esc
 
 __all__ = ["render"]
 
@@ -71,10 +72,6 @@ _JS = """
 """
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _score(score: dict | None) -> str:
     """'89.8 [87.2, 92.4]', '89.8' without an interval, or a dash when missing."""
     if score is None or score.get("mean") is None:
@@ -133,27 +130,27 @@ def _board(doc: dict, view: str, rows: list[dict]) -> str:
         # Rows arrive sorted by overall, descending: the header says so from the start.
         sort = ' aria-sort="descending"' if key == "overall" else ""
         arrow = "▼" if sort else ""
-        th.append(f'<th data-key="{_e(key)}" data-type="{kind}" class="{kind}"{sort}>'
-                  f'<button type="button">{_e(label)}</button><span class="arrow">{arrow}</span></th>')
-    out = [f'<table class="board" data-view="{_e(view)}"><thead><tr>{"".join(th)}</tr></thead><tbody>']
+        th.append(f'<th data-key="{esc(key)}" data-type="{kind}" class="{kind}"{sort}>'
+                  f'<button type="button">{esc(label)}</button><span class="arrow">{arrow}</span></th>')
+    out = [f'<table class="board" data-view="{esc(view)}"><thead><tr>{"".join(th)}</tr></thead><tbody>']
     for row in rows:
         v = _view_of(row, view)
         rank = v.get("rank")
-        rank_value = f' data-value="{_e(rank["low"])}"' if rank else ""
-        name = _e(_label(row))
+        rank_value = f' data-value="{esc(rank["low"])}"' if rank else ""
+        name = esc(_label(row))
         sha = str(row.get("identity_sha256") or "")
-        cells = [f'<td class="rank"{rank_value}>{_e(_rank(rank))}</td>',
+        cells = [f'<td class="rank"{rank_value}>{esc(_rank(rank))}</td>',
                  f'<td class="encoder" data-value="{name}">{name}</td>',
                  # the short identity; the full sha256 (and what keeps a row unranked) on hover
-                 f'<td class="identity" data-value="{_e(sha[:12])}" title="{_e(_identity_title(sha, v))}">'
-                 f'{_e(sha[:12])}</td>',
-                 f'<td class="reducer" data-value="{_e(row.get("reducer", ""))}">{_e(row.get("reducer", ""))}</td>']
+                 f'<td class="identity" data-value="{esc(sha[:12])}" title="{esc(_identity_title(sha, v))}">'
+                 f'{esc(sha[:12])}</td>',
+                 f'<td class="reducer" data-value="{esc(row.get("reducer", ""))}">{esc(row.get("reducer", ""))}</td>']
         scores = [v.get("overall")] + [(v.get("groups") or {}).get(g) for g in groups]
         scores += [(v.get("datasets") or {}).get(d["name"]) for d in datasets]
         for score in scores:
             mean = _mean(score)
             value = "" if mean is None else f' data-value="{mean:.4f}"'
-            cells.append(f"<td{value}>{_e(_score(score))}</td>")
+            cells.append(f"<td{value}>{esc(_score(score))}</td>")
         out.append(f"<tr>{''.join(cells)}</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
@@ -161,8 +158,8 @@ def _board(doc: dict, view: str, rows: list[dict]) -> str:
 
 def _heatmap(doc: dict, view: str, rows: list[dict]) -> str:
     datasets = doc.get("datasets", [])
-    head = "".join(f'<th title="{_e(d.get("group", ""))}">{_e(d["name"])}</th>' for d in datasets)
-    out = [f'<table class="heat" data-view="{_e(view)}"><thead><tr><th class="text">encoder</th>{head}</tr>'
+    head = "".join(f'<th title="{esc(d.get("group", ""))}">{esc(d["name"])}</th>' for d in datasets)
+    out = [f'<table class="heat" data-view="{esc(view)}"><thead><tr><th class="text">encoder</th>{head}</tr>'
            "</thead><tbody>"]
     for row in rows:
         scores = (_view_of(row, view).get("datasets") or {})
@@ -174,8 +171,8 @@ def _heatmap(doc: dict, view: str, rows: list[dict]) -> str:
                 cells.append(f'<td style="background:#eee">{DASH}</td>')
             else:
                 bg, fg = _colour(mean)
-                cells.append(f'<td style="background:{bg};color:{fg}" title="{_e(_score(score))}">{mean:.1f}</td>')
-        out.append(f'<tr><th class="text">{_e(_label(row))}</th>{"".join(cells)}</tr>')
+                cells.append(f'<td style="background:{bg};color:{fg}" title="{esc(_score(score))}">{mean:.1f}</td>')
+        out.append(f'<tr><th class="text">{esc(_label(row))}</th>{"".join(cells)}</tr>')
     out.append("</tbody></table>")
     return "\n".join(out)
 
@@ -215,9 +212,9 @@ def _scatter(doc: dict, clusterer: str, domain: tuple[float, float, float]) -> s
     proxy = next((p for p in doc.get("proxy", []) if p.get("clusterer") == clusterer), None)
     rho = proxy.get("spearman") if proxy else None
     title = f"{clusterer}: " + ("ρ n/a" if rho is None else f"ρ = {rho:.2f}") + f", n = {proxy['n'] if proxy else 0}"
-    parts = [f'<svg class="scatter" data-clusterer="{_e(clusterer)}" width="{w}" height="{h}" role="img" '
-             f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="{w / 2:.0f}" y="14" text-anchor="middle" font-weight="bold">{_e(title)}</text>']
+    parts = [f'<svg class="scatter" data-clusterer="{esc(clusterer)}" width="{w}" height="{h}" role="img" '
+             f'aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg">',
+             f'<text x="{w / 2:.0f}" y="14" text-anchor="middle" font-weight="bold">{esc(title)}</text>']
     x0, x1, y0, y1 = left, w - right, h - bottom, top
     for y in (0, 25, 50, 75, 100):
         parts.append(f'<line x1="{x0}" x2="{x1}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#e4e4e4"/>'
@@ -237,7 +234,7 @@ def _scatter(doc: dict, clusterer: str, domain: tuple[float, float, float]) -> s
                 continue
             tip = f"{_label(row)} / {cell['dataset']}: AMI {ami:.1f}, silhouette {sil:.2f}"
             parts.append(f'<circle cx="{sx(sil):.1f}" cy="{sy(ami):.1f}" r="3.5" fill="#2c728e" fill-opacity="0.75">'
-                         f"<title>{_e(tip)}</title></circle>")
+                         f"<title>{esc(tip)}</title></circle>")
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -254,28 +251,28 @@ def render(doc: dict) -> str:
            # Without JS every view is shown, so no data is out of reach.
            "<noscript><style>.panel[hidden]{display:block}.controls{display:none}</style></noscript>",
            "</head>\n<body>\n<header>\n<h1>zsbench leaderboard</h1>",
-           f'<p class="meta">Protocol version {_e(doc.get("protocol_version", "?"))} · metric {_e(metric)}'
-           f" · intervals: {_e(doc.get('interval', ''))}</p>",
-           f'<p class="meta suite">Suite (the datasets rows are ranked on): {_e(", ".join(doc.get("suite", [])))}. '
+           f'<p class="meta">Protocol version {esc(doc.get("protocol_version", "?"))} · metric {esc(metric)}'
+           f" · intervals: {esc(doc.get('interval', ''))}</p>",
+           f'<p class="meta suite">Suite (the datasets rows are ranked on): {esc(", ".join(doc.get("suite", [])))}. '
            "A row is one encoder identity; rows without every suite dataset and clusterer are not ranked.</p>",
            "<p class=\"meta\">Sources:</p>\n<ul class=\"sources\">"]
-    out += [f"<li>{_e(s)}</li>" for s in doc.get("sources", [])]
+    out += [f"<li>{esc(s)}</li>" for s in doc.get("sources", [])]
     out.append("</ul>")
     if doc.get("notes"):
         out.append('<p class="meta">Notes:</p>\n<ul class="notes">')
-        out += [f"<li>{_e(n)}</li>" for n in doc["notes"]]
+        out += [f"<li>{esc(n)}</li>" for n in doc["notes"]]
         out.append("</ul>")
     out.append("</header>\n<main>")
-    options = "".join(f'<option value="{_e(v)}"{" selected" if v == selected else ""}>{_e(_view_label(v))}</option>'
+    options = "".join(f'<option value="{esc(v)}"{" selected" if v == selected else ""}>{esc(_view_label(v))}</option>'
                       for v in views)
     out.append(f'<p class="controls"><label for="view">View: </label><select id="view" autocomplete="off">{options}'
                "</select> (click a column header to sort)</p>")
     for view in views:
         ordered = _ordered(rows, view)
         hidden = "" if view == selected else " hidden"
-        out += [f'<section class="panel" data-view="{_e(view)}"{hidden}>',
-                f"<h2>Leaderboard: {_e(_view_label(view))}</h2>", _board(doc, view, ordered),
-                f"<h3>AMI ×100 by encoder and dataset: {_e(_view_label(view))}</h3>", _legend(),
+        out += [f'<section class="panel" data-view="{esc(view)}"{hidden}>',
+                f"<h2>Leaderboard: {esc(_view_label(view))}</h2>", _board(doc, view, ordered),
+                f"<h3>AMI ×100 by encoder and dataset: {esc(_view_label(view))}</h3>", _legend(),
                 _heatmap(doc, view, ordered), "</section>"]
     pooled = next((p for p in doc.get("proxy", []) if p.get("clusterer") == "pooled"), None)
     rho = pooled.get("spearman") if pooled else None
@@ -283,7 +280,7 @@ def render(doc: dict) -> str:
     out += ["<section>\n<h2>AMI against the label-free proxy</h2>",
             "<p>Each point is one encoder on one dataset (mean over seeds): x is the silhouette of the predicted "
             "clusters in UMAP space, which needs no labels; y is AMI ×100. Panels give the Spearman rank correlation "
-            f"per clusterer; pooled over clusterers, Spearman {_e(pooled_text)}.</p>",
+            f"per clusterer; pooled over clusterers, Spearman {esc(pooled_text)}.</p>",
             '<div class="scatters">']
     domain = _x_domain(rows)
     out += [_scatter(doc, c, domain) for c in doc.get("clusterers", [])]

@@ -36,7 +36,8 @@ class RichProgress:
 
         from zsbench.report.console import console
 
-        self.console = console(stderr=True)  # stage names and notes carry user text: never markup
+        # stage names and notes carry user text: never markup, never a hidden character, one line each
+        self.console = console(stderr=True, one_line=True)
         self.min_seconds = min_seconds_to_log
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                                   MofNCompleteColumn(), _Rate(), TimeElapsedColumn(),
@@ -56,9 +57,11 @@ class RichProgress:
     def stage(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         import time
 
+        from zsbench.core.inert import terminal
         from zsbench.report.console import styled
 
-        task = self._progress.add_task(description, total=total)
+        # escaped before the bar measures it (the console would escape it anyway, after measuring)
+        task = self._progress.add_task(terminal(description), total=total)
         start = time.perf_counter()
 
         def advance(n: int = 1) -> None:

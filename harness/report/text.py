@@ -1,39 +1,18 @@
-"""Text helpers every renderer shares: Markdown and CSV cells that are safe to show, and "mean ± spread"."""
+"""Text helpers every renderer shares: Markdown and CSV cells that are safe to show (the rules are
+:mod:`zsbench.core.inert`'s, named here as the renderers have always imported them), and "mean ± spread"."""
 
 from __future__ import annotations
 
-import html
-import re
 import statistics
 from collections.abc import Sequence
 
 from zsbench.analysis.stats import Score
+from zsbench.core.inert import csv_cell
+from zsbench.core.inert import markdown as md
+
+__all__ = ["DASH", "csv_cell", "md", "mean_pm", "mean_std", "score_text"]
 
 DASH = "—"  # no value
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")  # one pass: a backslash written by a user cannot cancel ours
-
-
-def md(text: object) -> str:
-    """Text from users, plugins or records as Markdown: raw HTML (``<img onerror>``) is shown, never run
-    (in a PR comment or a rendered table), ``|`` does not end a table cell, Markdown's emphasis, code and
-    link characters are shown as written, and a line break does not end the row or list item (it becomes a
-    space)."""
-    escaped = html.escape(str(text), quote=False)
-    # Markdown's own inline syntax is shown as written: a name like my_model_v2 or *best* stays literal
-    escaped = _MARKDOWN.sub(lambda m: "\\" + m.group(0), escaped)
-    return " ".join(escaped.splitlines())
-
-
-def csv_cell(text: object) -> str:
-    """A text cell that a spreadsheet would run as a formula gets a leading ' (OWASP's CSV-injection advice)."""
-    text = str(text)
-    if text.startswith(_FORMULA):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
 
 
 def mean_pm(mean: float, spread: float | None, spec: str = ".1f") -> str:
