@@ -18,6 +18,8 @@ import sys
 import tokenize
 from types import FrameType
 
+from zsbench.core.inert import terminal
+
 _noted: set[str] = set()
 
 
@@ -68,7 +70,7 @@ def note_in_process(reason: str) -> None:
     """Say once per reason, on stderr, why stages run in this process and how to get workers."""
     if reason not in _noted:
         _noted.add(reason)
-        print(f"zsbench: running stages in this process: {reason}", file=sys.stderr)
+        print(terminal(f"zsbench: running stages in this process: {reason}"), file=sys.stderr)
 
 
 def stop_if_bootstrapping() -> None:

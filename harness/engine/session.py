@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import Catalog, Entry
+from zsbench.core.inert import terminal
 from zsbench.core.protocol import ProtocolSpec
 from zsbench.engine.inputs import DatasetView
 from zsbench.plugin.datasets import fingerprint
@@ -112,7 +113,7 @@ def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any]
         executor.close()
     except ExecutorError as failure:
         # every stage finished and every result was made (and stored): a broken close loses nothing
-        print(f"warning: {failure}; the run had finished, nothing was lost", file=sys.stderr)
+        print(terminal(f"warning: {failure}; the run had finished, nothing was lost"), file=sys.stderr)
 
 
 class ExecutorError(ZsbenchError):
