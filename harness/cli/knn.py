@@ -24,7 +24,7 @@ def leaderboard(loaded, *, k: int, fmt: str, output: Path | None, datasets: list
     """Per encoder (its latest identity): weighted kNN top-1 x100 at ``k`` per dataset, and their mean."""
     from zsbench.analysis.knn import board
     from zsbench.core.knn import DEFAULT_KS
-    from zsbench.report.text import md
+    from zsbench.report.text import csv_cell, md
 
     if k not in DEFAULT_KS:
         raise ZsbenchError(f"--k {k}: kNN is scored at k = {', '.join(map(str, DEFAULT_KS))}; pass one of them")
@@ -45,7 +45,7 @@ def leaderboard(loaded, *, k: int, fmt: str, output: Path | None, datasets: list
         write_output(json.dumps(doc, indent=2) + "\n", output)
     elif fmt == "csv":
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+        csv.writer(buf, lineterminator="\n").writerows([[csv_cell(str(c)) for c in row] for row in [header, *rows]])
         write_output(buf.getvalue(), output)
     elif fmt == "markdown" or (fmt == "table" and output is not None):
         lines = [f"**{md(title)}**", "", "| " + " | ".join(md(h) for h in header) + " |",

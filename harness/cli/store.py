@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from zsbench.cli.common import err, user_errors
+from zsbench.cli.common import err, stdout, user_errors
 
 store_app = typer.Typer(help="Check the results store (rows that cannot be read back).", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def check(store: Annotated[Path | None, typer.Option(
             n, bad = db.check()
             path = db.path
     for problem in bad:
-        typer.echo(problem)  # row ID: COLUMN PROBLEM (DETAIL)
+        stdout().print(str(problem), highlight=False, soft_wrap=True)  # row ID: COLUMN PROBLEM (DETAIL), escaped
     if bad:
         rows = len({b.id for b in bad})
         ids = sorted({b.id for b in bad})
