@@ -114,9 +114,10 @@ from zsbench.cli.findings import findings_app  # noqa: E402
 from zsbench.cli.new_plugin import new_plugin  # noqa: E402
 from zsbench.cli.plugins import list_components, plugins  # noqa: E402
 from zsbench.cli.proxy import proxy  # noqa: E402
-from zsbench.cli.registry import submit, validate, verify  # noqa: E402
+from zsbench.cli.registry import submit, validate  # noqa: E402
 from zsbench.cli.run import run  # noqa: E402
 from zsbench.cli.store import store_app  # noqa: E402
+from zsbench.cli.verify import verify  # noqa: E402
 
 app.command()(plugins)
 app.command("list")(list_components)

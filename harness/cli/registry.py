@@ -1,5 +1,5 @@
-"""``zsbench submit``, ``validate`` and ``verify``: registry records (:mod:`zsbench.analysis.registry`,
-:mod:`zsbench.analysis.records`, ``validation``, ``verification``).
+"""``zsbench submit`` and ``validate``: registry records (:mod:`zsbench.analysis.registry`,
+:mod:`zsbench.analysis.records`, ``validation``); ``verify`` is :mod:`zsbench.cli.verify`.
 """
 
 from __future__ import annotations
@@ -84,20 +84,3 @@ def validate(
     if problems:
         raise typer.Exit(1)
 
-
-def verify(
-    record: Annotated[Path, typer.Argument(help="A record file with its labels archive beside it.")],
-) -> None:
-    """Re-score a record from its stored labels; exit 1 when a recorded score does not follow."""
-    from zsbench.analysis.verification import verify as rescore
-
-    with user_errors():
-        report = rescore(record)
-    for line in report.mismatches:
-        typer.echo(f"{record}: {line}")
-    if report.mismatches:
-        err.print(f"{record}: FAILED: {len(report.mismatches)} mismatch(es) in {report.checked} re-scored "
-                  "result(s)", highlight=False)
-        raise typer.Exit(1)
-    err.print(f"{record}: verified: {report.checked} result(s) re-scored from their labels agree with the "
-              "record (silhouettes need the UMAP spaces and are not re-checked)", highlight=False)
