@@ -23,7 +23,7 @@ Rules, so that a board can be trusted and rebuilt:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from zsbench.analysis import selection
@@ -47,8 +47,9 @@ class Leaderboard:
     datasets: list[Dataset]  # the suite: the datasets rows are scored and ranked on
     rows: list[Row]
     sources: list[str]
-    notes: list[str]
+    notes: list[str]  # refused records last, as refusal() lines
     failed: int
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (record file, reason), each left out
 
     def cells(self, row: Row) -> list[tuple[str, str]]:
         order = {d.name: i for i, d in enumerate(self.datasets)}
@@ -60,13 +61,20 @@ class Leaderboard:
         return [d.name for d in self.datasets]
 
 
+def refusal(file: str, reason: str) -> str:
+    """A refused record as every format lists it under the board (the table: one stderr line each)."""
+    return f"refused: {file}: {reason}"
+
+
 def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, datasets: Sequence[str] | None = None,
-          all_identities: bool = False) -> Leaderboard:
-    """A board from ``Source`` objects (see :func:`zsbench.analysis.sources.load_sources`) or plain results.
+          all_identities: bool = False, refused: Sequence[tuple[str, str]] = (),
+          record_notes: Sequence[str] = ()) -> Leaderboard:
+    """A board from ``Source`` objects (see :func:`zsbench.analysis.sources.gather`) or plain results.
 
     ``datasets`` is the suite to compare (default: the datasets most rows cover). Each row is one
     encoder identity from one source; by default only the latest identity of each encoder name per
-    source is shown (``all_identities`` shows each as its own row).
+    source is shown (``all_identities`` shows each as its own row). ``refused`` (file, reason) and
+    ``record_notes`` come from gathering the records: the board lists them.
     """
     from zsbench.core.protocol import load_spec
     from zsbench.plugin.errors import ZsbenchError
@@ -81,7 +89,7 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
             sources.append((item.name, list(item.results), bool(getattr(item, "partial", False))))
     if loose:
         sources.append((LOCAL, loose, False))
-    notes: list[str] = []
+    notes: list[str] = list(record_notes)
     # kNN rows (zsbench run --knn) are not a clustering protocol: never counted as left out
     other_protocols = sum(1 for _, rs, _ in sources for r in rs
                           if r.protocol_version not in (spec.version, KNN_VERSION))
@@ -195,8 +203,9 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
     for row in board_rows:
         if row.lacks.get(view):
             notes.append(f"unranked: {row.label} ({short(row.identity)}) lacks {'; '.join(row.lacks[view])}")
+    notes += [refusal(file, reason) for file, reason in refused]
     return Leaderboard(spec.version, view, views, ordered, groups, board_datasets, board_rows,
-                       sorted(name for name, _, _ in sources), notes, failed)
+                       sorted(name for name, _, _ in sources), notes, failed, list(refused))
 
 
 def _scored(r: Result) -> bool:

@@ -19,10 +19,11 @@ import numpy as np
 
 from zsbench.analysis import selection
 from zsbench.analysis.record_selection import complete, one_identity, one_sample_set
-from zsbench.analysis.records import LABELS_SUFFIX, SCHEMA, RecordError, dumps
-from zsbench.analysis.validation import validate
+from zsbench.analysis.records import LABELS_SUFFIX, SCHEMA, RecordError, dumps, record_files
+from zsbench.analysis.validation import checked, validate
 from zsbench.core.identity import short
 from zsbench.core.result import Result, labels_hash
+from zsbench.core.unicode_names import checked_name
 from zsbench.plugin.identity import local_paths
 
 
@@ -65,6 +66,7 @@ def make_record(results: Iterable[Result], encoder: str, *, protocol: str = "1",
     from zsbench.core.protocol import load_spec
 
     spec = load_spec(protocol)
+    encoder = checked_name(encoder, "encoder")  # NFC, as `zsbench run` stores names; nothing invisible
     if spec.study is not None:  # a record is one configuration per clusterer for every encoder
         raise RecordError(f"records hold standard-protocol results; protocol {spec.version} results are compared "
                           f"with `zsbench leaderboard --protocol {spec.name}`")
@@ -216,11 +218,12 @@ def _take_labels(r: Result | None, stage: str, key: str | None, cache, out: dict
     return digest
 
 
-def write(submission: Submission, path: str | Path) -> Path:
+def write(submission: Submission, path: str | Path, registry: str | Path | None = None) -> Path:
     """Write the record (and its labels archive beside it) and validate it; returns the record's path.
 
     What we write must pass what we check: a record that does not is removed again, and the
-    problems are raised, so no invalid record is ever left in a registry.
+    problems are raised, so no invalid record is ever left in a registry. With ``registry`` (a folder
+    of records), it must also pass beside them: no identity or look-alike name another record has.
     """
     path = Path(path)
     record = submission.record
@@ -231,7 +234,7 @@ def write(submission: Submission, path: str | Path) -> Path:
         _save_labels(labels_path, submission.labels)
         record["labels"] = {"file": labels_path.name, "arrays": len(submission.labels)}
     path.write_text(dumps(record))
-    problems = validate(path)
+    problems = validate(path) or (_beside(path, Path(registry)) if registry is not None else [])
     if problems:
         path.unlink(missing_ok=True)
         if record.get("labels") is not None:
@@ -239,6 +242,16 @@ def write(submission: Submission, path: str | Path) -> Path:
         raise RecordError("the record was not written: " + problems[0] + (
             f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return path
+
+
+def _beside(path: Path, registry: Path) -> list[str]:
+    """What the record at ``path`` breaks beside the valid records of ``registry``: an identity another record
+    has, or a name that reads as another identity's (see :func:`zsbench.analysis.sources.cross_check`)."""
+    from zsbench.analysis.sources import cross_check
+
+    pairs = [(f, checked(f)[0]) for f in {*record_files([registry]), path}]
+    verdict = cross_check([(f, r) for f, r in pairs if r is not None])
+    return [f"{path}: {why}" for f, why in verdict.refused if f == str(path)]
 
 
 def _not_anothers(path: Path, encoder: str) -> None:

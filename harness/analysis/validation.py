@@ -10,8 +10,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from zsbench.analysis.records import MAX_RESULTS, SCHEMA, RecordError, read, schema
+from zsbench.analysis.records import MAX_LABELS_BYTES, MAX_RESULTS, SCHEMA, RecordError, read, schema
 from zsbench.core.identity import identity_sha256
+from zsbench.core.names import shown
+from zsbench.core.unicode_names import unreadable
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.identity import local_paths
 
@@ -23,9 +25,19 @@ _LOCAL_IN_TEXT = re.compile(r"(?:^|[\s'\"(=])(?:~[/\\]|/(?:home|Users|root|tmp|p
 
 def validate(path: str | Path) -> list[str]:
     """Every problem with a record file, one line each naming the file and field; [] when valid."""
+    return checked(path)[1]
+
+
+def checked(path: str | Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The record and every problem with it (see :func:`validate`); the record is None unless it is valid."""
+    problems = _problems(Path(path))
+    return (None, problems) if isinstance(problems, list) else (problems, [])
+
+
+def _problems(path: Path) -> dict[str, Any] | list[str]:
+    """The problems of a record file, or the record itself when it has none (read once)."""
     from jsonschema import Draft202012Validator
 
-    path = Path(path)
     try:
         record = read(path)
     except RecordError as exc:
@@ -80,9 +92,32 @@ def validate(path: str | Path) -> list[str]:
         problems += [f"{path}: {p}" for p in _consistency(record, spec)]
     problems += [f"{path}: {p}" for p in _provenance(record)]
     if record["labels"] is not None and record["labels"]["file"]:
-        if not (path.parent / record["labels"]["file"]).is_file():
-            problems.append(f"{path}: labels.file: {record['labels']['file']} is not beside the record")
-    return problems
+        problems += [f"{path}: {p}" for p in _labels_listed(record, path.parent / record["labels"]["file"])]
+    return problems or record
+
+
+def _labels_listed(record: Mapping[str, Any], archive: Path) -> list[str]:
+    """Every labels hash the record names is a member of its archive (the zip's directory only: reading
+    and re-hashing the labels is ``zsbench verify``'s)."""
+    import zipfile
+
+    if not archive.is_file():
+        return [f"labels.file: {archive.name} is not beside the record"]
+    if archive.stat().st_size > MAX_LABELS_BYTES:
+        return [f"labels.file: {archive.name} is over the {MAX_LABELS_BYTES:,} bytes a labels archive may have"]
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = set(zf.namelist())
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        return [f"labels.file: {archive.name}: cannot read the labels archive: {exc}"]
+    named = [(f"datasets.{name}.labels_sha256", ds["labels_sha256"]) for name, ds in record["datasets"].items()]
+    named += [(f"results[{i}].labels_sha256", e["labels_sha256"]) for i, e in enumerate(record["results"])
+              if e["status"] == "ok" and e["labels_sha256"]]
+    absent = [(where, sha) for where, sha in named if f"{sha}.npy" not in members]
+    lines = [f"{where}: {sha[:12]}… is not in {archive.name}; the labels and the record are written together: "
+             "submit again" for where, sha in absent[:3]]
+    return lines + ([f"labels.file: and {len(absent) - 3} more labels hashes not in {archive.name}"]
+                    if len(absent) > 3 else [])
 
 
 def _consistency(record: Mapping[str, Any], spec) -> list[str]:
@@ -150,6 +185,9 @@ def _provenance(record: Mapping[str, Any]) -> list[str]:
     no local path anywhere (records are published)."""
     problems = []
     encoder = record["encoder"]
+    # names a board shows must read as one thing (zsbench submit and run write them so)
+    named = [("encoder.name", encoder["name"])] + [(f"datasets.{ascii(n)[1:-1]}", n) for n in record["datasets"]]
+    problems += [f"{where}: {ascii(shown(name))} {why}" for where, name in named if (why := unreadable(name))]
     expected = identity_sha256(encoder["name"], encoder["identity"], encoder["options"])
     if encoder["identity_sha256"] != expected:
         problems.append(f"encoder.identity_sha256: {encoder['identity_sha256'][:12]}… does not follow from the "

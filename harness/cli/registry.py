@@ -49,9 +49,10 @@ def submit(
             submission = reg.make_record(db.results(), encoder, protocol=protocol, datasets=dataset,
                                          cache=ArtifactCache(cache) if labels else None, with_labels=labels,
                                          identity=identity, sample_sets=sample_set or (), partial=partial)
-        path = reg.write(submission, output or reg.record_path(registry, submission.record["protocol_version"],
-                                                               encoder))
-        record = submission.record
+        record = submission.record  # its encoder name is the NFC of --encoder
+        path = output or reg.record_path(registry, record["protocol_version"], record["encoder"]["name"])
+        # into the registry, it must also stand beside the records there (one identity, names told apart)
+        path = reg.write(submission, path, registry=None if output else path.parent)
         ok = sum(1 for r in record["results"] if r["status"] == "ok")
         err.print(f"wrote {path}: {ok} result(s) ({len(record['results']) - ok} failed) on "
                   f"{len(record['datasets'])} dataset(s) x {len(record['clusterers'])} clusterer(s) x "
@@ -67,18 +68,30 @@ def submit(
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Record files, or folders to search for *.json records.")],
 ) -> None:
-    """Check registry records against their schema and for consistency; exit 1 naming each problem."""
+    """Check registry records against their schema and for consistency, each alone and as a set (one
+    identity per record, names that cannot be mistaken for another's); exit 1 naming each problem."""
     from zsbench.analysis import records
-    from zsbench.analysis.validation import validate as problems_of
+    from zsbench.analysis.sources import cross_check
+    from zsbench.analysis.validation import checked
 
     with user_errors():
         files = records.record_files(paths)
         if not files:
             raise records.RecordError(f"no *.json records in {', '.join(map(str, paths))}")
-        problems = [p for f in files for p in problems_of(f)]
+        problems, valid, bad = [], [], 0
+        for path in files:
+            record, found = checked(path)
+            problems += found
+            bad += bool(found)
+            if record is not None:
+                valid.append((path, record))
+        across = cross_check(valid)
+    problems += [f"{path}: {why}" for path, why in across.refused]
     for problem in problems:
         typer.echo(problem)
-    bad = len({p.split(": ", 1)[0] for p in problems})
+    for note in across.notes:
+        err.print(f"note: {note}", highlight=False)
+    bad += len(across.refused)
     err.print(f"{len(files)} record(s) checked; {bad} with problems" if problems
               else f"{len(files)} record(s) valid", highlight=False)
     if problems:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import origin
+from zsbench.core.identity import of_config
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.core.result import Result
@@ -152,8 +153,11 @@ def plan(embeddings: Sequence[Embedding], *, reducers: Sequence[Component], clus
                     lkey = labels_key(spec, reduction.key, clu, seed, k, params)
                     # a study result is its own, even where its configuration is the standard one
                     made_by = {} if spec.study is None else {"protocol": spec.version}
+                    # The stages are keyed by content, so one file of embeddings run as --name alpha and
+                    # --name beta shares them; a stored result is a row, and answers only for its own.
                     result_key = cache_key({"result": lkey, "proxy": space.key,
-                                            "silhouette_max_samples": spec.silhouette_max_samples, **made_by})
+                                            "silhouette_max_samples": spec.silhouette_max_samples, **made_by,
+                                            "row": [of_config(emb.config.get("encoder") or {}), emb.dataset]})
                     jobs.append(ClusterJob(emb, reduction, space, clu, k, lkey, result_key))
     return jobs
 

@@ -26,6 +26,7 @@ from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import ProtocolSpec, embed, load_spec
 from zsbench.core.provenance import environment, imported_versions
 from zsbench.core.result import Result, labels_hash
+from zsbench.core.unicode_names import checked_name
 from zsbench.engine.components import Components, Names, components, names, seed_list
 from zsbench.engine.grid import execute
 from zsbench.engine.inputs import (
@@ -256,6 +257,8 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
                source: dict[str, Any] | None, protocol: str) -> GridRun:
     """Run the grid on embeddings computed elsewhere (see :func:`zsbench.run_embeddings`)."""
     spec = load_spec(protocol)
+    # names a board shows: NFC, nothing invisible (registered names follow the ASCII grammar already)
+    encoder, dataset = checked_name(encoder, "encoder name"), checked_name(dataset, "dataset name")
     progress = progress or NullProgress()
     catalog = build_catalog()
     comps = components(catalog, spec, reducer, clusterers, Params.for_cache(cache))
