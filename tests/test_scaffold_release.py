@@ -51,6 +51,45 @@ def shown(done: subprocess.CompletedProcess) -> str:
     return f"exit {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
 
 
+def workflow_venv(tmp_path: Path, workflow_env: dict[str, str], *dists: str) -> tuple[Path, dict[str, str]]:
+    """A fresh venv with zsbench's wheel, and the environment the workflow's steps run in there: the
+    workflow's own env, with the two values GitHub computes replaced (zsbench from its local wheel, and
+    numba's cache where this machine already keeps it: the venv uses this environment's umap, so its
+    kernels are not compiled again from cold for this test), no network, and only ``dists`` loaded."""
+    zsbench_wheel = build_zsbench_wheel(tmp_path / "wheels")
+    python = fresh_venv(tmp_path / "venv")
+    bin_dir, venv = python.parent, python.parent.parent
+    (bin_dir / "pip").write_text(PIP_SCRIPT.format(python=python))
+    (bin_dir / "pip").chmod(0o755)
+    computed = {key for key, value in workflow_env.items() if "${{" in value}
+    assert computed == {"ZSBENCH_REQUIREMENT", "NUMBA_CACHE_DIR"}, computed
+    env = {key: value for key, value in {**user_env(tmp_path), **workflow_env}.items() if key not in computed}
+    env.pop("PYTEST_ADDOPTS", None)
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
+    env.update({
+        "ZSBENCH_REQUIREMENT": f"zsbench[torch] @ {zsbench_wheel.as_uri()}",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv),
+        "ZSBENCH_LOAD_PLUGINS": ",".join(("zsbench", *dists)), "HF_HUB_OFFLINE": "1", "ZSBENCH_OFFLINE": "1",
+        "ZSBENCH_STORE": str(tmp_path / "store" / "results.sqlite"), "ZSBENCH_CACHE": str(tmp_path / "cache"),
+        # no network: pip builds with this environment's setuptools (PIP_NO_BUILD_ISOLATION=0 is pip's
+        # spelling of --no-build-isolation) and installs from files only
+        "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    install_wheel(python, zsbench_wheel)
+    return python, env
+
+
+def build_and_install(python: Path, root: Path, dist: Path, env: dict[str, str]) -> Path:
+    """The package at ``root`` built into a wheel in ``dist`` and installed in the venv; the wheel's path."""
+    built = subprocess.run([str(python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                            str(root), "-w", str(dist)], env=env, capture_output=True, text=True,
+                           timeout=STEP_TIMEOUT_S)
+    assert built.returncode == 0, shown(built)
+    (wheel,) = dist.glob("*.whl")
+    pip_install(python, str(wheel), env=env)  # its dependencies checked: zsbench's wheel, torch and the rest here
+    return wheel
+
+
 def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_without_weights_fails(tmp_path):
     start, timings = time.perf_counter(), {}
 
@@ -71,38 +110,11 @@ def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_
     (bare / "pyproject.toml").write_text(stripped)
     workflow_env, steps = workflow_steps(root)
 
-    zsbench_wheel = build_zsbench_wheel(tmp_path / "wheels")
-    python = fresh_venv(tmp_path / "venv")
+    python, env = workflow_venv(tmp_path, workflow_env, DIST)
     bin_dir, venv = python.parent, python.parent.parent
-    (bin_dir / "pip").write_text(PIP_SCRIPT.format(python=python))
-    (bin_dir / "pip").chmod(0o755)
     lap("zsbench wheel and venv")
-    # The workflow's env, with the two values GitHub computes replaced: zsbench from its local wheel, and
-    # numba's cache where this machine already keeps it (the venv uses this environment's umap), so the
-    # UMAP kernels are not compiled again from cold for this test.
-    computed = {key for key, value in workflow_env.items() if "${{" in value}
-    assert computed == {"ZSBENCH_REQUIREMENT", "NUMBA_CACHE_DIR"}, computed
-    env = {key: value for key, value in {**user_env(tmp_path), **workflow_env}.items() if key not in computed}
-    env.pop("PYTEST_ADDOPTS", None)
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
-    env.update({
-        "ZSBENCH_REQUIREMENT": f"zsbench[torch] @ {zsbench_wheel.as_uri()}",
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv),
-        "ZSBENCH_LOAD_PLUGINS": f"zsbench,{DIST}", "HF_HUB_OFFLINE": "1", "ZSBENCH_OFFLINE": "1",
-        "ZSBENCH_STORE": str(tmp_path / "store" / "results.sqlite"), "ZSBENCH_CACHE": str(tmp_path / "cache"),
-        # no network: pip builds with this environment's setuptools (PIP_NO_BUILD_ISOLATION=0 is pip's
-        # spelling of --no-build-isolation) and installs from files only
-        "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    dist = tmp_path / "dist"
-    wheel_command = ["pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", str(root), "-w", str(dist)]
-    built = subprocess.run([str(python), "-m", *wheel_command], env=env, capture_output=True, text=True,
-                           timeout=STEP_TIMEOUT_S)
-    assert built.returncode == 0, shown(built)
-    (wheel,) = dist.glob("*.whl")
+    wheel = build_and_install(python, root, tmp_path / "dist", env)
     assert WEIGHTS in zipfile.ZipFile(wheel).namelist()
-    install_wheel(python, zsbench_wheel)
-    pip_install(python, str(wheel), env=env)  # its dependencies checked: zsbench's wheel, torch and the rest here
     where = subprocess.run([str(python), "-c", "import zsbench, zsbench_release_demo as m; print(zsbench.__file__); "
                             "print(m.__file__)"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert where.returncode == 0 and all(line.startswith(str(venv)) for line in where.stdout.split()), shown(where)
@@ -137,3 +149,31 @@ def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_
     assert "release_demo.safetensors" in out and "package data" in out, out
     print("scaffold release:", ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
           f"total {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
+def test_every_other_kind_installs_from_its_wheel_and_passes_its_own_ci(tmp_path):
+    """The numpy encoder, dataset and clusterer kinds: each package's wheel installed beside zsbench's in one
+    fresh venv, its workflow's tests and strict kit run as written; the numpy encoder's baseline recipe and
+    check too (the dataset and clusterer kinds register the same encoder)."""
+    from zsbench.cli.scaffold import Kind
+
+    packages = {}
+    for kind in (Kind.numpy_encoder, Kind.dataset, Kind.clusterer):
+        name = f"kind-{kind.value}"
+        result = CliRunner().invoke(app, ["new-plugin", name, "--dir", str(tmp_path / "src"), "--kind", kind.value])
+        assert result.exit_code == 0, result.output
+        packages[kind] = tmp_path / "src" / f"zsbench-{name}"
+    workflow_env, _ = workflow_steps(packages[Kind.numpy_encoder])
+    python, env = workflow_venv(tmp_path, workflow_env, *(root.name for root in packages.values()))
+    for kind, root in packages.items():
+        wheel = build_and_install(python, root, tmp_path / "dist" / kind.value, env)
+        assert wheel.name.startswith(root.name.replace("-", "_"))
+    for kind, root in packages.items():
+        _, steps = workflow_steps(root)
+        wanted = ("tests", "kit", "baseline", "verify", "check") if kind is Kind.numpy_encoder else ("tests", "kit")
+        for step in wanted:
+            done = run_step(step, steps[step], root, env)
+            assert done.returncode == 0, f"{kind.value}: workflow step {step}: {shown(done)}"
+            if step == "kit":
+                assert "0 failed, 0 skipped" in done.stdout, done.stdout
+    assert 'failures="0"' in (packages[Kind.numpy_encoder] / "zsbench-junit.xml").read_text()
