@@ -140,6 +140,7 @@ from zsbench.cli.plugins import list_components, plugins  # noqa: E402
 from zsbench.cli.proxy import proxy  # noqa: E402
 from zsbench.cli.registry import submit, validate  # noqa: E402
 from zsbench.cli.run import run  # noqa: E402
+from zsbench.cli.site import site  # noqa: E402
 from zsbench.cli.store import store_app  # noqa: E402
 from zsbench.cli.verify import verify  # noqa: E402
 
@@ -152,6 +153,7 @@ app.command()(verify)
 app.command()(baseline)
 app.command()(check)
 app.command()(proxy)
+app.command()(site)
 app.add_typer(findings_app, name="findings")
 app.add_typer(cache_app, name="cache")
 app.add_typer(store_app, name="store")
