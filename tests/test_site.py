@@ -178,13 +178,23 @@ def test_the_registrys_site_has_the_findings_figures_and_says_why_one_is_missing
     assert all(first.files[f].startswith(b"\x89PNG\r\n\x1a\n") for f in first.figures)
     page = first.files["findings.html"].decode()
     assert '<img src="findings/silhouette.png"' in page and '<a href="findings/silhouette.html">' in page
-    assert "no table or figure: no encoder × dataset cells with both AMI and kNN accuracy" in page
+    assert "no table or figure: no encoder × dataset cells with both AMI (protocol 1) and kNN accuracy" in page
     table = first.files["findings/silhouette.html"].decode()
     assert "Spearman ρ" in table and _parse(table).csp == [CSP]
     assert first.records == 4 and not first.refused
     index = first.files["index.html"].decode()
     assert '<a href="records/raw-pixels.html">raw-pixels</a>' in index
     assert "None: every record is on the board." in index
+
+
+def test_no_page_names_the_builders_local_paths(built, folder):
+    """The site is published: records are named by their place in the registry, never by where the
+    builder keeps them (the fixture's registry lies under a temporary folder given as an absolute path)."""
+    assert folder.is_absolute()
+    for name, data in built.files.items():
+        text = data.decode("utf-8", "replace")
+        assert str(folder) not in text and str(folder.parent) not in text, name
+    assert "standard-1/alpha.json" in built.files["index.html"].decode()
 
 
 def test_without_matplotlib_the_findings_page_says_why_it_has_no_figure(monkeypatch):

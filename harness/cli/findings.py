@@ -10,7 +10,6 @@ installed) or JSON, to stdout or ``--output``; ``--figure`` also saves the figur
 
 from __future__ import annotations
 
-import io
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +19,7 @@ import typer
 
 from zsbench.cli.common import RegistryOpt, StoreOpt, err, sources, stdout, user_errors, write_output
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.report import finding_builds as builds
 
 findings_app = typer.Typer(no_args_is_help=True, help="The paper's findings, one command each (Lowe et al. 2024).")
 
@@ -74,7 +74,7 @@ def emit(finding, fmt: Format | str, output: Path | None, figure: Path | None, d
             out.print(line, highlight=False)
     else:
         if fmt is Format.html:
-            png, note = _png(draw)
+            png, note = builds.png(draw)
             text = finding.html(png, meta=meta, figure_note=note)
         elif fmt is Format.json:
             text = finding.json()
@@ -84,23 +84,6 @@ def emit(finding, fmt: Format | str, output: Path | None, figure: Path | None, d
     if figure is not None:
         sys.stdout.flush()  # the report first, then the note on stderr
         err.print(f"saved {figure}", highlight=False)
-
-
-def _png(draw) -> tuple[bytes | None, str | None]:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return None, "no figure: matplotlib is not installed (pip install 'zsbench[plot]')"
-    buf = io.BytesIO()
-    draw(buf)
-    return buf.getvalue(), None
-
-
-def _meta(loaded, protocol: str) -> list[str]:
-    from zsbench.core.protocol import load_spec
-
-    spec = load_spec(protocol)
-    return [f"protocol {spec.label}", "sources: " + (", ".join(s.name for s in loaded) or "none")]
 
 
 @findings_app.command()
@@ -115,8 +98,7 @@ def supervision(
     """Supervised vs self-supervised encoders by dataset group (in-domain ... far-OOD): each family's AMI
     and its difference from the supervised encoder of the same backbone, with 95% intervals."""
     with user_errors():
-        from zsbench.analysis.supervision import compare, parse_families
-        from zsbench.report import findings as rf
+        from zsbench.analysis.supervision import parse_families
 
         try:
             families = parse_families(family or [])
@@ -124,23 +106,8 @@ def supervision(
             raise ZsbenchError(str(exc)) from None
         check_paths(figure, output)
         loaded = sources(registry, store)
-        result = compare(loaded, protocol=protocol, families=families, encoders=encoder or [], datasets=dataset)
-        if result.unmatched:
-            where = ", ".join(s.name for s in loaded) or "no source"
-            raise ZsbenchError(f"--family {', '.join(result.unmatched)}: no such encoder in {where}; check the "
-                               "name (as `zsbench leaderboard` shows it) or drop the option")
-        if not result.families or not any(g.levels for g in result.groups):
-            where = ", ".join(s.name for s in loaded) or "no source"
-            unknown = f" (family unknown: {', '.join(result.unclassified)})" if result.unclassified else ""
-            raise ZsbenchError(f"no encoder with a known family and scores on a full dataset group in {where}"
-                               f"{unknown}; run `zsbench run` first, or pass --family NAME=FAMILY")
-
-        def draw(target) -> None:
-            from zsbench.report.finding_plots import plot_supervision
-
-            plot_supervision(result, target)
-
-        emit(rf.supervision(result), format, output, figure, draw, meta=_meta(loaded, protocol))
+        built = builds.supervision(loaded, protocol, families=families, encoders=encoder or [], datasets=dataset)
+        emit(built.finding, format, output, figure, built.draw, meta=builds.meta(loaded, protocol))
 
 
 @findings_app.command()
@@ -159,29 +126,8 @@ def silhouette(
 
 def silhouette_report(loaded, *, protocol: str, encoders: list[str], datasets: list[str], fmt: Format | str,
                       output: Path | None, figure: Path | None) -> None:
-    from zsbench.analysis import proxy as px
-    from zsbench.core.protocol import load_spec
-    from zsbench.report import findings as rf
-
-    spec = load_spec(protocol)
-    results, left_out = px.from_sources(loaded, protocol=protocol, encoders=encoders, datasets=datasets)
-    pts = px.points(results)
-    if not pts:
-        where = ", ".join(s.name for s in loaded)
-        narrowed = "".join(f" --{flag} {v}" for flag, vs in (("encoder", encoders), ("dataset", datasets))
-                           for v in vs)
-        raise ZsbenchError(f"no scored protocol {spec.version} results with reducer {spec.reducer}"
-                           f"{' for' + narrowed if narrowed else ''} in {where}; run `zsbench run` first "
-                           "or pass --registry")
-    corrs = px.correlations(pts, spec.clusterers)
-
-    def draw(target) -> None:
-        from zsbench.report.plots import plot_correlations
-
-        plot_correlations(pts, corrs, target, clusterer_order=spec.clusterers)
-
-    emit(rf.silhouette(corrs, pts, spec, len(results), left_out), fmt, output, figure, draw,
-         meta=_meta(loaded, protocol))
+    built = builds.silhouette(loaded, protocol, encoders=encoders, datasets=datasets)
+    emit(built.finding, fmt, output, figure, built.draw, meta=builds.meta(loaded, protocol))
 
 
 @findings_app.command()
@@ -201,25 +147,5 @@ def knn(
 
 def knn_report(loaded, *, protocol: str, encoders: list[str], datasets: list[str], k: int, fmt: Format | str,
                output: Path | None, figure: Path | None) -> None:
-    from zsbench.analysis import knn as ak
-    from zsbench.core.knn import DEFAULT_KS
-    from zsbench.core.protocol import load_spec
-    from zsbench.report import findings as rf
-
-    if k not in DEFAULT_KS:
-        raise ZsbenchError(f"--k {k}: kNN is scored at k = {', '.join(map(str, DEFAULT_KS))}; pass one of them")
-    results = [r for s in loaded for r in s.results]
-    corrs, n_ami, n_knn = ak.versus(results, protocol=protocol, encoders=encoders, datasets=datasets)
-    if not corrs or not n_knn:
-        where = ", ".join(s.name for s in loaded) or "no source"
-        raise ZsbenchError(f"no encoder × dataset cells with both AMI (protocol {protocol}) and kNN accuracy in "
-                           f"{where} ({n_ami} AMI point(s), {n_knn} kNN cell(s)); run `zsbench run --knn` first")
-
-    def draw(target) -> None:
-        from zsbench.report.finding_plots import plot_knn
-
-        pts, acc = ak.cells(results, protocol=protocol, encoders=encoders, datasets=datasets)
-        rho = {c.clusterer: c.spearman for c in corrs if c.backbone == ak.ALL and c.k == k}
-        plot_knn(ak.scatter(pts, acc, k), rho, k, target, order=load_spec(protocol).clusterers)
-
-    emit(rf.knn(corrs, protocol, DEFAULT_KS), fmt, output, figure, draw, meta=_meta(loaded, protocol))
+    built = builds.knn(loaded, protocol, encoders=encoders, datasets=datasets, k=k)
+    emit(built.finding, fmt, output, figure, built.draw, meta=builds.meta(loaded, protocol))

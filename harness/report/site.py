@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zsbench.plugin.errors import ZsbenchError
@@ -65,9 +65,20 @@ def build(registries: Sequence[str | Path], store: str | Path | None | bool = Fa
     from zsbench.report.html import render
 
     gathered = gather(registries, store)
-    board = board_of(gathered.sources, protocol=protocol, refused=gathered.refused, record_notes=gathered.notes)
+    # A published page names a record by its place in the registry, never by the builder's local path.
+    public = public_names([s.name for s in gathered.sources] + [f for f, _ in gathered.refused])
+    local = {shown: name for name, shown in public.items()}
+
+    def scrub(text: str) -> str:
+        for name in sorted(public, key=len, reverse=True):
+            text = text.replace(name, public[name])
+        return text
+
+    sources = [replace(s, name=public[s.name]) for s in gathered.sources]
+    refused_files = [(public[f], scrub(why)) for f, why in gathered.refused]
+    board = board_of(sources, protocol=protocol, refused=refused_files, record_notes=[scrub(n) for n in gathered.notes])
     doc = to_json(board)
-    named = {str(p) for p in record_files(registries)}
+    named = {public.get(str(p), str(p)) for p in record_files(registries)}
     used: set[str] = set()
 
     def page_of(base: str) -> str:
@@ -79,10 +90,10 @@ def build(registries: Sequence[str | Path], store: str | Path | None | bool = Fa
         used.add(name.casefold())
         return f"records/{name}.html"
 
-    records = [(s.name, read(s.name), s.partial) for s in sorted(gathered.sources, key=lambda s: s.name)
+    records = [(s.name, read(local[s.name]), s.partial) for s in sorted(sources, key=lambda s: s.name)
                if s.name in named]
     pages = {path: page_of(slug(str(record["encoder"]["name"]))) for path, record, _ in records}
-    refused = [(page_of(slug(Path(file).stem)), file, why) for file, why in sorted(gathered.refused)]
+    refused = [(page_of(slug(Path(file).stem)), file, why) for file, why in sorted(refused_files)]
     rows = {str(row.get("source")): row for row in doc.get("rows", [])}
 
     listed = [(pages[path], str(record["encoder"]["name"]), path, partial) for path, record, partial in records]
@@ -90,7 +101,7 @@ def build(registries: Sequence[str | Path], store: str | Path | None | bool = Fa
                                  after=record_lists(listed, refused), css=CSS)}
     text |= {pages[path]: record_page(path, record, rows.get(path)) for path, record, _ in records}
     text |= {page: refused_page(file, why) for page, file, why in refused}
-    parts = findings(gathered.sources, protocol)
+    parts = findings(sources, protocol)
     figures = {p.kind: f"findings/{p.kind}.png" for p in parts if p.png is not None}
     tables = {p.kind: f"findings/{p.kind}.html" for p in parts if p.finding is not None}
     text |= {tables[p.kind]: finding_page(p) for p in parts if p.finding is not None}
@@ -98,6 +109,20 @@ def build(registries: Sequence[str | Path], store: str | Path | None | bool = Fa
     files = {name: page.encode("utf-8") for name, page in text.items()}
     files |= {figures[p.kind]: p.png for p in parts if p.png is not None}
     return Site(dict(sorted(files.items())), len(records), [(file, why) for _, file, why in refused])
+
+
+def public_names(names: Sequence[str]) -> dict[str, str]:
+    """Each source's name as a published page shows it, never a local path: a record file as
+    ``<its folder>/<file>`` (``standard-1/raw-pixels.json``, the registry's layout), however it was
+    given; the store as ``store <file name>``."""
+    out = {}
+    for name in names:
+        if name.startswith("store "):
+            out[name] = f"store {Path(name.removeprefix('store ')).name}"
+        else:
+            path = Path(name).resolve()
+            out[name] = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return out
 
 
 def write(site: Site, folder: str | Path) -> None:
