@@ -110,3 +110,9 @@ def test_submit_into_a_registry_refuses_a_look_alike_of_a_record_there(smoke, ba
     submission = registry.make_record(results, "raw-pixels", with_labels=False, partial=True)
     with pytest.raises(records.RecordError, match="encoder name 'raw-pixels' reads as 'r\\\\u0430w-pixels'"):
         registry.write(submission, registry.record_path(folder.parent, "1", "raw-pixels"), registry=folder)
+
+
+def test_a_family_members_name_is_refused_when_it_holds_a_hidden_character():
+    """`--encoder timm/<model>` names a row too: a bidi override in the member's part is refused, not run."""
+    out = CliRunner().invoke(app, ["run", "--encoder", "timm/resnet18\u202e", "--seeds", "1"])
+    assert out.exit_code == 1 and "U+202E RIGHT-TO-LEFT OVERRIDE" in out.output and "Traceback" not in out.output

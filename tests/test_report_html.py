@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from zsbench.report.html import render
+from zsbench.report.html_board import CSP
 
 DATASETS = [("cifar10", "in-domain"), ("digits", "far-OOD")]
 CLUSTERERS = ["kmeans", "hdbscan"]
@@ -140,7 +141,8 @@ def test_page_in_headless_chromium(tmp_path):
         pytest.skip(missing)
 
     path = tmp_path / "leaderboard.html"
-    path.write_text(render(make_doc()), encoding="utf-8")
+    # as `zsbench leaderboard --format html` writes it: under the CSP that lets only the board's script run
+    path.write_text(render(make_doc(), csp=CSP), encoding="utf-8")
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable,

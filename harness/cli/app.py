@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from zsbench.cli.common import RegistryOpt, StoreOpt, err, set_debug, stdout, user_errors, write_output
+from zsbench.cli.common import RegistryOpt, StoreOpt, err, set_debug, stdout, store_choice, user_errors, write_output
 from zsbench.plugin.errors import ZsbenchError
 
 app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
@@ -91,7 +91,7 @@ def leaderboard(
         if metric not in ("ami", "knn"):
             raise ZsbenchError(f"--metric {metric}: not a board metric; pass ami or knn")
         # the default store only when no record is named, as every command that reads records
-        gathered = gather(registry or [], store if (store is not None or not registry) else False)
+        gathered = gather(registry or [], store_choice(registry, store))
         loaded = gathered.sources
         if gathered.refused and not any(s.results for s in loaded):
             (path, why), more = gathered.refused[0], len(gathered.refused) - 1

@@ -107,8 +107,14 @@ RegistryOpt = Annotated[list[Path] | None, typer.Option(
     "included only when --store is given.")]
 
 
+def store_choice(registry: list[Path] | None, store: Path | None) -> Path | None | bool:
+    """The store a command reads beside records: the one named, else the default when no record is named,
+    else none (False)."""
+    return store if (store is not None or not registry) else False
+
+
 def sources(registry: list[Path] | None, store: Path | None):
     """Results to read: the records named and/or a store (the default store when no record is named)."""
     from zsbench.analysis.sources import load_sources
 
-    return load_sources(registry or [], store if (store is not None or not registry) else False)
+    return load_sources(registry or [], store_choice(registry, store))

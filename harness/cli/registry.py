@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from zsbench.cli.common import err, user_errors
+from zsbench.cli.common import err, stdout, user_errors
 
 
 def submit(
@@ -88,7 +88,7 @@ def validate(
         across = cross_check(valid)
     problems += [f"{path}: {why}" for path, why in across.refused]
     for problem in problems:
-        typer.echo(problem)
+        stdout().print(problem, highlight=False, soft_wrap=True)  # record text: escaped by the console
     for note in across.notes:
         err.print(f"note: {note}", highlight=False)
     bad += len(across.refused)

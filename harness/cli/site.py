@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from zsbench.cli.common import RegistryOpt, StoreOpt, err, user_errors
+from zsbench.cli.common import RegistryOpt, StoreOpt, err, store_choice, user_errors
 
 
 def site(
@@ -29,7 +29,7 @@ def site(
 
     with user_errors():
         # the default store only when no record is named, as every command that reads records
-        built = build(registry or [], store if (store is not None or not registry) else False, protocol=protocol)
+        built = build(registry or [], store_choice(registry, store), protocol=protocol)
         write(built, output)
     pages = sum(1 for name in built.files if name.startswith("records/"))
     err.print(f"wrote {output}: index.html, findings.html, {pages} record page(s) ({len(built.refused)} of refused "

@@ -51,7 +51,7 @@ def verify(
             raise ZsbenchError("--all re-runs every seed and --seeds N some of them; give one")
         report = rescore(record)
     for line in report.mismatches:
-        typer.echo(f"{record}: {line}")
+        stdout().print(f"{record}: {line}", highlight=False, soft_wrap=True)  # escaped by the console
     if report.mismatches:
         err.print(f"{record}: FAILED: {len(report.mismatches)} mismatch(es) in {report.checked} re-scored "
                   "result(s)", highlight=False)

@@ -16,6 +16,7 @@ from zsbench.core.manager import PluginSet, get_plugins, plugin_code, reason
 from zsbench.core.names import builtin_clash, shown
 from zsbench.core.names import parse_spec as parse_spec  # where callers have always found it
 from zsbench.core.registration import check_registration
+from zsbench.core.unicode_names import hidden_char
 from zsbench.plugin.errors import DuplicateComponentError, UnknownComponentError, ZsbenchError
 
 KINDS: dict[str, str] = {
@@ -136,6 +137,10 @@ class Catalog:
         families = [e for e in entries.values() if e.is_family and name.startswith(e.name)
                     and len(name) > len(e.name)]
         if families:
+            # a member's name is free text (timm/<model>): it names a board's row, so it must be visible text
+            hidden = hidden_char(name)
+            if hidden is not None:
+                raise ZsbenchError(f"{kind[:-1]} {ascii(name)} holds {hidden}; a name is visible text: remove it")
             return max(families, key=lambda e: len(e.name)).member(name)
         raise UnknownComponentError(kind, name, entries)
 

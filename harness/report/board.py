@@ -105,8 +105,9 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
         return json_text(to_json(board), indent=1, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "html":
         from zsbench.report.html import render as html
+        from zsbench.report.html_board import CSP
 
-        return html(to_json(board))
+        return html(to_json(board), csp=CSP)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 

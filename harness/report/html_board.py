@@ -76,6 +76,12 @@ SCRIPT = """
 
 # A Content-Security-Policy source allowing exactly this script (inline, as <script>SCRIPT</script>).
 SCRIPT_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode() + "'"
+# Every page of the board (the HTML board, the site's pages): nothing loads but the page itself, its PNG
+# figures and inline styles; the only script that may run is the board's own, by its hash; no <base>, no
+# form. So even an escaping bug could not run a script from a record. (A meta tag cannot set
+# frame-ancestors or sandbox.)
+CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+       f"script-src {SCRIPT_SOURCE}; base-uri 'none'; form-action 'none'")
 
 
 def _score(score: dict | None) -> str:

@@ -10,7 +10,7 @@
     findings/<kind>.png|.html   a finding's figure, and its table (``zsbench findings KIND --format html``)
 
 The board is built from the valid records only (:func:`zsbench.analysis.sources.gather`). Every page
-carries a Content-Security-Policy (:data:`zsbench.report.site_pages.CSP`) that lets only the board's own
+carries a Content-Security-Policy (:data:`zsbench.report.html_board.CSP`) that lets only the board's own
 script run, links are relative, and the same records give the same bytes.
 """
 

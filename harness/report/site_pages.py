@@ -16,13 +16,9 @@ from typing import Any
 
 from zsbench.core.inert import html as esc
 from zsbench.report.html import page_end, page_start
-from zsbench.report.html_board import SCRIPT_SOURCE
+from zsbench.report.html_board import CSP
 from zsbench.report.site_findings import TITLES, SiteFinding
 
-# Nothing loads but the page itself, its PNG figures and inline styles; the only script that may run is
-# the board's (by its hash); no <base>, no form. A meta tag cannot set frame-ancestors or sandbox.
-CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
-       f"script-src {SCRIPT_SOURCE}; base-uri 'none'; form-action 'none'")
 # The site's pages besides the board's CSS: key-value tables, the navigation, code.
 CSS = """
 nav{margin:0 0 .6rem}nav a{margin-right:.8rem}table.kv th{text-align:left;vertical-align:top}
