@@ -135,6 +135,8 @@ def test_a_board_is_built_from_the_valid_records_and_lists_each_refused_one(base
     for fmt in ("markdown", "json", "html"):  # each format lists them under the board (markdown escapes _)
         text = render(board, fmt)
         assert text.count("refused: ") == len(refused) and all(Path(p).name in text for p in refused), fmt
+    doc = json.loads(render(board, "json"))  # and JSON as data a site or a bot can read
+    assert {r["file"]: r["reason"] for r in doc["refused"]} == refused
     with pytest.raises(records.RecordError, match="and 11 more refused record"):
         load_sources([good.parent], store=False)  # readers that take the set whole still refuse it
 

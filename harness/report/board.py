@@ -155,6 +155,7 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
                       "n_classes": d.n_classes} for d in board.datasets],
         "sources": board.sources, "rows": rows, "proxy": correlations, "notes": board.notes,
         "failed_results": board.failed,
+        "refused": [{"file": file, "reason": reason} for file, reason in board.refused],
     }
 
 
