@@ -106,3 +106,34 @@ def one_line_error(result, *fragments):
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def browser_or_skip() -> tuple[object, str]:
+    """(playwright's sync_playwright, the Chromium executable) for a browser test; skipped without them, or
+    failed when ZSBENCH_REQUIRE_BROWSER=1 (as CI sets it, so a missing browser cannot pass unnoticed)."""
+    import shutil
+
+    import pytest
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = "playwright is not installed" if sync_playwright is None else None
+    missing = missing or (None if executable else "no chromium, chromium-browser or google-chrome on PATH")
+    if missing:
+        if os.environ.get("ZSBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"ZSBENCH_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    return sync_playwright, executable
+
+
+def packaged_file(root, name: str, filename: str, content: bytes):
+    """An importable package ``name`` under ``root`` holding ``filename``; its folder. The caller puts ``root``
+    on sys.path (monkeypatch.syspath_prepend) and drops ``name`` from sys.modules afterwards."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    (folder / filename).write_bytes(content)
+    return folder

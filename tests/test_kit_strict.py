@@ -18,7 +18,7 @@ from zsbench.cli.app import app
 from zsbench.plugin import WeightsFile
 from zsbench.testing import ENCODER_CHECKS, Case, Finding, check_distribution, check_encoder, parametrize_checks
 
-from .helpers import MeanStd
+from .helpers import MeanStd, packaged_file
 
 CONTENT = b"published weights"
 GOOD = hashlib.sha256(CONTENT).hexdigest()
@@ -30,10 +30,7 @@ DIST = "zsb-weighed"
 def package(tmp_path, monkeypatch):
     """An importable package (a fresh name: importlib keeps packages it imported), holding w.safetensors."""
     name = f"zsb_kit_{uuid.uuid4().hex[:8]}"
-    folder = tmp_path / "site" / name
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text("")
-    (folder / "w.safetensors").write_bytes(CONTENT)
+    folder = packaged_file(tmp_path / "site", name, "w.safetensors", CONTENT)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     yield name, folder
     sys.modules.pop(name, None)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import os
-import shutil
 
 import pytest
 
 from zsbench.report.html import render
 from zsbench.report.html_board import CSP
+
+from .helpers import browser_or_skip
 
 DATASETS = [("cifar10", "in-domain"), ("digits", "far-OOD")]
 CLUSTERERS = ["kmeans", "hdbscan"]
@@ -122,23 +122,9 @@ def test_null_scores_render_a_dash():
     assert board.index("enc-b") > board.index("enc-c")  # missing overall sorts last
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 @pytest.mark.browser
 def test_page_in_headless_chromium(tmp_path):
-    executable = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    missing = "playwright is not installed" if sync_playwright is None else None
-    missing = missing or (None if executable else "no chromium, chromium-browser or google-chrome on PATH")
-    if missing:
-        if os.environ.get("ZSBENCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"ZSBENCH_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
+    sync_playwright, executable = browser_or_skip()
 
     path = tmp_path / "leaderboard.html"
     # as `zsbench leaderboard --format html` writes it: under the CSP that lets only the board's script run

@@ -7,7 +7,6 @@ import base64
 import dataclasses
 import hashlib
 import os
-import shutil
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +22,8 @@ from zsbench.report import site
 from zsbench.report.html_board import SCRIPT
 from zsbench.report.site_pages import CSP
 from zsbench.storage.store import ResultStore
+
+from .helpers import browser_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"  # the hostile record's encoder name
@@ -236,23 +237,9 @@ def test_the_command_writes_the_site_and_names_the_refused_record(folder, tmp_pa
     assert again.exit_code == 1 and "holds files but no zsbench site" in again.output
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 @pytest.mark.browser
 def test_the_site_in_headless_chromium(built, tmp_path):
-    executable = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    missing = "playwright is not installed" if sync_playwright is None else None
-    missing = missing or (None if executable else "no chromium, chromium-browser or google-chrome on PATH")
-    if missing:
-        if os.environ.get("ZSBENCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"ZSBENCH_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
+    sync_playwright, executable = browser_or_skip()
 
     out = tmp_path / "site"
     site.write(built, out)

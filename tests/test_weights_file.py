@@ -18,7 +18,7 @@ from zsbench.core.catalog import build_catalog
 from zsbench.plugin import WeightsError, WeightsFile, require_api
 from zsbench.plugin.weights import FetchArgumentError
 
-from .helpers import MeanStd
+from .helpers import MeanStd, packaged_file
 
 CONTENT = b"published weights"
 GOOD = hashlib.sha256(CONTENT).hexdigest()
@@ -29,10 +29,7 @@ URL = "https://example.org/models/w.safetensors"
 def package(tmp_path, monkeypatch):
     """An importable package (a fresh name: importlib keeps packages it imported), holding w.safetensors."""
     name = f"zsb_weights_{uuid.uuid4().hex[:8]}"
-    folder = tmp_path / "site" / name
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text("")
-    (folder / "w.safetensors").write_bytes(CONTENT)
+    folder = packaged_file(tmp_path / "site", name, "w.safetensors", CONTENT)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     yield name, folder
     sys.modules.pop(name, None)
