@@ -72,3 +72,9 @@ def digits_umap50(default_run):
     umap = Component.resolve(build_catalog(), "reducers", "umap")
     x, y = digits_pixels()
     return np.asarray(umap.build(seed=0).fit_transform(x)), y
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``long`` first: pytest-xdist hands tests out in this order, so a long one started last
+    would keep one worker busy while the other idles (longest first evens out the workers)."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep their order

@@ -53,6 +53,7 @@ def test_real_weights_see_a_cat_in_chelsea(installed):
     assert 281 <= int(logits.argmax()) <= 285  # ImageNet's cat classes
 
 
+@pytest.mark.long
 def test_full_protocol_on_digits_with_the_example_encoder(installed, tmp_path):
     # a stratified subsample keeps the test quick; the full-digits figures are in registry/ (62.5 AMI)
     out = zsbench.run("efficientnet-lite0", "digits", seeds=1, max_samples=500, store=tmp_path / "r.sqlite")

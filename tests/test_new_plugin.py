@@ -217,6 +217,7 @@ def test_the_workflow_has_one_source_installs_zsbench_first_checks_the_wheel_and
         assert "${{" not in runs[step]
 
 
+@pytest.mark.long
 def test_slow_the_generated_package_installs_editable_in_a_venv_loads_and_passes_its_own_tests(tmp_path):
     """The slow one (about 10 s on 2 cores): a real venv, the README's editable install (the torch encoder's
     weights then come from src/), the package's own pytest. tests/test_scaffold_release.py does the wheel."""

@@ -169,6 +169,7 @@ def test_zsbench_version_prints_the_one_version(wheel_venv):
     assert build_zsbench_dists().wheel.name == f"zsbench-{source_version()}-py3-none-any.whl"
 
 
+@pytest.mark.long
 def test_the_quickstart_runs_from_the_wheel(wheel_venv):
     """The README's `zsbench run && zsbench leaderboard`, with one seed and K-Means to stay quick
     (the full job, six clusterers and three seeds, is run from the wheel by hand before a release:

@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -90,6 +91,7 @@ def build_and_install(python: Path, root: Path, dist: Path, env: dict[str, str])
     return wheel
 
 
+@pytest.mark.long
 def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_without_weights_fails(tmp_path):
     start, timings = time.perf_counter(), {}
 
@@ -151,6 +153,7 @@ def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_
           f"total {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
+@pytest.mark.long
 def test_every_other_kind_installs_from_its_wheel_and_passes_its_own_ci(tmp_path):
     """The numpy encoder, dataset and clusterer kinds: each package's wheel installed beside zsbench's in one
     fresh venv, its workflow's tests and strict kit run as written; the numpy encoder's baseline recipe and

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTE = "zsbench: running stages in this process"
 
@@ -28,6 +30,7 @@ def _run_script(tmp_path: Path, source: str, name: str = "script.py") -> subproc
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.long
 def test_readme_python_block_runs_as_a_script(tmp_path):
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"^### From Python\n.*?^```python\n(.*?)^```", readme, re.M | re.S)
