@@ -78,3 +78,19 @@ def pytest_collection_modifyitems(items):
     """Tests marked ``long`` first: pytest-xdist hands tests out in this order, so a long one started last
     would keep one worker busy while the other idles (longest first evens out the workers)."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep their order
+
+
+@pytest.fixture
+def weights_package(tmp_path, monkeypatch):
+    """(name, folder) of an importable package (a fresh name: importlib keeps packages it imported) holding
+    w.safetensors with the bytes b"published weights", for the weights tests."""
+    import sys
+    import uuid
+
+    from .helpers import packaged_file
+
+    name = f"zsb_weights_{uuid.uuid4().hex[:8]}"
+    folder = packaged_file(tmp_path / "site", name, "w.safetensors", b"published weights")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    yield name, folder
+    sys.modules.pop(name, None)

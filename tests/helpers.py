@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -108,9 +109,11 @@ def one_line_error(result, *fragments):
         assert fragment in lines[0], lines[0]
 
 
-def browser_or_skip() -> tuple[object, str]:
-    """(playwright's sync_playwright, the Chromium executable) for a browser test; skipped without them, or
-    failed when ZSBENCH_REQUIRE_BROWSER=1 (as CI sets it, so a missing browser cannot pass unnoticed)."""
+@contextlib.contextmanager
+def chromium_page():
+    """A page in headless Chromium through playwright, and the list its errors go to: page errors and console
+    errors (a CSP violation is one), and dialogs (an injected alert() would open one). Skipped without a
+    browser, or failed when ZSBENCH_REQUIRE_BROWSER=1 (as CI sets it, so a missing browser cannot pass)."""
     import shutil
 
     import pytest
@@ -126,7 +129,18 @@ def browser_or_skip() -> tuple[object, str]:
         if os.environ.get("ZSBENCH_REQUIRE_BROWSER") == "1":
             pytest.fail(f"ZSBENCH_REQUIRE_BROWSER=1 but {missing}")
         pytest.skip(missing)
-    return sync_playwright, executable
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+            page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+            yield page, errors
+        finally:
+            browser.close()
 
 
 def packaged_file(root, name: str, filename: str, content: bytes):

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import types
-import uuid
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +16,7 @@ from zsbench.cli.app import app
 from zsbench.plugin import WeightsFile
 from zsbench.testing import ENCODER_CHECKS, Case, Finding, check_distribution, check_encoder, parametrize_checks
 
-from .helpers import MeanStd, packaged_file
+from .helpers import MeanStd
 
 CONTENT = b"published weights"
 GOOD = hashlib.sha256(CONTENT).hexdigest()
@@ -27,13 +25,8 @@ DIST = "zsb-weighed"
 
 
 @pytest.fixture
-def package(tmp_path, monkeypatch):
-    """An importable package (a fresh name: importlib keeps packages it imported), holding w.safetensors."""
-    name = f"zsb_kit_{uuid.uuid4().hex[:8]}"
-    folder = packaged_file(tmp_path / "site", name, "w.safetensors", CONTENT)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    yield name, folder
-    sys.modules.pop(name, None)
+def package(weights_package):
+    return weights_package  # conftest's: a package holding w.safetensors, CONTENT
 
 
 @pytest.fixture

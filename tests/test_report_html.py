@@ -9,7 +9,7 @@ import pytest
 from zsbench.report.html import render
 from zsbench.report.html_board import CSP
 
-from .helpers import browser_or_skip
+from .helpers import chromium_page
 
 DATASETS = [("cifar10", "in-domain"), ("digits", "far-OOD")]
 CLUSTERERS = ["kmeans", "hdbscan"]
@@ -124,54 +124,44 @@ def test_null_scores_render_a_dash():
 
 @pytest.mark.browser
 def test_page_in_headless_chromium(tmp_path):
-    sync_playwright, executable = browser_or_skip()
-
     path = tmp_path / "leaderboard.html"
     # as `zsbench leaderboard --format html` writes it: under the CSP that lets only the board's script run
     path.write_text(render(make_doc(), csp=CSP), encoding="utf-8")
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
-            page.goto(path.as_uri())
+    with chromium_page() as (page, errors):
+        page.goto(path.as_uri())
 
-            board = 'table.board[data-view="mean"]'
+        board = 'table.board[data-view="mean"]'
 
-            def encoders(selector: str = board) -> list[str]:
-                return page.locator(f"{selector} tbody td.encoder").all_inner_texts()
+        def encoders(selector: str = board) -> list[str]:
+            return page.locator(f"{selector} tbody td.encoder").all_inner_texts()
 
-            overall = page.locator(f'{board} th[data-key="overall"]')
-            assert encoders() == ["enc-a", "enc-b", "enc-c"]
-            assert overall.get_attribute("aria-sort") == "descending"
-            overall.click()
-            assert encoders() == ["enc-c", "enc-b", "enc-a"]
-            assert overall.get_attribute("aria-sort") == "ascending"
-            assert "▲" in overall.inner_text()
-            overall.click()
-            assert encoders() == ["enc-a", "enc-b", "enc-c"]
-            assert overall.get_attribute("aria-sort") == "descending"
-            assert "▼" in overall.inner_text()
-            encoder = page.locator(f'{board} th[data-key="encoder"]')
-            encoder.click()
-            encoder.click()
-            assert encoders() == ["enc-c", "enc-b", "enc-a"]
-            assert overall.get_attribute("aria-sort") is None
+        overall = page.locator(f'{board} th[data-key="overall"]')
+        assert encoders() == ["enc-a", "enc-b", "enc-c"]
+        assert overall.get_attribute("aria-sort") == "descending"
+        overall.click()
+        assert encoders() == ["enc-c", "enc-b", "enc-a"]
+        assert overall.get_attribute("aria-sort") == "ascending"
+        assert "▲" in overall.inner_text()
+        overall.click()
+        assert encoders() == ["enc-a", "enc-b", "enc-c"]
+        assert overall.get_attribute("aria-sort") == "descending"
+        assert "▼" in overall.inner_text()
+        encoder = page.locator(f'{board} th[data-key="encoder"]')
+        encoder.click()
+        encoder.click()
+        assert encoders() == ["enc-c", "enc-b", "enc-a"]
+        assert overall.get_attribute("aria-sort") is None
 
-            hdbscan = 'table.board[data-view="hdbscan"]'
-            assert page.locator(board).is_visible() and not page.locator(hdbscan).is_visible()
-            page.select_option("#view", "hdbscan")
-            assert page.locator(hdbscan).is_visible() and not page.locator(board).is_visible()
-            assert page.locator('table.heat[data-view="hdbscan"]').is_visible()
-            assert encoders(hdbscan) == ["enc-c", "enc-b", "enc-a"]  # each view is ordered by its own overall
-            assert page.locator("svg.scatter").count() == 2
+        hdbscan = 'table.board[data-view="hdbscan"]'
+        assert page.locator(board).is_visible() and not page.locator(hdbscan).is_visible()
+        page.select_option("#view", "hdbscan")
+        assert page.locator(hdbscan).is_visible() and not page.locator(board).is_visible()
+        assert page.locator('table.heat[data-view="hdbscan"]').is_visible()
+        assert encoders(hdbscan) == ["enc-c", "enc-b", "enc-a"]  # each view is ordered by its own overall
+        assert page.locator("svg.scatter").count() == 2
 
-            shot = tmp_path / "leaderboard.png"  # kept for a look when debugging: pytest --basetemp
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        shot = tmp_path / "leaderboard.png"  # kept for a look when debugging: pytest --basetemp
+        page.screenshot(path=str(shot), full_page=True)
+
     assert shot.is_file() and shot.stat().st_size > 0
     assert not errors, errors

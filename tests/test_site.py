@@ -23,7 +23,7 @@ from zsbench.report.html_board import SCRIPT
 from zsbench.report.site_pages import CSP
 from zsbench.storage.store import ResultStore
 
-from .helpers import browser_or_skip
+from .helpers import chromium_page
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"  # the hostile record's encoder name
@@ -239,51 +239,36 @@ def test_the_command_writes_the_site_and_names_the_refused_record(folder, tmp_pa
 
 @pytest.mark.browser
 def test_the_site_in_headless_chromium(built, tmp_path):
-    sync_playwright, executable = browser_or_skip()
-
     out = tmp_path / "site"
     site.write(built, out)
-    errors: list[str] = []
-    dialogs: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            # a CSP violation is a console error: the board's own script must not be one
-            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto((out / "index.html").as_uri())
+    with chromium_page() as (page, errors):
+        page.goto((out / "index.html").as_uri())
 
-            board = 'table.board[data-view="mean"]'
+        board = 'table.board[data-view="mean"]'
 
-            def encoders() -> list[str]:
-                return page.locator(f"{board} tbody td.encoder").all_inner_texts()
+        def encoders() -> list[str]:
+            return page.locator(f"{board} tbody td.encoder").all_inner_texts()
 
-            # the hostile name shown as text (partial records are labelled so)
-            assert sorted(encoders()) == sorted(f"{name} (partial)" for name in ("alpha", "beta", HOSTILE))
-            header = page.locator(f'{board} th[data-key="encoder"]')
-            header.click()  # sorting is the script's: it ran under the policy
-            assert header.get_attribute("aria-sort") == "ascending"
-            assert encoders() == sorted(encoders()) and encoders()[0].startswith(HOSTILE)
-            header.click()
-            assert encoders() == sorted(encoders(), reverse=True)
-            assert page.locator("#refused li").count() == 1
-            assert "1.5 is greater than the maximum of 1" in page.locator("#refused").inner_text()
+        # the hostile name shown as text (partial records are labelled so)
+        assert sorted(encoders()) == sorted(f"{name} (partial)" for name in ("alpha", "beta", HOSTILE))
+        header = page.locator(f'{board} th[data-key="encoder"]')
+        header.click()  # sorting is the script's: it ran under the policy
+        assert header.get_attribute("aria-sort") == "ascending"
+        assert encoders() == sorted(encoders()) and encoders()[0].startswith(HOSTILE)
+        header.click()
+        assert encoders() == sorted(encoders(), reverse=True)
+        assert page.locator("#refused li").count() == 1
+        assert "1.5 is greater than the maximum of 1" in page.locator("#refused").inner_text()
 
-            page.locator(f"{board} td.encoder a", has_text="alpha").click()
-            page.wait_for_url("**/records/alpha.html")
-            assert page.locator("h1").inner_text() == "alpha"
-            assert page.locator('table.cells[data-dataset="digits"] tbody tr').count() == 2
-            page.locator("nav a", has_text="leaderboard").click()
-            page.wait_for_url("**/index.html")
-            page.locator(f"{board} td.encoder a", has_text="alert").click()
-            assert page.locator("h1").inner_text() == HOSTILE
-            assert "\\u202egnp.exe" in page.locator("ul.errors").inner_text()
-            page.goto((out / "findings.html").as_uri())
-            assert page.locator("section.finding").count() == 3
-        finally:
-            browser.close()
-    assert not dialogs, dialogs
-    assert not errors, errors
+        page.locator(f"{board} td.encoder a", has_text="alpha").click()
+        page.wait_for_url("**/records/alpha.html")
+        assert page.locator("h1").inner_text() == "alpha"
+        assert page.locator('table.cells[data-dataset="digits"] tbody tr').count() == 2
+        page.locator("nav a", has_text="leaderboard").click()
+        page.wait_for_url("**/index.html")
+        page.locator(f"{board} td.encoder a", has_text="alert").click()
+        assert page.locator("h1").inner_text() == HOSTILE
+        assert "\\u202egnp.exe" in page.locator("ul.errors").inner_text()
+        page.goto((out / "findings.html").as_uri())
+        assert page.locator("section.finding").count() == 3
+    assert not errors, errors  # no page error, no CSP violation by the board's own script, no dialog

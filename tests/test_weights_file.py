@@ -6,9 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import sys
 import types
-import uuid
 
 import pytest
 
@@ -18,7 +16,7 @@ from zsbench.core.catalog import build_catalog
 from zsbench.plugin import WeightsError, WeightsFile, require_api
 from zsbench.plugin.weights import FetchArgumentError
 
-from .helpers import MeanStd, packaged_file
+from .helpers import MeanStd
 
 CONTENT = b"published weights"
 GOOD = hashlib.sha256(CONTENT).hexdigest()
@@ -26,13 +24,8 @@ URL = "https://example.org/models/w.safetensors"
 
 
 @pytest.fixture
-def package(tmp_path, monkeypatch):
-    """An importable package (a fresh name: importlib keeps packages it imported), holding w.safetensors."""
-    name = f"zsb_weights_{uuid.uuid4().hex[:8]}"
-    folder = packaged_file(tmp_path / "site", name, "w.safetensors", CONTENT)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    yield name, folder
-    sys.modules.pop(name, None)
+def package(weights_package):
+    return weights_package  # conftest's: a package holding w.safetensors, CONTENT
 
 
 @pytest.fixture
