@@ -18,86 +18,107 @@ Importing this module imports neither numpy nor torch: helpers load on first use
 
 from __future__ import annotations
 
+import ast
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from zsbench.plugin.errors import InvalidInputError, ZsbenchError
-from zsbench.plugin.hookspecs import hookimpl
-from zsbench.plugin.protocols import Clusterer, Dataset, Encoder, Executor, Reducer, Register
-from zsbench.plugin.system import usable_cores
+# The surface is written once: each public name is either imported below as `X as X` (PEP 484's mark
+# of a re-export, which mypy and pyright read) or defined in this file. `__all__` and the lazy names'
+# modules are derived from these statements (see _surface), not kept in lists of their own.
+from zsbench.plugin.errors import InvalidInputError as InvalidInputError
+from zsbench.plugin.errors import ZsbenchError as ZsbenchError
+from zsbench.plugin.hookspecs import hookimpl as hookimpl
+from zsbench.plugin.protocols import Clusterer as Clusterer
+from zsbench.plugin.protocols import Dataset as Dataset
+from zsbench.plugin.protocols import Encoder as Encoder
+from zsbench.plugin.protocols import Executor as Executor
+from zsbench.plugin.protocols import Reducer as Reducer
+from zsbench.plugin.protocols import Register as Register
+from zsbench.plugin.system import usable_cores as usable_cores
 
 # MAJOR.MINOR of the plugin surface: a minor version adds names, a major one may remove or change them.
 API_VERSION = "1.2"  # 1.1: TorchEncoder(precision=...); 1.2: WeightsFile, register(weights=)
 
-if TYPE_CHECKING:  # for type checkers; at run time these load lazily (numpy, PIL, torch)
-    from zsbench.plugin.datasets import (
-        IMAGE_EXTENSIONS,
-        ArrayImages,
-        BadImageError,
-        ImageFiles,
-        MissingDataError,
-        csv_images,
-        data_root,
-        image_folder,
-        missing,
-        open_image,
-        to_8bit,
-    )
-    from zsbench.plugin.identity import file_sha256, tree_sha256
-    from zsbench.plugin.jit import cached_jit
-    from zsbench.plugin.torch import (
-        CLIP_MEAN,
-        CLIP_STD,
-        IMAGENET_MEAN,
-        IMAGENET_STD,
-        Preprocess,
-        TorchEncoder,
-        fold_batchnorm,
-        select_device,
-    )
-    from zsbench.plugin.weights import (
-        WeightsError,
-        WeightsFile,
-        fetch,
-        load_into,
-        read_state_dict,
-        select,
-        sha256,
-        strip_prefix,
-        weights_dir,
-    )
+if TYPE_CHECKING:  # for type checkers; at run time each name loads from its module on first use (numpy, PIL, torch)
+    from zsbench.plugin.datasets import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
+    from zsbench.plugin.datasets import ArrayImages as ArrayImages
+    from zsbench.plugin.datasets import BadImageError as BadImageError
+    from zsbench.plugin.datasets import ImageFiles as ImageFiles
+    from zsbench.plugin.datasets import MissingDataError as MissingDataError
+    from zsbench.plugin.datasets import csv_images as csv_images
+    from zsbench.plugin.datasets import data_root as data_root
+    from zsbench.plugin.datasets import image_folder as image_folder
+    from zsbench.plugin.datasets import missing as missing
+    from zsbench.plugin.datasets import open_image as open_image
+    from zsbench.plugin.datasets import to_8bit as to_8bit
+    from zsbench.plugin.identity import file_sha256 as file_sha256
+    from zsbench.plugin.identity import tree_sha256 as tree_sha256
+    from zsbench.plugin.jit import cached_jit as cached_jit
+    from zsbench.plugin.torch import CLIP_MEAN as CLIP_MEAN
+    from zsbench.plugin.torch import CLIP_STD as CLIP_STD
+    from zsbench.plugin.torch import IMAGENET_MEAN as IMAGENET_MEAN
+    from zsbench.plugin.torch import IMAGENET_STD as IMAGENET_STD
+    from zsbench.plugin.torch import Preprocess as Preprocess
+    from zsbench.plugin.torch import TorchEncoder as TorchEncoder
+    from zsbench.plugin.torch import fold_batchnorm as fold_batchnorm
+    from zsbench.plugin.torch import select_device as select_device
+    from zsbench.plugin.weights import WeightsError as WeightsError
+    from zsbench.plugin.weights import WeightsFile as WeightsFile
+    from zsbench.plugin.weights import fetch as fetch
+    from zsbench.plugin.weights import load_into as load_into
+    from zsbench.plugin.weights import read_state_dict as read_state_dict
+    from zsbench.plugin.weights import select as select
+    from zsbench.plugin.weights import sha256 as sha256
+    from zsbench.plugin.weights import strip_prefix as strip_prefix
+    from zsbench.plugin.weights import weights_dir as weights_dir
 
-_LAZY = {
-    **dict.fromkeys(("IMAGE_EXTENSIONS", "ArrayImages", "BadImageError", "ImageFiles", "MissingDataError",
-                     "csv_images", "data_root", "image_folder", "missing", "open_image", "to_8bit"),
-                    "zsbench.plugin.datasets"),
-    **dict.fromkeys(("file_sha256", "tree_sha256"), "zsbench.plugin.identity"),
-    "cached_jit": "zsbench.plugin.jit",
-    **dict.fromkeys(("CLIP_MEAN", "CLIP_STD", "IMAGENET_MEAN", "IMAGENET_STD", "Preprocess", "TorchEncoder",
-                     "fold_batchnorm", "select_device"), "zsbench.plugin.torch"),
-    **dict.fromkeys(("WeightsError", "WeightsFile", "fetch", "load_into", "read_state_dict", "select", "sha256",
-                     "strip_prefix", "weights_dir"), "zsbench.plugin.weights"),
-}
+_derived: tuple[dict[str, str], list[str]] | None = None
 
-__all__ = ["API_VERSION", "ArrayImages", "BadImageError", "CLIP_MEAN", "CLIP_STD", "Clusterer", "Dataset",
-           "Encoder", "Executor", "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "ImageFiles",
-           "InvalidInputError", "MissingDataError", "PluginAPIError", "Preprocess", "Reducer", "Register", "cached_jit",
-           "TorchEncoder", "WeightsError", "WeightsFile", "ZsbenchError", "csv_images", "data_root", "fetch",
-           "file_sha256", "fold_batchnorm", "hookimpl", "image_folder", "load_into", "missing", "open_image",
-           "read_state_dict", "require_api", "select", "select_device", "sha256", "strip_prefix", "to_8bit",
-           "tree_sha256", "usable_cores", "weights_dir"]
+
+def _surface() -> tuple[dict[str, str], list[str]]:
+    """(lazy name -> its module, ``__all__``), read once from this file's own top-level statements.
+
+    Public: a name imported as itself (``from m import X as X``) or defined here without a leading
+    underscore; lazy: such an import inside ``if TYPE_CHECKING:``. Parsed on first need (a lazy name,
+    ``__all__`` or ``dir()``), so importing this module costs no more than before.
+    """
+    global _derived
+    if _derived is None:
+        source = __loader__.get_source(__name__)  # type: ignore[name-defined]  # the module's loader, always set
+        if source is None:
+            raise ImportError(f"{__name__}: its source is needed to list the plugin surface")
+        lazy: dict[str, str] = {}
+        public: list[str] = []
+        for node in ast.parse(source).body:
+            is_lazy = isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+            for stmt in node.body if isinstance(node, ast.If) else [node]:
+                if isinstance(stmt, ast.ImportFrom) and stmt.module:
+                    for alias in stmt.names:
+                        if alias.asname == alias.name:
+                            public.append(alias.name)
+                            if is_lazy:
+                                lazy[alias.name] = stmt.module
+                elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                    public.append(stmt.name)
+                elif isinstance(stmt, ast.Assign):
+                    public += [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        _derived = lazy, sorted(n for n in public if not n.startswith("_"))
+    return _derived
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "__all__":
+        return _surface()[1]
+    lazy = _surface()[0]
+    if name in lazy:
+        value = getattr(importlib.import_module(lazy[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'zsbench.plugin' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_surface()[0]))
 
 
 class PluginAPIError(ZsbenchError):

@@ -16,11 +16,14 @@ import os
 import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from zsbench.plugin.errors import ZsbenchError, check_seed
+
+if TYPE_CHECKING:  # the annotation only: Pillow loads on first use
+    from PIL import Image as PILImage
 
 ENV_DATA_DIR = "ZSBENCH_DATA_DIR"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -68,7 +71,7 @@ def shown(path: str | os.PathLike[str]) -> str:
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
-def to_8bit(image, name: str | None = None):
+def to_8bit(image: PILImage.Image, name: str | None = None) -> PILImage.Image:
     """An 8-bit image (mode ``L``) from a 16-bit or float one, scaled by the mode's real range.
 
     Pillow's own ``convert`` clips 16-bit values at 255 and truncates floats in [0, 1] to 0, so
@@ -99,7 +102,7 @@ def to_8bit(image, name: str | None = None):
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
-def open_image(path: str | os.PathLike[str]):
+def open_image(path: str | os.PathLike[str]) -> PILImage.Image:
     """Decode an image file completely; a corrupt or unreadable file names itself.
 
     Only regular files are opened: a FIFO or device would block the run or never end.
@@ -111,8 +114,8 @@ def open_image(path: str | os.PathLike[str]):
             raise OSError("not a regular file")
         with Image.open(path) as image:
             image.load()
-            image = to_8bit(image, os.fspath(path))
-            return image.convert("RGB") if image.mode not in ("L", "RGB") else image.copy()
+            decoded = to_8bit(image, os.fspath(path))
+            return decoded.convert("RGB") if decoded.mode not in ("L", "RGB") else decoded.copy()
     except BadImageError:
         raise
     except Exception as exc:
@@ -137,7 +140,7 @@ class ImageFiles:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> PILImage.Image:
         return open_image(self.paths[index])
 
 
@@ -156,7 +159,7 @@ class ArrayImages:
     def __len__(self) -> int:
         return len(self.pixels)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> PILImage.Image:
         from PIL import Image
 
         return to_8bit(Image.fromarray(self.pixels[index]), self.ids[index])
@@ -228,12 +231,12 @@ def stratified_indices(labels: Sequence[Any], size: int | float, seed: int) -> n
     keeps at least one sample when ``size`` allows. The positions come back sorted.
     """
     check_seed(seed, "--subsample-seed")  # numpy refuses negative seeds with a traceback
-    labels = np.asarray(labels)
-    n = len(labels)
+    values = np.asarray(labels)
+    n = len(values)
     target = round(size * n) if isinstance(size, float) else int(size)
     if target >= n:
         return np.arange(n)
-    classes, codes = np.unique(labels, return_inverse=True)
+    classes, codes = np.unique(values, return_inverse=True)
     counts = np.bincount(codes)
     exact = counts * target / n
     quota = np.floor(exact).astype(int)

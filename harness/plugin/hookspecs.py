@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import pluggy
 
+from zsbench.plugin.protocols import Register  # typing only, so light: typing.get_type_hints() resolves it
+
 PROJECT = "zsbench"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -24,7 +26,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def register_encoders(register):
+def register_encoders(register: Register) -> None:
     """Register image encoders.
 
     The factory returns an object with ``identity`` (a plain-JSON dict naming weights by their
@@ -39,7 +41,7 @@ def register_encoders(register):
 
 
 @hookspec
-def register_datasets(register):
+def register_datasets(register: Register) -> None:
     """Register evaluation datasets.
 
     The factory returns a sequence of images: ``len(ds)``, ``ds[i]`` (a ``PIL.Image.Image``),
@@ -52,7 +54,7 @@ def register_datasets(register):
 
 
 @hookspec
-def register_reducers(register):
+def register_reducers(register: Register) -> None:
     """Register dimensionality reducers.
 
     The factory returns a scikit-learn transformer: ``fit_transform(X)``, ``get_params()``,
@@ -61,7 +63,7 @@ def register_reducers(register):
 
 
 @hookspec
-def register_clusterers(register):
+def register_clusterers(register: Register) -> None:
     """Register clusterers.
 
     The factory returns a scikit-learn clusterer: ``fit_predict(X)``, ``get_params()``,
@@ -73,7 +75,7 @@ def register_clusterers(register):
 
 
 @hookspec
-def register_executors(register):
+def register_executors(register: Register) -> None:
     """Register executors: where the stages of a grid run.
 
     The factory returns an object implementing :class:`zsbench.plugin.Executor`, the whole contract

@@ -18,11 +18,20 @@ import os
 import platform
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zsbench.plugin.errors import InvalidInputError
 from zsbench.plugin.system import usable_cores
+
+if TYPE_CHECKING:  # annotations only: torch, numpy and Pillow load when an encoder is built
+    import numpy as np
+    import torch
+    from PIL import Image as PILImage
+    from torch import nn
+
+    from zsbench.plugin.protocols import Dataset
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -69,7 +78,7 @@ class _Transform:
             v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
         ])
 
-    def __call__(self, image):
+    def __call__(self, image: PILImage.Image) -> Any:  # a torch.Tensor (torchvision's v2 is untyped)
         from zsbench.plugin.datasets import to_8bit
 
         # 16-bit / float images by their real range (convert alone clips or zeroes them);
@@ -80,13 +89,13 @@ class _Transform:
 class _Images:
     """Map-style dataset of preprocessed tensors, for torch's DataLoader."""
 
-    def __init__(self, dataset, transform) -> None:
+    def __init__(self, dataset: Dataset, transform: Callable[[Any], Any]) -> None:
         self.dataset, self.transform = dataset, transform
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> Any:
         return self.transform(self.dataset[index])
 
 
@@ -207,14 +216,15 @@ class TorchEncoder:
         self.identity = {**self.identity, "preprocess": self.preprocess.identity(),
                          "compute_dtype": self._dtype or "float32", "output_dtype": "float32"}
 
-    def module(self):
+    def module(self) -> nn.Module:
         """The network in eval mode on the chosen device, prepared for inference (built once)."""
         import torch
 
-        if getattr(self, "_prepared", None) is not None:
-            return self._prepared
-        model = self.model if isinstance(self.model, torch.nn.Module) else self.model()
-        model = model.eval().to(self.device)
+        prepared: nn.Module | None = getattr(self, "_prepared", None)
+        if prepared is not None:
+            return prepared
+        model: nn.Module = self.model if isinstance(self.model, torch.nn.Module) else self.model()
+        model = model.eval().to(self._device())
         convolutional = any(isinstance(m, torch.nn.Conv2d) and m.kernel_size != m.stride
                             for m in model.modules())
         if self.channels_last is None:
@@ -226,26 +236,32 @@ class TorchEncoder:
         self._prepared = model
         return model
 
-    def loader(self, dataset):
+    def _device(self) -> str:
+        """The device: the field is None only until ``__post_init__`` has chosen one."""
+        assert self.device is not None
+        return self.device
+
+    def loader(self, dataset: Dataset) -> torch.utils.data.DataLoader[Any]:
         import torch
 
-        workers = default_workers(self.device) if self.num_workers is None else self.num_workers
+        workers = default_workers(self._device()) if self.num_workers is None else self.num_workers
         return torch.utils.data.DataLoader(
-            _Images(dataset, self.preprocess.transform()), batch_size=self._batch(),
-            shuffle=False, num_workers=workers, pin_memory=self.device.startswith("cuda"),
+            # a map-style dataset is anything with __len__ and __getitem__; torch's stubs ask for its class
+            _Images(dataset, self.preprocess.transform()), batch_size=self._batch(),  # type: ignore[arg-type]
+            shuffle=False, num_workers=workers, pin_memory=self._device().startswith("cuda"),
             prefetch_factor=4 if workers else None, persistent_workers=False)
 
     def _batch(self) -> int:
         if self.batch_size:
             return self.batch_size
-        return 256 if self.device.startswith("cuda") else 32
+        return 256 if self._device().startswith("cuda") else 32
 
-    def embed(self, dataset) -> Iterator:
+    def embed(self, dataset: Dataset) -> Iterator[np.ndarray[Any, Any]]:
         model = self.module()
         for images in self.loader(dataset):
             yield from self._forward(model, images)
 
-    def _forward(self, model, images) -> Iterator:
+    def _forward(self, model: nn.Module, images: torch.Tensor) -> Iterator[np.ndarray[Any, Any]]:
         """One loader batch; on out-of-memory, split it in halves and remember the smaller size."""
         import torch
 
@@ -259,14 +275,14 @@ class TorchEncoder:
         except torch.OutOfMemoryError:
             if len(images) == 1:
                 raise
-            if self.device.startswith("cuda"):
+            if self._device().startswith("cuda"):
                 torch.cuda.empty_cache()
             half = len(images) // 2
             self.batch_size = half  # later loaders start smaller
             yield from self._forward(model, images[:half])
             yield from self._forward(model, images[half:])
 
-    def _autocast_context(self):
+    def _autocast_context(self) -> AbstractContextManager[Any]:
         import contextlib
 
         import torch
@@ -274,10 +290,10 @@ class TorchEncoder:
         if self._dtype is None:
             return contextlib.nullcontext()
         # autocast keeps the numerically delicate ops (softmax, norms, reductions) in fp32
-        return torch.autocast(self.device.split(":", 1)[0], dtype=getattr(torch, self._dtype))
+        return torch.autocast(self._device().split(":", 1)[0], dtype=getattr(torch, self._dtype))
 
 
-def fold_batchnorm(model):
+def fold_batchnorm(model: nn.Module) -> nn.Module:
     """Fold each eval-mode BatchNorm into the convolution before it (same results to ~1e-6).
 
     Uses torch.fx; a network that cannot be traced is returned unchanged (only slower).

@@ -16,10 +16,13 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.identity import file_sha256
+
+if TYPE_CHECKING:  # the annotation only: torch loads on first use
+    from torch import nn
 
 ENV_WEIGHTS_DIR = "ZSBENCH_WEIGHTS_DIR"
 ENV_OFFLINE = "ZSBENCH_OFFLINE"  # 1/true/yes/on: never download weights
@@ -61,7 +64,7 @@ def pin(model: str, value: object, call: str | None = None, *, required: bool = 
     return found.group(1).lower()
 
 
-def is_plain_name(name: object) -> bool:
+def is_plain_name(name: object) -> TypeGuard[str]:
     """Whether ``name`` is a file name and nothing more: no folder, no path separator, not ``.`` or ``..``."""
     return not (not isinstance(name, str) or name.strip() in ("", ".", "..") or name != name.strip()
                 or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/", "\0")))
@@ -152,7 +155,9 @@ def _verify(model: str, path: Path, expected: str | None, downloaded_from: str |
 
 
 def _hash_prefix(filename: str) -> str:
-    return re.search(r"-([0-9a-f]{8,})\.", filename).group(1)
+    found = re.search(r"-([0-9a-f]{8,})\.", filename)
+    assert found is not None, filename  # fetch() asks only for a name it has seen carries a prefix
+    return found.group(1)
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,8 @@ def read_state_dict(path: str | os.PathLike[str], model: str) -> dict[str, Any]:
             return dict(load_file(str(path)))
         import torch
 
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        return state
     except Exception as exc:
         raise WeightsError(
             f"{model}: cannot read weights file {path} ({type(exc).__name__}: "
@@ -260,7 +266,7 @@ def strip_prefix(state: Mapping[str, Any], prefix: str, drop: Iterable[str] = ()
     return {k: v for k, v in out.items() if not (drop and k.startswith(drop))}
 
 
-def load_into(net, state: Mapping[str, Any], model: str, *, ignore: Iterable[str] = (),
+def load_into(net: nn.Module, state: Mapping[str, Any], model: str, *, ignore: Iterable[str] = (),
               keep_init: Iterable[str] = ()) -> dict[str, Any]:
     """Load ``state`` into ``net`` requiring every key to match in name and shape.
 
