@@ -71,7 +71,10 @@ class _Notes:
 
     @contextlib.contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        yield lambda n=1: None
+        def advance(n: int = 1) -> None:  # the kit shows no progress
+            pass
+
+        yield advance
 
     def note(self, message: str) -> None:
         self.notes.append(message)
@@ -114,7 +117,10 @@ def ids(dataset: Any) -> str:
         raise CheckFailed(f"an id is a {type(odd).__name__} ({odd!r}); ids are strings")
     if len(set(values)) != len(values):
         seen: set[str] = set()
-        twice = next(v for v in values if v in seen or seen.add(v))
+        for twice in values:  # the first id met a second time
+            if twice in seen:
+                break
+            seen.add(twice)
         raise CheckFailed(f"{len(values) - len(set(values))} repeated id(s), e.g. {twice!r}; each image needs "
                           "its own id (ids are hashed into a run's fingerprint)")
     return f"{len(values)} unique strings"

@@ -45,7 +45,12 @@ def check_encoder(encoder: Entry | Callable[..., Any], name: str | None = None, 
     data = TinyImages()
     first: list[np.ndarray] = []
     rec.run("identity", lambda: identity(entry, built, options))
-    rec.run("embed", lambda: first.append(embedding(built, data)) or f"{first[0].shape[1]}-d {first[0].dtype} rows")
+
+    def embed_first() -> str:
+        first.append(embedding(built, data))
+        return f"{first[0].shape[1]}-d {first[0].dtype} rows"
+
+    rec.run("embed", embed_first)
     rec.run("deterministic", lambda: deterministic(built, data, first))
     rec.quiet()
     return rec.findings
@@ -74,7 +79,9 @@ def declared_weights(entry: Entry) -> str:
     weights folder and skipped, with fetch's message, when not (downloads are off here)."""
     from zsbench.plugin.weights import WeightsError, weights_dir
 
-    failed, skipped, passed = [], [], []
+    failed: list[str] = []
+    skipped: list[str] = []
+    passed: list[str] = []
     for declared in entry.meta["weights"]:
         absent = declared.url is not None and not (weights_dir() / declared.file).is_file()
         try:

@@ -10,7 +10,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from zsbench.core.manager import plugin_code, reason
 
@@ -117,7 +117,7 @@ class StdoutTap:
     plugin prints on to stderr, so they stay out of results tables) is kept for the quiet check and not
     shown; everything else passes on to ``stream``."""
 
-    def __init__(self, stream: Any, kept: io.StringIO) -> None:
+    def __init__(self, stream: TextIO, kept: io.StringIO) -> None:
         self.stream, self.kept = stream, kept
 
     def write(self, text: str) -> int:

@@ -83,7 +83,7 @@ def check_lazy_imports(distribution: str, timeout: float | None = DEFAULT_TIMEOU
     return [_finding(point, process, limit) for point, process in running]
 
 
-def _finding(point: EntryPoint, process: subprocess.Popen, limit: float | None) -> Finding:
+def _finding(point: EntryPoint, process: subprocess.Popen[str], limit: float | None) -> Finding:
     def found(status: str, message: str) -> Finding:
         return Finding("lazy-imports", point.component, status, one_line(message))
 

@@ -79,7 +79,8 @@ def discover(timeout: float | None = DEFAULT_TIMEOUT_S) -> tuple[PluginSet, Cata
                            f"hook does not return; load only the distribution to check with {ENV_LOAD_PLUGINS}=DIST")
     if outcome.error is not None:
         raise outcome.error
-    return outcome.value
+    loaded: tuple[PluginSet, Catalog] = outcome.value  # load()'s value (within() is untyped in its value)
+    return loaded
 
 
 class Suite:
