@@ -18,10 +18,11 @@ from zsbench.plugin.hookspecs import hookimpl
 __version__ = "0.1.0"
 
 __all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "load_npz",
-           "RunResult", "Result", "ResultStore", "__version__"]
+           "RunRequest", "RunResult", "Result", "ResultStore", "__version__"]
 
 _LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.engine.inputs",
-         "RunResult": "zsbench.api", "Result": "zsbench.core.result", "ResultStore": "zsbench.storage.store"}
+         "RunRequest": "zsbench.engine.request", "RunResult": "zsbench.api", "Result": "zsbench.core.result",
+         "ResultStore": "zsbench.storage.store"}
 
 
 def __getattr__(name: str):

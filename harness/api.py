@@ -17,11 +17,13 @@ from typing import Any
 
 from zsbench.analysis.leaderboard import Leaderboard, build
 from zsbench.core.progress import Progress
-from zsbench.engine.pipeline import GridRun, Names, StoreArg, run_arrays, run_datasets
+from zsbench.engine.components import Names
+from zsbench.engine.pipeline import GridRun, run_arrays, run_datasets
+from zsbench.engine.request import RunRequest, StoreArg
 from zsbench.engine.session import CacheArg
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 
-__all__ = ["RunResult", "run", "run_embeddings"]
+__all__ = ["RunRequest", "RunResult", "run", "run_embeddings", "run_request", "run_embeddings_request"]
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,16 @@ def run(
             raise InvalidInputError(f"weights={given!r} and encoder_options['weights']={other!r} name different "
                                     "files; pass the weights once, as weights=")
         options["weights"] = given
-    return RunResult.of(run_datasets(
-        encoder, dataset, clusterers=clusterers, reducer=reducer, seeds=seeds, store=store, cache=cache,
-        executor=executor, executor_options=executor_options, progress=progress, protocol=protocol,
-        encoder_options=options or None, dataset_options=dataset_options, max_samples=max_samples,
-        subsample_seed=subsample_seed, skip_bad=skip_bad, knn=knn))
+    return run_request(RunRequest(
+        encoders=encoder, datasets=dataset, clusterers=clusterers, reducers=reducer, seeds=seeds,
+        protocol=protocol, encoder_options=options, dataset_options=dataset_options, max_samples=max_samples,
+        subsample_seed=subsample_seed, skip_bad=skip_bad, knn=knn, executor=executor,
+        executor_options=executor_options, store=store, cache=cache), progress)
+
+
+def run_request(request: RunRequest, progress: Progress | None = None) -> RunResult:
+    """The run ``request`` describes (what :func:`run` and ``zsbench run`` build), as :func:`run` returns it."""
+    return RunResult.of(run_datasets(request, progress))
 
 
 def weights_path(value: Any, argument: str, must_exist: bool = True) -> str:
@@ -142,7 +149,13 @@ def run_embeddings(
 
     With ``protocol="study"``, ``encoder`` names the study encoder whose configurations apply
     (e.g. ``"raw-pixels"``); a name outside the study is an error naming the encoders it covers."""
-    return RunResult.of(run_arrays(
-        embeddings, labels, encoder=encoder, dataset=dataset, clusterers=clusterers, reducer=reducer, seeds=seeds,
-        store=store, cache=cache, executor=executor, executor_options=executor_options, progress=progress,
-        source=source, protocol=protocol))
+    request = RunRequest(encoders=(encoder,), datasets=(dataset,), clusterers=clusterers,
+                         reducers=reducer, seeds=seeds, protocol=protocol, executor=executor,
+                         executor_options=executor_options, store=store, cache=cache)
+    return run_embeddings_request(embeddings, labels, request, source=source, progress=progress)
+
+
+def run_embeddings_request(embeddings: Any, labels: Any, request: RunRequest, *, source: dict[str, Any] | None = None,
+                           progress: Progress | None = None) -> RunResult:
+    """:func:`run_embeddings` of ``request``, which names one encoder and one dataset (the names recorded)."""
+    return RunResult.of(run_arrays(embeddings, labels, request, source=source, progress=progress))

@@ -88,7 +88,9 @@ def _register_counting(register):
 @pytest.mark.parametrize("reducer, expected_fits", [("counting", 2), ("none", 2)])
 def test_each_reduction_fitted_once_per_seed_however_many_clusterers(reducer, expected_fits, tmp_path):
     """With the proxy space being the run's reducer it is reused; otherwise fitted once per seed."""
+    from zsbench.engine.components import Components
     from zsbench.engine.grid import Embedding, execute
+    from zsbench.engine.request import RunRequest
     from zsbench.storage.cache import ArtifactCache
 
     CountingReducer.fits = 0
@@ -96,11 +98,11 @@ def test_each_reduction_fitted_once_per_seed_however_many_clusterers(reducer, ex
         catalog = build_catalog()
         x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
         emb = Embedding(x, np.repeat([0, 1], 20), "e", "d", "0" * 64, {}, {})
-        results = execute(
-            [emb], reducers=[Component.resolve(catalog, "reducers", reducer)],
-            clusterers=[Component.resolve(catalog, "clusterers", c) for c in ("kmeans", "agglomerative", "hdbscan")],
-            seeds=[0, 1], proxy=Component.resolve(catalog, "reducers", "counting"),
-            spec=load_spec(), run_id="t", cache=ArtifactCache(tmp_path))
+        comps = Components(
+            [Component.resolve(catalog, "reducers", reducer)],
+            [Component.resolve(catalog, "clusterers", c) for c in ("kmeans", "agglomerative", "hdbscan")],
+            proxy=Component.resolve(catalog, "reducers", "counting"))
+        results = execute([emb], comps, RunRequest(seeds=[0, 1]), run_id="t", cache=ArtifactCache(tmp_path))
     assert len(results) == 6 and all(r.ok for r in results)
     assert CountingReducer.fits == expected_fits
 

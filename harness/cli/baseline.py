@@ -52,6 +52,7 @@ def baseline(
     from zsbench import api
     from zsbench.analysis import registry as reg
     from zsbench.core.identity import short
+    from zsbench.engine.request import RunRequest
     from zsbench.report.console import styled
     from zsbench.report.progress import RichProgress
     from zsbench.storage.cache import ArtifactCache
@@ -67,11 +68,11 @@ def baseline(
         with tempfile.TemporaryDirectory(prefix="zsbench-baseline-") as scratch:
             store = Path(scratch) / "baseline.sqlite"
             with RichProgress() as progress:
-                run = api.run(encoder, dataset or None, clusterers=clusterer or None, seeds=seed_list, store=store,
-                              cache=cache, progress=progress,
-                              encoder_options={"weights": str(weights)} if weights else None,
-                              dataset_options={"data_dir": str(data_dir)} if data_dir else None,
-                              max_samples=max_samples, subsample_seed=subsample_seed)
+                run = api.run_request(RunRequest(
+                    encoders=encoder, datasets=dataset or None, clusterers=clusterer or None, seeds=seed_list,
+                    store=store, cache=cache, encoder_options={"weights": str(weights)} if weights else None,
+                    dataset_options={"data_dir": str(data_dir)} if data_dir else None,
+                    max_samples=max_samples, subsample_seed=subsample_seed), progress)
             if run.failed:
                 for r in run.failed:
                     err.print(styled("failed", "red", f"{r.dataset} / {r.clusterer} seed {r.seed}: {r.error}"),

@@ -143,6 +143,7 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
          max_samples: int | None, budget: float | None, start: float, weights, data_dir, store, cache,
          baseline: Path):
     from zsbench import api
+    from zsbench.engine.request import RunRequest
     from zsbench.report.console import styled
     from zsbench.report.progress import RichProgress
 
@@ -163,11 +164,12 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
                     f"--max-samples {max_samples} differs from the baseline's for {name} "
                     f"({wanted or 'all samples'}) in {baseline}; results compare only on the same samples: drop "
                     "--max-samples or make a baseline with it")
-            run = api.run(encoder, name, clusterers=clusterers, seeds=seeds, store=store, cache=cache,
-                          protocol=str(record["protocol_version"]),
-                          progress=progress, encoder_options={"weights": str(weights)} if weights else None,
-                          dataset_options={"data_dir": str(data_dir)} if data_dir else None, max_samples=wanted,
-                          subsample_seed=described.get("subsample_seed", 0))
+            run = api.run_request(RunRequest(
+                encoders=encoder, datasets=name, clusterers=clusterers, seeds=seeds, store=store, cache=cache,
+                protocol=str(record["protocol_version"]),
+                encoder_options={"weights": str(weights)} if weights else None,
+                dataset_options={"data_dir": str(data_dir)} if data_dir else None, max_samples=wanted,
+                subsample_seed=described.get("subsample_seed", 0)), progress)
             for r in run.failed:
                 err.print(styled("failed", "red", f"{r.dataset} / {r.clusterer} seed {r.seed}: {r.error}"),
                           highlight=False)

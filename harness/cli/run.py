@@ -66,6 +66,7 @@ def run(
     """
     from zsbench import api
     from zsbench.engine.inputs import load_npz
+    from zsbench.engine.request import RunRequest
     from zsbench.report.progress import RichProgress
 
     with user_errors():
@@ -84,25 +85,24 @@ def run(
                                f"{'them' if len(given) > 1 else 'it'}")
         executor_options = {**({"workers": workers} if workers else {}),
                             **({"scheduler": scheduler} if scheduler else {})}
-        with RichProgress() as progress:
-            if embeddings is not None:
-                x, y, source = load_npz(embeddings)
-                result = api.run_embeddings(
-                    x, y, encoder=name or embeddings.stem,
-                    dataset=dataset[0] if dataset else embeddings.stem, clusterers=clusterer,
-                    reducer=reducer, seeds=seeds, store=store, cache=cache, executor=executor,
-                    executor_options=executor_options, progress=progress, source=source, protocol=protocol)
-            else:
-                data_options = {**({"data_dir": str(data_dir)} if data_dir else {}),
-                                **({"download": True} if download else {})}
-                encoder_options = {**({"weights": str(weights)} if weights else {}),
-                                   **precision_option(precision, encoder, protocol)}
-                result = api.run(
-                    encoder or None, dataset or None, clusterers=clusterer, reducer=reducer, seeds=seeds,
-                    store=store, cache=cache, executor=executor, executor_options=executor_options,
-                    progress=progress, encoder_options=encoder_options or None,
-                    dataset_options=data_options, max_samples=max_samples,
-                    subsample_seed=subsample_seed, skip_bad=skip_bad, protocol=protocol, knn=knn)
+        where = {"store": store, "cache": cache, "executor": executor, "executor_options": executor_options}
+        if embeddings is not None:
+            x, y, source = load_npz(embeddings)
+            request = RunRequest(encoders=name or embeddings.stem, datasets=dataset[0] if dataset else embeddings.stem,
+                                 clusterers=clusterer, reducers=reducer, seeds=seeds, protocol=protocol, **where)
+            with RichProgress() as progress:
+                result = api.run_embeddings_request(x, y, request, source=source, progress=progress)
+        else:
+            request = RunRequest(
+                encoders=encoder or None, datasets=dataset or None, clusterers=clusterer, reducers=reducer,
+                seeds=seeds, protocol=protocol,
+                encoder_options={**({"weights": str(weights)} if weights else {}),
+                                 **precision_option(precision, encoder, protocol)},
+                dataset_options={**({"data_dir": str(data_dir)} if data_dir else {}),
+                                 **({"download": True} if download else {})},
+                max_samples=max_samples, subsample_seed=subsample_seed, skip_bad=skip_bad, knn=knn, **where)
+            with RichProgress() as progress:
+                result = api.run_request(request, progress)
         if not _summarise(result, err):
             raise typer.Exit(1)
 

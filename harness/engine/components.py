@@ -14,7 +14,6 @@ from zsbench.core.catalog import Catalog
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.engine.configured import Pair, configured_clusterers, configured_pairs
 from zsbench.engine.params import Params
-from zsbench.plugin.errors import InvalidInputError, check_seed
 
 Names = str | Sequence[str] | None
 
@@ -58,12 +57,3 @@ def components(catalog: Catalog, spec: ProtocolSpec, reducers: Names, clusterers
     return Components([params.resolve(catalog, "reducers", r) for r in names(reducers, spec.reducer)],
                       [params.resolve(catalog, "clusterers", c) for c in chosen], proxy, params=params)
 
-
-def seed_list(seeds: int | Sequence[int] | None, spec: ProtocolSpec) -> list[int]:
-    if seeds is None:
-        return list(range(spec.seeds))
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise InvalidInputError(f"--seeds must be at least 1, got {seeds}")
-        return [check_seed(s, "seed") for s in range(seeds)]
-    return [check_seed(s, "seed") for s in seeds]

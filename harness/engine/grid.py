@@ -25,6 +25,7 @@ from zsbench.core.identity import of_config
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.core.result import Result
+from zsbench.engine.components import Components
 from zsbench.engine.configured import Pair
 from zsbench.engine.jobs import (
     REUSED,
@@ -39,6 +40,7 @@ from zsbench.engine.jobs import (
 )
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers, memory_refusal
+from zsbench.engine.request import RunRequest
 from zsbench.engine.scoring import finish
 from zsbench.engine.session import CheckedExecutor
 from zsbench.engine.stages import cluster_task, reduce_task
@@ -261,21 +263,20 @@ def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress:
 
 # -- finish -----------------------------------------------------------------------------------------
 
-def execute(embeddings: Sequence[Embedding], *, reducers: Sequence[Component],
-            clusterers: Sequence[Component], seeds: Sequence[int], proxy: Component,
-            spec: ProtocolSpec, run_id: str, cache: ArtifactCache, executor=None, store=None,
-            progress: Progress | None = None, tally: Tally | None = None,
-            pairs: Sequence[Sequence[Pair]] | None = None, params: Params | None = None) -> list[Result]:
-    """Run the grid; the results in plan order (embedding, reducer, seed, clusterer). ``pairs``, ``params``:
-    see :func:`plan`."""
+def execute(embeddings: Sequence[Embedding], comps: Components, request: RunRequest, *, run_id: str,
+            cache: ArtifactCache, executor=None, store=None, progress: Progress | None = None,
+            tally: Tally | None = None, pairs: Sequence[Sequence[Pair]] | None = None) -> list[Result]:
+    """Run the grid of ``request`` (its protocol and seeds) with ``comps``; the results in plan order
+    (embedding, reducer, seed, clusterer). ``store``: an open store, or None; ``pairs``: see :func:`plan`."""
     progress = progress or NullProgress()
-    params = params or Params()
+    spec, seeds = request.spec, request.seed_list()
+    reducers, clusterers, params = comps.reducers, comps.clusterers, comps.params
     executor = checked(executor or INLINE)
     tally = tally or Tally()
     for i, emb in enumerate(embeddings):
         check_reducers(reducers if pairs is None else [red for red, _ in grouped(pairs[i])], len(emb.x), params)
     store_inputs(embeddings, cache)
-    jobs = plan(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=proxy, spec=spec,
+    jobs = plan(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=comps.proxy, spec=spec,
                 pairs=pairs, params=params)
     scoring = Scoring(spec, run_id, tuple(int(s) for s in seeds), cache, store)
     results: dict[str, Result] = {}

@@ -203,6 +203,12 @@ class DatasetView:
         return rows
 
 
+def check_max_samples(max_samples: int | None) -> None:
+    """A subsample needs two images at least (a run's request checks it before any work)."""
+    if max_samples is not None and max_samples < 2:
+        raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
+
+
 def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
                    subsample_seed: int = 0, skip_bad: bool = False) -> tuple[DatasetView, dict[str, Any]]:
     """Drop unlabelled samples, take a seeded stratified subsample, and (optionally) leave out
@@ -219,9 +225,8 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
     record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~keep).sum())}
     # checked even without --max-samples (where it is unused): a bad value is a mistake either way
     check_seed(subsample_seed, "--subsample-seed")
+    check_max_samples(max_samples)
     if max_samples is not None:
-        if max_samples < 2:
-            raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
         labels = np.asarray(dataset.labels)[positions]
         positions = positions[stratified_indices(labels.astype(str), max_samples, subsample_seed)]
         record.update(max_samples=max_samples, subsample_seed=subsample_seed,
@@ -260,9 +265,8 @@ def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_sampl
     # select_samples would leave the unlabelled images out; here they are what is clustered
     positions = whole = np.arange(len(dataset))
     record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~has).sum())}
+    check_max_samples(max_samples)
     if max_samples is not None:
-        if max_samples < 2:
-            raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
         strata = np.where(has, labels.astype(str), "")  # the unlabelled images are one stratum
         positions = stratified_indices(strata, max_samples, subsample_seed)
         record.update(max_samples=max_samples, subsample_seed=subsample_seed,

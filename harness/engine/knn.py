@@ -27,6 +27,7 @@ from zsbench.core.protocol import ProtocolSpec
 from zsbench.core.result import Result
 from zsbench.engine.inputs import DatasetView, select_samples
 from zsbench.engine.jobs import Embedding
+from zsbench.engine.request import RunRequest
 from zsbench.engine.session import DEFAULT_EXECUTOR, sample_fingerprint, takes_keyword
 from zsbench.plugin.errors import InvalidInputError
 from zsbench.storage.store import ResultStore
@@ -73,11 +74,11 @@ class KnnRun:
     partitions: dict[str, Partition] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, enabled: bool, spec: ProtocolSpec, ds_entries: list[Entry], options: Mapping[str, Any] | None,
-              executor: str | None, load: Callable[..., Any], embed_samples: Callable[..., Any]) -> KnnRun:
-        """The kNN step of a run (checked before any work), or one that does nothing (``enabled`` False)."""
-        options = test_options(ds_entries, options) if enabled else options
-        return cls(spec, options, executor or DEFAULT_EXECUTOR, load, embed_samples, enabled)  # type: ignore[arg-type]
+    def start(cls, request: RunRequest, ds_entries: list[Entry], load: Callable[..., Any],
+              embed_samples: Callable[..., Any]) -> KnnRun:
+        """The kNN step of ``request`` (checked before any work), or one that does nothing (without ``knn``)."""
+        options = test_options(ds_entries, request.dataset_options) if request.knn else request.dataset_options
+        return cls(request.spec, options, request.executor or DEFAULT_EXECUTOR, load, embed_samples, request.knn)
 
     def train(self, ds_entry: Entry, progress: Progress) -> Partition:
         if ds_entry.name not in self.partitions:

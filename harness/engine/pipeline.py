@@ -9,10 +9,9 @@ reduction or clustering computed by one is found in the artifact cache by the ot
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,11 @@ from zsbench.core.catalog import Catalog, Entry, build_catalog
 from zsbench.core.identity import describe, identity_sha256
 from zsbench.core.names import shown
 from zsbench.core.progress import NullProgress, Progress
-from zsbench.core.protocol import ProtocolSpec, embed, load_spec
+from zsbench.core.protocol import ProtocolSpec, embed
 from zsbench.core.provenance import environment, imported_versions
 from zsbench.core.result import Result, labels_hash
 from zsbench.core.unicode_names import checked_name
-from zsbench.engine.components import Components, Names, components, names, seed_list
+from zsbench.engine.components import Components, components
 from zsbench.engine.grid import execute
 from zsbench.engine.inputs import (
     DatasetView,
@@ -41,9 +40,9 @@ from zsbench.engine.jobs import Embedding, Tally
 from zsbench.engine.knn import KnnRun
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers
+from zsbench.engine.request import RunRequest, StoreArg
 from zsbench.engine.session import (
     DEFAULT_EXECUTOR,
-    CacheArg,
     cached_embedding,
     embed_key,
     open_cache,
@@ -55,8 +54,6 @@ from zsbench.plugin.datasets import fingerprint
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.storage.cache import ArtifactCache, cache_key
 from zsbench.storage.store import ResultStore
-
-StoreArg = str | os.PathLike[str] | ResultStore | None | bool
 
 
 @dataclass(frozen=True)
@@ -85,21 +82,19 @@ def open_store(store: StoreArg) -> ResultStore | None:
     return ResultStore(None if store in (None, True) else store)
 
 
-def run_grid(embeddings: list[Embedding], comps: Components, seeds: list[int], spec: ProtocolSpec, *,
-             store: StoreArg, cache: ArtifactCache, executor, progress: Progress, dropped_before: int = 0,
-             catalog: Catalog | None = None) -> GridRun:
-    """Reduce, cluster and score ``embeddings``; results go to ``store`` as they are made."""
+def run_grid(embeddings: list[Embedding], comps: Components, request: RunRequest, *, cache: ArtifactCache,
+             executor, progress: Progress, dropped_before: int = 0, catalog: Catalog | None = None) -> GridRun:
+    """Reduce, cluster and score ``embeddings``; results go to the request's store as they are made."""
     pairs = None if comps.configured is None else [
-        comps.pairs(catalog or build_catalog(), spec, emb.encoder, emb.dataset) for emb in embeddings]
+        comps.pairs(catalog or build_catalog(), request.spec, emb.encoder, emb.dataset) for emb in embeddings]
     run_id = uuid.uuid4().hex[:12]
-    db = open_store(store)
+    db = open_store(request.store)
     tally = Tally()
     try:
-        results = execute(embeddings, reducers=comps.reducers, clusterers=comps.clusterers, seeds=seeds,
-                          proxy=comps.proxy, spec=spec, run_id=run_id, cache=cache, executor=executor, store=db,
-                          progress=progress, tally=tally, pairs=pairs, params=comps.params)
+        results = execute(embeddings, comps, request, run_id=run_id, cache=cache, executor=executor, store=db,
+                          progress=progress, tally=tally, pairs=pairs)
     finally:
-        if db is not None and not isinstance(store, ResultStore):
+        if db is not None and not isinstance(request.store, ResultStore):
             db.close()
     # a cache object may serve several runs: report only what this one dropped
     return GridRun(run_id, results, db.path if db else None, tally.reused, tally.computed,
@@ -207,34 +202,30 @@ def embedding(enc_entry: Entry, ds_entry: Entry, view: DatasetView, y: np.ndarra
     return Embedding(e.x, y, enc_entry.name, ds_entry.name, e.key, config, provenance, e.seconds)
 
 
-def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | None, reducer: Names,
-                 seeds: int | Sequence[int] | None, store: StoreArg, cache: CacheArg, executor: str | None,
-                 executor_options: Mapping[str, Any] | None, progress: Progress | None, protocol: str,
-                 encoder_options: Mapping[str, Any] | None, dataset_options: Mapping[str, Any] | None,
-                 max_samples: int | None, subsample_seed: int, skip_bad: bool, knn: bool = False) -> GridRun:
+def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridRun:
     """Embed each dataset with each encoder and run the grid, and kNN if asked (see :func:`zsbench.run`)."""
-    spec = load_spec(protocol)
+    spec = request.spec
     progress = progress or NullProgress()
     catalog = build_catalog()
     # "raw-pixels:size=16": that encoder's options, merged with encoder_options (--weights); a weights path
     # that is not there is said before "does not accept weights": a mistyped path is the likelier mistake
-    encoders = [catalog.with_options("encoders", e, encoder_options, "encoder_options (--weights, --precision)",
-                                     precheck=check_weights)
-                for e in names(encoder, spec.default_encoder)]
-    ds_entries = [catalog.get("datasets", d) for d in names(dataset, spec.default_dataset)]
-    comps = components(catalog, spec, reducer, clusterers, Params.for_cache(cache))  # all names, before any work
+    encoders = [catalog.with_options("encoders", e, request.encoder_options,
+                                     "encoder_options (--weights, --precision)", precheck=check_weights)
+                for e in request.encoder_names()]
+    ds_entries = [catalog.get("datasets", d) for d in request.dataset_names()]
+    # all names, before any work
+    comps = components(catalog, spec, request.reducers, request.clusterers, Params.for_cache(request.cache))
     # a configured protocol's pairs, resolved before any work too (an encoder outside it is an error now)
     planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
-    seeds_ = seed_list(seeds, spec)
-    knn_ = KnnRun.start(knn, spec, ds_entries, dataset_options, executor, load_dataset, embed_samples)
+    knn_ = KnnRun.start(request, ds_entries, load_dataset, embed_samples)
     dataset_options = knn_.dataset_options  # with --knn: the test partition (split="test")
-    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
+    with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
         dropped_before = len(art.dropped)
         embeddings = []
         for ds_entry in ds_entries:
             ds = load_dataset(ds_entry, dataset_options, progress)
-            view, selection = select_samples(ds, ds_entry.name, progress, max_samples=max_samples,
-                                             subsample_seed=subsample_seed, skip_bad=skip_bad)
+            view, selection = select_samples(ds, ds_entry.name, progress, max_samples=request.max_samples,
+                                             subsample_seed=request.subsample_seed, skip_bad=request.skip_bad)
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
             # before embedding: a reducer that cannot fit would fail all
             check_reducers(comps.reducers + [r for (_, d), ps in planned.items() if d == ds_entry.name
@@ -244,24 +235,27 @@ def run_datasets(encoder: Names, dataset: Names, *, clusterers: Sequence[str] | 
             for enc_entry, enc_options in encoders:
                 embeddings.append(embedding(enc_entry, ds_entry, view, y, dataset_config, spec, art, progress, pool,
                                             encoder_options=enc_options, dataset_options=dataset_options,
-                                            executor_name=executor or DEFAULT_EXECUTOR))
+                                            executor_name=request.executor or DEFAULT_EXECUTOR))
                 knn_.score(embeddings[-1], view, enc_entry, enc_options, ds_entry, art, progress, pool)
-        grid = run_grid(embeddings, comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
+        grid = run_grid(embeddings, comps, request, cache=art, executor=pool, progress=progress,
                         dropped_before=dropped_before, catalog=catalog)
-    return knn_.store(grid, store)
+    return knn_.store(grid, request.store)
 
 
-def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clusterers: Sequence[str] | None,
-               reducer: Names, seeds: int | Sequence[int] | None, store: StoreArg, cache: CacheArg,
-               executor: str | None, executor_options: Mapping[str, Any] | None, progress: Progress | None,
-               source: dict[str, Any] | None, protocol: str) -> GridRun:
-    """Run the grid on embeddings computed elsewhere (see :func:`zsbench.run_embeddings`)."""
-    spec = load_spec(protocol)
+def run_arrays(embeddings: Any, labels: Any, request: RunRequest, *, source: dict[str, Any] | None = None,
+               progress: Progress | None = None) -> GridRun:
+    """Run the grid on embeddings computed elsewhere (see :func:`zsbench.run_embeddings`): the request names
+    one encoder and one dataset, the names to record."""
+    spec = request.spec
+    if request.encoders is None or request.datasets is None or len(request.encoders) != 1 \
+            or len(request.datasets) != 1:
+        raise InvalidInputError("scoring embeddings takes one encoder name and one dataset name, the names to record")
     # names a board shows: NFC, nothing invisible (registered names follow the ASCII grammar already)
-    encoder, dataset = checked_name(encoder, "encoder name"), checked_name(dataset, "dataset name")
+    encoder = checked_name(request.encoders[0], "encoder name")
+    dataset = checked_name(request.datasets[0], "dataset name")
     progress = progress or NullProgress()
     catalog = build_catalog()
-    comps = components(catalog, spec, reducer, clusterers, Params.for_cache(cache))
+    comps = components(catalog, spec, request.reducers, request.clusterers, Params.for_cache(request.cache))
     pairs = comps.pairs(catalog, spec, encoder, dataset)  # the study's encoder check, before any work
     label = (source or {}).get("path", f"embeddings {encoder!r}")
     y, keep = prepare_labels(labels, label, progress)
@@ -289,7 +283,6 @@ def run_arrays(embeddings: Any, labels: Any, *, encoder: str, dataset: str, clus
     key = cache_key({"stage": "embed", "protocol": spec.stage_version, "embeddings": content,
                      "labels": config["dataset"]["fingerprint"]})
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
-    seeds_ = seed_list(seeds, spec)
-    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
-        return run_grid([emb], comps, seeds_, spec, store=store, cache=art, executor=pool, progress=progress,
+    with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
+        return run_grid([emb], comps, request, cache=art, executor=pool, progress=progress,
                         dropped_before=len(art.dropped), catalog=catalog)
