@@ -125,7 +125,7 @@ def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed:
         if outcome.error:
             raise InvalidInputError(f"{enc_entry.name} on {ds_entry.name}: {outcome.error}")
         dims = int(np.asarray(art.get("reduce", space.key)).shape[1])
-        jobs = []  # (component, k or None)
+        jobs: list[tuple[Any, int | None]] = []  # (component, k or None)
         for clu in clusterers:
             takes_k = clu.build(seed=seed).get_params(deep=False).get("n_clusters") is not None
             jobs += [(clu, k) for k in range(k_min, k_max + 1)] if takes_k else [(clu, None)]

@@ -35,7 +35,8 @@ def installed_clashes(names: PluginNames) -> tuple[list[str], list[str]]:
             owners.setdefault((kind, entry.name), []).append(entry.plugin)
     for (kind, name), plugins in catalog.conflicts.items():
         owners.setdefault((kind, name), []).extend(plugins)
-    builtin, other = [], []
+    builtin: list[str] = []
+    other: list[str] = []
     for (kind, name), plugins in sorted(owners.items()):
         if name not in names.components():
             continue

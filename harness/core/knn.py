@@ -118,7 +118,7 @@ def chunk_rows(n_train: int, n_classes: int, itemsize: int, budget: int = DEFAUL
 
 def normalise(x: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """Rows divided by their L2 norm (at least ``NORM_EPS``, so a zero row stays zero), as a ``dtype`` copy."""
-    out = np.array(x, dtype=dtype)
+    out: np.ndarray = np.array(x, dtype=dtype)
     # norms summed in float64 without a float64 copy of the matrix (the train set may be large)
     norms = np.sqrt(np.einsum("ij,ij->i", out, out, dtype=np.float64))
     out /= np.maximum(norms, NORM_EPS).astype(dtype)[:, None]
