@@ -149,3 +149,53 @@ def test_the_pipeline_and_the_grid_get_the_very_request_built(monkeypatch, tmp_p
     request = RunRequest(encoders="raw-pixels", datasets="digits", clusterers=["kmeans"], reducers="none", seeds=[1],
                          max_samples=100, store=False, cache=tmp_path)
     assert api.run_request(request).results[0].seed == 1 and seen["grid"][-1] is request
+
+
+# -- keys: one module, byte-identical to the keys existing caches and stores hold -------------------------
+
+def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
+    """Fixed inputs, and the keys they gave before zsbench.engine.keys existed: a changed key silently
+    orphans every cache and store, so a key may change only with the protocol's stage version."""
+    import sys
+    from types import SimpleNamespace as NS
+
+    from zsbench.core.protocol import load_spec
+    from zsbench.engine import keys
+    from zsbench.engine.jobs import labels_key, reduce_job
+    from zsbench.storage.cache import canonical_json
+
+    spec, study = load_spec("standard"), load_spec("study")
+    plugin = {"name": "enc", "plugin": "p", "distribution": "d", "version": "1"}
+    enc = NS(name="enc", provenance=plugin)
+    red = NS(label="red:x=1", entry=NS(provenance={**plugin, "name": "red"}))
+    clu = NS(label="clu", entry=NS(provenance={**plugin, "name": "clu"}))
+
+    class Fixed:  # parameters as Params gives them, without building anything
+        def text(self, c, *, seed, n_clusters=None):
+            return canonical_json({"label": c.label, "seed": seed, "k": n_clusters})
+
+    view = NS(ids=["a", "b", "c"], labels=np.array([0, 1, 1]), info={"split": "test"})
+    fp = keys.sample_fingerprint(view, {"max_samples": 3, "subsample_seed": 0, "n_available": 5})
+    assert fp == "b637eecff4ee0f1367dbdae638e94940befa50af1bf7abac42b1854dfb75f8c5"
+    ek = keys.embed_key(spec, enc, {"identity_sha256": "a" * 64}, "ds", fp)
+    assert ek == "205463971bea12241da6aacb8ed5d0cdee9aa2e52245ad362a39aec4a07d21ab"
+    rk = reduce_job(spec, red, 2, ek, "enc", "ds", Fixed()).key
+    assert rk == keys.stage_key("reduce", spec, ek, red, Fixed().text(red, seed=2), 2) == \
+        "b42f3a63c0ff47cc4e4ef8be6460e3ba02dff869f23f697f225ab5613901c587"
+    lk = labels_key(spec, rk, clu, 2, 10, Fixed())
+    assert lk == "f7fa9262d9dc4a631a6d2b98e052d5f563dc37441ea34ae6665de0aa845bb957"
+    assert labels_key(spec, rk, clu, 2, None, Fixed()) == \
+        "34f1b16cac36df01d834b043ba2d98e0c5f5f339bf2471e09af3f480a72bfb5f"
+    row = {"identity_sha256": "b" * 64}
+    assert keys.result_key(spec, lk, rk, row, "ds") == \
+        "0d2943b8fecb1f569b94656302fa53156bfc3c9d69308e088a8b530419405ad6"
+    assert keys.result_key(study, lk, rk, row, "ds") == \
+        "65961160b1d75ce1020bdffb699e242ed5a9c6d54f52a22c2cbdd9a3445fe30e"
+    assert keys.arrays_key(spec, "c" * 64, "d" * 64) == \
+        "28c2ce85399890d3ba1e770d8d9dbe6d7298f1e384f71e7a0b3745cea20ef80d"
+    # the memo's key holds the environment (sys.prefix, the factory's file): fixed here
+    monkeypatch.setattr(sys, "prefix", "/prefix")
+    factory = type("Fake", (), {"__module__": "zsbench_not_a_module"})
+    entry = NS(distribution="d", factory=factory, kind="clusterers", name="clu", provenance=plugin, meta={})
+    assert keys.memo_key(NS(entry=entry, label="clu:x=1", params={"x": 1}), "params", 3, 7) == \
+        "7f8727c01a42ce9665ad7ed9abeb866a35998ff27941837930b077454b7387ac"

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import origin
-from zsbench.core.identity import of_config
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.core.result import Result
@@ -38,13 +37,14 @@ from zsbench.engine.jobs import (
     labels_key,
     reduce_job,
 )
+from zsbench.engine.keys import result_key
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers, memory_refusal
 from zsbench.engine.request import RunRequest
 from zsbench.engine.scoring import finish
 from zsbench.engine.session import CheckedExecutor
 from zsbench.engine.stages import cluster_task, reduce_task
-from zsbench.storage.cache import ArtifactCache, cache_key
+from zsbench.storage.cache import ArtifactCache
 
 
 class Deferred:
@@ -153,14 +153,8 @@ def plan(embeddings: Sequence[Embedding], *, reducers: Sequence[Component], clus
                                                                        emb.dataset, params)
                 for clu in clus:
                     lkey = labels_key(spec, reduction.key, clu, seed, k, params)
-                    # a study result is its own, even where its configuration is the standard one
-                    made_by = {} if spec.study is None else {"protocol": spec.version}
-                    # The stages are keyed by content, so one file of embeddings run as --name alpha and
-                    # --name beta shares them; a stored result is a row, and answers only for its own.
-                    result_key = cache_key({"result": lkey, "proxy": space.key,
-                                            "silhouette_max_samples": spec.silhouette_max_samples, **made_by,
-                                            "row": [of_config(emb.config.get("encoder") or {}), emb.dataset]})
-                    jobs.append(ClusterJob(emb, reduction, space, clu, k, lkey, result_key))
+                    rkey = result_key(spec, lkey, space.key, emb.config.get("encoder") or {}, emb.dataset)
+                    jobs.append(ClusterJob(emb, reduction, space, clu, k, lkey, rkey))
     return jobs
 
 

@@ -1,8 +1,9 @@
-"""The jobs of a grid as small frozen dataclasses, and the keys that name their stages.
+"""The jobs of a grid as small frozen dataclasses, and their stages' keys (:func:`reduce_job`, :func:`labels_key`).
 
-A key is a hash of everything that determines a stage (:func:`stage_key`): `zsbench run` and
-`zsbench proxy --choose` key their reductions and clusterings with these same functions, so each
-reuses what the other computed.
+A key is a hash of everything that determines a stage (:func:`zsbench.engine.keys.stage_key`, given the
+component's parameters from :class:`~zsbench.engine.params.Params`): `zsbench run` and `zsbench proxy
+--choose` key their reductions and clusterings with these same functions, so each reuses what the other
+computed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.protocol import Component, ProtocolSpec
+from zsbench.engine.keys import stage_key
 from zsbench.engine.params import Params
-from zsbench.storage.cache import ArtifactCache, cache_key
+from zsbench.storage.cache import ArtifactCache
 
 
 @dataclass(eq=False)
@@ -94,13 +96,6 @@ class ClusterJob:
         return {"stage": "labels", "clusterer": self.clusterer.label, "seed": self.seed,
                 "encoder": self.embedding.encoder, "dataset": self.embedding.dataset}
 
-
-def stage_key(stage: str, spec: ProtocolSpec, input_key: str, comp: Component, params: str, seed: int) -> str:
-    """The key of a stage: ``params`` is the estimator's ``get_params(deep=False)`` as canonical JSON
-    (:meth:`zsbench.engine.params.Params.text`), hashed as if the dict itself were in the spec."""
-    return cache_key({"stage": stage, "protocol": spec.stage_version, "input": input_key,
-                      "component": comp.label, "plugin": comp.entry.provenance, "seed": int(seed)},
-                     raw={"params": params})
 
 
 def reduce_job(spec: ProtocolSpec, component: Component, seed: int, input_key: str, encoder: str,

@@ -27,8 +27,9 @@ from zsbench.core.protocol import ProtocolSpec
 from zsbench.core.result import Result
 from zsbench.engine.inputs import DatasetView, select_samples
 from zsbench.engine.jobs import Embedding
+from zsbench.engine.keys import sample_fingerprint
 from zsbench.engine.request import RunRequest
-from zsbench.engine.session import DEFAULT_EXECUTOR, sample_fingerprint, takes_keyword
+from zsbench.engine.session import DEFAULT_EXECUTOR, takes_keyword
 from zsbench.plugin.errors import InvalidInputError
 from zsbench.storage.store import ResultStore
 

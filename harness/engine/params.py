@@ -1,6 +1,6 @@
 """Components' parameters as the protocol builds them, for stage keys and checks; from the memo when valid.
 
-Keying a stage needs the estimator's ``get_params(deep=False)`` (:func:`zsbench.engine.jobs.stage_key`);
+Keying a stage needs the estimator's ``get_params(deep=False)`` (:func:`zsbench.engine.keys.stage_key`);
 building the estimator imports its library (UMAP: numba, pynndescent, scikit-learn; seconds). A run's
 :class:`Params` asks the memo beside the artifact cache (:class:`zsbench.storage.params.ParamsMemo`)
 first, so a run whose results are all stored builds nothing. The memo is keyed by everything that
@@ -19,49 +19,18 @@ import functools
 import json
 import os
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
-from zsbench.core.catalog import Catalog, Entry
+from zsbench.core.catalog import Catalog
 from zsbench.core.protocol import Component
-from zsbench.storage.cache import ArtifactCache, cache_key, canonical_json, default_root
+from zsbench.engine.keys import memo_key
+from zsbench.storage.cache import ArtifactCache, canonical_json, default_root
 from zsbench.storage.params import ParamsMemo, sources
 
 CHECK_K = 2  # the k a component is checked with when resolved (Component.resolve's)
 
 
-def factory_id(entry: Entry) -> list[Any] | None:
-    """What names ``entry``'s factory across processes (module, name, line, bound arguments and defaults),
-    or None when it cannot be named that way (registered in code, or a closure whose captured values are
-    unknown)."""
-    if entry.distribution == "__main__":
-        return None
-    fn, bound = entry.factory, []
-    while isinstance(fn, functools.partial):  # a family member: the rest of its name, bound
-        bound.append([list(fn.args), dict(fn.keywords)])
-        fn = fn.func
-    if isinstance(fn, type):  # the estimator's class itself
-        return [fn.__module__, fn.__qualname__, None, bound]
-    if not isinstance(fn, types.FunctionType) or fn.__closure__:
-        return None
-    # default values are bound where the function is defined: part of what it builds
-    return [fn.__module__, fn.__qualname__, fn.__code__.co_firstlineno, bound, fn.__defaults__, fn.__kwdefaults__]
-
-
-def memo_key(component: Component, purpose: str, seed: int, n_clusters: int | None) -> str | None:
-    """The memo's key for ``component`` built with ``seed`` and ``n_clusters`` (None: not memoisable)."""
-    entry = component.entry
-    factory = factory_id(entry)
-    if factory is None:
-        return None
-    # where: the environment and the factory's file, so environments (or copies of a plugin) that share a
-    # cache folder never share entries, even at one version
-    where = [sys.prefix, getattr(sys.modules.get(factory[0]), "__file__", None)]
-    return cache_key({"memo": purpose, "kind": entry.kind, "name": entry.name, "label": component.label,
-                      "options": component.params, "plugin": entry.provenance, "factory": factory, "where": where,
-                      "k_param": entry.meta.get("k_param"), "seed": int(seed),
-                      "n_clusters": None if n_clusters is None else int(n_clusters)})
 
 
 def modules_behind(component: Component, estimator: Any) -> list[str]:

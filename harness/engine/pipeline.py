@@ -37,6 +37,7 @@ from zsbench.engine.inputs import (
     select_samples,
 )
 from zsbench.engine.jobs import Embedding, Tally
+from zsbench.engine.keys import arrays_key, embed_key, sample_fingerprint
 from zsbench.engine.knn import KnnRun
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers
@@ -44,15 +45,13 @@ from zsbench.engine.request import RunRequest, StoreArg
 from zsbench.engine.session import (
     DEFAULT_EXECUTOR,
     cached_embedding,
-    embed_key,
     open_cache,
     open_executor,
-    sample_fingerprint,
 )
 from zsbench.engine.stages import embed_task
 from zsbench.plugin.datasets import fingerprint
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
-from zsbench.storage.cache import ArtifactCache, cache_key
+from zsbench.storage.cache import ArtifactCache
 from zsbench.storage.store import ResultStore
 
 
@@ -148,7 +147,7 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
                   cache: ArtifactCache, progress: Progress, executor, *, encoder_options: Mapping[str, Any] | None,
                   dataset_options: Mapping[str, Any] | None, executor_name: str) -> Embedded:
     """The embedding of ``view`` (whose samples ``fingerprint_`` names) by the encoder, keyed by the
-    encoder's identity (:func:`zsbench.engine.session.embed_key`): from the cache, on an executor that
+    encoder's identity (:func:`zsbench.engine.keys.embed_key`): from the cache, on an executor that
     runs embedding, or here. Checked (2-d, finite) and cached."""
     options = dict(encoder_options or {})
     label = f"{enc_entry.name} on {ds_entry.name}"
@@ -280,8 +279,7 @@ def run_arrays(embeddings: Any, labels: Any, request: RunRequest, *, source: dic
                     "labels_sha256": labels_hash(y)},
         "n_samples": int(len(x)), "n_features": int(x.shape[1]),
     }
-    key = cache_key({"stage": "embed", "protocol": spec.stage_version, "embeddings": content,
-                     "labels": config["dataset"]["fingerprint"]})
+    key = arrays_key(spec, content, config["dataset"]["fingerprint"])
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
     with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
         return run_grid([emb], comps, request, cache=art, executor=pool, progress=progress,

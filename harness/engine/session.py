@@ -1,5 +1,5 @@
-"""What a run opens and keys before its stages: the artifact cache, the executor, sample and embedding keys,
-and the embeddings already in the cache (a subsample's rows among them: :func:`cached_embedding`).
+"""What a run opens before its stages: the artifact cache, the executor, and the embeddings already in the
+cache (a subsample's rows among them: :func:`cached_embedding`), found by :mod:`zsbench.engine.keys`' keys.
 
 Shared by ``zsbench run`` (the facade) and ``zsbench proxy --choose``, so both key embeddings the same way.
 """
@@ -21,9 +21,9 @@ from zsbench.core.catalog import Catalog, Entry
 from zsbench.core.inert import terminal
 from zsbench.core.protocol import ProtocolSpec
 from zsbench.engine.inputs import DatasetView
-from zsbench.plugin.datasets import fingerprint
+from zsbench.engine.keys import embed_key, sample_fingerprint
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
-from zsbench.storage.cache import ArtifactCache, cache_key
+from zsbench.storage.cache import ArtifactCache
 
 CacheArg = str | os.PathLike[str] | ArtifactCache | None | bool
 
@@ -226,21 +226,6 @@ class CheckedFuture:
         return value
 
 
-def sample_fingerprint(view, selection: dict[str, Any]) -> str:
-    """The fingerprint of the samples a run clusters: ids, labels, split and selection rule."""
-    return fingerprint(view.ids, view.labels.astype(str).tolist(),
-                       {"split": view.info.get("split"), **selection_rule(selection)})
-
-
-def embed_key(spec: ProtocolSpec, enc_entry, described: Mapping[str, Any], dataset: str, fingerprint_: str) -> str:
-    """An embedding's cache key; `zsbench run` and `zsbench proxy --choose` share embeddings through it.
-
-    It holds the encoder's identity by content (:func:`zsbench.identity.describe`), never a path:
-    the same weights file reached through two paths is embedded once.
-    """
-    return cache_key({"stage": "embed", "protocol": spec.stage_version, "encoder": enc_entry.name,
-                      "identity_sha256": described["identity_sha256"], "plugin": enc_entry.provenance,
-                      "dataset": dataset, "fingerprint": fingerprint_})
 
 
 @dataclass(frozen=True)
@@ -278,8 +263,3 @@ def cached_embedding(cache: ArtifactCache, key: str, spec: ProtocolSpec, enc_ent
             return Cached(np.asarray(x[view.rows_in(whole)]), cache.spec("embed", whole_key).get("packages"),
                           whole_key)
     return None
-
-
-def selection_rule(selection: dict[str, Any]) -> dict[str, Any]:
-    """The parts of the sample selection that change which samples are clustered."""
-    return {k: selection[k] for k in ("max_samples", "subsample_seed", "n_bad_skipped") if k in selection}
