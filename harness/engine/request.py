@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -66,14 +66,14 @@ class RunRequest:
     clusterers: Sequence[str] | None = None
     seeds: int | Sequence[int] | None = None
     protocol: str = "standard"
-    encoder_options: Options = field(default_factory=dict)
-    dataset_options: Options = field(default_factory=dict)
+    encoder_options: Options | None = None
+    dataset_options: Options | None = None
     max_samples: int | None = None
     subsample_seed: int = 0
     skip_bad: bool = False
     knn: bool = False
     executor: str | None = None
-    executor_options: Options = field(default_factory=dict)
+    executor_options: Options | None = None
     store: StoreArg = None
     cache: CacheArg = None
 
