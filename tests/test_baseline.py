@@ -13,8 +13,6 @@ from zsbench.cli.app import app
 from zsbench.storage.cache import ArtifactCache
 from zsbench.storage.store import ResultStore
 
-from .helpers import one_line_error
-
 
 def cli(*args, env=None):
     return CliRunner().invoke(app, [str(a) for a in args], env=env)
@@ -101,6 +99,17 @@ def test_submit_partial_asks_which_sample_set_and_never_picks_one(smoke, full_an
     assert record["datasets"]["digits"]["max_samples"] == 200 and record["clusterers"] == ["kmeans"]
 
 
+def error_line(out, *fragments: str) -> str:
+    """The run's refusal: exit 1, its last line one "error:" line with ``fragments``, no traceback. (Lines
+    before it are the run's progress, which a loaded machine prints when a stage takes over half a second.)"""
+    assert out.exit_code == 1, out.output
+    line = out.output.strip().splitlines()[-1]
+    assert line.startswith("error:") and "Traceback" not in out.output, out.output
+    for fragment in fragments:
+        assert fragment in line, line
+    return line
+
+
 def edited(record_path, tmp_path, change, name="edited.json"):
     """A copy of a record (and its labels) with ``change`` applied to its JSON."""
     record = json.loads(record_path.read_text())
@@ -120,7 +129,7 @@ def test_a_baseline_of_other_clusterer_settings_is_refused_naming_the_setting(sm
 
     baseline = edited(made, tmp_path, other_max_iter)
     out = cli("check", "--baseline", baseline, "--store", tmp_path / "c.sqlite", "--cache", smoke / "cache")
-    one_line_error(out, "clusterer kmeans", "max_iter: 1000 vs 300")
+    error_line(out, "clusterer kmeans", "max_iter: 1000 vs 300")
 
 
 def test_a_baseline_of_another_protocol_is_refused_before_running(made, tmp_path):
@@ -137,7 +146,7 @@ def test_a_candidate_record_of_another_sample_set_or_clusterer_set_is_refused(sm
     other = registry.write(registry.make_record(small, "raw-pixels", cache=ArtifactCache(smoke / "cache"),
                                                 partial=True), tmp_path / "other.json")
     out = cli("check", "--baseline", made, "--candidate", other)
-    one_line_error(out)
+    error_line(out)
     assert "agglomerative" in out.output or "samples of digits" in out.output
     out = cli("check", "--baseline", made, "--candidate", other, "--clusterer", "kmeans")
     assert out.exit_code == 1 and "samples of digits (200 samples" in out.output and "(300 samples" in out.output
