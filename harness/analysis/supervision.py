@@ -14,20 +14,24 @@ What is compared, per dataset group (in-domain … far-OOD), on the leaderboard'
   (ResNet, ViT) on the same dataset; the mean over those pairs, with a 95% t-interval over pairs.
   Pairs share datasets, so the interval is a guide to noise, not an exact test.
 
-An encoder's family comes from ``families`` (the caller's), else :data:`STUDY_FAMILIES` (the study's
-encoders, by their zoo names). Encoders in neither are listed as unclassified and left out, never guessed.
+An encoder's family comes from ``families`` (the caller's), else :func:`study_families` (the study's
+encoders, by their zoo names, as the study protocol file's ``[families]`` declares them). Encoders in
+neither are listed as unclassified and left out, never guessed.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from zsbench.analysis import leaderboard as lb
 from zsbench.analysis.knn import BACKBONES, backbone
 from zsbench.analysis.stats import CONFIDENCE, t_quantile
+from zsbench.core.study import load_study
 
 SUPERVISED = "supervised"
 SSL = "self-supervised"
@@ -35,18 +39,12 @@ FAMILIES = (SUPERVISED, SSL, "fine-tuned", "language-supervised", "random", "pix
 OTHER = BACKBONES[-1]  # an encoder whose name shows no known architecture
 COMPARED = (SSL, "fine-tuned")  # the families each compared with the supervised encoder of its backbone
 
-# The study's encoders (zsbench zoo names). CLIP learns from captions: language-supervised, its own
-# family (pass --family NAME=self-supervised to count it with SSL).
-STUDY_FAMILIES: dict[str, str] = {
-    "raw-pixels": "pixels",
-    "resnet50-random": "random", "vitb16-random": "random",
-    "resnet50-supervised": SUPERVISED, "vitb16-supervised": SUPERVISED,
-    "resnet50-mocov3": SSL, "resnet50-dino": SSL, "resnet50-vicreg": SSL,
-    "vitb16-mocov3": SSL, "vitb16-dino": SSL, "vitb16-mae-cls": SSL, "vitb16-mae-avg": SSL,
-    "vitb14-dinov2": SSL,
-    "resnet50-clip": "language-supervised", "vitb16-clip": "language-supervised",
-    "vitb16-mae-ft": "fine-tuned",
-}
+
+@functools.cache
+def study_families() -> Mapping[str, str]:
+    """The study's encoders (zsbench zoo names) -> family: protocol data, the ``[families]`` table of the
+    study protocol file (study-1.toml), read through :func:`zsbench.core.study.load_study`."""
+    return MappingProxyType(dict(load_study("1").families))
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def family_of(encoder: str, families: Mapping[str, str]) -> str | None:
     for name in (encoder, encoder.split(" (", 1)[0]):
         if name in families:
             return families[name]
-    return STUDY_FAMILIES.get(encoder.split(" (", 1)[0])
+    return study_families().get(encoder.split(" (", 1)[0])
 
 
 def interval(values: Sequence[float]) -> Interval | None:

@@ -4,8 +4,9 @@
 the reducer and clusterer of each of the standard protocol's six clusterers as component specs
 (``NAME:key=value,...``), the raw-pixel image size, the study's per-dataset exceptions, and which
 component implements a clusterer where the study ran a different implementation than the standard
-protocol's (``[implementations]``: its HDBSCAN is scikit-learn's). This module reads and validates that
-file; the catalog resolves the specs like any user's.
+protocol's (``[implementations]``: its HDBSCAN is scikit-learn's), and the family of each study encoder
+(``[families]``: supervised, self-supervised, ...; read by :mod:`zsbench.analysis.supervision`). This module
+reads and validates that file; the catalog resolves the specs like any user's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from zsbench.core.names import parse_spec, shown
 from zsbench.plugin.errors import ZsbenchError
 
 TOP_KEYS = {"version", "clusterers", "exceptions", "encoders"}
-OPTIONAL_KEYS = {"implementations"}
+OPTIONAL_KEYS = {"implementations", "families"}
 ENCODER_KEYS = {"study_name", "image_size"}  # besides one key per clusterer
 CONFIG_KEYS = {"reducer", "clusterer"}
 EXCEPTION_KEYS = {"clusterer", "datasets", "options"}
@@ -62,6 +63,7 @@ class StudyProtocol:
     encoders: tuple[StudyEncoder, ...]
     exceptions: tuple[DatasetException, ...]
     implementations: tuple[tuple[str, str], ...] = ()  # (protocol clusterer, the component name its specs use)
+    families: tuple[tuple[str, str], ...] = ()  # (zoo encoder name, its family: how it was trained)
 
     def slot(self, component: str) -> str:
         """The protocol clusterer a clusterer component's name stands for (``hdbscan-sklearn`` is the
@@ -145,6 +147,14 @@ def _implementations(source: str, table: Any, clusterers: tuple[str, ...]) -> di
     return table
 
 
+def _families(source: str, table: Any) -> dict[str, str]:
+    table = _table(source, "families", table)
+    for name, family in table.items():
+        if not isinstance(family, str) or not family.strip() or "=" in family:
+            raise _problem(source, f"families.{shown(name, 40)}", f"{shown(family)!r} is not a family name")
+    return table
+
+
 def _encoder(source: str, name: str, table: dict, clusterers: tuple[str, ...],
              implementations: dict[str, str]) -> StudyEncoder:
     where = f"encoders.{name}"
@@ -209,6 +219,7 @@ def parse_study(text: str, source: str) -> StudyProtocol:
         raise _problem(source, "exceptions", "expected an array of tables ([[exceptions]])")
     exceptions = tuple(_exception(source, i, t, clusterers) for i, t in enumerate(data["exceptions"]))
     implementations = _implementations(source, data.get("implementations", {}), clusterers)
+    families = _families(source, data.get("families", {}))
     encoders = _table(source, "encoders", data["encoders"])
     if not encoders:
         raise _problem(source, "encoders", "no encoder is declared")
@@ -216,7 +227,7 @@ def parse_study(text: str, source: str) -> StudyProtocol:
         data["version"], source, clusterers,
         tuple(_encoder(source, name, _table(source, f"encoders.{name}", t), clusterers, implementations)
               for name, t in encoders.items()),
-        exceptions, tuple(implementations.items()))
+        exceptions, tuple(implementations.items()), tuple(families.items()))
 
 
 def read_study(path: str | Path) -> StudyProtocol:

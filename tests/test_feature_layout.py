@@ -1,0 +1,67 @@
+"""Issue 22, features in one place per layer: protocol data lives in the protocol files, renderings in report/.
+
+- the study encoders' families are the study protocol file's ``[families]``, not a table in analysis code;
+- the executor a run uses by default is the standard protocol file's ``default_executor``, not a name in
+  the engine's code;
+- the kNN board's renderings live in report/knn.py, none in cli/knn.py.
+"""
+
+from __future__ import annotations
+
+import ast
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from zsbench.analysis import supervision
+from zsbench.core.study import load_study, read_study
+from zsbench.plugin.errors import ZsbenchError
+
+HARNESS = Path(__file__).resolve().parent.parent / "harness"
+
+
+def _strings(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def test_the_study_families_are_the_protocol_files():
+    families = dict(load_study("1").families)
+    assert dict(supervision.study_families()) == families
+    assert families["resnet50-supervised"] == supervision.SUPERVISED
+    assert families["vitb14-dinov2"] == supervision.SSL  # a zoo encoder the study did not configure
+    assert set(families.values()) <= set(supervision.FAMILIES)
+    # every encoder the study configures has a family
+    assert {e.name for e in load_study("1").encoders} <= set(families)
+
+
+def test_no_encoder_name_is_written_in_the_supervision_code():
+    names = set(load_study("1").families)
+    assert not names & _strings(HARNESS / "analysis" / "supervision.py")
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', "vitb16-mae-ft = 3", 1), "families.vitb16-mae-ft"),
+    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', 'vitb16-mae-ft = ""', 1), "families.vitb16-mae-ft"),
+    (lambda t: t.replace("[families]", "[families.nested]", 1), "families.nested"),
+])
+def test_a_malformed_families_table_is_one_line_naming_the_key(tmp_path, edit, key):
+    text = resources.files("zsbench.core").joinpath("protocols/study-1.toml").read_text()
+    broken = edit(text)
+    assert broken != text
+    path = tmp_path / "study-9.toml"
+    path.write_text(broken)
+    with pytest.raises(ZsbenchError) as info:
+        read_study(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("study-9.toml: ") and key in message
+
+
+def test_the_knn_board_is_rendered_in_report_only():
+    cli = HARNESS / "cli" / "knn.py"
+    imported = {alias.name for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
+                if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
+    imported |= {node.module for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"csv", "json", "io", "rich.table", "Table", "md", "csv_cell", "json_text", "markdown"}
