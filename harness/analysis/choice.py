@@ -8,6 +8,7 @@ a run on the same images share their cached stages.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
@@ -64,7 +65,8 @@ class Choice:
     def best(self) -> Candidate | None:
         """The candidate the labels would have picked (highest AMI): for the check only."""
         scored = [c for c in self.candidates if c.ami is not None]
-        return max(scored, key=lambda c: c.ami) if scored else None
+        # every scored candidate has an AMI; the -inf is never used, it only tells mypy so
+        return max(scored, key=lambda c: c.ami if c.ami is not None else -math.inf) if scored else None
 
 
 def _min_images(proxy_estimator, k_max: int) -> int:

@@ -135,9 +135,9 @@ def test(name: str, cells_: Sequence[Cell], *, alpha: float, tolerance: float) -
             raise ZsbenchError(f"{dataset}: {min(len(base), len(cand))} seed(s) with every clusterer on one side; "
                                "the gate needs at least 2 on both sides to measure seed noise (--seeds 3)")
         na, nb = len(cand), len(base)
-        df = na + nb - 2
-        pooled = ((na - 1) * statistics.variance(cand) + (nb - 1) * statistics.variance(base)) / df
-        terms.append((statistics.fmean(cand) - statistics.fmean(base), pooled * (1 / na + 1 / nb), df))
+        dof = na + nb - 2
+        pooled = ((na - 1) * statistics.variance(cand) + (nb - 1) * statistics.variance(base)) / dof
+        terms.append((statistics.fmean(cand) - statistics.fmean(base), pooled * (1 / na + 1 / nb), dof))
     n = len(terms)
     total = sum(v for _, v, _ in terms)
     denominator = sum(v ** 2 / d for _, v, d in terms)  # Satterthwaite: the df of a sum of variances

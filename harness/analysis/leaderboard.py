@@ -142,6 +142,7 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
         if not _scored(r) or fp != chosen.get(ds):
             continue
         row = rows.setdefault((enc, sha, red, src), Row(enc, sha, red, src, {}, {}, {}, partial=src in partial_sources))
+        assert r.ami is not None  # _scored: a finite AMI
         row.ami.setdefault((ds, clu), {})[seed] = 100.0 * float(r.ami)
         if r.metrics.get("silhouette_proxy") is not None:
             row.silhouette.setdefault((ds, clu), {})[seed] = float(r.metrics["silhouette_proxy"])

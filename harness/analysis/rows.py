@@ -99,10 +99,14 @@ def view_scores(row: Row, needed: Mapping[str, list[str]], datasets: list[Datase
 def rank(rows: list[Row], view: str) -> None:
     """Rank intervals among the rows with every suite dataset and clusterer of the view (never partial)."""
     ranked = [r for r in rows if not r.lacks[view]]
+    overall: list[Score] = []
     for row in ranked:
-        mine = row.views[view].overall
-        above = sum(1 for o in ranked if o is not row and better(o.views[view].overall, mine))
-        below = sum(1 for o in ranked if o is not row and better(mine, o.views[view].overall))
+        s = row.views[view].overall
+        assert s is not None  # lacks(): a row that lacks nothing of the view has its overall score
+        overall.append(s)
+    for row, mine in zip(ranked, overall, strict=True):
+        above = sum(1 for o, theirs in zip(ranked, overall, strict=True) if o is not row and better(theirs, mine))
+        below = sum(1 for o, theirs in zip(ranked, overall, strict=True) if o is not row and better(mine, theirs))
         row.views[view].rank = (1 + above, len(ranked) - below)
 
 

@@ -48,8 +48,12 @@ def embedding(result: Result) -> str | None:
     """The content hash of the embeddings behind ``result`` where its identity cannot tell it: a file
     of precomputed embeddings (its ``source.sha256``). None for an encoder whose identity is its content."""
     config = result.config if isinstance(result.config, Mapping) else {}
-    encoder = config.get("encoder") if isinstance(config.get("encoder"), Mapping) else {}
-    source = encoder.get("source") if isinstance(encoder.get("source"), Mapping) else {}
+    encoder = config.get("encoder")
+    if not isinstance(encoder, Mapping):
+        encoder = {}
+    source = encoder.get("source")
+    if not isinstance(source, Mapping):
+        source = {}
     digest = source.get("sha256")
     return digest if isinstance(digest, str) else None
 
@@ -111,8 +115,8 @@ def identities(results: Iterable[Result], encoder: str) -> list[IdentitySummary]
 
 
 def _samples(results: Sequence[Result]) -> int | None:
-    counts = [r.config.get("n_samples") for r in results if isinstance(r.config, Mapping)]
-    counts = [c for c in counts if isinstance(c, int)]
+    given = [r.config.get("n_samples") for r in results if isinstance(r.config, Mapping)]
+    counts = [c for c in given if isinstance(c, int)]
     return max(counts) if counts else None
 
 

@@ -12,13 +12,13 @@ import numbers
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 CONFIDENCE = 0.95
 DIGITS = 4  # rounding in machine-readable output
 
 
-def finite(value: Any) -> bool:
+def finite(value: Any) -> TypeGuard[numbers.Real]:
     """Whether ``value`` is a finite real number (not None, NaN, infinity, a bool or text): a result
     read from a store may hold any of them, and a board or gate scores only finite ones."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
@@ -73,9 +73,10 @@ def score(per_seed: Mapping[int, float]) -> Score | None:
 
 def combine(parts: Sequence[Score | None]) -> Score | None:
     """The mean of several scores, seed by seed, over the seeds all of them have."""
-    if not parts or any(p is None for p in parts):
+    present = [p for p in parts if p is not None]
+    if not parts or len(present) < len(parts):
         return None
-    maps = [dict(p.per_seed) for p in parts]
+    maps = [dict(p.per_seed) for p in present]
     common = set.intersection(*(set(m) for m in maps))
     return score({s: statistics.fmean(m[s] for m in maps) for s in common})
 

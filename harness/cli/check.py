@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from zsbench.analysis.gate import ALPHA, TOLERANCE
 from zsbench.cli.common import err, stdout, user_errors
 from zsbench.plugin.errors import ZsbenchError, check_seed
+
+if TYPE_CHECKING:
+    from zsbench.core.result import Result
 
 
 def check(
@@ -149,7 +152,7 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
 
     store = store if store is not None else check_store()
 
-    results = []
+    results: list[Result] = []
     with RichProgress() as progress:
         for i, name in enumerate(datasets):
             elapsed = time.perf_counter() - start

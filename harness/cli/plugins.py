@@ -16,7 +16,8 @@ from zsbench.report.console import InertTable as Table  # plugins' names and err
 from zsbench.report.console import styled
 
 # the kinds come from the catalog: one list of them; protocols are core's, not plugins'
-Kind = StrEnum("Kind", {kind: kind for kind in (*KINDS, "protocols")})
+# (mypy reads an enum's members only from literals; these are computed, so it cannot list them)
+Kind = StrEnum("Kind", {kind: kind for kind in (*KINDS, "protocols")})  # type: ignore[misc]
 
 
 def plugins(strict: Annotated[bool, typer.Option(

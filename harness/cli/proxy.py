@@ -73,6 +73,7 @@ def proxy(
             if len(encoder or []) != 1 or len(dataset or []) != 1:
                 raise ZsbenchError("--choose needs exactly one --encoder and one --dataset, e.g. "
                                    "zsbench proxy --choose --encoder raw-pixels --dataset digits")
+            assert encoder is not None and dataset is not None  # one of each, just checked
             _choose(encoder[0], dataset[0], k_min=2 if k_min is None else k_min, k_max=30 if k_max is None else k_max,
                     seed=seed or 0, max_samples=max_samples, data_dir=data_dir, download=download, cache=cache,
                     workers=workers, top=20 if top is None else top, png=png, fmt=format, protocol=protocol)
@@ -130,6 +131,8 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
     if choice.checked:
         over = (f" (AMI over the {choice.n_labelled} labelled of {choice.n_samples} images)"
                 if choice.n_labelled < choice.n_samples else "")
+        # checked: the labels scored every candidate that clustered, so the choice and the best have an AMI
+        assert best is not None and best.ami is not None and chosen.ami is not None
         lines.append(f"check with the labels (not used to choose): the proxy's choice scores AMI ×100 "
                      f"{100 * chosen.ami:.1f}, the best candidate ({best.clusterer}, {best.settings}) "
                      f"{100 * best.ami:.1f}{over}")
@@ -151,8 +154,12 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
         doc: dict[str, Any] = {k: v for k, v in asdict(choice).items() if k != "candidates"}
         doc["candidates"] = [{**asdict(c), "settings": c.settings} for c in choice.candidates]
         doc["choice"] = {**asdict(chosen), "settings": chosen.settings}
-        doc["check"] = ({"chosen_ami": chosen.ami, "best_ami": best.ami,
-                         "best": {**asdict(best), "settings": best.settings}} if choice.checked else None)
+        if choice.checked:
+            assert best is not None  # checked: some candidate has an AMI
+            doc["check"] = {"chosen_ami": chosen.ami, "best_ami": best.ami,
+                            "best": {**asdict(best), "settings": best.settings}}
+        else:
+            doc["check"] = None
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif fmt is ProxyFormat.markdown:
         from zsbench.report.text import md

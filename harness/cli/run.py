@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
 from zsbench.cli.common import err, stdout, user_errors
 from zsbench.plugin.errors import ZsbenchError
+
+
+class _Where(TypedDict):
+    """Where a run keeps and computes its stages: the RunRequest fields both kinds of run take alike."""
+
+    store: Path | None
+    cache: Path | None
+    executor: str | None
+    executor_options: dict[str, int | str]
 
 
 def run(
@@ -83,9 +92,9 @@ def run(
             raise ZsbenchError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --encoder/--dataset "
                                "runs, not to --embeddings (embedded already); drop "
                                f"{'them' if len(given) > 1 else 'it'}")
-        executor_options = {**({"workers": workers} if workers else {}),
+        executor_options: dict[str, int | str] = {**({"workers": workers} if workers else {}),
                             **({"scheduler": scheduler} if scheduler else {})}
-        where = {"store": store, "cache": cache, "executor": executor, "executor_options": executor_options}
+        where: _Where = {"store": store, "cache": cache, "executor": executor, "executor_options": executor_options}
         if embeddings is not None:
             x, y, source = load_npz(embeddings)
             request = RunRequest(encoders=name or embeddings.stem, datasets=dataset[0] if dataset else embeddings.stem,
@@ -164,8 +173,8 @@ def _summarise(result, err) -> bool:
     for r in result.results:
         for message in r.config.get("warnings", []):
             seen.setdefault(message, []).append(f"{r.clusterer} seed {r.seed}")
-    for message, where in seen.items():  # each distinct warning once, with what it concerns
-        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+    for message, concerns in seen.items():  # each distinct warning once, with what it concerns
+        shown = ", ".join(concerns[:3]) + (f" and {len(concerns) - 3} more" if len(concerns) > 3 else "")
         err.print(styled("warning", "yellow", f"{message} ({shown})"), highlight=False)
     for r in result.failed:
         err.print(styled("failed", "red", f"{r.clusterer} seed {r.seed}: {r.error}"), highlight=False)

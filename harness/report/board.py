@@ -95,8 +95,8 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
                           + [("dataset", d, s) for d, s in view.datasets.items()])
                 for level, name, s in levels:
                     if s is not None:
-                        text = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
-                        writer.writerow([csv_cell(c) for c in text] + [
+                        names = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
+                        writer.writerow([csv_cell(c) for c in names] + [
                             f"{s.mean:.4f}", _fmt(s.low), _fmt(s.high), s.n_seeds,
                             rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
         return out.getvalue()

@@ -14,7 +14,7 @@ escaped before rich measures them (so columns fit) and kept to one line.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
@@ -71,6 +71,16 @@ def inert_text(text: Text, *, one_line: bool = True) -> Text:
                 no_wrap=text.no_wrap, end=text.end, tab_size=text.tab_size, spans=spans)
 
 
+@overload
+def cell(value: str) -> str: ...
+@overload
+def cell(value: Text) -> Text: ...
+@overload
+def cell(value: None) -> None: ...
+@overload
+def cell(value: RenderableType) -> RenderableType: ...
+@overload
+def cell(value: RenderableType | None) -> RenderableType | None: ...
 def cell(value: RenderableType | None) -> RenderableType | None:
     """A table cell, header, title or caption kept to one line and escaped before rich measures it."""
     if isinstance(value, str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,7 +53,7 @@ class Finding:
         extra = ([md(self.caption)] if self.caption else []) + [f"- {md(n)}" for n in self.notes]
         return "\n".join(lines + ([""] + extra if extra else [])) + "\n"
 
-    def html(self, png: bytes | None = None, *, meta: list[str] = (), figure_note: str | None = None) -> str:
+    def html(self, png: bytes | None = None, *, meta: Sequence[str] = (), figure_note: str | None = None) -> str:
         """A self-contained page: no external resource, the figure (if any) inlined."""
         head = "".join(f'<th class="{"text" if i < self.text_columns else "num"}">{esc(h)}</th>'
                        for i, h in enumerate(self.header))
@@ -139,8 +140,8 @@ def supervision(s: Supervision) -> Finding:
 def silhouette(corrs: list, pts: list, spec, n_results: int, left_out: list[str]) -> Finding:
     notes: dict[str, list[str]] = {}
     for c in corrs:
-        if px.note(c):
-            notes.setdefault(px.note(c), []).append(c.clusterer)
+        if why := px.note(c):
+            notes.setdefault(why, []).append(c.clusterer)
     footer = [f"n/a: {text} ({', '.join(names)})" for text, names in notes.items()] + list(left_out)
     rows = [[c.clusterer, str(c.n), _na(c.spearman), _na(c.pearson)] for c in corrs]
     title = (f"label-free proxy: silhouette in the {spec.proxy_reducer} space vs AMI, across encoder × dataset "

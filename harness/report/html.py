@@ -87,7 +87,7 @@ def render(doc: dict, *, csp: str | None = None, href: Href | None = None, nav: 
                 heatmap(doc, view, in_order), "</section>"]
     pooled = next((p for p in doc.get("proxy", []) if p.get("clusterer") == "pooled"), None)
     rho = pooled.get("spearman") if pooled else None
-    pooled_text = "n/a" if rho is None else f"ρ = {rho:.2f} (n = {pooled['n']})"
+    pooled_text = "n/a" if rho is None or pooled is None else f"ρ = {rho:.2f} (n = {pooled['n']})"
     out += ["<section>\n<h2>AMI against the label-free proxy</h2>",
             "<p>Each point is one encoder on one dataset (mean over seeds): x is the silhouette of the predicted "
             "clusters in UMAP space, which needs no labels; y is AMI ×100. Panels give the Spearman rank correlation "

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from zsbench.analysis.choice import Choice
+from zsbench.analysis.choice import Candidate, Choice
 from zsbench.analysis.proxy import Correlation, Point
 from zsbench.plugin.errors import ZsbenchError
 
@@ -80,6 +80,12 @@ def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, 
             axes[0].legend(fontsize=7, title="dataset" if by_dataset else "encoder", title_fontsize=7, loc="best")
 
 
+def _ami(c: Candidate) -> float:
+    """The AMI of a candidate in a checked choice: the labels scored every candidate that clustered."""
+    assert c.ami is not None
+    return c.ami
+
+
 def plot_choice(choice: Choice, path) -> None:
     """Silhouette against clusters found, per clusterer, the choice starred; with labels, a second
     panel of AMI x100 against silhouette (the check)."""
@@ -97,16 +103,16 @@ def plot_choice(choice: Choice, path) -> None:
             else:
                 axes[0].plot([c.found for c in mine], [c.silhouette for c in mine], marker="o", ms=3, lw=1, **style)
             if choice.checked:
-                axes[1].scatter([c.silhouette for c in mine], [100 * c.ami for c in mine], s=14, **style)
+                axes[1].scatter([c.silhouette for c in mine], [100 * _ami(c) for c in mine], s=14, **style)
         chosen, best = choice.chosen, choice.best
         if chosen is not None:
             axes[0].scatter([chosen.found], [chosen.silhouette], marker="*", s=220, color="black", zorder=5,
                             label="choice")
             if choice.checked:
-                axes[1].scatter([chosen.silhouette], [100 * chosen.ami], marker="*", s=220, color="black", zorder=5,
+                axes[1].scatter([chosen.silhouette], [100 * _ami(chosen)], marker="*", s=220, color="black", zorder=5,
                                 label="choice")
         if choice.checked and best is not None and best.silhouette is not None:
-            axes[1].scatter([best.silhouette], [100 * best.ami], s=140, facecolors="none", edgecolors="black",
+            axes[1].scatter([best.silhouette], [100 * _ami(best)], s=140, facecolors="none", edgecolors="black",
                             linewidths=1.2, zorder=6, label="best AMI")
             axes[1].legend(fontsize=7, loc="lower right")
         axes[0].set_title(f"{choice.encoder} on {choice.dataset}: no labels used", fontsize=10)
