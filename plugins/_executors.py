@@ -58,7 +58,8 @@ def limit_threads(threads: int) -> None:
         try:
             import numba
 
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            # numba.config sets NUMBA_NUM_THREADS at import (from the environment), so its stub cannot name it
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - a threading layer that cannot start: leave it alone
             pass
     if "torch" in sys.modules:
@@ -139,6 +140,7 @@ class LocalExecutor:
 
     def _started(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
+            assert self.threads_per_worker is not None  # submit() starts a pool only when not in process
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_worker_start, initargs=(self.threads_per_worker,))
@@ -189,6 +191,7 @@ class LocalExecutor:
     def _stop_now(self) -> None:
         """Drop queued tasks and stop the running ones: the user asked to stop. Finished stages are
         already in the cache and the store, so nothing finished is lost."""
+        assert self._pool is not None  # close() calls this only with a pool started
         processes = list(getattr(self._pool, "_processes", {}).values())  # the pool's own workers
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:

@@ -12,6 +12,7 @@ import shutil
 import tarfile
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -239,8 +240,9 @@ def _breakhis_all(layout, root: Path) -> tuple[list[Path], list[str], dict]:
     return paths, [p.relative_to(breast).parts[2] for p in paths], {}
 
 
-READERS = {"folders": _folders, "imagenet-v2": _imagenet_v2, "nabirds": _nabirds, "utkface": _utkface,
-           "utkface-all": _utkface_all, "breakhis": _breakhis, "breakhis-all": _breakhis_all}
+READERS: dict[str, Callable[[Any, Path], tuple[list[Path], list[str] | list[int], dict]]] = {
+    "folders": _folders, "imagenet-v2": _imagenet_v2, "nabirds": _nabirds, "utkface": _utkface,
+    "utkface-all": _utkface_all, "breakhis": _breakhis, "breakhis-all": _breakhis_all}
 
 
 def _fetch(layout, base: Path) -> None:

@@ -148,6 +148,11 @@ def _hf_cache() -> str:
 # -- families -------------------------------------------------------------------------------------
 
 
+def _pretrained_cfg(net: Any) -> dict[str, Any]:
+    """The ``pretrained_cfg`` dict timm sets on each model it creates (nn.Module's typing cannot name it)."""
+    return net.pretrained_cfg
+
+
 def timm_encoder(model: str, weights: str | None = None, precision: str = "fp32") -> TorchEncoder:
     """``timm/<model>[.<tag>]``: pooled pre-classifier features (``num_classes=0``)."""
     import timm
@@ -160,8 +165,9 @@ def timm_encoder(model: str, weights: str | None = None, precision: str = "fp32"
     if weights is not None:
         net = timm.create_model(model, pretrained=False, num_classes=0)
         state = read_state_dict(weights, f"timm/{model}")
-        state = state.get("state_dict", state.get("model", state)) if isinstance(state, dict) else state
-        head = net.pretrained_cfg.get("classifier") or ""
+        if isinstance(state, dict):  # a training checkpoint holds the weights under "state_dict" or "model"
+            state = state["state_dict"] if "state_dict" in state else state["model"] if "model" in state else state
+        head = _pretrained_cfg(net).get("classifier") or ""
         ignore = [k for k in state if head and k.startswith(f"{head}.")]
         report = load_into(net, state, f"timm/{model}", ignore=ignore)
         weights_identity = {"sha256": sha256(weights), **report}
@@ -178,10 +184,10 @@ def timm_encoder(model: str, weights: str | None = None, precision: str = "fp32"
                 f"{_short(exc)}). With network access, "
                 f"`python -c \"import timm; timm.create_model('{model}', pretrained=True)\"` puts "
                 f"them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH") from None
-        cfg = net.pretrained_cfg
+        cfg = _pretrained_cfg(net)
         weights_identity = {"tag": cfg.get("tag"), "hf_hub_id": cfg.get("hf_hub_id"), "url": cfg.get("url")}
         source = {"weights": "timm pretrained"}
-    cfg = net.pretrained_cfg
+    cfg = _pretrained_cfg(net)
     preprocess = Preprocess(int(cfg.get("input_size", (3, 224, 224))[-1]), "bilinear",
                             tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD)))
     return TorchEncoder(net, preprocess, identity={

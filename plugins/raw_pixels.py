@@ -30,7 +30,7 @@ class RawPixels:
             raise InvalidInputError(f"raw-pixels: option size={repr(size)[:40]} must be a whole number of "
                                     f"pixels, at least 1 (e.g. size=16; the default is {SIZE})")
         size = int(size)
-        self.size = size
+        self.size: int = size
         self.identity = {"name": "raw-pixels", "size": size, "resample": "bilinear",
                          "crop": "center", "scale": "1/255", "dtype": "float32"}
 

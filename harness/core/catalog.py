@@ -32,7 +32,7 @@ KINDS: dict[str, str] = {
 class Entry:
     kind: str
     name: str
-    factory: Callable[[], Any]
+    factory: Callable[..., Any]  # a family's takes the rest of the name; a concrete entry's, nothing
     plugin: str
     distribution: str
     version: str
@@ -95,7 +95,10 @@ def _remember(obj: Any, entry: Entry) -> None:
     key = id(obj)
     try:
         # the dict is bound now: at interpreter exit module globals may already be None
-        ref = weakref.ref(obj, lambda _ref, origins=_origins: origins.pop(key, None))
+        def forget(_ref: object, origins: dict[int, tuple[weakref.ref, Entry]] = _origins) -> None:
+            origins.pop(key, None)
+
+        ref = weakref.ref(obj, forget)
     except TypeError:  # not weak-referenceable (None, ints, __slots__ classes): left unnamed
         return
     _origins[key] = (ref, entry)

@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from types import FrameType
 from typing import Any
 
 import pluggy
@@ -197,9 +198,12 @@ def _guarded() -> Iterator[None]:
     # Only the main thread receives signals; SIG_DFL and SIG_IGN never raise KeyboardInterrupt.
     install = threading.current_thread() is threading.main_thread() and callable(previous)
     if install:
-        def counting(signum: int, frame: object) -> None:
+        assert callable(previous)  # install: a handler to chain to
+        chained = previous
+
+        def counting(signum: int, frame: FrameType | None) -> None:
             note_interrupt()
-            previous(signum, frame)  # the default handler raises KeyboardInterrupt
+            chained(signum, frame)  # the default handler raises KeyboardInterrupt
 
         signal.signal(signal.SIGINT, counting)
     try:

@@ -20,7 +20,10 @@ class Progress(Protocol):
 class NullProgress:
     @contextlib.contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        yield lambda n=1: None
+        def advance(n: int = 1) -> None:
+            return None
+
+        yield advance
 
     def note(self, message: str) -> None:
         log.warning(message)

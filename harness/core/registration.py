@@ -41,7 +41,8 @@ def memory_problem(function: Callable[[int, int], Any], n: int, d: int) -> tuple
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         return 0, (f"memory_bytes({n}, {d}) returned {shown(repr(value), 40)}, not a number of bytes "
                    "(finite, not negative)")
-    return int(value), None
+    # typeshed's numbers.Real gives __trunc__ no int return, so int() of one finds no overload; it converts
+    return int(value), None  # type: ignore[call-overload]
 
 
 def memory_need(entry: Any, label: str, n: int, d: int) -> int:

@@ -53,6 +53,10 @@ class Deferred:
     while the executor's stages, submitted meanwhile, run on its workers."""
 
     __slots__ = ("call", "value", "error", "ran")
+    call: tuple[Any, tuple[Any, ...]]
+    value: Any
+    error: Exception | None
+    ran: bool
 
     def __init__(self, fn: Any, args: tuple[Any, ...]):
         self.call, self.value, self.error, self.ran = (fn, args), None, None, False
@@ -248,6 +252,7 @@ def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress:
                     continue
                 reductions[what] = outcome
                 tally.computed["reduce"] += 1
+                assert step is not None  # a fit finished: there were fits, so their progress stage
                 step(1)
                 if tally.computed["reduce"] == fits:
                     stage.close()  # the reduce stage's progress ends with its last fit

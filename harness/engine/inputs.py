@@ -9,6 +9,7 @@ import hashlib
 import os
 import zipfile
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,7 @@ class DatasetView:
     def __init__(self, dataset: Any, positions: np.ndarray, whole: np.ndarray | None = None) -> None:
         self.dataset, self.positions = dataset, np.asarray(positions, dtype=np.int64)
         self.whole = None if whole is None else np.asarray(whole, dtype=np.int64)
-        self.info = dict(getattr(dataset, "info", {}))
+        self.info: Mapping[str, Any] = dict(getattr(dataset, "info", {}))
         ids = getattr(dataset, "ids", None)
         self.ids = [str(ids[p]) for p in self.positions] if ids is not None else None
         self.labels = np.asarray(dataset.labels)[self.positions]

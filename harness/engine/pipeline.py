@@ -27,6 +27,7 @@ from zsbench.core.provenance import environment, imported_versions
 from zsbench.core.result import Result, labels_hash
 from zsbench.core.unicode_names import checked_name
 from zsbench.engine.components import Components, components
+from zsbench.engine.configured import Pair
 from zsbench.engine.grid import execute
 from zsbench.engine.inputs import (
     DatasetView,
@@ -78,14 +79,21 @@ def open_store(store: StoreArg) -> ResultStore | None:
         return None
     if isinstance(store, ResultStore):
         return store
-    return ResultStore(None if store in (None, True) else store)
+    if store is None or store is True:
+        return ResultStore(None)
+    return ResultStore(store)
 
 
 def run_grid(embeddings: list[Embedding], comps: Components, request: RunRequest, *, cache: ArtifactCache,
              executor, progress: Progress, dropped_before: int = 0, catalog: Catalog | None = None) -> GridRun:
     """Reduce, cluster and score ``embeddings``; results go to the request's store as they are made."""
-    pairs = None if comps.configured is None else [
-        comps.pairs(catalog or build_catalog(), request.spec, emb.encoder, emb.dataset) for emb in embeddings]
+    pairs: list[list[Pair]] | None = None
+    if comps.configured is not None:
+        pairs = []
+        for emb in embeddings:
+            mine = comps.pairs(catalog or build_catalog(), request.spec, emb.encoder, emb.dataset)
+            assert mine is not None  # comps.configured: each embedding has its configured pairs
+            pairs.append(mine)
     run_id = uuid.uuid4().hex[:12]
     db = open_store(request.store)
     tally = Tally()
@@ -269,7 +277,7 @@ def run_arrays(embeddings: Any, labels: Any, request: RunRequest, *, source: dic
     # name and content, never its path) is where it came from. Runs of one --name share an identity.
     identity = {"embeddings": "precomputed"}
     origin = {"file": Path(source["path"]).name} if source and source.get("path") else {"array": "in memory"}
-    config = {
+    config: dict[str, Any] = {
         "encoder": {"name": encoder, "identity": identity, "options": {}, "source": {**origin, "sha256": content},
                     "identity_sha256": identity_sha256(encoder, identity, {})},
         "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),

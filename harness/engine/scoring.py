@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from zsbench.core.result import Result
 from zsbench.engine.jobs import ClusterJob, Outcome, Scoring
 
 
-def finish(job: ClusterJob, outcome: Outcome, reductions: dict[str, Outcome], scoring: Scoring) -> Result:
+def finish(job: ClusterJob, outcome: Outcome, reductions: Mapping[str, Outcome], scoring: Scoring) -> Result:
     """The result of ``job`` (failed when ``outcome`` or its reduction failed), stored when there is a store."""
     from zsbench.core.metrics import score
 

@@ -107,7 +107,7 @@ def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str
     return _stage("reduce", "reduce", f"reducer {label}", cache_root, "embed", input_key, key, spec, work)
 
 
-def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clusters: int, key: str,
+def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clusters: int | None, key: str,
                  spec: dict[str, Any]) -> dict[str, Any]:
     """Run clusterer ``label`` on reduction ``input_key``; store its labels at ``key``."""
     def work(z: np.ndarray) -> np.ndarray:

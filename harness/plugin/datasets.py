@@ -224,7 +224,7 @@ def csv_images(path: str | os.PathLike[str], dataset: str, info: dict[str, Any])
     return ImageFiles(paths, labels, path.parent, {"source": str(path), **info})
 
 
-def stratified_indices(labels: Sequence[Any], size: int | float, seed: int) -> np.ndarray:
+def stratified_indices(labels: Sequence[Any] | np.ndarray, size: int | float, seed: int) -> np.ndarray:
     """A seeded, stratified sample of positions: ``size`` samples (int) or a fraction (float).
 
     Each class gets its proportional share (largest remainders decide the rounding); every class

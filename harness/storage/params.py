@@ -61,7 +61,9 @@ def sources(modules: Iterable[str]) -> dict[str, Any] | None:
         if name == "builtins":
             continue
         path = getattr(sys.modules.get(name), "__file__", None)
-        state = file_state(path) if path else None
+        if not path:
+            return None
+        state = file_state(path)
         if state is None:
             return None
         files[path] = state

@@ -172,7 +172,8 @@ class ResultStore:
                     self._db.execute("ROLLBACK")
             raise
         finally:
-            self._db.isolation_level = ""
+            # "" is sqlite3's default (implicit BEGIN before changes); typeshed's Literal leaves it out
+            self._db.isolation_level = ""  # type: ignore[assignment]
 
     def add(self, result: Result, result_key: str | None = None) -> None:
         """Store ``result``. ``result_key`` identifies its configuration, ok or failed: ``finished``
