@@ -65,3 +65,15 @@ def test_the_knn_board_is_rendered_in_report_only():
     imported |= {node.module for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert not imported & {"csv", "json", "io", "rich.table", "Table", "md", "csv_cell", "json_text", "markdown"}
+
+
+def test_the_default_executor_is_the_protocol_files_and_no_engine_code_names_it():
+    from zsbench.core.catalog import build_catalog
+    from zsbench.core.protocol import load_spec
+    from zsbench.engine.session import DEFAULT_EXECUTOR
+
+    name = load_spec("1").default_executor
+    assert DEFAULT_EXECUTOR == name == load_spec("study").default_executor
+    assert build_catalog().get("executors", name).name == name  # a registered executor
+    for path in sorted((HARNESS / "engine").rglob("*.py")):
+        assert name not in _strings(path), f"{path.name} names the default executor {name!r}; use DEFAULT_EXECUTOR"

@@ -35,6 +35,7 @@ class ProtocolSpec:
     silhouette_max_samples: int
     default_encoder: str
     default_dataset: str
+    default_executor: str  # the executor a run uses unless told otherwise (it changes no result)
     name: str = "standard"
     # the stage rules that stage keys carry: the study runs standard-1's stages, so a fit with the same
     # parameters on the same input is the same artifact under either protocol

@@ -19,7 +19,7 @@ import numpy as np
 
 from zsbench.core.catalog import Catalog, Entry
 from zsbench.core.inert import terminal
-from zsbench.core.protocol import ProtocolSpec
+from zsbench.core.protocol import ProtocolSpec, load_spec
 from zsbench.engine.inputs import DatasetView
 from zsbench.engine.keys import embed_key, sample_fingerprint
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
@@ -39,8 +39,9 @@ def open_cache(cache: CacheArg) -> Iterator[ArtifactCache]:
 
 
 ENV_WORKERS = "ZSBENCH_WORKERS"
-# The executor a run uses unless told otherwise (a built-in plugin, found by name like any other).
-DEFAULT_EXECUTOR = "local"
+# The executor a run uses unless told otherwise: the standard protocol file's default_executor (a plugin,
+# found by name like any other; the same under every protocol, since it changes no result).
+DEFAULT_EXECUTOR = load_spec("1").default_executor
 
 
 def takes_keyword(fn: Any, name: str, *, any_keyword: bool = False) -> bool:
