@@ -34,8 +34,12 @@ def open_cache(cache: CacheArg) -> Iterator[ArtifactCache]:
     if cache is False:
         with tempfile.TemporaryDirectory(prefix="zsbench-run-") as tmp:
             yield ArtifactCache(tmp)
+    elif isinstance(cache, ArtifactCache):
+        yield cache
+    elif cache is None or cache is True:
+        yield ArtifactCache(None)
     else:
-        yield cache if isinstance(cache, ArtifactCache) else ArtifactCache(None if cache in (None, True) else cache)
+        yield ArtifactCache(cache)
 
 
 ENV_WORKERS = "ZSBENCH_WORKERS"
