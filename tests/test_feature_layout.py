@@ -9,14 +9,10 @@
 from __future__ import annotations
 
 import ast
-from importlib import resources
 from pathlib import Path
 
-import pytest
-
 from zsbench.analysis import supervision
-from zsbench.core.study import load_study, read_study
-from zsbench.plugin.errors import ZsbenchError
+from zsbench.core.study import load_study
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 
@@ -39,23 +35,6 @@ def test_the_study_families_are_the_protocol_files():
 def test_no_encoder_name_is_written_in_the_supervision_code():
     names = set(load_study("1").families)
     assert not names & _strings(HARNESS / "analysis" / "supervision.py")
-
-
-@pytest.mark.parametrize("edit, key", [
-    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', "vitb16-mae-ft = 3", 1), "families.vitb16-mae-ft"),
-    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', 'vitb16-mae-ft = ""', 1), "families.vitb16-mae-ft"),
-    (lambda t: t.replace("[families]", "[families.nested]", 1), "families.nested"),
-])
-def test_a_malformed_families_table_is_one_line_naming_the_key(tmp_path, edit, key):
-    text = resources.files("zsbench.core").joinpath("protocols/study-1.toml").read_text()
-    broken = edit(text)
-    assert broken != text
-    path = tmp_path / "study-9.toml"
-    path.write_text(broken)
-    with pytest.raises(ZsbenchError) as info:
-        read_study(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith("study-9.toml: ") and key in message
 
 
 def test_the_knn_board_is_rendered_in_report_only():

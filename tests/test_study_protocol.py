@@ -125,6 +125,10 @@ def test_every_spec_resolves_against_the_catalog_and_its_clusterer_fits():
     (lambda t: t.replace("{ hdbscan = ", "{ optics = ", 1), "implementations.optics"),
     (lambda t: t.replace('version = "1"', 'version = "1"\nseed = 1', 1), "seed"),
     (lambda t: t.replace("[encoders.raw-pixels]", "[encoders.raw-pixels", 1), "not valid TOML"),
+    # the study encoders' families (protocol data, read by the supervision finding)
+    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', "vitb16-mae-ft = 3", 1), "families.vitb16-mae-ft"),
+    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', 'vitb16-mae-ft = ""', 1), "families.vitb16-mae-ft"),
+    (lambda t: t.replace("[families]", "[families.nested]", 1), "families.nested"),
 ])
 def test_a_malformed_file_is_one_line_naming_the_file_and_the_key(tmp_path, edit, key):
     text = resources.files("zsbench.core").joinpath("protocols/study-1.toml").read_text()
