@@ -93,8 +93,9 @@ def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed:
     from zsbench.engine import grid, pipeline
     from zsbench.engine.inputs import prepare_labels, select_all_samples
     from zsbench.engine.jobs import Tally
+    from zsbench.engine.keys import sample_fingerprint
     from zsbench.engine.refusals import memory_refusal
-    from zsbench.engine.session import DEFAULT_EXECUTOR, open_cache, open_executor, sample_fingerprint
+    from zsbench.engine.session import DEFAULT_EXECUTOR, open_cache, open_executor
     from zsbench.engine.stages import candidate_task
     from zsbench.plugin.errors import InvalidInputError, check_seed
 

@@ -214,8 +214,8 @@ def check_samples(record: Mapping[str, Any], path: str | Path, jobs: Sequence[Jo
     """Each dataset's sample set made again, as a run makes it, has the record's fingerprint; else one line
     (another data version, split or subsample rule). Missing data is the dataset plugin's one line."""
     from zsbench.engine.inputs import select_samples
+    from zsbench.engine.keys import sample_fingerprint
     from zsbench.engine.pipeline import load_dataset
-    from zsbench.engine.session import sample_fingerprint
 
     catalog = catalog or build_catalog()
     for job in {j.dataset: j for j in jobs}.values():
