@@ -37,8 +37,12 @@ def throughput(dataset, workers: int) -> float:
 
     from zsbench.plugin.torch import Preprocess, _Images
 
-    loader = torch.utils.data.DataLoader(_Images(dataset, Preprocess().transform()), batch_size=32,
-                                         num_workers=workers, prefetch_factor=4 if workers else None)
+    loader = torch.utils.data.DataLoader(
+        _Images(dataset, Preprocess().transform()),
+        batch_size=32,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+    )
     start = time.perf_counter()
     n = sum(len(batch) for batch in loader)
     return n / (time.perf_counter() - start)
@@ -57,15 +61,18 @@ def main() -> None:
         for _ in range(args.repeats):
             for workers in rates:
                 rates[workers].append(throughput(dataset, workers))
-    print(f"{args.images} JPEGs (500x375..405), decode + resize + crop + normalise to 224 px, batch 32, "
-          f"median of {args.repeats}:")
+    print(
+        f"{args.images} JPEGs (500x375..405), decode + resize + crop + normalise to 224 px, batch 32, "
+        f"median of {args.repeats}:"
+    )
     base = statistics.median(rates[0])
     for workers, values in rates.items():
         rate = statistics.median(values)
-        print(f"  {workers} worker(s): {rate:7.1f} images/s  x{rate / base:.2f}  "
-              f"(runs: {', '.join(f'{v:.0f}' for v in values)})")
-    print(f"  cores available: {len(__import__('os').sched_getaffinity(0))}; "
-          f"numpy {np.__version__}")
+        print(
+            f"  {workers} worker(s): {rate:7.1f} images/s  x{rate / base:.2f}  "
+            f"(runs: {', '.join(f'{v:.0f}' for v in values)})"
+        )
+    print(f"  cores available: {len(__import__('os').sched_getaffinity(0))}; numpy {np.__version__}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,7 @@ def one_run(store: Path) -> tuple[float, dict[str, float], list]:
     # a fresh store and artifact cache each time: nothing may come from a previous repeat
     env = {**os.environ, "ZSBENCH_STORE": str(store), "ZSBENCH_CACHE": str(store.with_suffix(".cache"))}
     start = time.perf_counter()
-    subprocess.run(["zsbench", "run"], env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(["zsbench", "run"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     results = ResultStore(store).results()
     split: dict[str, float] = defaultdict(float)
@@ -56,8 +55,10 @@ def main() -> None:
             for k, v in split.items():
                 splits[k].append(v)
             print(f"repeat {i}: {wall:.1f} s", flush=True)
-    print(f"\nwall time, median of {args.repeats}: {statistics.median(walls):.1f} s "
-          f"(min {min(walls):.1f}, max {max(walls):.1f})")
+    print(
+        f"\nwall time, median of {args.repeats}: {statistics.median(walls):.1f} s "
+        f"(min {min(walls):.1f}, max {max(walls):.1f})"
+    )
     print("\nmedian seconds by stage:")
     for k, v in sorted(splits.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"  {k:45s} {statistics.median(v):7.2f}")

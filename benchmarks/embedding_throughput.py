@@ -107,15 +107,16 @@ def models():
 
 def cpu(args) -> None:
     peak = matmul_gflops()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"fp32 matmul (2048^2): {peak:.1f} GFLOP/s\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; fp32 matmul (2048^2): {peak:.1f} GFLOP/s\n")
     dataset = JPEGPhotos(args.images)
     for name, net, preprocess in models():
         net.eval()
         flop = model_gflop(net)
-        variants = {"naive loop": functools.partial(naive, net, dataset, preprocess),
-                    "zsbench": functools.partial(fast, net, dataset, preprocess),
-                    "zsbench, 1 worker": functools.partial(fast, net, dataset, preprocess, num_workers=1)}
+        variants = {
+            "naive loop": functools.partial(naive, net, dataset, preprocess),
+            "zsbench": functools.partial(fast, net, dataset, preprocess),
+            "zsbench, 1 worker": functools.partial(fast, net, dataset, preprocess, num_workers=1),
+        }
         rates: dict[str, list[float]] = {k: [] for k in variants}
         outputs = {}
         for _ in range(args.repeats):
@@ -124,14 +125,15 @@ def cpu(args) -> None:
                 outputs[label] = run()
                 rates[label].append(len(dataset) / (time.perf_counter() - start))
         base = outputs["naive loop"]
-        print(f"{name}: {flop:.2f} GFLOP per 224 px image, {len(dataset)} JPEGs, "
-              f"median of {args.repeats}")
+        print(f"{name}: {flop:.2f} GFLOP per 224 px image, {len(dataset)} JPEGs, median of {args.repeats}")
         for label, values in rates.items():
             rate = statistics.median(values)
             rel = np.abs(outputs[label] - base).max() / np.abs(base).max()
-            print(f"  {label:20s} {rate:7.1f} img/s  x{rate / statistics.median(rates['naive loop']):.2f}"
-                  f"  {rate * flop:6.1f} GFLOP/s = {rate * flop / peak:5.1%} of matmul peak"
-                  f"  max rel diff {rel:.1e}")
+            print(
+                f"  {label:20s} {rate:7.1f} img/s  x{rate / statistics.median(rates['naive loop']):.2f}"
+                f"  {rate * flop:6.1f} GFLOP/s = {rate * flop / peak:5.1%} of matmul peak"
+                f"  max rel diff {rel:.1e}"
+            )
         print()
 
 
@@ -158,8 +160,10 @@ def gpu(args) -> None:
     from zsbench.plugin.torch import Preprocess, TorchEncoder
 
     peak = cuda_matmul_tflops(args.device)
-    print(f"torch {torch.__version__}, {torch.cuda.get_device_name(args.device)}; "
-          f"bf16 matmul (8192^2): {peak:.0f} TFLOP/s\n")
+    print(
+        f"torch {torch.__version__}, {torch.cuda.get_device_name(args.device)}; "
+        f"bf16 matmul (8192^2): {peak:.0f} TFLOP/s\n"
+    )
     dataset = JPEGPhotos(args.images)
     for arch in ("resnet50", "vit_base_patch16_224"):
         torch.manual_seed(0)
@@ -188,10 +192,12 @@ def gpu(args) -> None:
             n = sum(len(b) for b in encoder.embed(dataset))
             ends.append(n / (time.perf_counter() - start))
         workers = encoder.loader(dataset).num_workers
-        print(f"{arch}: {flop:.1f} GFLOP/image; forward only {forward:,.0f} img/s (bf16, batch 256) = "
-              f"{forward * flop / 1e3 / peak:.1%} of the bf16 matmul peak; end to end from JPEG "
-              f"{statistics.median(ends):,.0f} img/s ({len(dataset)} images, {workers} DataLoader workers, "
-              f"pinned memory); medians of {args.repeats}")
+        print(
+            f"{arch}: {flop:.1f} GFLOP/image; forward only {forward:,.0f} img/s (bf16, batch 256) = "
+            f"{forward * flop / 1e3 / peak:.1%} of the bf16 matmul peak; end to end from JPEG "
+            f"{statistics.median(ends):,.0f} img/s ({len(dataset)} images, {workers} DataLoader workers, "
+            f"pinned memory); medians of {args.repeats}"
+        )
 
 
 if __name__ == "__main__":

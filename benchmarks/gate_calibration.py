@@ -77,8 +77,10 @@ def main() -> None:
 
     start = time.perf_counter()
     run = zsbench.run("raw-pixels", seeds=list(range(n_seeds)), **common)
-    print(f"computed {len(run.results)} results over {n_seeds} seeds in {time.perf_counter() - start:.0f} s",
-          file=sys.stderr)
+    print(
+        f"computed {len(run.results)} results over {n_seeds} seeds in {time.perf_counter() - start:.0f} s",
+        file=sys.stderr,
+    )
     by_seed = {}
     for r in run.results:
         by_seed.setdefault(r.seed, []).append(r)
@@ -95,10 +97,19 @@ def main() -> None:
         blocks = [range(b, b + nb) for b in range(0, n_seeds - nb + 1, nb)]
         triples = [range(t, t + 3) for t in range(0, n_seeds - 2, 3)]
         pairs = [(b, t) for b in blocks for t in triples if not set(b) & set(t)]
-        alarms = sum(not gate.compare([r for s in b for r in by_seed[s]], [r for s in t for r in by_seed[s]],
-                                      baseline_name="b", candidate_name="t").passed for b, t in pairs)
-        print(f"\nfalse alarms over all {len(pairs)} (baseline block, disjoint triple) pairs of the {n_seeds} seeds: "
-              f"{alarms} ({100 * alarms / len(pairs):.1f}%)")
+        alarms = sum(
+            not gate.compare(
+                [r for s in b for r in by_seed[s]],
+                [r for s in t for r in by_seed[s]],
+                baseline_name="b",
+                candidate_name="t",
+            ).passed
+            for b, t in pairs
+        )
+        print(
+            f"\nfalse alarms over all {len(pairs)} (baseline block, disjoint triple) pairs of the {n_seeds} seeds: "
+            f"{alarms} ({100 * alarms / len(pairs):.1f}%)"
+        )
     time_check(work, store, cache, args.timing_repeats)
 
 
@@ -107,12 +118,16 @@ def calibrate(baseline, reruns, compare, args, common) -> None:
     alarms = sum(not rep.passed for rep in reports)
     thresholds = [rep.suite.threshold for rep in reports]
     deltas = [rep.suite.delta for rep in reports]
-    print(f"\nsmoke suite: digits ({args.max_samples or 'all'} samples), {', '.join(CLUSTERERS)}, 3 seeds; "
-          f"baseline of {args.baseline_seeds} seeds; alpha {gate.ALPHA}, tolerance {gate.TOLERANCE}")
+    print(
+        f"\nsmoke suite: digits ({args.max_samples or 'all'} samples), {', '.join(CLUSTERERS)}, 3 seeds; "
+        f"baseline of {args.baseline_seeds} seeds; alpha {gate.ALPHA}, tolerance {gate.TOLERANCE}"
+    )
     print(f"false alarms: {alarms} of {len(reports)} re-runs with fresh seeds")
-    print(f"re-run mean change: median {statistics.median(deltas):+.2f}, range {min(deltas):+.2f} to "
-          f"{max(deltas):+.2f} AMI points; allowed drop: median {statistics.median(thresholds):.2f}, range "
-          f"{min(thresholds):.2f} to {max(thresholds):.2f}")
+    print(
+        f"re-run mean change: median {statistics.median(deltas):+.2f}, range {min(deltas):+.2f} to "
+        f"{max(deltas):+.2f} AMI points; allowed drop: median {statistics.median(thresholds):.2f}, range "
+        f"{min(thresholds):.2f} to {max(thresholds):.2f}"
+    )
 
     print("\ninjected drop (AMI x100) -> re-runs failed")
     smallest_all = smallest_half = None
@@ -131,29 +146,48 @@ def calibrate(baseline, reruns, compare, args, common) -> None:
         with zsbench.registered(noisy_pixels_plugin(sigma), f"noisy-{sigma:g}"):
             cand = zsbench.run(f"noisy-pixels-{sigma:g}", seeds=seeds, **common).results
         rep = compare(cand)
-        print(f"  sigma {sigma:g}: change {rep.suite.delta:+.2f}, allowed drop {rep.suite.threshold:.2f} -> "
-              f"{'FAILED' if not rep.passed else 'passed'}")
-
+        print(
+            f"  sigma {sigma:g}: change {rep.suite.delta:+.2f}, allowed drop {rep.suite.threshold:.2f} -> "
+            f"{'FAILED' if not rep.passed else 'passed'}"
+        )
 
 
 def time_check(work: Path, store: Path, cache: Path, repeats: int) -> None:
     """Wall time of the real command in a fresh process: a candidate run on new seeds, nothing cached."""
     record = work / "baseline.json"
     env = {**os.environ, "ZSBENCH_STORE": str(store), "ZSBENCH_CACHE": str(cache)}
-    subprocess.run([sys.executable, "-c", CLI, "submit", "--encoder", "raw-pixels", "--partial", "-o", str(record)],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", CLI, "submit", "--encoder", "raw-pixels", "--partial", "-o", str(record)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     times = []
     for i in range(repeats):
         fresh = work / f"timing{i}"  # nothing cached: the candidate's stages all run
-        cmd = [sys.executable, "-c", CLI, "check", "--baseline", str(record), "--first-seed", "1000",
-               "--store", str(fresh / "s.sqlite"), "--cache", str(fresh / "cache")]
+        cmd = [
+            sys.executable,
+            "-c",
+            CLI,
+            "check",
+            "--baseline",
+            str(record),
+            "--first-seed",
+            "1000",
+            "--store",
+            str(fresh / "s.sqlite"),
+            "--cache",
+            str(fresh / "cache"),
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - t0)
         print(f"  zsbench check run {i}: {times[-1]:.1f} s, exit {proc.returncode}", file=sys.stderr)
     if times:
-        print(f"\n`zsbench check` wall time (fresh process, empty cache): median {statistics.median(times):.1f} s "
-              f"of {len(times)} ({min(times):.1f}-{max(times):.1f})")
+        print(
+            f"\n`zsbench check` wall time (fresh process, empty cache): median {statistics.median(times):.1f} s "
+            f"of {len(times)} ({min(times):.1f}-{max(times):.1f})"
+        )
 
 
 if __name__ == "__main__":

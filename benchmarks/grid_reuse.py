@@ -35,20 +35,26 @@ def main() -> None:
     zsbench.run(seeds=[9], clusterers=["kmeans"], store=False, cache=False, executor_options={"workers": 1})  # warm-up
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        grid_s, grid = timed(lambda: zsbench.run(seeds=3, store=tmp / "g.sqlite", cache=tmp / "g-cache",
-                                                 executor_options={"workers": 1}))
+        grid_s, grid = timed(
+            lambda: zsbench.run(seeds=3, store=tmp / "g.sqlite", cache=tmp / "g-cache", executor_options={"workers": 1})
+        )
         independent, amis = [], {}
         for clusterer in CLUSTERERS:
             for seed in range(3):
-                s, out = timed(lambda c=clusterer, sd=seed: zsbench.run(
-                    seeds=[sd], clusterers=[c], store=False, cache=False, executor_options={"workers": 1}))
+                s, out = timed(
+                    lambda c=clusterer, sd=seed: zsbench.run(
+                        seeds=[sd], clusterers=[c], store=False, cache=False, executor_options={"workers": 1}
+                    )
+                )
                 independent.append(s)
                 amis[(clusterer, seed)] = out.results[0].ami
         same = all(amis[(r.clusterer, r.seed)] == r.ami for r in grid.results)
         print("1. digits, raw pixels, 6 clusterers x 3 seeds (in-process, after warm-up)")
         print(f"   zsbench grid: {grid_s:6.1f} s   ({grid.computed['reduce']} reductions fitted)")
-        print(f"   independent runs (the study's way): {sum(independent):6.1f} s "
-              f"({len(independent)} runs, {len(independent)} reductions)")
+        print(
+            f"   independent runs (the study's way): {sum(independent):6.1f} s "
+            f"({len(independent)} runs, {len(independent)} reductions)"
+        )
         print(f"   speed-up x{sum(independent) / grid_s:.1f}; identical AMI in all 18 cells: {same}")
 
         env = {**os.environ, "ZSBENCH_STORE": str(tmp / "g.sqlite"), "ZSBENCH_CACHE": str(tmp / "g-cache")}
@@ -58,13 +64,18 @@ def main() -> None:
             assert proc.returncode == 0, proc.stderr
             reruns.append(s)
         print("2. the same grid again through the CLI (finished store and cache)")
-        print(f"   wall time, median of 3: {statistics.median(reruns):.2f} s (runs: "
-              f"{', '.join(f'{r:.2f}' for r in reruns)}); {proc.stderr.strip().splitlines()[-1]}")
+        print(
+            f"   wall time, median of 3: {statistics.median(reruns):.2f} s (runs: "
+            f"{', '.join(f'{r:.2f}' for r in reruns)}); {proc.stderr.strip().splitlines()[-1]}"
+        )
 
         print("3. digits, 6 clusterers x 3 seeds, fresh cache: Dask LocalCluster vs local pool, 2 workers each")
         for name in ("local", "dask"):
-            s, out = timed(lambda n=name: zsbench.run(seeds=3, store=False, cache=tmp / f"{n}-cache", executor=n,
-                                                      executor_options={"workers": 2}))
+            s, out = timed(
+                lambda n=name: zsbench.run(
+                    seeds=3, store=False, cache=tmp / f"{n}-cache", executor=n, executor_options={"workers": 2}
+                )
+            )
             print(f"   {name:5s}: {s:6.1f} s (start-up included)")
             if name == "local":
                 local_s = s

@@ -40,8 +40,7 @@ print(json.dumps({"seconds": time.perf_counter() - start,
 
 
 def one(arm: str) -> dict:
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", CHILD, arm], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", CHILD, arm], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -80,10 +80,12 @@ def main() -> None:
             cold = child(n, cache)
             warm = [child(n, cache) for _ in range(args.repeats)]
         w = warm[-1]
-        print(f"n={n}: cold {cold['seconds']:.1f} s ({len(cold['compiled'])} kernels compiled); warm "
-              f"{statistics.median(r['seconds'] for r in warm):.1f} s (median of {len(warm)}; {w['loaded']} loaded "
-              f"from the cache, {len(w['compiled'])} compiled, "
-              f"{sum(s for _, s in w['compiled'].values()):.1f} s compiling)")
+        print(
+            f"n={n}: cold {cold['seconds']:.1f} s ({len(cold['compiled'])} kernels compiled); warm "
+            f"{statistics.median(r['seconds'] for r in warm):.1f} s (median of {len(warm)}; {w['loaded']} loaded "
+            f"from the cache, {len(w['compiled'])} compiled, "
+            f"{sum(s for _, s in w['compiled'].values()):.1f} s compiling)"
+        )
         for name, (count, seconds) in w["compiled"].items():
             if seconds >= 0.5:
                 print(f"    still compiled: {name} ({count}x, {seconds:.1f} s)")

@@ -41,8 +41,20 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 PRECISIONS = ("fp32", "bf16")
 # twelve photographs; the last four are textures and a moonscape, close enough to each other to confuse
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "hubble_deep_field", "immunohistochemistry",
-          "stereo_motorcycle", "brick", "grass", "gravel", "moon")
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "camera",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "stereo_motorcycle",
+    "brick",
+    "grass",
+    "gravel",
+    "moon",
+)
 AREA = (0.01, 0.06)  # a crop's share of its photograph: small crops make an informative (not perfect) AMI
 
 
@@ -105,8 +117,10 @@ def speed_models():
 
     from zsbench.plugin import Preprocess, TorchEncoder
 
-    for name, build in (("ResNet-50 (random init)", torchvision.models.resnet50),
-                        ("ViT-B/16 (random init)", torchvision.models.vit_b_16)):
+    for name, build in (
+        ("ResNet-50 (random init)", torchvision.models.resnet50),
+        ("ViT-B/16 (random init)", torchvision.models.vit_b_16),
+    ):
         torch.manual_seed(0)
         net = build(weights=None)
         yield name, {p: TorchEncoder(net, Preprocess(), device="cpu", precision=p) for p in PRECISIONS}
@@ -120,8 +134,10 @@ def embed(encoder, dataset) -> np.ndarray:
 def speed(args) -> None:
     photos = PhotoCrops(max(1, args.images // len(PHOTOS) + 1))
     images = Subset(photos, range(args.images))
-    print(f"images/s, {args.images} photos at 224 px in one batch, median of {args.repeats} (alternating); "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"images/s, {args.images} photos at 224 px in one batch, median of {args.repeats} (alternating); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     for name, encoders in speed_models():
         for encoder in encoders.values():
             encoder.batch_size = args.images
@@ -134,8 +150,11 @@ def speed(args) -> None:
                 embed(encoders[p], images)
                 rates[p].append(args.images / (time.perf_counter() - start))
         fp32, bf16 = (statistics.median(rates[p]) for p in PRECISIONS)
-        print(f"  {name:34s} fp32 {fp32:6.1f}  bf16 {bf16:6.1f}  x{bf16 / fp32:.2f}   (load average "
-              f"{os.getloadavg()[0]:.1f})", flush=True)
+        print(
+            f"  {name:34s} fp32 {fp32:6.1f}  bf16 {bf16:6.1f}  x{bf16 / fp32:.2f}   (load average "
+            f"{os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
 
 
 def stratified(labels, n: int, seed: int = 0) -> np.ndarray:
@@ -160,21 +179,41 @@ def scores(args) -> None:
         cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
         ami = {}
         for p in PRECISIONS:
-            out = zsbench.run_embeddings(x[p], dataset.labels, encoder=f"efficientnet-lite0-{p}", dataset=name,
-                                         seeds=args.seeds, store=root / "results.sqlite", cache=root / "cache")
+            out = zsbench.run_embeddings(
+                x[p],
+                dataset.labels,
+                encoder=f"efficientnet-lite0-{p}",
+                dataset=name,
+                seeds=args.seeds,
+                store=root / "results.sqlite",
+                cache=root / "cache",
+            )
             for r in out.results:
                 ami.setdefault(r.clusterer, {}).setdefault(p, []).append(100 * r.ami)
-        print(f"\n{name}: {len(dataset)} images, {len(set(dataset.labels.tolist()))} classes, EfficientNet-Lite0 "
-              f"(real weights), {args.seeds} seeds, {time.perf_counter() - start:.0f} s")
-        print(f"  embeddings bf16 vs fp32: max abs diff {np.abs(a - b).max() / np.abs(a).max():.2e} of the "
-              f"largest value; cosine min {cosine.min():.5f}, median {np.median(cosine):.5f}")
+        print(
+            f"\n{name}: {len(dataset)} images, {len(set(dataset.labels.tolist()))} classes, EfficientNet-Lite0 "
+            f"(real weights), {args.seeds} seeds, {time.perf_counter() - start:.0f} s"
+        )
+        print(
+            f"  embeddings bf16 vs fp32: max abs diff {np.abs(a - b).max() / np.abs(a).max():.2e} of the "
+            f"largest value; cosine min {cosine.min():.5f}, median {np.median(cosine):.5f}"
+        )
         print(f"  {'clusterer':22s} {'AMI fp32':>9s} {'AMI bf16':>9s} {'diff':>6s}   seed spread fp32, bf16")
         rows = []
         for clusterer, by in ami.items():
-            rows.append([np.mean(by["fp32"]), np.mean(by["bf16"]), np.mean(by["bf16"]) - np.mean(by["fp32"]),
-                         np.ptp(by["fp32"]), np.ptp(by["bf16"])])
-            print(f"  {clusterer:22s} {rows[-1][0]:9.1f} {rows[-1][1]:9.1f} {rows[-1][2]:+6.1f}   "
-                  f"{rows[-1][3]:4.1f}, {rows[-1][4]:4.1f}")
+            rows.append(
+                [
+                    np.mean(by["fp32"]),
+                    np.mean(by["bf16"]),
+                    np.mean(by["bf16"]) - np.mean(by["fp32"]),
+                    np.ptp(by["fp32"]),
+                    np.ptp(by["bf16"]),
+                ]
+            )
+            print(
+                f"  {clusterer:22s} {rows[-1][0]:9.1f} {rows[-1][1]:9.1f} {rows[-1][2]:+6.1f}   "
+                f"{rows[-1][3]:4.1f}, {rows[-1][4]:4.1f}"
+            )
         f, g, d, sf, sg = np.mean(rows, axis=0)
         print(f"  {'mean of clusterers':22s} {f:9.1f} {g:9.1f} {d:+6.1f}   {sf:4.1f}, {sg:4.1f}", flush=True)
 
@@ -196,8 +235,10 @@ def main() -> None:
         sys.exit("this CPU lacks native bf16 (AVX512-BF16, AMX or Arm BF16): nothing to compare")
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}"
+    )
     if not args.skip_speed:
         speed(args)
     if not args.skip_scores:

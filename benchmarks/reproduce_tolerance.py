@@ -64,8 +64,15 @@ def reference(work: Path, seeds: list[int], subsample: int) -> dict[str, dict[st
     out = {}
     for name, max_samples in (("digits", None), (f"digits-{subsample}", subsample)):
         cache = work / f"cache-{name}"
-        run = zsbench.run("raw-pixels", "digits", clusterers=clusterers, seeds=seeds, max_samples=max_samples,
-                          store=False, cache=cache)
+        run = zsbench.run(
+            "raw-pixels",
+            "digits",
+            clusterers=clusterers,
+            seeds=seeds,
+            max_samples=max_samples,
+            store=False,
+            cache=cache,
+        )
         out[name] = {f"{r.clusterer}/{r.seed}": r.ami for r in run.results if r.ok}
         entries = {e.stage: e for e in ArtifactCache(cache).entries() if e.stage in ("embed", "truth")}
         np.savez(work / f"{name}.npz", x=np.load(entries["embed"].path), y=np.load(entries["truth"].path))
@@ -86,8 +93,16 @@ def proxy(work: Path, name: str, seeds: list[int]) -> None:
             up = np.random.default_rng(0).random(x.shape) < 0.5
             x = np.where(up, np.nextafter(x, np.float32(np.inf)), np.nextafter(x, np.float32(-np.inf)))
             x = x.astype(data["x"].dtype)
-        run = zsbench.run_embeddings(x, data["y"], encoder="raw-pixels", dataset="digits", clusterers=clusterers,
-                                     seeds=seeds, store=False, cache=False)
+        run = zsbench.run_embeddings(
+            x,
+            data["y"],
+            encoder="raw-pixels",
+            dataset="digits",
+            clusterers=clusterers,
+            seeds=seeds,
+            store=False,
+            cache=False,
+        )
         out[path.stem] = {f"{r.clusterer}/{r.seed}": r.ami for r in run.results if r.ok}
     (work / f"{name}.json").write_text(json.dumps(out))
 
@@ -102,8 +117,12 @@ def report(ref: dict[str, dict[str, float]], proxies: dict[str, dict[str, dict[s
 
     def changes(pname: str, clusterer: str) -> list[float]:
         got = proxies[pname]
-        return [100 * (got[ds][k] - v) for ds, cells in ref.items() for k, v in cells.items()
-                if k.startswith(f"{clusterer}/") and k in got.get(ds, {})]
+        return [
+            100 * (got[ds][k] - v)
+            for ds, cells in ref.items()
+            for k, v in cells.items()
+            if k.startswith(f"{clusterer}/") and k in got.get(ds, {})
+        ]
 
     print("\nAMI x100 change against the reference, per proxy and clusterer (both datasets, all seeds):")
     print(f"{'proxy':8} {'clusterer':22} {'exact':>7} {'mean|d|':>8} {'RMS':>6} {'max|d|':>7}")
@@ -112,21 +131,30 @@ def report(ref: dict[str, dict[str, float]], proxies: dict[str, dict[str, dict[s
         for c in [*clusterers, None]:
             d = changes(pname, c) if c else every
             every += d if c else []
-            print(f"{pname:8} {c or '(all)':22} {sum(x == 0 for x in d):>3}/{len(d):<3} "
-                  f"{statistics.fmean(map(abs, d)):8.2f} {rms(d):6.2f} {max(map(abs, d)):7.2f}")
+            print(
+                f"{pname:8} {c or '(all)':22} {sum(x == 0 for x in d):>3}/{len(d):<3} "
+                f"{statistics.fmean(map(abs, d)):8.2f} {rms(d):6.2f} {max(map(abs, d)):7.2f}"
+            )
     print("\nseed-to-seed SD of AMI x100 (the reference), per dataset and clusterer:")
     for ds, cells in ref.items():
-        row = [f"{c} {statistics.pstdev([100 * v for k, v in cells.items() if k.startswith(f'{c}/')]):.2f}"
-               for c in clusterers]
+        row = [
+            f"{c} {statistics.pstdev([100 * v for k, v in cells.items() if k.startswith(f'{c}/')]):.2f}"
+            for c in clusterers
+        ]
         print(f"  {ds}: " + ", ".join(row))
-    moving = [p for p in proxies if p != "same" and any(changes(p, c).count(0.0) < len(changes(p, c))
-                                                         for c in clusterers)]
+    moving = [
+        p for p in proxies if p != "same" and any(changes(p, c).count(0.0) < len(changes(p, c)) for c in clusterers)
+    ]
     per = {c: rms([d for p in moving for d in changes(p, c)]) for c in clusterers}
-    print(f"\ncross-environment RMS change (AMI x100) per clusterer, pooled over {', '.join(moving)}, and its "
-          f"tolerance max({FLOOR:g}, {K:g} x RMS), beside the largest single change:")
+    print(
+        f"\ncross-environment RMS change (AMI x100) per clusterer, pooled over {', '.join(moving)}, and its "
+        f"tolerance max({FLOOR:g}, {K:g} x RMS), beside the largest single change:"
+    )
     for c, v in per.items():
-        print(f"  {c:22} RMS {v:5.2f}  tolerance {max(FLOOR, K * v):5.1f}  largest "
-              f"{max(abs(d) for p in moving for d in changes(p, c)):5.2f}")
+        print(
+            f"  {c:22} RMS {v:5.2f}  tolerance {max(FLOOR, K * v):5.1f}  largest "
+            f"{max(abs(d) for p in moving for d in changes(p, c)):5.2f}"
+        )
     same = [d for c in clusterers for d in changes("same", c)]
     print(f"same seed, same machine, fresh process: {same.count(0.0)}/{len(same)} cells exact")
 

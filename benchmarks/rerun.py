@@ -74,8 +74,11 @@ def main() -> None:
         npz, cache = root / "digits.npz", root / "cache"
         digits_npz(npz)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env.update(ZSBENCH_STORE=str(root / "results.sqlite"), ZSBENCH_CACHE=str(cache),
-                   PYTHONPYCACHEPREFIX=str(root / "pycache"))
+        env.update(
+            ZSBENCH_STORE=str(root / "results.sqlite"),
+            ZSBENCH_CACHE=str(cache),
+            PYTHONPYCACHEPREFIX=str(root / "pycache"),
+        )
         run = [*zsbench(), "run", "--embeddings", str(npz), "--seeds", "2"]
         help_ = [*zsbench(), "--help"]
         print(f"first run (fills the store and cache): {timed(run, env):.1f} s", flush=True)
@@ -87,24 +90,31 @@ def main() -> None:
         last = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stderr.strip().splitlines()
         print(f"rerun says: {last[-1]}")
         rerun, help_s = statistics.median(reruns), statistics.median(helps)
-        print(f"rerun of the finished grid, median of {args.repeats}: {rerun:.2f} s "
-              f"(min {min(reruns):.2f}, max {max(reruns):.2f})")
+        print(
+            f"rerun of the finished grid, median of {args.repeats}: {rerun:.2f} s "
+            f"(min {min(reruns):.2f}, max {max(reruns):.2f})"
+        )
         print(f"zsbench --help, median of {args.repeats}: {help_s:.2f} s (min {min(helps):.2f}, max {max(helps):.2f})")
         print(f"ratio rerun / --help: {rerun / help_s:.2f}")
         driver = root / "modules.py"
         driver.write_text(MODULES)
-        out = subprocess.run([sys.executable, str(driver), *run[len(zsbench()):]], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, str(driver), *run[len(zsbench()) :]], env=env, capture_output=True, text=True, check=True
+        )
         loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"heavy libraries the rerun imported: {', '.join(sorted(loaded & set(HEAVY))) or 'none'} "
-              f"(checked: {', '.join(HEAVY)})")
+        print(
+            f"heavy libraries the rerun imported: {', '.join(sorted(loaded & set(HEAVY))) or 'none'} "
+            f"(checked: {', '.join(HEAVY)})"
+        )
         if args.cold:
             cold = []
             for _ in range(args.cold):
                 shutil.rmtree(cache / FOLDER, ignore_errors=True)
                 cold.append(timed(run, env))
-            print(f"rerun with the memo deleted (every estimator built, as before the memo), median of "
-                  f"{args.cold}: {statistics.median(cold):.2f} s")
+            print(
+                f"rerun with the memo deleted (every estimator built, as before the memo), median of "
+                f"{args.cold}: {statistics.median(cold):.2f} s"
+            )
 
 
 if __name__ == "__main__":

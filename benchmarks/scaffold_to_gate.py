@@ -44,8 +44,12 @@ def make_venv(path: Path) -> Path:
     bin/ so the README's bare commands run in it."""
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(path)], check=True)
     python = path / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # when this interpreter is itself a venv, --system-site-packages skips it: add its sites explicitly
     parents = [p for p in site.getsitepackages() if os.path.isdir(p)]
     Path(purelib, "_outer.pth").write_text("import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents))
@@ -82,10 +86,16 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="zsbench-scaffold-"))
     try:
         venv = make_venv(scratch / "venv")
-        env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv),
-               "ZSBENCH_LOAD_PLUGINS": f"zsbench,zsbench-{NAME}", "HF_HUB_OFFLINE": "1",
-               "ZSBENCH_STORE": str(scratch / "store" / "results.sqlite"), "ZSBENCH_CACHE": str(scratch / "cache"),
-               "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        env = {
+            **os.environ,
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "VIRTUAL_ENV": str(venv),
+            "ZSBENCH_LOAD_PLUGINS": f"zsbench,zsbench-{NAME}",
+            "HF_HUB_OFFLINE": "1",
+            "ZSBENCH_STORE": str(scratch / "store" / "results.sqlite"),
+            "ZSBENCH_CACHE": str(scratch / "cache"),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
         env.pop("PYTEST_ADDOPTS", None)
         if args.offline:  # PIP_NO_BUILD_ISOLATION=0 is pip's spelling of --no-build-isolation
             env.update({"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"})
@@ -106,18 +116,35 @@ def main() -> None:
         timed(check, root, {**env, **kept, "ZSBENCH_STORE": str(scratch / "prime" / "results.sqlite")})  # fills them
         cold, warm = [], []
         for i in range(args.repeats):  # alternately, so both see the same machine load
-            fresh = {"NUMBA_CACHE_DIR": str(scratch / f"numba-cold-{i}"), "ZSBENCH_CACHE": str(scratch / f"cache-{i}"),
-                     "ZSBENCH_STORE": str(scratch / f"cold-{i}" / "results.sqlite")}
+            fresh = {
+                "NUMBA_CACHE_DIR": str(scratch / f"numba-cold-{i}"),
+                "ZSBENCH_CACHE": str(scratch / f"cache-{i}"),
+                "ZSBENCH_STORE": str(scratch / f"cold-{i}" / "results.sqlite"),
+            }
             cold.append(timed(check, root, {**env, **fresh}))
             warm.append(timed(check, root, {**env, **kept, "ZSBENCH_STORE": str(scratch / f"warm-{i}" / "r.sqlite")}))
-        for label, times in (("cold (empty numba cache, artifact cache, store)", cold),
-                             ("warm (numba and artifact caches kept, fresh store)", warm)):
-            print(f"zsbench check, {label}: median {statistics.median(times):.1f} s of "
-                  f"{', '.join(f'{s:.1f}' for s in times)}")
+        for label, times in (
+            ("cold (empty numba cache, artifact cache, store)", cold),
+            ("warm (numba and artifact caches kept, fresh store)", warm),
+        ):
+            print(
+                f"zsbench check, {label}: median {statistics.median(times):.1f} s of "
+                f"{', '.join(f'{s:.1f}' for s in times)}"
+            )
         if args.json:
-            args.json.write_text(json.dumps({"readme_steps": steps, "readme_total_s": total, "check_cold_s": cold,
-                                             "check_warm_s": warm, "offline": args.offline,
-                                             "cold_numba": args.cold_numba}, indent=2))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "readme_steps": steps,
+                        "readme_total_s": total,
+                        "check_cold_s": cold,
+                        "check_warm_s": warm,
+                        "offline": args.offline,
+                        "cold_numba": args.cold_numba,
+                    },
+                    indent=2,
+                )
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -53,13 +53,15 @@ GUARD_FRACTION = 0.8  # zsbench.engine.refusals.memory_refusal: a clusterer may 
 MACHINES_GIB = (24, 128)
 WARM_N = 4500  # above umap's 4096, where it switches from exact neighbours to NN-descent, as at every n run
 # Why a stage may grow faster than n log n (shown when it does): the library's algorithm under fixed settings
-WHY = {"reduce (UMAP-50)": "umap's spectral init (scipy eigsh, which='SM', 51 vectors) under init='spectral'",
-       "kmeans": "Lloyd iterations to tol 1e-4 grow with n; each is O(n k d)",
-       "spectral": "ARPACK shift-invert for k=100 eigenvectors (eigsh sigma=1) and a brute-force kNN graph (50-d)",
-       "agglomerative": "exact Ward without connectivity: O(n^2) distances",
-       "agglomerative-no-k": "exact Ward without connectivity: O(n^2) distances",
-       "affinity-propagation": "dense n x n messages: O(n^2) per iteration",
-       "hdbscan": "exact core distances and MST on a kd-tree in 50 dims, which prunes little"}
+WHY = {
+    "reduce (UMAP-50)": "umap's spectral init (scipy eigsh, which='SM', 51 vectors) under init='spectral'",
+    "kmeans": "Lloyd iterations to tol 1e-4 grow with n; each is O(n k d)",
+    "spectral": "ARPACK shift-invert for k=100 eigenvectors (eigsh sigma=1) and a brute-force kNN graph (50-d)",
+    "agglomerative": "exact Ward without connectivity: O(n^2) distances",
+    "agglomerative-no-k": "exact Ward without connectivity: O(n^2) distances",
+    "affinity-propagation": "dense n x n messages: O(n^2) per iteration",
+    "hdbscan": "exact core distances and MST on a kd-tree in 50 dims, which prunes little",
+}
 MEASURED: list[dict[str, Any]] = []  # one entry per stage the executor ran, in the calling process
 
 
@@ -83,6 +85,7 @@ def synthetic(n: int, seed: int = 0, d: int = D, k: int = CLASSES, scale: float 
 
 
 # -- measuring a stage in a fresh process -----------------------------------------------------------------
+
 
 def proc_status(field: str) -> int:
     """A /proc/self/status memory field (VmRSS, VmHWM) in bytes."""
@@ -119,8 +122,9 @@ def stage_child(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], out: s
     before = proc_status("VmRSS")
     reset_peak()  # main() checked that it can
     report = fn(*args)
-    Path(out).write_text(json.dumps({"report": report, "peak": proc_status("VmHWM") - before, "rss_before": before,
-                                     "warm_up_s": warm}))
+    Path(out).write_text(
+        json.dumps({"report": report, "peak": proc_status("VmHWM") - before, "rss_before": before, "warm_up_s": warm})
+    )
 
 
 def run_fresh(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], n: int) -> dict[str, Any]:
@@ -135,14 +139,28 @@ def run_fresh(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], n: int) 
         proc.join()
         wall = time.perf_counter() - start
         died = "killed (SIGKILL: out of memory?)" if proc.exitcode == -9 else f"exit code {proc.exitcode}"
-        probe = json.loads(out.read_text()) if out.exists() else {
-            "report": {"error": f"{stage} {label}: its process died, {died}", "seconds": wall}, "peak": None}
+        probe = (
+            json.loads(out.read_text())
+            if out.exists()
+            else {"report": {"error": f"{stage} {label}: its process died, {died}", "seconds": wall}, "peak": None}
+        )
     report = probe["report"]
-    MEASURED.append({"n": n, "stage": stage, "label": label, "seconds": report.get("seconds"), "wall_s": wall,
-                     "peak_bytes": probe["peak"], "warm_up_s": probe.get("warm_up_s"),
-                     "error": report.get("error")})
-    say(f"n={n:,}: {stage} {label}: {report.get('seconds', 0):.1f} s, peak +{gib(probe['peak'])} GiB"
-        + (f", ERROR {report['error']}" if report.get("error") else ""))
+    MEASURED.append(
+        {
+            "n": n,
+            "stage": stage,
+            "label": label,
+            "seconds": report.get("seconds"),
+            "wall_s": wall,
+            "peak_bytes": probe["peak"],
+            "warm_up_s": probe.get("warm_up_s"),
+            "error": report.get("error"),
+        }
+    )
+    say(
+        f"n={n:,}: {stage} {label}: {report.get('seconds', 0):.1f} s, peak +{gib(probe['peak'])} GiB"
+        + (f", ERROR {report['error']}" if report.get("error") else "")
+    )
     return report
 
 
@@ -169,6 +187,7 @@ def register_executors(register):
 
 # -- the run ----------------------------------------------------------------------------------------------
 
+
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -190,27 +209,54 @@ def one_n(n: int, budget: float, tmp: Path) -> dict[str, Any]:
     clusterers = [c for c in order if c not in skipped]
     reset_peak()
     start = time.perf_counter()
-    out = zsbench.run_embeddings(x, y, encoder="synthetic", dataset=f"synthetic-{n}", clusterers=clusterers,
-                                 seeds=[0], store=tmp / f"results-{n}.sqlite", cache=tmp / f"cache-{n}",
-                                 executor="scale-probe", executor_options={"n": n})
+    out = zsbench.run_embeddings(
+        x,
+        y,
+        encoder="synthetic",
+        dataset=f"synthetic-{n}",
+        clusterers=clusterers,
+        seeds=[0],
+        store=tmp / f"results-{n}.sqlite",
+        cache=tmp / f"cache-{n}",
+        executor="scale-probe",
+        executor_options={"n": n},
+    )
     wall = time.perf_counter() - start
     stages = {(m["stage"], m["label"]): m for m in MEASURED if m["n"] == n}
     rows = [{**m, "stage": "reduce (UMAP-50)"} for (s, _), m in stages.items() if s == "reduce"]
     for r in out.results:
         m = stages.get(("cluster", r.clusterer), {})
         refused = (r.error or "").startswith(f"clusterer {r.clusterer} refused")
-        rows.append({"stage": r.clusterer, "seconds": m.get("seconds"), "peak_bytes": m.get("peak_bytes"),
-                     "estimate_bytes": estimates.get(r.clusterer), "ami": None if r.ami is None else 100 * r.ami,
-                     "n_clusters": r.metrics.get("n_clusters"), "score_s": r.timings.get("score"),
-                     "skipped": refused, "error": None if refused else r.error})
+        rows.append(
+            {
+                "stage": r.clusterer,
+                "seconds": m.get("seconds"),
+                "peak_bytes": m.get("peak_bytes"),
+                "estimate_bytes": estimates.get(r.clusterer),
+                "ami": None if r.ami is None else 100 * r.ami,
+                "n_clusters": r.metrics.get("n_clusters"),
+                "score_s": r.timings.get("score"),
+                "skipped": refused,
+                "error": None if refused else r.error,
+            }
+        )
     rows += [{"stage": c, "estimate_bytes": e, "skipped": True} for c, e in skipped.items()]
     rows.sort(key=lambda r: -1 if r["stage"] not in order else order.index(r["stage"]))  # the protocol's order
-    return {"n": n, "wall_s": wall, "driver_peak_bytes": proc_status("VmHWM"), "budget_bytes": budget, "rows": rows,
-            "guard": {f"{size} GiB": {c: e > GUARD_FRACTION * size * GIB for c, e in estimates.items()}
-                      for size in MACHINES_GIB}, "estimates": estimates}
+    return {
+        "n": n,
+        "wall_s": wall,
+        "driver_peak_bytes": proc_status("VmHWM"),
+        "budget_bytes": budget,
+        "rows": rows,
+        "guard": {
+            f"{size} GiB": {c: e > GUARD_FRACTION * size * GIB for c, e in estimates.items()} for size in MACHINES_GIB
+        },
+        "estimates": estimates,
+    }
 
 
 # -- the report -------------------------------------------------------------------------------------------
+
 
 def fit(ns: list[int], values: list[float | None]) -> float | None:
     """b of values ~ a * n^b, least squares on log-log; None with fewer than two points."""
@@ -249,36 +295,63 @@ def markdown(done: list[dict[str, Any]]) -> str:
     rule = "|---|" + "---|" * len(ns)
     names = list(dict.fromkeys(r["stage"] for d in done for r in d["rows"]))
     cell = {(d["n"], r["stage"]): r for d in done for r in d["rows"]}
-    lines = [f"Synthetic {D}-d embeddings, {CLASSES} overlapping clusters, the standard protocol, seed 0, "
-             f"{os.cpu_count()} cores. Each stage alone in a fresh process; times without JIT compilation.", "",
-             "**Time (s), AMI x100, and time ~ n^b**", "", f"| stage | {cols} | b |", rule + "---|"]
+    lines = [
+        f"Synthetic {D}-d embeddings, {CLASSES} overlapping clusters, the standard protocol, seed 0, "
+        f"{os.cpu_count()} cores. Each stage alone in a fresh process; times without JIT compilation.",
+        "",
+        "**Time (s), AMI x100, and time ~ n^b**",
+        "",
+        f"| stage | {cols} | b |",
+        rule + "---|",
+    ]
     for name in names:
         rows = [cell.get((n, name), {}) for n in ns]
         b = fit(ns, [None if r.get("error") else r.get("seconds") for r in rows])
         flag = "" if b is None or b <= 1.25 else " worse than n log n" + (f": {WHY[name]}" if name in WHY else "")
-        lines.append(f"| {name} | " + " | ".join(map(time_cell, rows)) + f" | {'-' if b is None else f'{b:.2f}'}"
-                     f"{flag} |")
-    lines += ["| scoring, all clusterers (calling process) | " + " | ".join(
-        f"{sum(r.get('score_s') or 0 for r in d['rows']):.0f}" for d in done) + " | |",
-              "| wall, whole grid (with process starts, JIT warm-up) | " + " | ".join(
-        f"{d['wall_s']:.0f}" for d in done) + " | |"]
+        lines.append(
+            f"| {name} | " + " | ".join(map(time_cell, rows)) + f" | {'-' if b is None else f'{b:.2f}'}{flag} |"
+        )
+    lines += [
+        "| scoring, all clusterers (calling process) | "
+        + " | ".join(f"{sum(r.get('score_s') or 0 for r in d['rows']):.0f}" for d in done)
+        + " | |",
+        "| wall, whole grid (with process starts, JIT warm-up) | "
+        + " | ".join(f"{d['wall_s']:.0f}" for d in done)
+        + " | |",
+    ]
     if min(ns) <= 10_000 < max(ns):
         lines += ["", "UMAP runs 500 epochs up to 10,000 samples and 200 above: its b across 10k is not one curve."]
-    lines += ["", "**Peak memory (GiB): measured / the guard's estimate** (target: within 25%)", "",
-              f"| stage | {cols} | peak ~ n^c |", rule + "---|"]
+    lines += [
+        "",
+        "**Peak memory (GiB): measured / the guard's estimate** (target: within 25%)",
+        "",
+        f"| stage | {cols} | peak ~ n^c |",
+        rule + "---|",
+    ]
     for name in names:
         rows = [cell.get((n, name), {}) for n in ns]
         c = fit(ns, [r.get("peak_bytes") for r in rows])
         lines.append(f"| {name} | " + " | ".join(map(memory_cell, rows)) + f" | {'-' if c is None else f'{c:.2f}'} |")
-    lines.append("| calling process (embeddings, scoring) | " + " | ".join(gib(d["driver_peak_bytes"]) for d in done)
-                 + " | |")
-    lines += ["", f"**Memory guard: skipped where the estimate is over {GUARD_FRACTION:.0%} of the memory**", "",
-              f"| machine | clusterer | {cols} |", "|---|---|" + "---|" * len(ns)]
+    lines.append(
+        "| calling process (embeddings, scoring) | " + " | ".join(gib(d["driver_peak_bytes"]) for d in done) + " | |"
+    )
+    lines += [
+        "",
+        f"**Memory guard: skipped where the estimate is over {GUARD_FRACTION:.0%} of the memory**",
+        "",
+        f"| machine | clusterer | {cols} |",
+        "|---|---|" + "---|" * len(ns),
+    ]
     for gb in MACHINES_GIB:
         for name in done[0]["estimates"]:
-            lines.append(f"| {gb} GiB | {name} | " + " | ".join(
-                f"{'skipped' if d['guard'][f'{gb} GiB'][name] else 'runs'} ({gib(d['estimates'][name])} GiB)"
-                for d in done) + " |")
+            lines.append(
+                f"| {gb} GiB | {name} | "
+                + " | ".join(
+                    f"{'skipped' if d['guard'][f'{gb} GiB'][name] else 'runs'} ({gib(d['estimates'][name])} GiB)"
+                    for d in done
+                )
+                + " |"
+            )
     failures = [f"- n = {d['n']:,}, {r['stage']}: {r['error']}" for d in done for r in d["rows"] if r.get("error")]
     return "\n".join(lines + ([""] + failures if failures else [])) + "\n"
 
@@ -286,8 +359,12 @@ def markdown(done: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", default="10000,50000,100000", help="sample counts, comma-separated")
-    parser.add_argument("--budget-gib", type=float, default=None,
-                        help="pretend a machine with this much memory available (default: this one's)")
+    parser.add_argument(
+        "--budget-gib",
+        type=float,
+        default=None,
+        help="pretend a machine with this much memory available (default: this one's)",
+    )
     parser.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     args = parser.parse_args()

@@ -103,8 +103,10 @@ def load_reference(path: Path) -> dict[tuple[str, str], dict]:
     configs: dict[tuple[str, str], dict] = {}
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):
-            entry = configs.setdefault((row["embeddings_file"], row["config_id"]),
-                                       {"flags": row["flags"], "kind": row["kind"], "ami": {}, "k": {}})
+            entry = configs.setdefault(
+                (row["embeddings_file"], row["config_id"]),
+                {"flags": row["flags"], "kind": row["kind"], "ami": {}, "k": {}},
+            )
             ok = row["status"] == "ok"
             entry["ami"][int(row["seed"])] = float(row["ami"]) if ok else None
             entry["k"][int(row["seed"])] = int(row["n_clusters_pred"]) if ok else None
@@ -125,9 +127,18 @@ def run_zsbench(npz: Path, plan: dict[tuple[str, tuple[int, ...]], list[str]], c
     for (reducer, seeds), clusterers in plan.items():
         start = time.perf_counter()
         try:
-            result = zsbench.run_embeddings(x, y, encoder=npz.stem, dataset="digits", reducer=reducer,
-                                            clusterers=clusterers, seeds=list(seeds), store=False, cache=cache,
-                                            executor_options={"workers": 1})
+            result = zsbench.run_embeddings(
+                x,
+                y,
+                encoder=npz.stem,
+                dataset="digits",
+                reducer=reducer,
+                clusterers=clusterers,
+                seeds=list(seeds),
+                store=False,
+                cache=cache,
+                executor_options={"workers": 1},
+            )
         except zsbench.ZsbenchError as exc:  # a reducer refused before any clustering (e.g. too many dims)
             out.update({(reducer, c, s): (None, str(exc)) for c in clusterers for s in seeds})
             continue
@@ -135,8 +146,12 @@ def run_zsbench(npz: Path, plan: dict[tuple[str, tuple[int, ...]], list[str]], c
         for rec in result.to_records():
             ami = rec["metrics"].get("ami") if rec["status"] == "ok" else None
             out[(reducer, clusterers[labels.index(rec["clusterer"])], int(rec["seed"]))] = (ami, rec["error"])
-        print(f"  {npz.name} {reducer} x {len(clusterers)} clusterer(s) x seeds {list(seeds)}: "
-              f"{time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+        print(
+            f"  {npz.name} {reducer} x {len(clusterers)} clusterer(s) x seeds {list(seeds)}: "
+            f"{time.perf_counter() - start:.1f}s",
+            file=sys.stderr,
+            flush=True,
+        )
     return out
 
 
@@ -151,8 +166,12 @@ def canon(spec: str) -> str:
 def verdict(study: list[float | None], ours: list[float | None]) -> tuple[str, str, str, str]:
     """(study cell, zsbench cell, difference, verdict), AMI x100."""
     if all(v is None for v in study):
-        return "error", ("refused" if all(v is None for v in ours) else "ran"), "", (
-            "both refuse" if all(v is None for v in ours) else "DIFFERS")
+        return (
+            "error",
+            ("refused" if all(v is None for v in ours) else "ran"),
+            "",
+            ("both refuse" if all(v is None for v in ours) else "DIFFERS"),
+        )
     if any(v is None for v in ours):
         return "", "error", "", "DIFFERS"
     (sm, ss), (zm, zs) = mean_sd([100 * v for v in study]), mean_sd([100 * v for v in ours])
@@ -173,34 +192,64 @@ def write_fixture(reference: dict, emb_dir: Path, path: Path, chosen: list[str])
         ref = reference[("digits__raw.npz", config)]
         reducer, clusterer = to_specs(ref["flags"])
         # seed 0 only: every further seed costs the test another UMAP fit (the silhouette proxy's space)
-        entries.append({"config": config, "study_flags": ref["flags"], "reducer": reducer, "clusterer": clusterer,
-                        "seed": 0, "ami": ref["ami"][0], "n_clusters": ref["k"][0]})
-    doc = {"about": "AMI of the study's own cluster.py (scottclowe/zs-ssl-clustering @ 5cb58bd7, unmodified) "
-                    "on digits raw pixels; made by benchmarks/study_parity.py --fixture",
-           "embeddings": {"encoder": "raw-pixels", "dataset": "digits", "shape": list(emb.shape), "dtype": "float32",
-                          "sha256": hashlib.sha256(emb.tobytes()).hexdigest(),
-                          "labels_sha256": hashlib.sha256(np.asarray(raw["y_true"], np.int64).tobytes()).hexdigest()},
-           "configs": entries}
+        entries.append(
+            {
+                "config": config,
+                "study_flags": ref["flags"],
+                "reducer": reducer,
+                "clusterer": clusterer,
+                "seed": 0,
+                "ami": ref["ami"][0],
+                "n_clusters": ref["k"][0],
+            }
+        )
+    doc = {
+        "about": "AMI of the study's own cluster.py (scottclowe/zs-ssl-clustering @ 5cb58bd7, unmodified) "
+        "on digits raw pixels; made by benchmarks/study_parity.py --fixture",
+        "embeddings": {
+            "encoder": "raw-pixels",
+            "dataset": "digits",
+            "shape": list(emb.shape),
+            "dtype": "float32",
+            "sha256": hashlib.sha256(emb.tobytes()).hexdigest(),
+            "labels_sha256": hashlib.sha256(np.asarray(raw["y_true"], np.int64).tobytes()).hexdigest(),
+        },
+        "configs": entries,
+    }
     configs = ",\n  ".join(json.dumps(e) for e in doc.pop("configs"))  # one line per configuration
     path.write_text(json.dumps(doc, indent=1)[:-2] + f',\n "configs": [\n  {configs}\n ]\n}}\n')
 
 
 FIXTURE_CONFIGS = [
-    "km-pca0.9", "sc-none-nn10", "sc-pca0.8-nn10", "sc-zscore-nn10",
-    "ac-k-pca0.9-average-cosine", "ac-k-pca0.85-average-chebyshev",
-    "ac-nok-pca0.9-average-cosine-t0.71", "ac-nok-pca0.85-average-chebyshev-t2.0",
-    "ap-pca0.8-d0.85", "hdb-pca0.95-euclidean-ms5",  # AP on PCA costs 2.5 s a run: damping 0.9 is on UMAP
+    "km-pca0.9",
+    "sc-none-nn10",
+    "sc-pca0.8-nn10",
+    "sc-zscore-nn10",
+    "ac-k-pca0.9-average-cosine",
+    "ac-k-pca0.85-average-chebyshev",
+    "ac-nok-pca0.9-average-cosine-t0.71",
+    "ac-nok-pca0.85-average-chebyshev-t2.0",
+    "ap-pca0.8-d0.85",
+    "hdb-pca0.95-euclidean-ms5",  # AP on PCA costs 2.5 s a run: damping 0.9 is on UMAP
     # UMAP-50 costs the test nothing more: it is also the silhouette proxy's space, fitted anyway
-    "km-umap50", "ac-k-umap50-ward-euclidean", "ac-nok-umap50-ward-euclidean-t2.0",
-    "ac-nok-umap50-average-chebyshev-t1.0", "ap-umap50-d0.9", "hdb-umap50-l1-ms5", "hdb-umap50-euclidean-ms2",
+    "km-umap50",
+    "ac-k-umap50-ward-euclidean",
+    "ac-nok-umap50-ward-euclidean-t2.0",
+    "ac-nok-umap50-average-chebyshev-t1.0",
+    "ap-umap50-d0.9",
+    "hdb-umap50-l1-ms5",
+    "hdb-umap50-euclidean-ms2",
 ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, required=True, help="folder with reference.csv and emb/")
-    parser.add_argument("--kinds", default="PCA,none,zscore-only,UMAP-50",
-                        help="config kinds to run, in this order (reference.csv's kind column)")
+    parser.add_argument(
+        "--kinds",
+        default="PCA,none,zscore-only,UMAP-50",
+        help="config kinds to run, in this order (reference.csv's kind column)",
+    )
     parser.add_argument("--files", default="digits__raw.npz,digits__effnetlite0.npz")
     parser.add_argument("--fixture", type=Path, help="write the test fixture here instead of running")
     args = parser.parse_args()

@@ -38,15 +38,15 @@ UMAP = "--dim-reducer=None --dim-reducer-man=UMAP --ndim-reduced-man=50 --no-zsc
 FLAGS = {
     "kmeans": f"{UMAP} --no-zscore2 --no-ndim-correction --clusterer-name=KMeans",
     "spectral": f"{UMAP} --no-zscore2 --no-ndim-correction --clusterer-name=SpectralClustering "
-                "--spectral-assigner=cluster_qr --spectral-affinity=nearest_neighbors --spectral-n-neighbors=10",
+    "--spectral-assigner=cluster_qr --spectral-affinity=nearest_neighbors --spectral-n-neighbors=10",
     "agglomerative": f"{UMAP} --no-zscore2 --no-ndim-correction --clusterer-name=AgglomerativeClustering "
-                     "--distance-metric=euclidean --aggclust-linkage=ward",
+    "--distance-metric=euclidean --aggclust-linkage=ward",
     "agglomerative-no-k": f"{UMAP} --azscore2 --ndim-correction --clusterer-name=AgglomerativeClustering "
-                          "--distance-metric=euclidean --aggclust-linkage=ward --aggclust-dist-thresh=2.0",
+    "--distance-metric=euclidean --aggclust-linkage=ward --aggclust-dist-thresh=2.0",
     "affinity-propagation": f"{UMAP} --no-zscore2 --no-ndim-correction --clusterer-name=AffinityPropagation "
-                            "--affinity-damping=0.9 --affinity-conv-iter=15",
+    "--affinity-damping=0.9 --affinity-conv-iter=15",
     "hdbscan": f"{UMAP} --no-zscore2 --no-ndim-correction --clusterer-name=HDBSCAN --hdbscan-method=eom "
-               "--min-samples=5 --max-samples=0.2 --distance-metric=euclidean",
+    "--min-samples=5 --max-samples=0.2 --distance-metric=euclidean",
 }
 AMI_LINE = re.compile(r"^\s*AMI\s*\.*\s*([0-9.]+)\s*$", re.M)  # cluster.py prints "  AMI ......  0.1234"
 
@@ -71,9 +71,24 @@ def study(src: Path, python: str, emb: Path, seeds: list[int]) -> tuple[float, d
     env = {**os.environ, "PYTHONPATH": str(src)}
     for name, flags in FLAGS.items():
         for seed in seeds:
-            cmd = [python, "zs_ssl_clustering/cluster.py", "--dataset", "digits", "--model", "raw-pixels",
-                   "--embedding-dir", str(emb), "--partition", "test", "--disable-wandb", "--no-save-pred",
-                   "--workers", "1", f"--seed={seed}", *flags.split()]
+            cmd = [
+                python,
+                "zs_ssl_clustering/cluster.py",
+                "--dataset",
+                "digits",
+                "--model",
+                "raw-pixels",
+                "--embedding-dir",
+                str(emb),
+                "--partition",
+                "test",
+                "--disable-wandb",
+                "--no-save-pred",
+                "--workers",
+                "1",
+                f"--seed={seed}",
+                *flags.split(),
+            ]
             start = time.perf_counter()
             out = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True)
             total += time.perf_counter() - start
@@ -90,8 +105,18 @@ def zsbench_run(npz: Path, folder: Path, seeds: list[int]) -> tuple[float, dict[
 
     store = folder / "results.sqlite"
     env = {**os.environ, "ZSBENCH_STORE": str(store), "ZSBENCH_CACHE": str(folder / "cache")}
-    cmd = ["zsbench", "run", "--embeddings", str(npz), "--name", "raw-pixels", "--dataset", "digits",
-           "--seeds", str(len(seeds))]
+    cmd = [
+        "zsbench",
+        "run",
+        "--embeddings",
+        str(npz),
+        "--name",
+        "raw-pixels",
+        "--dataset",
+        "digits",
+        "--seeds",
+        str(len(seeds)),
+    ]
     start = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
@@ -107,8 +132,9 @@ def main() -> None:
     parser.add_argument("--study", type=Path, required=True, help="a checkout of scottclowe/zs-ssl-clustering")
     parser.add_argument("--python", default=sys.executable, help="an interpreter with the study's dependencies")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3, the protocol's)")
-    parser.add_argument("--repeats", type=int, default=3, help="zsbench runs timed (median); the study's 18 "
-                        "processes run once")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="zsbench runs timed (median); the study's 18 processes run once"
+    )
     args = parser.parse_args()
     args.seeds = list(range(args.seeds))
     if not (args.study / "zs_ssl_clustering" / "cluster.py").is_file():
@@ -128,8 +154,10 @@ def main() -> None:
     jobs = len(FLAGS) * len(args.seeds)
     print(f"digits raw pixels, {len(FLAGS)} clusterers x {len(args.seeds)} seeds:")
     print(f"  study, {jobs} cluster.py processes one after another: {theirs:.1f} s")
-    print(f"  zsbench run --embeddings (fresh store and cache, warm JIT cache): {ours:.1f} s (median of "
-          f"{len(times)}: {', '.join(f'{t:.1f}' for t in times)})")
+    print(
+        f"  zsbench run --embeddings (fresh store and cache, warm JIT cache): {ours:.1f} s (median of "
+        f"{len(times)}: {', '.join(f'{t:.1f}' for t in times)})"
+    )
     print(f"  ratio: {theirs / ours:.1f}x\n")
     print("| clusterer | study AMI ×100 | zsbench AMI ×100 |\n|---|---:|---:|")
     for name in FLAGS:

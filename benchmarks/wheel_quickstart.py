@@ -36,8 +36,14 @@ def main() -> int:
         work = root / "work"
         work.mkdir()
         env = user_env(work)
-        where = subprocess.run([str(python), "-c", "import zsbench; print(zsbench.__file__, zsbench.__version__)"],
-                               cwd=work, env=env, capture_output=True, text=True, check=True).stdout.strip()
+        where = subprocess.run(
+            [str(python), "-c", "import zsbench; print(zsbench.__file__, zsbench.__version__)"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         print(f"zsbench from {where}")
         if Path(where.split()[0]).is_relative_to(REPO):
             print("zsbench was imported from this source tree, not the wheel")

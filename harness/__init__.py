@@ -17,12 +17,29 @@ from zsbench.plugin.hookspecs import hookimpl
 # has no metadata at all (an editable install's metadata follows a bump once it is reinstalled).
 __version__ = "0.1.0"
 
-__all__ = ["ZsbenchError", "hookimpl", "registered", "run", "run_embeddings", "load_npz",
-           "RunRequest", "RunResult", "Result", "ResultStore", "__version__"]
+__all__ = [
+    "ZsbenchError",
+    "hookimpl",
+    "registered",
+    "run",
+    "run_embeddings",
+    "load_npz",
+    "RunRequest",
+    "RunResult",
+    "Result",
+    "ResultStore",
+    "__version__",
+]
 
-_LAZY = {"run": "zsbench.api", "run_embeddings": "zsbench.api", "load_npz": "zsbench.engine.inputs",
-         "RunRequest": "zsbench.engine.request", "RunResult": "zsbench.api", "Result": "zsbench.core.result",
-         "ResultStore": "zsbench.storage.store"}
+_LAZY = {
+    "run": "zsbench.api",
+    "run_embeddings": "zsbench.api",
+    "load_npz": "zsbench.engine.inputs",
+    "RunRequest": "zsbench.engine.request",
+    "RunResult": "zsbench.api",
+    "Result": "zsbench.core.result",
+    "ResultStore": "zsbench.storage.store",
+}
 
 
 def __getattr__(name: str):

@@ -97,14 +97,32 @@ def run(
         given = weights_path(weights, "weights")
         other = options.get("weights")
         if other is not None and Path(other).expanduser().resolve() != Path(given).expanduser().resolve():
-            raise InvalidInputError(f"weights={given!r} and encoder_options['weights']={other!r} name different "
-                                    "files; pass the weights once, as weights=")
+            raise InvalidInputError(
+                f"weights={given!r} and encoder_options['weights']={other!r} name different "
+                "files; pass the weights once, as weights="
+            )
         options["weights"] = given
-    return run_request(RunRequest(
-        encoders=encoder, datasets=dataset, clusterers=clusterers, reducers=reducer, seeds=seeds,
-        protocol=protocol, encoder_options=options, dataset_options=dataset_options, max_samples=max_samples,
-        subsample_seed=subsample_seed, skip_bad=skip_bad, knn=knn, executor=executor,
-        executor_options=executor_options, store=store, cache=cache), progress)
+    return run_request(
+        RunRequest(
+            encoders=encoder,
+            datasets=dataset,
+            clusterers=clusterers,
+            reducers=reducer,
+            seeds=seeds,
+            protocol=protocol,
+            encoder_options=options,
+            dataset_options=dataset_options,
+            max_samples=max_samples,
+            subsample_seed=subsample_seed,
+            skip_bad=skip_bad,
+            knn=knn,
+            executor=executor,
+            executor_options=executor_options,
+            store=store,
+            cache=cache,
+        ),
+        progress,
+    )
 
 
 def run_request(request: RunRequest, progress: Progress | None = None) -> RunResult:
@@ -116,8 +134,9 @@ def weights_path(value: Any, argument: str, must_exist: bool = True) -> str:
     """A weights argument as the path string the encoder option takes: said in the Python API's words
     (``weights=``), before the pipeline's checks, which speak of ``--weights``."""
     if not isinstance(value, str | os.PathLike):
-        raise InvalidInputError(f"{argument} takes the path of a weights file (a str or os.PathLike), "
-                                f"got {type(value).__name__}")
+        raise InvalidInputError(
+            f"{argument} takes the path of a weights file (a str or os.PathLike), got {type(value).__name__}"
+        )
     path = os.fspath(value)
     if not isinstance(path, str):  # a bytes path
         raise InvalidInputError(f"{argument} takes a str path, got {type(path).__name__}")
@@ -149,13 +168,28 @@ def run_embeddings(
 
     With ``protocol="study"``, ``encoder`` names the study encoder whose configurations apply
     (e.g. ``"raw-pixels"``); a name outside the study is an error naming the encoders it covers."""
-    request = RunRequest(encoders=(encoder,), datasets=(dataset,), clusterers=clusterers,
-                         reducers=reducer, seeds=seeds, protocol=protocol, executor=executor,
-                         executor_options=executor_options, store=store, cache=cache)
+    request = RunRequest(
+        encoders=(encoder,),
+        datasets=(dataset,),
+        clusterers=clusterers,
+        reducers=reducer,
+        seeds=seeds,
+        protocol=protocol,
+        executor=executor,
+        executor_options=executor_options,
+        store=store,
+        cache=cache,
+    )
     return run_embeddings_request(embeddings, labels, request, source=source, progress=progress)
 
 
-def run_embeddings_request(embeddings: Any, labels: Any, request: RunRequest, *, source: dict[str, Any] | None = None,
-                           progress: Progress | None = None) -> RunResult:
+def run_embeddings_request(
+    embeddings: Any,
+    labels: Any,
+    request: RunRequest,
+    *,
+    source: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
     """:func:`run_embeddings` of ``request``, which names one encoder and one dataset (the names recorded)."""
     return RunResult.of(run_arrays(embeddings, labels, request, source=source, progress=progress))

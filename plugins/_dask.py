@@ -22,7 +22,7 @@ class DaskExecutor:
         try:
             import distributed
         except ImportError as exc:
-            raise ZsbenchError('executor \'dask\' needs dask.distributed: pip install "zsbench[dask]"') from exc
+            raise ZsbenchError("executor 'dask' needs dask.distributed: pip install \"zsbench[dask]\"") from exc
         self._distributed = distributed
         n = check_workers(workers, "executor 'dask'")
         self.timeout = float(timeout)
@@ -41,9 +41,14 @@ class DaskExecutor:
             # No dashboard. The scheduler still serves its small HTTP API (health, metrics), by default
             # on port 8787; an ephemeral port on 127.0.0.1 avoids clashing with other clusters.
             self.cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, env=env,
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                env=env,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            )
             try:
                 self.client = distributed.Client(self.cluster, timeout=self.timeout, set_as_default=False)
             except BaseException:
@@ -61,7 +66,8 @@ class DaskExecutor:
             raise ZsbenchError(
                 f"cannot reach a dask scheduler at {address} within {self.timeout:g} s "
                 f"({type(exc).__name__}); start one with `dask scheduler` (and workers with "
-                f"`dask worker {address}`), or drop --scheduler to run a local cluster") from None
+                f"`dask worker {address}`), or drop --scheduler to run a local cluster"
+            ) from None
         if n:
             try:
                 client.wait_for_workers(n, timeout=self.timeout)
@@ -70,7 +76,8 @@ class DaskExecutor:
                 client.close()
                 raise ZsbenchError(
                     f"the dask scheduler at {address} has {have} worker(s), not the {n} asked for, after "
-                    f"{self.timeout:g} s; start more with `dask worker {address}` or lower workers") from None
+                    f"{self.timeout:g} s; start more with `dask worker {address}` or lower workers"
+                ) from None
         return client
 
     def _count_workers(self) -> int:
@@ -98,7 +105,9 @@ class DaskExecutor:
             warnings.warn(
                 f"no dask worker at {self.scheduler} offers resources {wanted}; running those tasks on any "
                 "worker (start workers with e.g. `dask worker ADDRESS --resources GPU=1` to honour it)",
-                RuntimeWarning, stacklevel=3)
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return None
 
     def submit(self, fn: Callable[..., Any], *args: Any, resources: Mapping[str, float] | None = None):
@@ -112,8 +121,13 @@ class DaskExecutor:
     def describe(self) -> dict[str, Any]:
         if not self._closed:
             self.workers = self._count_workers()
-        return {"executor": self.name, "workers": self.workers, "scheduler": self.scheduler,
-                "owned_cluster": self.owned, "dask_version": self._distributed.__version__}
+        return {
+            "executor": self.name,
+            "workers": self.workers,
+            "scheduler": self.scheduler,
+            "owned_cluster": self.owned,
+            "dask_version": self._distributed.__version__,
+        }
 
     def close(self, cancel: bool = False) -> None:
         """Close the client, and the cluster if this executor started it. Closing the client releases

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data
 except ImportError:  # older releases validate through a method of the estimator
+
     def validate_data(estimator, X, **kwargs):
         return estimator._validate_data(X, **kwargs)
 
@@ -43,8 +44,7 @@ class Identity(TransformerMixin, BaseEstimator):
 class ZScorePCA(TransformerMixin, BaseEstimator):
     """Z-score each dimension, then PCA to ``n_components`` dims (int) or variance fraction (float)."""
 
-    def __init__(self, n_components: int | float = 50, svd_solver: str = "full",
-                 random_state: int | None = None):
+    def __init__(self, n_components: int | float = 50, svd_solver: str = "full", random_state: int | None = None):
         self.n_components = n_components
         self.svd_solver = svd_solver
         self.random_state = random_state
@@ -57,8 +57,7 @@ class ZScorePCA(TransformerMixin, BaseEstimator):
         if isinstance(n, float) and not 0.0 < n < 1.0:
             raise ValueError(f"n_components={n}: a float is a variance fraction in (0, 1)")
         if isinstance(n, int) and not 1 <= n <= min(x.shape):
-            raise ValueError(f"n_components={n}: must be between 1 and min(samples, features)="
-                             f"{min(x.shape)}")
+            raise ValueError(f"n_components={n}: must be between 1 and min(samples, features)={min(x.shape)}")
         # the z-score statistics are kept so that transform() applies the fitted scaling
         self.mean_ = x.mean(axis=0)
         self.scale_ = (x - self.mean_).std(axis=0)
@@ -106,8 +105,7 @@ class ScaledAgglomerative(ClusterMixin, BaseEstimator):
     threshold means the same at any scale and, for euclidean and l1 distances, any dimension count.
     """
 
-    def __init__(self, distance_threshold: float = 2.0, linkage: str = "ward",
-                 metric: str = "euclidean"):
+    def __init__(self, distance_threshold: float = 2.0, linkage: str = "ward", metric: str = "euclidean"):
         self.distance_threshold = distance_threshold
         self.linkage = linkage
         self.metric = metric
@@ -121,9 +119,14 @@ class ScaledAgglomerative(ClusterMixin, BaseEstimator):
         scaled = centred / scale if scale > 0 else centred
         scaled /= dimension_divisor(self.metric, x.shape[1])
         model = AgglomerativeClustering(
-            n_clusters=None, distance_threshold=self.distance_threshold, linkage=self.linkage,
-            metric=self.metric, compute_full_tree=True, connectivity=None,
-            compute_distances=False)
+            n_clusters=None,
+            distance_threshold=self.distance_threshold,
+            linkage=self.linkage,
+            metric=self.metric,
+            compute_full_tree=True,
+            connectivity=None,
+            compute_distances=False,
+        )
         self.labels_ = model.fit_predict(scaled)
         self.model_ = model
         return self
@@ -132,11 +135,18 @@ class ScaledAgglomerative(ClusterMixin, BaseEstimator):
 class FractionalHDBSCAN(ClusterMixin, BaseEstimator):
     """HDBSCAN (the ``hdbscan`` package) whose largest cluster is a fraction of the sample count."""
 
-    def __init__(self, min_cluster_size: int = 5, min_samples: int | None = None,
-                 max_cluster_fraction: float = 0.2, cluster_selection_method: str = "eom",
-                 metric: str = "euclidean", alpha: float = 1.0,
-                 cluster_selection_epsilon: float = 0.0, allow_single_cluster: bool = False,
-                 approx_min_span_tree: bool = True):
+    def __init__(
+        self,
+        min_cluster_size: int = 5,
+        min_samples: int | None = None,
+        max_cluster_fraction: float = 0.2,
+        cluster_selection_method: str = "eom",
+        metric: str = "euclidean",
+        alpha: float = 1.0,
+        cluster_selection_epsilon: float = 0.0,
+        allow_single_cluster: bool = False,
+        approx_min_span_tree: bool = True,
+    ):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.max_cluster_fraction = max_cluster_fraction
@@ -155,13 +165,19 @@ class FractionalHDBSCAN(ClusterMixin, BaseEstimator):
             x = x.copy()
         max_cluster_size = round(self.max_cluster_fraction * len(x))
         model = hdbscan.HDBSCAN(
-            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
-            max_cluster_size=max_cluster_size, metric=self.metric, alpha=self.alpha,
+            min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+            max_cluster_size=max_cluster_size,
+            metric=self.metric,
+            alpha=self.alpha,
             cluster_selection_method=self.cluster_selection_method,
             cluster_selection_epsilon=self.cluster_selection_epsilon,
             allow_single_cluster=self.allow_single_cluster,
-            approx_min_span_tree=self.approx_min_span_tree, core_dist_n_jobs=1,
-            gen_min_span_tree=False, prediction_data=False)
+            approx_min_span_tree=self.approx_min_span_tree,
+            core_dist_n_jobs=1,
+            gen_min_span_tree=False,
+            prediction_data=False,
+        )
         self.labels_ = model.fit_predict(x)
         self.max_cluster_size_, self.model_ = max_cluster_size, model
         return self
@@ -172,10 +188,19 @@ class FractionalSklearnHDBSCAN(ClusterMixin, BaseEstimator):
     sample count. Unlike the ``hdbscan`` package's, its ``min_samples`` counts the point itself, and
     None means ``min_cluster_size``."""
 
-    def __init__(self, min_cluster_size: int = 5, min_samples: int | None = None,
-                 max_cluster_fraction: float = 0.2, cluster_selection_method: str = "eom",
-                 metric: str = "euclidean", alpha: float = 1.0, cluster_selection_epsilon: float = 0.0,
-                 allow_single_cluster: bool = False, algorithm: str = "auto", leaf_size: int = 40):
+    def __init__(
+        self,
+        min_cluster_size: int = 5,
+        min_samples: int | None = None,
+        max_cluster_fraction: float = 0.2,
+        cluster_selection_method: str = "eom",
+        metric: str = "euclidean",
+        alpha: float = 1.0,
+        cluster_selection_epsilon: float = 0.0,
+        allow_single_cluster: bool = False,
+        algorithm: str = "auto",
+        leaf_size: int = 40,
+    ):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.max_cluster_fraction = max_cluster_fraction
@@ -194,12 +219,21 @@ class FractionalSklearnHDBSCAN(ClusterMixin, BaseEstimator):
         # as the study's cluster.py:451-456 turns its max_samples fraction into a sample count
         max_cluster_size = round(self.max_cluster_fraction * len(x))
         model = HDBSCAN(
-            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
-            max_cluster_size=max_cluster_size, metric=self.metric, metric_params=None, alpha=self.alpha,
+            min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+            max_cluster_size=max_cluster_size,
+            metric=self.metric,
+            metric_params=None,
+            alpha=self.alpha,
             cluster_selection_method=self.cluster_selection_method,
             cluster_selection_epsilon=self.cluster_selection_epsilon,
-            allow_single_cluster=self.allow_single_cluster, algorithm=self.algorithm,
-            leaf_size=self.leaf_size, n_jobs=1, store_centers=None, copy=True)
+            allow_single_cluster=self.allow_single_cluster,
+            algorithm=self.algorithm,
+            leaf_size=self.leaf_size,
+            n_jobs=1,
+            store_centers=None,
+            copy=True,
+        )
         self.labels_ = model.fit_predict(x)
         self.max_cluster_size_, self.model_ = max_cluster_size, model
         return self

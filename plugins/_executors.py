@@ -16,15 +16,22 @@ from typing import Any
 from zsbench.plugin import ZsbenchError, usable_cores
 
 # Read by OpenMP, OpenBLAS, MKL, Accelerate, numexpr and numba when they load.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
 
 
 def check_workers(workers: Any, what: str) -> int | None:
     if workers is None:
         return None
     ok = (isinstance(workers, int) and not isinstance(workers, bool)) or (
-        isinstance(workers, str) and workers.strip().isdigit())
+        isinstance(workers, str) and workers.strip().isdigit()
+    )
     n = int(workers) if ok else 0
     if n < 1:
         raise ZsbenchError(f"{what}: workers must be a whole number of at least 1, not {workers!r}")
@@ -90,8 +97,9 @@ def die_with_parent() -> None:
     """
     parent = multiprocessing.parent_process()
     if parent is not None and isinstance(parent.sentinel, int):
-        threading.Thread(target=_exit_when_closed, args=(parent.sentinel,), daemon=True,
-                         name="zsbench-parent-watch").start()
+        threading.Thread(
+            target=_exit_when_closed, args=(parent.sentinel,), daemon=True, name="zsbench-parent-watch"
+        ).start()
     if sys.platform.startswith("linux"):
         before = os.getppid()
         try:
@@ -142,12 +150,16 @@ class LocalExecutor:
         if self._pool is None:
             assert self.threads_per_worker is not None  # submit() starts a pool only when not in process
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context(self.start_method),
-                initializer=_worker_start, initargs=(self.threads_per_worker,))
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context(self.start_method),
+                initializer=_worker_start,
+                initargs=(self.threads_per_worker,),
+            )
         return self._pool
 
-    def submit(self, fn: Callable[..., Any], *args: Any,
-               resources: Mapping[str, float] | None = None) -> concurrent.futures.Future:
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, resources: Mapping[str, float] | None = None
+    ) -> concurrent.futures.Future:
         """Run ``fn(*args)``; ``resources`` is accepted and ignored (every worker is alike)."""
         if self._closed:
             raise RuntimeError("executor 'local' is closed")
@@ -169,8 +181,13 @@ class LocalExecutor:
         return concurrent.futures.as_completed(futures)
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": self.name, "workers": self.workers, "in_process": self.in_process,
-                "threads_per_worker": self.threads_per_worker, "start_method": self.start_method}
+        return {
+            "executor": self.name,
+            "workers": self.workers,
+            "in_process": self.in_process,
+            "threads_per_worker": self.threads_per_worker,
+            "start_method": self.start_method,
+        }
 
     def close(self, cancel: bool = False) -> None:
         """Shut the pool down, waiting for running tasks; ``cancel`` drops queued tasks and stops

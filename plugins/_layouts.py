@@ -46,15 +46,24 @@ def load(layout, data_dir: str | None, download: bool) -> ImageFiles:
     paths, labels, extra = READERS[layout.reader](layout, root)
     found = {label for label in labels if label != ""}
     info: dict[str, Any] = {
-        "source": layout.source, "url": layout.url, "split": layout.split, "label": layout.label,
-        "n_classes": len(found), "expected_n_classes": layout.expected_n_classes, "group": layout.group,
-        "n_images": len(paths), "expected_test_size": layout.expected_test_size, **extra,
+        "source": layout.source,
+        "url": layout.url,
+        "split": layout.split,
+        "label": layout.label,
+        "n_classes": len(found),
+        "expected_n_classes": layout.expected_n_classes,
+        "group": layout.group,
+        "n_images": len(paths),
+        "expected_test_size": layout.expected_test_size,
+        **extra,
     }
     if layout.expected_source_images is not None:
         info["expected_source_images"] = layout.expected_source_images
         if extra["n_source_images"] != layout.expected_source_images:
-            info["warning"] = (f"{extra['n_source_images']:,} source images found where the published release "
-                               f"has {layout.expected_source_images:,}: the partition is not the study's")
+            info["warning"] = (
+                f"{extra['n_source_images']:,} source images found where the published release "
+                f"has {layout.expected_source_images:,}: the partition is not the study's"
+            )
     if layout.notes:
         info["notes"] = layout.notes
     return ImageFiles(paths, labels, root, info)
@@ -64,8 +73,10 @@ def _how(layout, download: bool, root: Path) -> str:
     get = " ".join(filter(None, [f"Get {layout.source} from {layout.url}.", layout.get]))
     if layout.download:
         if download and root.exists():
-            return (f"{get} --download did not run because {root} exists but is incomplete; remove it "
-                    f"to download {layout.download} again.")
+            return (
+                f"{get} --download did not run because {root} exists but is incomplete; remove it "
+                f"to download {layout.download} again."
+            )
         return f"{get} --download fetches {layout.download} and unpacks it into {root.parent}."
     if download:
         return f"--download cannot fetch {layout.name}: {layout.no_download}. {get}"
@@ -84,8 +95,7 @@ def _folders(layout, root: Path) -> tuple[list[Path], list[str], dict]:
 
 def _imagenet_v2(layout, root: Path) -> tuple[list[Path], list[int], dict]:
     """Integer-named class folders; the label is that integer (so "10" is class 10, not the 3rd)."""
-    classes = sorted((int(d.name), d) for d in root.iterdir()
-                     if d.is_dir() and d.name.isascii() and d.name.isdigit())
+    classes = sorted((int(d.name), d) for d in root.iterdir() if d.is_dir() and d.name.isascii() and d.name.isdigit())
     paths, labels = [], []
     for index, folder in classes:
         for path in sorted(folder.iterdir()):
@@ -106,8 +116,10 @@ def _pairs(path: Path) -> list[tuple[str, str]]:
             if not fields:
                 continue
             if len(fields) != 2:
-                raise ZsbenchError(f"{path} line {number}: expected '<image_id> <value>', got {line.strip()!r}; "
-                                   "the file is not the published one")
+                raise ZsbenchError(
+                    f"{path} line {number}: expected '<image_id> <value>', got {line.strip()!r}; "
+                    "the file is not the published one"
+                )
             rows.append((fields[0], fields[1]))
     return rows
 
@@ -124,21 +136,28 @@ def _nabirds(layout, root: Path) -> tuple[list[Path], list[int], dict]:
                 raise ZsbenchError(f"dataset nabirds: image {image_id} of images.txt has no line in {root / name}")
         flag = training[image_id]
         if flag not in ("0", "1"):
-            raise ZsbenchError(f"dataset nabirds: {root / 'train_test_split.txt'} gives is_training_image "
-                               f"{flag!r} for image {image_id}; expected 0 or 1")
+            raise ZsbenchError(
+                f"dataset nabirds: {root / 'train_test_split.txt'} gives is_training_image "
+                f"{flag!r} for image {image_id}; expected 0 or 1"
+            )
         if flag == "0":
             if not classes[image_id].isdigit():
-                raise ZsbenchError(f"dataset nabirds: {root / 'image_class_labels.txt'} gives class "
-                                   f"{classes[image_id]!r} for image {image_id}; expected an integer class_id")
+                raise ZsbenchError(
+                    f"dataset nabirds: {root / 'image_class_labels.txt'} gives class "
+                    f"{classes[image_id]!r} for image {image_id}; expected an integer class_id"
+                )
             paths.append(root / "images" / relative)
             labels.append(int(classes[image_id]))
     absent = [p for p in paths if not p.is_file()]
     if absent:
-        raise MissingDataError(f"dataset nabirds: {len(absent)} test image(s) listed in images.txt are missing "
-                               f"(first: {absent[0]}); unpack nabirds.tar.gz from {layout.url} again")
+        raise MissingDataError(
+            f"dataset nabirds: {len(absent)} test image(s) listed in images.txt are missing "
+            f"(first: {absent[0]}); unpack nabirds.tar.gz from {layout.url} again"
+        )
     if not paths:
-        raise MissingDataError(f"dataset nabirds: {root / 'train_test_split.txt'} marks no image as a test "
-                               "image (is_training_image = 0)")
+        raise MissingDataError(
+            f"dataset nabirds: {root / 'train_test_split.txt'} marks no image as a test image (is_training_image = 0)"
+        )
     return paths, labels, {}
 
 
@@ -190,8 +209,9 @@ def _utkface(layout, root: Path) -> tuple[list[Path], list[int], dict]:
         if not np.any(~test & (ages == age)):
             test[np.flatnonzero(ages == age)[0]] = False
     if not test.any():
-        raise ZsbenchError(f"dataset {layout.name}: the study's 25% test partition of the {n} image(s) in "
-                           f"{root} is empty")
+        raise ZsbenchError(
+            f"dataset {layout.name}: the study's 25% test partition of the {n} image(s) in {root} is empty"
+        )
     return [kept[i][0] for i in np.flatnonzero(test)], [int(a) for a in ages[test]], extra
 
 
@@ -201,8 +221,7 @@ def breakhis_class(filename: str) -> int | None:
     if filename[4:5] not in ("B", "M") or len(fields) < 4:
         return None
     try:
-        return (BREAKHIS_MAGNIFICATIONS.index(int(fields[3])) * len(BREAKHIS_TYPES)
-                + BREAKHIS_TYPES.index(fields[0]))
+        return BREAKHIS_MAGNIFICATIONS.index(int(fields[3])) * len(BREAKHIS_TYPES) + BREAKHIS_TYPES.index(fields[0])
     except ValueError:
         return None
 
@@ -212,17 +231,22 @@ def _breakhis(layout, root: Path) -> tuple[list[Path], list[int], dict]:
     from sklearn.model_selection import train_test_split
 
     breast = root / "histology_slides" / "breast"
-    relative = sorted(Path(folder, name).relative_to(breast).as_posix()
-                      for folder, _, names in os.walk(breast)
-                      for name in names if name.startswith("SOB_") and name.endswith(".png"))
+    relative = sorted(
+        Path(folder, name).relative_to(breast).as_posix()
+        for folder, _, names in os.walk(breast)
+        for name in names
+        if name.startswith("SOB_") and name.endswith(".png")
+    )
     if not relative:
         raise missing(layout.name, root, [layout.expect], _how(layout, False, root))
     codes = [breakhis_class(Path(r).name) for r in relative]
     bad = [r for r, code in zip(relative, codes, strict=True) if code is None]
     if bad:
-        raise ZsbenchError(f"dataset {layout.name}: {len(bad)} file name(s) are not SOB_<B|M>_<tumour type>-"
-                           f"<year>-<slide>-<40|100|200|400>-<seq>.png (first: {breast / bad[0]}); the study's "
-                           "code cannot read them either: restore the published files")
+        raise ZsbenchError(
+            f"dataset {layout.name}: {len(bad)} file name(s) are not SOB_<B|M>_<tumour type>-"
+            f"<year>-<slide>-<40|100|200|400>-<seq>.png (first: {breast / bad[0]}); the study's "
+            "code cannot read them either: restore the published files"
+        )
     try:  # unstratified: the study's get_dataset_labels finds no labels on its BreakHis class
         _, test = train_test_split(np.arange(len(relative)), test_size=0.40, random_state=0, stratify=None)
     except ValueError as exc:
@@ -233,16 +257,25 @@ def _breakhis(layout, root: Path) -> tuple[list[Path], list[int], dict]:
 def _breakhis_all(layout, root: Path) -> tuple[list[Path], list[str], dict]:
     """<benign|malignant>/SOB/<tumor type>/<patient>/<magnification>/<image>; label = tumour type."""
     breast = root / "histology_slides" / "breast"
-    paths = sorted(p for p in breast.glob("*/SOB/*/*/*/*")
-                   if p.relative_to(breast).parts[0] in ("benign", "malignant") and _is_image(p))
+    paths = sorted(
+        p
+        for p in breast.glob("*/SOB/*/*/*/*")
+        if p.relative_to(breast).parts[0] in ("benign", "malignant") and _is_image(p)
+    )
     if not paths:
         raise missing(layout.name, root, [layout.expect], _how(layout, False, root))
     return paths, [p.relative_to(breast).parts[2] for p in paths], {}
 
 
 READERS: dict[str, Callable[[Any, Path], tuple[list[Path], list[str] | list[int], dict]]] = {
-    "folders": _folders, "imagenet-v2": _imagenet_v2, "nabirds": _nabirds, "utkface": _utkface,
-    "utkface-all": _utkface_all, "breakhis": _breakhis, "breakhis-all": _breakhis_all}
+    "folders": _folders,
+    "imagenet-v2": _imagenet_v2,
+    "nabirds": _nabirds,
+    "utkface": _utkface,
+    "utkface-all": _utkface_all,
+    "breakhis": _breakhis,
+    "breakhis-all": _breakhis_all,
+}
 
 
 def _fetch(layout, base: Path) -> None:
@@ -260,13 +293,17 @@ def _fetch(layout, base: Path) -> None:
                 _extract(tar, Path(tmp))
             unpacked = Path(tmp) / layout.folder
             if not unpacked.is_dir():
-                raise MissingDataError(f"dataset {layout.name}: {layout.download} does not contain "
-                                       f"{layout.folder}/; download it yourself from {layout.url}")
+                raise MissingDataError(
+                    f"dataset {layout.name}: {layout.download} does not contain "
+                    f"{layout.folder}/; download it yourself from {layout.url}"
+                )
             unpacked.rename(base / layout.folder)
     except (OSError, tarfile.TarError) as exc:
-        raise MissingDataError(f"dataset {layout.name}: downloading {layout.download} into {base} failed "
-                               f"({type(exc).__name__}: {exc}); download and unpack it there yourself, "
-                               f"or try --download again") from None
+        raise MissingDataError(
+            f"dataset {layout.name}: downloading {layout.download} into {base} failed "
+            f"({type(exc).__name__}: {exc}); download and unpack it there yourself, "
+            f"or try --download again"
+        ) from None
     finally:
         archive.unlink(missing_ok=True)
 

@@ -56,16 +56,16 @@ def timm_vit_b16(global_pool: str = "token") -> torch.nn.Module:
     """timm's ViT-B/16 (LayerNorm eps 1e-6, qkv bias), no head."""
     import timm
 
-    return timm.create_model("vit_base_patch16_224", pretrained=False, num_classes=0,
-                             global_pool=global_pool)
+    return timm.create_model("vit_base_patch16_224", pretrained=False, num_classes=0, global_pool=global_pool)
 
 
 def timm_dinov2_b14() -> torch.nn.Module:
     """timm's DINOv2 ViT-B/14 at its native 518 px grid, positions interpolated for 224 px input."""
     import timm
 
-    return timm.create_model("vit_base_patch14_dinov2", pretrained=False, num_classes=0,
-                             img_size=518, dynamic_img_size=True)
+    return timm.create_model(
+        "vit_base_patch14_dinov2", pretrained=False, num_classes=0, img_size=518, dynamic_img_size=True
+    )
 
 
 ARCHITECTURES: dict[str, Callable[..., torch.nn.Module]] = {
@@ -93,8 +93,7 @@ def mae(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in select(state, "model").items() if not k.startswith("head.")}
 
 
-LAYOUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "flat": flat, "moco-v3": moco_v3, "mae": mae}
+LAYOUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"flat": flat, "moco-v3": moco_v3, "mae": mae}
 
 PREPROCESS = {
     "imagenet": Preprocess(224, "bilinear", IMAGENET_MEAN, IMAGENET_STD),
@@ -122,14 +121,24 @@ def zoo_encoder(name: str, spec: dict[str, Any], weights: str | None = None, pre
         net = ARCHITECTURES[spec["arch"]](**args)
         path = weights or fetch(name, spec["url"], sha256=spec.get("sha256"))
         state = LAYOUTS[spec["layout"]](read_state_dict(path, name))
-        report = load_into(net, state, name, ignore=spec.get("ignore", ()),
-                           keep_init=spec.get("keep_init", ()))
+        report = load_into(net, state, name, ignore=spec.get("ignore", ()), keep_init=spec.get("keep_init", ()))
         # the file's content is the identity; where it was found (download folder or --weights) is not
         weights_identity = {"sha256": sha256(path), **report}
         source = {"weights": spec["url"] if weights is None else "local file", "file": Path(path).name}
-    return TorchEncoder(net, PREPROCESS[spec["preprocess"]], identity={
-        "name": name, "study_name": spec["study_name"], "architecture": spec["arch"],
-        "arch_args": args, "pooling": spec["pooling"], **weights_identity}, source=source, precision=precision)
+    return TorchEncoder(
+        net,
+        PREPROCESS[spec["preprocess"]],
+        identity={
+            "name": name,
+            "study_name": spec["study_name"],
+            "architecture": spec["arch"],
+            "arch_args": args,
+            "pooling": spec["pooling"],
+            **weights_identity,
+        },
+        source=source,
+        precision=precision,
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -160,8 +169,10 @@ def timm_encoder(model: str, weights: str | None = None, precision: str = "fp32"
     arch = model.split(".", 1)[0]
     if not timm.is_model(arch):
         close = timm.list_models(f"*{arch[:6]}*")[:5]
-        raise ZsbenchError(f"timm/{model}: timm {timm.__version__} has no model {arch!r}"
-                           + (f"; similar: {', '.join(close)}" if close else ""))
+        raise ZsbenchError(
+            f"timm/{model}: timm {timm.__version__} has no model {arch!r}"
+            + (f"; similar: {', '.join(close)}" if close else "")
+        )
     if weights is not None:
         net = timm.create_model(model, pretrained=False, num_classes=0)
         state = read_state_dict(weights, f"timm/{model}")
@@ -177,22 +188,38 @@ def timm_encoder(model: str, weights: str | None = None, precision: str = "fp32"
             net = timm.create_model(model, pretrained=True, num_classes=0)
         except Exception as exc:
             if not timm.models.is_model_pretrained(arch) and "." not in model:
-                raise ZsbenchError(f"timm/{model} has no pretrained weights in timm; pick a "
-                                   "tagged model (timm.list_pretrained()) or pass --weights") from None
+                raise ZsbenchError(
+                    f"timm/{model} has no pretrained weights in timm; pick a "
+                    "tagged model (timm.list_pretrained()) or pass --weights"
+                ) from None
             raise WeightsError(
                 f"timm/{model}: pretrained weights could not be loaded ({type(exc).__name__}: "
                 f"{_short(exc)}). With network access, "
                 f"`python -c \"import timm; timm.create_model('{model}', pretrained=True)\"` puts "
-                f"them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH") from None
+                f"them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH"
+            ) from None
         cfg = _pretrained_cfg(net)
         weights_identity = {"tag": cfg.get("tag"), "hf_hub_id": cfg.get("hf_hub_id"), "url": cfg.get("url")}
         source = {"weights": "timm pretrained"}
     cfg = _pretrained_cfg(net)
-    preprocess = Preprocess(int(cfg.get("input_size", (3, 224, 224))[-1]), "bilinear",
-                            tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD)))
-    return TorchEncoder(net, preprocess, identity={
-        "name": f"timm/{model}", "library": f"timm {timm.__version__}",
-        "pooling": getattr(net, "global_pool", "avg"), **weights_identity}, source=source, precision=precision)
+    preprocess = Preprocess(
+        int(cfg.get("input_size", (3, 224, 224))[-1]),
+        "bilinear",
+        tuple(cfg.get("mean", IMAGENET_MEAN)),
+        tuple(cfg.get("std", IMAGENET_STD)),
+    )
+    return TorchEncoder(
+        net,
+        preprocess,
+        identity={
+            "name": f"timm/{model}",
+            "library": f"timm {timm.__version__}",
+            "pooling": getattr(net, "global_pool", "avg"),
+            **weights_identity,
+        },
+        source=source,
+        precision=precision,
+    )
 
 
 def open_clip_encoder(spec: str, weights: str | None = None, precision: str = "fp32") -> TorchEncoder:
@@ -201,12 +228,13 @@ def open_clip_encoder(spec: str, weights: str | None = None, precision: str = "f
 
     arch, _, tag = spec.partition("/")
     if arch not in open_clip.list_models():
-        raise ZsbenchError(f"open_clip/{spec}: open_clip has no architecture {arch!r}; "
-                           "see open_clip.list_models()")
+        raise ZsbenchError(f"open_clip/{spec}: open_clip has no architecture {arch!r}; see open_clip.list_models()")
     if weights is None and not tag:
         tags = [t for a, t in open_clip.list_pretrained() if a == arch]
-        raise ZsbenchError(f"open_clip/{arch}: name the pretrained weights, e.g. open_clip/{arch}/"
-                           f"{tags[0] if tags else 'TAG'} (tags: {', '.join(tags[:6])}), or pass --weights")
+        raise ZsbenchError(
+            f"open_clip/{arch}: name the pretrained weights, e.g. open_clip/{arch}/"
+            f"{tags[0] if tags else 'TAG'} (tags: {', '.join(tags[:6])}), or pass --weights"
+        )
     label = f"open_clip/{spec}"
     if weights is not None:
         model = open_clip.create_model(arch, pretrained=None)
@@ -225,7 +253,8 @@ def open_clip_encoder(spec: str, weights: str | None = None, precision: str = "f
                 f"{label}: pretrained weights could not be loaded ({type(exc).__name__}: "
                 f"{_short(exc)}). With network access, "
                 f"`python -c \"import open_clip; open_clip.create_model('{arch}', pretrained='{tag}')\"` "
-                f"caches them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH") from None
+                f"caches them in {_hf_cache()}, where zsbench looked; offline, pass --weights PATH"
+            ) from None
         finally:
             logging.disable(logging.NOTSET)
         cfg = open_clip.get_pretrained_cfg(arch, tag)
@@ -233,9 +262,21 @@ def open_clip_encoder(spec: str, weights: str | None = None, precision: str = "f
         source = {"weights": "open_clip pretrained"}
     pre = open_clip.get_model_preprocess_cfg(model)
     size = pre.get("size", 224)
-    preprocess = Preprocess(int(size if isinstance(size, int) else size[-1]), "bilinear",
-                            tuple(pre.get("mean", CLIP_MEAN)), tuple(pre.get("std", CLIP_STD)))
-    return TorchEncoder(model.visual, preprocess, identity={
-        "name": label, "library": f"open_clip {open_clip.__version__}",
-        "pooling": "projected image embedding (encode_image)", **weights_identity}, source=source,
-        precision=precision)
+    preprocess = Preprocess(
+        int(size if isinstance(size, int) else size[-1]),
+        "bilinear",
+        tuple(pre.get("mean", CLIP_MEAN)),
+        tuple(pre.get("std", CLIP_STD)),
+    )
+    return TorchEncoder(
+        model.visual,
+        preprocess,
+        identity={
+            "name": label,
+            "library": f"open_clip {open_clip.__version__}",
+            "pooling": "projected image embedding (encode_image)",
+            **weights_identity,
+        },
+        source=source,
+        precision=precision,
+    )

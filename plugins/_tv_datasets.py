@@ -32,8 +32,10 @@ def is_train(name: str, split: Any) -> bool:
     from zsbench.plugin import InvalidInputError
 
     if not isinstance(split, str) or split not in SPLITS:
-        raise InvalidInputError(f"dataset {name}: split={split!r} is not one of {', '.join(SPLITS)}; pass "
-                                "split='test' (the default, the partition the study clustered) or split='train'")
+        raise InvalidInputError(
+            f"dataset {name}: split={split!r} is not one of {', '.join(SPLITS)}; pass "
+            "split='test' (the default, the partition the study clustered) or split='train'"
+        )
     return split == "train"
 
 
@@ -43,8 +45,7 @@ def dataset_root(name: str, data_dir: str | None) -> Path:
     return data_root(data_dir) / name
 
 
-def build(name: str, root: Path, expected: Sequence[str], how: str, make: Callable[[], Any],
-          download: bool) -> Any:
+def build(name: str, root: Path, expected: Sequence[str], how: str, make: Callable[[], Any], download: bool) -> Any:
     """torchvision's constructor; its "not found" (or a failed download) becomes one zsbench error."""
     from zsbench.plugin import missing
 
@@ -55,8 +56,9 @@ def build(name: str, root: Path, expected: Sequence[str], how: str, make: Callab
     except (OSError, RuntimeError) as exc:
         text = str(exc).split(". You can")[0].strip().rstrip(".")
         if download:
-            raise missing(name, root, expected, f"With --download, torchvision raised "
-                                                f"{type(exc).__name__}: {text}. {how}") from None
+            raise missing(
+                name, root, expected, f"With --download, torchvision raised {type(exc).__name__}: {text}. {how}"
+            ) from None
         if any(s in text for s in ("not found", "does not exist", "corrupted")):
             said = "" if text == "Dataset not found" else f"torchvision: {text}. "
             raise missing(name, root, expected, said + how) from None
@@ -66,8 +68,14 @@ def build(name: str, root: Path, expected: Sequence[str], how: str, make: Callab
 def info_of(source: str, split: str, group: str, labels: Any, **extra: Any) -> dict[str, Any]:
     import numpy as np
 
-    return {"source": source, "split": split, "n_classes": int(len(np.unique(labels))),
-            "n_samples": int(len(labels)), "group": group, **extra}
+    return {
+        "source": source,
+        "split": split,
+        "n_classes": int(len(np.unique(labels))),
+        "n_samples": int(len(labels)),
+        "group": group,
+        **extra,
+    }
 
 
 def _arrays(pixels: Any, labels: Any, info: dict[str, Any], train: bool = False):
@@ -85,15 +93,18 @@ def mnist_like(name: str, cls_name: str, url: str, data_dir: str | None, downloa
 
     train = is_train(name, split)
     root = dataset_root(name, data_dir)
-    expected = [f"{cls_name}/raw/{s}-{kind}" for s in (("train", "t10k") if train else ("t10k", "train"))
-                for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
+    expected = [
+        f"{cls_name}/raw/{s}-{kind}"
+        for s in (("train", "t10k") if train else ("t10k", "train"))
+        for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")
+    ]
     cls = getattr(tvd, cls_name)
-    ds = build(name, root, expected, FETCH.format(url=url),
-               lambda: cls(str(root), train=train, download=download), download)
+    ds = build(
+        name, root, expected, FETCH.format(url=url), lambda: cls(str(root), train=train, download=download), download
+    )
     labels = ds.targets.numpy().astype(np.int64)
     described = "official train split (train files)" if train else "official test split (t10k files)"
-    info = info_of(f"torchvision.datasets.{cls_name}(train={train})", described, "far-OOD", labels,
-                   image_size=[28, 28])
+    info = info_of(f"torchvision.datasets.{cls_name}(train={train})", described, "far-OOD", labels, image_size=[28, 28])
     return _arrays(ds.data.numpy(), labels, info, train)
 
 
@@ -108,20 +119,32 @@ def cifar(name: str, data_dir: str | None, download: bool, hundred: bool, split:
     if hundred:
         cls, folder, files = tvd.CIFAR100, "cifar-100-python", ["test", "meta", "train"]
     else:
-        cls, folder, files = tvd.CIFAR10, "cifar-10-batches-py", ["test_batch", "batches.meta",
-                                                                  "data_batch_1 .. data_batch_5"]
+        cls, folder, files = (
+            tvd.CIFAR10,
+            "cifar-10-batches-py",
+            ["test_batch", "batches.meta", "data_batch_1 .. data_batch_5"],
+        )
     how = FETCH.format(url=cls.url) + " torchvision checks the MD5 sums of all of them."
-    ds = build(name, root, [f"{folder}/{f}" for f in files], how,
-               lambda: cls(str(root), train=train, download=download), download)
+    ds = build(
+        name,
+        root,
+        [f"{folder}/{f}" for f in files],
+        how,
+        lambda: cls(str(root), train=train, download=download),
+        download,
+    )
     labels = np.asarray(ds.targets, dtype=np.int64)
     if train:
-        described = ("official train split (train file), fine labels" if hundred
-                     else "official train split (data_batch_1 .. data_batch_5)")
+        described = (
+            "official train split (train file), fine labels"
+            if hundred
+            else "official train split (data_batch_1 .. data_batch_5)"
+        )
     else:
-        described = ("official test split (test file), fine labels" if hundred
-                     else "official test split (test_batch)")
-    info = info_of(f"torchvision.datasets.{cls.__name__}(train={train})", described, "in-domain", labels,
-                   image_size=[32, 32])
+        described = "official test split (test file), fine labels" if hundred else "official test split (test_batch)"
+    info = info_of(
+        f"torchvision.datasets.{cls.__name__}(train={train})", described, "in-domain", labels, image_size=[32, 32]
+    )
     return _arrays(ds.data, labels, info, train)
 
 
@@ -133,8 +156,14 @@ def svhn(name: str, data_dir: str | None, download: bool, split: str = "test"):
     part = "train" if is_train(name, split) else "test"
     root = dataset_root(name, data_dir)
     url, file, _ = tvd.SVHN.split_list[part]
-    ds = build(name, root, [file], FETCH.format(url=url) + " torchvision checks its MD5 sum.",
-               lambda: tvd.SVHN(str(root), split=part, download=download), download)
+    ds = build(
+        name,
+        root,
+        [file],
+        FETCH.format(url=url) + " torchvision checks its MD5 sum.",
+        lambda: tvd.SVHN(str(root), split=part, download=download),
+        download,
+    )
     labels = np.asarray(ds.labels, dtype=np.int64)  # torchvision maps the file's label 10 to digit 0
     pixels = np.ascontiguousarray(np.asarray(ds.data).transpose(0, 2, 3, 1))  # (N, C, H, W) -> (N, H, W, C)
     described = f"official {part} split ({file})" + ("; extra not included" if part == "train" else "")

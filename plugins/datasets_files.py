@@ -8,8 +8,7 @@ from zsbench.plugin import hookimpl
 def _folder(path: str):
     from zsbench.plugin import image_folder
 
-    return image_folder(path, f"folder:{path}", {"source": path, "split": "all images in the tree",
-                                                "group": "user"})
+    return image_folder(path, f"folder:{path}", {"source": path, "split": "all images in the tree", "group": "user"})
 
 
 def _csv(path: str):
@@ -20,7 +19,9 @@ def _csv(path: str):
 
 @hookimpl
 def register_datasets(register):
-    register("folder:", _folder, description="Any ImageFolder tree: folder:<path> with one "
-             "sub-folder per class")
-    register("csv:", _csv, description="Images listed in a CSV: csv:<file> with columns "
-             "path,label (paths relative to the CSV)")
+    register("folder:", _folder, description="Any ImageFolder tree: folder:<path> with one sub-folder per class")
+    register(
+        "csv:",
+        _csv,
+        description="Images listed in a CSV: csv:<file> with columns path,label (paths relative to the CSV)",
+    )

@@ -32,10 +32,19 @@ def _digits(split: str = "all"):
         train, test = train_test_split(positions, test_size=0.5, stratify=labels, random_state=0)
         positions = np.sort(train if split == "train" else test)
         described = f"{split} half of {SPLIT_RULE}"
-    return ArrayImages(pixels[positions], labels[positions], [f"digits/{i}" for i in positions],
-                       {"source": "sklearn.datasets.load_digits", "split": described,
-                        "n_classes": 10, "n_samples": len(positions), "image_size": [8, 8],
-                        "group": "far-OOD"})
+    return ArrayImages(
+        pixels[positions],
+        labels[positions],
+        [f"digits/{i}" for i in positions],
+        {
+            "source": "sklearn.datasets.load_digits",
+            "split": described,
+            "n_classes": 10,
+            "n_samples": len(positions),
+            "image_size": [8, 8],
+            "group": "far-OOD",
+        },
+    )
 
 
 def _bundle():
@@ -61,6 +70,9 @@ def _bundle():
 
 @hookimpl
 def register_datasets(register):
-    register("digits", _digits,
-             description="scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classes; "
-                         "split=train/test: a declared stratified 50/50 split, for --knn)")
+    register(
+        "digits",
+        _digits,
+        description="scikit-learn's bundled handwritten digits (1,797 8x8 images, 10 classes; "
+        "split=train/test: a declared stratified 50/50 split, for --knn)",
+    )

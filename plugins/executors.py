@@ -30,7 +30,15 @@ def dask(scheduler: str | None = None, workers: int | None = None, timeout: floa
 
 @hookimpl
 def register_executors(register):
-    register("local", local, description="Process pool on this machine, one worker per core (workers=N; "
-             "workers=1 runs in-process); BLAS/numba threads split between workers")
-    register("dask", dask, description="dask.distributed: a LocalCluster on 127.0.0.1 (workers=N), or "
-             "scheduler=tcp://host:port to use a running cluster; honours resources such as GPU=1")
+    register(
+        "local",
+        local,
+        description="Process pool on this machine, one worker per core (workers=N; "
+        "workers=1 runs in-process); BLAS/numba threads split between workers",
+    )
+    register(
+        "dask",
+        dask,
+        description="dask.distributed: a LocalCluster on 127.0.0.1 (workers=N), or "
+        "scheduler=tcp://host:port to use a running cluster; honours resources such as GPU=1",
+    )

@@ -27,12 +27,20 @@ class RawPixels:
     def __init__(self, size: int = SIZE) -> None:
         # checked here, not first met inside embed() as "'>' not supported between int and str"
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-            raise InvalidInputError(f"raw-pixels: option size={repr(size)[:40]} must be a whole number of "
-                                    f"pixels, at least 1 (e.g. size=16; the default is {SIZE})")
+            raise InvalidInputError(
+                f"raw-pixels: option size={repr(size)[:40]} must be a whole number of "
+                f"pixels, at least 1 (e.g. size=16; the default is {SIZE})"
+            )
         size = int(size)
         self.size: int = size
-        self.identity = {"name": "raw-pixels", "size": size, "resample": "bilinear",
-                         "crop": "center", "scale": "1/255", "dtype": "float32"}
+        self.identity = {
+            "name": "raw-pixels",
+            "size": size,
+            "resample": "bilinear",
+            "crop": "center",
+            "scale": "1/255",
+            "dtype": "float32",
+        }
 
     def _shaped(self, image) -> tuple[int, int]:
         """The (width, height) ``image`` gives on its own: size x size, or native when smaller."""
@@ -51,8 +59,7 @@ class RawPixels:
         if (w, h) != target:
             tw, th = target
             scale = max(tw / w, th / h)  # cover the target, then crop the overhang centrally
-            image = image.resize((max(tw, round(w * scale)), max(th, round(h * scale))),
-                                 Image.Resampling.BILINEAR)
+            image = image.resize((max(tw, round(w * scale)), max(th, round(h * scale))), Image.Resampling.BILINEAR)
             w, h = image.size
             left, top = (w - tw) // 2, (h - th) // 2
             image = image.crop((left, top, left + tw, top + th))
@@ -76,8 +83,10 @@ class RawPixels:
             if width is None:
                 width = row.size
             elif row.size != width:  # resizing above makes this unreachable; never a ragged stack
-                raise BadImageError(f"image {name} gives {row.size} pixel values but the first "
-                                    f"image gave {width}; replace it, or pass --skip-bad")
+                raise BadImageError(
+                    f"image {name} gives {row.size} pixel values but the first "
+                    f"image gave {width}; replace it, or pass --skip-bad"
+                )
             batch.append(row)
             if len(batch) == BATCH:
                 yield np.stack(batch)
@@ -88,5 +97,6 @@ class RawPixels:
 
 @hookimpl
 def register_encoders(register):
-    register("raw-pixels", RawPixels,
-             description="Baseline: pixels resized to 32x32 (native size if smaller), flattened")
+    register(
+        "raw-pixels", RawPixels, description="Baseline: pixels resized to 32x32 (native size if smaller), flattened"
+    )

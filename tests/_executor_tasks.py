@@ -26,6 +26,10 @@ def thread_settings() -> dict:
     from threadpoolctl import threadpool_info
 
     blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
-    return {"env": {var: os.environ.get(var) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                          "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")},
-            "blas": blas}
+    return {
+        "env": {
+            var: os.environ.get(var)
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+        },
+        "blas": blas,
+    }

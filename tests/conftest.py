@@ -56,8 +56,15 @@ def smoke(tmp_path_factory):
     import zsbench
 
     root = tmp_path_factory.mktemp("smoke")
-    zsbench.run("raw-pixels", "digits", clusterers=["kmeans", "agglomerative"], seeds=list(range(6)),
-                max_samples=300, store=root / "results.sqlite", cache=root / "cache")
+    zsbench.run(
+        "raw-pixels",
+        "digits",
+        clusterers=["kmeans", "agglomerative"],
+        seeds=list(range(6)),
+        max_samples=300,
+        store=root / "results.sqlite",
+        cache=root / "cache",
+    )
     return root
 
 

@@ -50,7 +50,7 @@ class MeanStd:
         type(self).calls += 1
         rows = [np.asarray(dataset[i], dtype=np.float32) for i in range(len(dataset))]
         for start in range(0, len(rows), 16):
-            chunk = rows[start:start + 16]
+            chunk = rows[start : start + 16]
             yield np.array([[r.mean(), r.std()] for r in chunk])
 
 
@@ -93,9 +93,12 @@ def throwaway_plugin(**extra):
         register("exploding", Exploding, description="always fails")
         register("interrupting", Interrupting, description="Ctrl-C while clustering")
 
-    return types.SimpleNamespace(register_encoders=register_encoders,
-                                 register_datasets=register_datasets,
-                                 register_clusterers=register_clusterers, **extra)
+    return types.SimpleNamespace(
+        register_encoders=register_encoders,
+        register_datasets=register_datasets,
+        register_clusterers=register_clusterers,
+        **extra,
+    )
 
 
 def one_line_error(result, *fragments):
@@ -131,8 +134,9 @@ def chromium_page():
         pytest.skip(missing)
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
         try:
             page = browser.new_page()
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))

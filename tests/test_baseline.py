@@ -18,8 +18,18 @@ def cli(*args, env=None):
     return CliRunner().invoke(app, [str(a) for a in args], env=env)
 
 
-SUITE = ("--encoder", "raw-pixels", "--dataset", "digits", "--clusterer", "kmeans", "--clusterer", "agglomerative",
-         "--max-samples", 300)
+SUITE = (
+    "--encoder",
+    "raw-pixels",
+    "--dataset",
+    "digits",
+    "--clusterer",
+    "kmeans",
+    "--clusterer",
+    "agglomerative",
+    "--max-samples",
+    300,
+)
 
 
 @pytest.fixture
@@ -58,8 +68,18 @@ def test_a_check_against_a_fresh_baseline_is_green(smoke, made, tmp_path):
 
 
 def test_a_failed_baseline_run_writes_nothing(smoke, tmp_path):
-    out = cli("baseline", *SUITE, "--seeds", 2, "--cache", smoke / "cache", "--clusterer", "spectral:n_neighbors=500",
-              "-o", tmp_path / "b.json")
+    out = cli(
+        "baseline",
+        *SUITE,
+        "--seeds",
+        2,
+        "--cache",
+        smoke / "cache",
+        "--clusterer",
+        "spectral:n_neighbors=500",
+        "-o",
+        tmp_path / "b.json",
+    )
     assert out.exit_code == 1 and not (tmp_path / "b.json").exists()
     assert "failed digits / spectral:n_neighbors=500 seed 0" in out.output
     assert "no baseline was written" in out.output
@@ -78,22 +98,45 @@ def full_and_smoke(smoke, tmp_path):
 
     path = tmp_path / "two.sqlite"
     shutil.copy(smoke / "results.sqlite", path)
-    zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=1, max_samples=200, store=path,
-                cache=smoke / "cache")
+    zsbench.run(
+        "raw-pixels", "digits", clusterers=["kmeans"], seeds=1, max_samples=200, store=path, cache=smoke / "cache"
+    )
     return path
 
 
 def test_submit_partial_asks_which_sample_set_and_never_picks_one(smoke, full_and_smoke, tmp_path):
-    out = cli("submit", "--encoder", "raw-pixels", "--partial", "--store", full_and_smoke, "--cache", smoke / "cache",
-              "-o", tmp_path / "r.json")
+    out = cli(
+        "submit",
+        "--encoder",
+        "raw-pixels",
+        "--partial",
+        "--store",
+        full_and_smoke,
+        "--cache",
+        smoke / "cache",
+        "-o",
+        tmp_path / "r.json",
+    )
     assert out.exit_code == 1 and not (tmp_path / "r.json").exists()
     assert "2 sample set(s)" in out.output and "--sample-set" in out.output
     assert "300 samples" in out.output and "200 samples" in out.output
     with ResultStore(full_and_smoke) as db:
         small = next(r for r in db.results() if r.config["dataset"]["max_samples"] == 200)
     fingerprint = small.config["dataset"]["fingerprint"]
-    chosen = cli("submit", "--encoder", "raw-pixels", "--partial", "--store", full_and_smoke, "--cache",
-                 smoke / "cache", "-o", tmp_path / "r.json", "--sample-set", fingerprint[:10])
+    chosen = cli(
+        "submit",
+        "--encoder",
+        "raw-pixels",
+        "--partial",
+        "--store",
+        full_and_smoke,
+        "--cache",
+        smoke / "cache",
+        "-o",
+        tmp_path / "r.json",
+        "--sample-set",
+        fingerprint[:10],
+    )
     assert chosen.exit_code == 0, chosen.output
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["datasets"]["digits"]["max_samples"] == 200 and record["clusterers"] == ["kmeans"]
@@ -143,8 +186,10 @@ def test_a_candidate_record_of_another_sample_set_or_clusterer_set_is_refused(sm
     with ResultStore(full_and_smoke) as db:
         results = db.results()
     small = [r for r in results if r.config["dataset"]["max_samples"] == 200]
-    other = registry.write(registry.make_record(small, "raw-pixels", cache=ArtifactCache(smoke / "cache"),
-                                                partial=True), tmp_path / "other.json")
+    other = registry.write(
+        registry.make_record(small, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True),
+        tmp_path / "other.json",
+    )
     out = cli("check", "--baseline", made, "--candidate", other)
     error_line(out)
     assert "agglomerative" in out.output or "samples of digits" in out.output

@@ -87,7 +87,7 @@ def bad_records(base: dict[str, Any], folder: Path) -> dict[str, str]:
     """Each kind of bad record, written into ``folder``: file stem -> words its refusal must hold."""
     nan = records.dumps(variant(base, "nan-enc"))
     at = nan.index('"ami": ') + len('"ami": ')
-    (folder / "nan.json").write_text(nan[:at] + "NaN" + nan[nan.index(",", at):])
+    (folder / "nan.json").write_text(nan[:at] + "NaN" + nan[nan.index(",", at) :])
     sha = variant(base, "sha-enc")
     sha["results"][0]["labels_sha256"] = "not-a-sha256"
     put(folder, "labels-sha", sha)
@@ -109,12 +109,20 @@ def bad_records(base: dict[str, Any], folder: Path) -> dict[str, str]:
     put(folder, "forged", forged)
     put(folder, "hidden", variant(base, "be\u202eta", 10.0))  # a right-to-left override
     put(folder, "lookalike", variant(base, "g\u0430mma", 40.0))  # a Cyrillic а: gamma and it are refused
-    return {"nan": "holds NaN", "labels-sha": "results[0].labels_sha256: 'not-a-sha256' is not valid",
-            "labels-unlisted": "results[0].labels_sha256: 000000000000… is not in raw-pixels.labels.npz",
-            "deep": "nested 100 deep", "broken": "not JSON", "schema": "'seeds' is a required property",
-            "claim": "is also that of 'alpha'", "alpha": "is also that of 'alpha'",
-            "forged": "encoder.identity_sha256", "hidden": "U+202E RIGHT-TO-LEFT OVERRIDE",
-            "lookalike": "reads as 'gamma'", "gamma": "reads as 'g\\u0430mma'"}
+    return {
+        "nan": "holds NaN",
+        "labels-sha": "results[0].labels_sha256: 'not-a-sha256' is not valid",
+        "labels-unlisted": "results[0].labels_sha256: 000000000000… is not in raw-pixels.labels.npz",
+        "deep": "nested 100 deep",
+        "broken": "not JSON",
+        "schema": "'seeds' is a required property",
+        "claim": "is also that of 'alpha'",
+        "alpha": "is also that of 'alpha'",
+        "forged": "encoder.identity_sha256",
+        "hidden": "U+202E RIGHT-TO-LEFT OVERRIDE",
+        "lookalike": "reads as 'gamma'",
+        "gamma": "reads as 'g\\u0430mma'",
+    }
 
 
 def test_a_board_is_built_from_the_valid_records_and_lists_each_refused_one(base, good):
@@ -126,8 +134,9 @@ def test_a_board_is_built_from_the_valid_records_and_lists_each_refused_one(base
         assert words in refused[str(good / f"{stem}.json")], (stem, refused[str(good / f"{stem}.json")])
     assert "claim.json" in refused[str(good / "alpha.json")]  # each names the other
     assert "alpha.json" in refused[str(good / "claim.json")]
-    assert "lookalike.json" in refused[str(good / "gamma.json")] and "gamma.json" in refused[
-        str(good / "lookalike.json")]
+    assert (
+        "lookalike.json" in refused[str(good / "gamma.json")] and "gamma.json" in refused[str(good / "lookalike.json")]
+    )
 
     board = build(gathered.sources, refused=gathered.refused, record_notes=gathered.notes)
     assert sorted(row.encoder for row in board.rows) == ["beta", "delta", "epsilon"]
@@ -165,5 +174,7 @@ def test_only_bad_records_is_one_line_and_exit_1(base, tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     out = cli("leaderboard", "--registry", tmp_path)
     assert out.exit_code == 1
-    assert out.stderr.splitlines() == [f"error: no valid record to build a board from: {tmp_path / 'broken.json'}: "
-                                       "not JSON: line 1 column 2: Expecting property name enclosed in double quotes"]
+    assert out.stderr.splitlines() == [
+        f"error: no valid record to build a board from: {tmp_path / 'broken.json'}: "
+        "not JSON: line 1 column 2: Expecting property name enclosed in double quotes"
+    ]

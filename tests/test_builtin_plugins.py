@@ -89,14 +89,20 @@ def test_hdbscan_package_agrees_with_sklearn_hdbscan_on_digits_umap50(digits_uma
 
     z, y = digits_umap50
     ours = FractionalHDBSCAN().fit_predict(z)
-    theirs = HDBSCAN(min_cluster_size=5, min_samples=None, max_cluster_size=round(0.2 * len(z)),
-                     metric="euclidean", cluster_selection_method="eom", alpha=1.0,
-                     cluster_selection_epsilon=0.0, allow_single_cluster=False).fit_predict(z)
+    theirs = HDBSCAN(
+        min_cluster_size=5,
+        min_samples=None,
+        max_cluster_size=round(0.2 * len(z)),
+        metric="euclidean",
+        cluster_selection_method="eom",
+        alpha=1.0,
+        cluster_selection_epsilon=0.0,
+        allow_single_cluster=False,
+    ).fit_predict(z)
     agreement = adjusted_mutual_info_score(ours, theirs)
     assert agreement > 0.95, agreement
     # and both score the digits about the same against the truth
-    assert adjusted_mutual_info_score(y, ours) == pytest.approx(
-        adjusted_mutual_info_score(y, theirs), abs=0.03)
+    assert adjusted_mutual_info_score(y, ours) == pytest.approx(adjusted_mutual_info_score(y, theirs), abs=0.03)
 
 
 def test_hdbscan_sklearn_is_scikit_learns_hdbscan_called_as_the_study_calls_it(digits_umap50, tmp_path):
@@ -104,8 +110,9 @@ def test_hdbscan_sklearn_is_scikit_learns_hdbscan_called_as_the_study_calls_it(d
     from sklearn.cluster import HDBSCAN
 
     z, _ = digits_umap50
-    study = HDBSCAN(min_cluster_size=2, max_cluster_size=round(0.2 * len(z)), metric="manhattan",
-                    cluster_selection_method="eom").fit_predict(z)
+    study = HDBSCAN(
+        min_cluster_size=2, max_cluster_size=round(0.2 * len(z)), metric="manhattan", cluster_selection_method="eom"
+    ).fit_predict(z)
     np.save(tmp_path / "z.npy", np.asarray(z, dtype=np.float64))
     mapped = np.load(tmp_path / "z.npy", mmap_mode="r")
     ours = FractionalSklearnHDBSCAN(min_cluster_size=2, metric="manhattan").fit(mapped)

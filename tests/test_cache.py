@@ -111,11 +111,14 @@ def test_unreadable_metadata_is_dropped(cache):
     assert cache.get("embed", KEY) is None and not npy_path.exists() and cache.corrupted == [KEY]
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (lambda meta, npy: npy.unlink(), "missing array"),
-    (lambda meta, npy: npy.write_bytes(npy.read_bytes() + b"x"), "size mismatch"),
-    (lambda meta, npy: meta.write_text("[]"), "unreadable metadata"),
-])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda meta, npy: npy.unlink(), "missing array"),
+        (lambda meta, npy: npy.write_bytes(npy.read_bytes() + b"x"), "size mismatch"),
+        (lambda meta, npy: meta.write_text("[]"), "unreadable metadata"),
+    ],
+)
 def test_verify_names_the_problem_and_removes_unless_asked_not_to(cache, damage, problem):
     good = cache_key({"good": 1})
     cache.put("embed", good, np.ones(3), {})
@@ -227,8 +230,15 @@ WORKER = textwrap.dedent("""
 def test_two_processes_never_see_a_partial_entry(tmp_path):
     root = tmp_path / "shared"
     start = time.time() + 1.5  # both interpreters are up before the hammering begins
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(root), name, str(start)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in "ab"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(root), name, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in "ab"
+    ]
     for proc in procs:
         out, errs = proc.communicate(timeout=60)
         assert proc.returncode == 0, errs

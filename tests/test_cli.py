@@ -41,12 +41,16 @@ def test_plugins_lists_distribution_version_and_hooks(cli):
         assert text in result.output
 
 
-def test_plugins_shows_a_broken_plugin_and_list_still_works(cli, tmp_path, monkeypatch,
-                                                            fresh_plugins):
+def test_plugins_shows_a_broken_plugin_and_list_still_works(cli, tmp_path, monkeypatch, fresh_plugins):
     from .test_plugins import fabricate_distribution
 
-    fabricate_distribution(tmp_path, "zsb-broken", "0.1", {"broken": "zsb_cli_broken"},
-                           {"zsb_cli_broken": "raise ImportError('needs libfoo')\n"})
+    fabricate_distribution(
+        tmp_path,
+        "zsb-broken",
+        "0.1",
+        {"broken": "zsb_cli_broken"},
+        {"zsb_cli_broken": "raise ImportError('needs libfoo')\n"},
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-broken")
     result = cli("plugins")
@@ -63,8 +67,13 @@ def test_plugins_strict_exits_1_when_a_plugin_failed_to_load(cli, tmp_path, monk
 
     assert cli("plugins", "--strict").exit_code == 0  # the built-ins all load
     manager.reset()
-    fabricate_distribution(tmp_path, "zsb-broken", "0.1", {"broken": "zsb_cli_broken"},
-                           {"zsb_cli_broken": "raise ImportError('needs libfoo')\n"})
+    fabricate_distribution(
+        tmp_path,
+        "zsb-broken",
+        "0.1",
+        {"broken": "zsb_cli_broken"},
+        {"zsb_cli_broken": "raise ImportError('needs libfoo')\n"},
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-broken")
     strict = cli("plugins", "--strict")
@@ -90,16 +99,28 @@ def test_plugins_strict_exits_1_on_a_failing_register_hook(cli):
         assert "pip install pkg[extra] [/] :smile:" in result.output  # printed literally, not as markup
 
 
-@pytest.mark.parametrize("kind, name", [("encoders", "raw-pixels"), ("datasets", "digits"),
-                                        ("reducers", "umap"), ("clusterers", "hdbscan")])
+@pytest.mark.parametrize(
+    "kind, name", [("encoders", "raw-pixels"), ("datasets", "digits"), ("reducers", "umap"), ("clusterers", "hdbscan")]
+)
 def test_list_names_each_component_with_its_plugin(cli, kind, name):
     result = cli("list", kind)
     assert result.exit_code == 0 and name in result.output and "zsbench:" in result.output
 
 
 def test_run_embeddings_then_leaderboard_in_every_format(cli, npz):
-    result = cli("run", "--embeddings", str(npz), "--reducer", "none", "--clusterer", "kmeans",
-                 "--clusterer", "agglomerative", "--seeds", "2")
+    result = cli(
+        "run",
+        "--embeddings",
+        str(npz),
+        "--reducer",
+        "none",
+        "--clusterer",
+        "kmeans",
+        "--clusterer",
+        "agglomerative",
+        "--seeds",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     assert "my-model (" in result.output and ") on my-model" in result.output and "100.0" in result.output
 
@@ -112,28 +133,44 @@ def test_run_embeddings_then_leaderboard_in_every_format(cli, npz):
 
     rows = list(csv.DictReader(io.StringIO(cli("leaderboard", "-f", "csv").output)))
     overall = [(r["view"], r["ami_mean"], r["n_seeds"], r["rank_low"]) for r in rows if r["level"] == "overall"]
-    assert overall == [("mean", "100.0000", "2", "1"), ("kmeans", "100.0000", "2", "1"),
-                       ("agglomerative", "100.0000", "2", "1")]
+    assert overall == [
+        ("mean", "100.0000", "2", "1"),
+        ("kmeans", "100.0000", "2", "1"),
+        ("agglomerative", "100.0000", "2", "1"),
+    ]
 
     board = json.loads(cli("leaderboard", "-f", "json").output)
     assert board["rows"][0]["encoder"] == "my-model"
-    assert board["rows"][0]["views"]["mean"]["datasets"] == {"my-model": {"mean": 100.0, "low": 100.0,
-                                                                          "high": 100.0, "n_seeds": 2}}
+    assert board["rows"][0]["views"]["mean"]["datasets"] == {
+        "my-model": {"mean": 100.0, "low": 100.0, "high": 100.0, "n_seeds": 2}
+    }
     assert cli("leaderboard").exit_code == 0
 
 
 def test_run_embeddings_with_name_and_explicit_store(cli, npz, tmp_path):
     store = tmp_path / "elsewhere.sqlite"
-    result = cli("run", "--embeddings", str(npz), "--name", "resnet-ours", "--reducer", "none",
-                 "--clusterer", "kmeans", "--seeds", "1", "--store", str(store))
+    result = cli(
+        "run",
+        "--embeddings",
+        str(npz),
+        "--name",
+        "resnet-ours",
+        "--reducer",
+        "none",
+        "--clusterer",
+        "kmeans",
+        "--seeds",
+        "1",
+        "--store",
+        str(store),
+    )
     assert result.exit_code == 0, result.output
     assert "resnet-ours" in cli("leaderboard", "--store", str(store), "-f", "csv").output
     assert "resnet-ours" not in cli("leaderboard", "-f", "csv").output  # the default store
 
 
 def test_unknown_names_get_one_line_with_the_closest(cli):
-    one_line_error(cli("run", "--encoder", "raw-pixel"), "unknown encoder 'raw-pixel'",
-                    "did you mean raw-pixels?")
+    one_line_error(cli("run", "--encoder", "raw-pixel"), "unknown encoder 'raw-pixel'", "did you mean raw-pixels?")
     one_line_error(cli("run", "--clusterer", "hdbscn"), "did you mean hdbscan")
     one_line_error(cli("run", "--dataset", "cifar"), "unknown dataset 'cifar'")
 
@@ -155,8 +192,19 @@ def test_bad_embeddings_files_get_one_line_errors(cli, tmp_path):
 
 
 def test_failed_clusterer_is_reported_but_run_succeeds(cli, npz):
-    result = cli("run", "--embeddings", str(npz), "--reducer", "none", "--seeds", "1",
-                 "--clusterer", "kmeans", "--clusterer", "spectral:n_neighbors=60")  # fails at fit: 45 samples
+    result = cli(
+        "run",
+        "--embeddings",
+        str(npz),
+        "--reducer",
+        "none",
+        "--seeds",
+        "1",
+        "--clusterer",
+        "kmeans",
+        "--clusterer",
+        "spectral:n_neighbors=60",
+    )  # fails at fit: 45 samples
     assert result.exit_code == 0, result.output
     assert "failed spectral:n_neighbors=60 seed 0: clusterer spectral:n_neighbors=60 failed:" in result.output
     assert "1 results in" in result.output and "1 failed" in result.output
@@ -169,8 +217,7 @@ def test_usage_mistakes_exit_2(cli):
 
 
 def test_conflicting_options_are_user_errors(cli, npz):
-    one_line_error(cli("run", "--embeddings", str(npz), "--encoder", "raw-pixels"),
-                    "either --encoder or --embeddings")
+    one_line_error(cli("run", "--embeddings", str(npz), "--encoder", "raw-pixels"), "either --encoder or --embeddings")
 
 
 def test_leaderboard_on_an_empty_store_says_what_to_do(cli):
@@ -181,21 +228,29 @@ def test_leaderboard_on_an_empty_store_says_what_to_do(cli):
 def test_a_name_clash_is_shown_by_plugins_and_list(cli, tmp_path, monkeypatch, fresh_plugins):
     from .test_plugins import fabricate_distribution
 
-    fabricate_distribution(tmp_path, "zsb-clash", "0.1", {"clash": "zsb_cli_clash"}, {
-        "zsb_cli_clash": """
+    fabricate_distribution(
+        tmp_path,
+        "zsb-clash",
+        "0.1",
+        {"clash": "zsb_cli_clash"},
+        {
+            "zsb_cli_clash": """
             import zsbench
 
             @zsbench.hookimpl
             def register_datasets(register):
                 register("digits", lambda: None)
-        """})
+        """
+        },
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-clash")
     for args in (["plugins"], ["list", "datasets"]):  # a built-in's name stays the built-in's
         result = cli(*args)
         assert result.exit_code == 0
         assert "plugin zsb-clash:clash registers dataset 'digits', a built-in name; rename it" in (
-            result.output.replace("\n", " "))
+            result.output.replace("\n", " ")
+        )
 
 
 def test_interrupted_run_keeps_what_it_finished(cli, isolated_store):
@@ -211,9 +266,23 @@ def test_interrupted_run_keeps_what_it_finished(cli, isolated_store):
 
     steady = types.SimpleNamespace(register_clusterers=register_clusterers)
     with zsbench.registered(throwaway_plugin(), "throwaway"), zsbench.registered(steady, "steady"):
-        result = cli("run", "--encoder", "mean-std", "--dataset", "blobs", "--reducer", "none",
-                     "--seeds", "1", "--clusterer", "steady", "--clusterer", "interrupting",
-                     "--clusterer", "agglomerative")
+        result = cli(
+            "run",
+            "--encoder",
+            "mean-std",
+            "--dataset",
+            "blobs",
+            "--reducer",
+            "none",
+            "--seeds",
+            "1",
+            "--clusterer",
+            "steady",
+            "--clusterer",
+            "interrupting",
+            "--clusterer",
+            "agglomerative",
+        )
     assert result.exit_code == 130 and "interrupted" in result.output
     stored = zsbench.ResultStore(isolated_store).results()
     assert [(r.clusterer, r.status) for r in stored] == [("steady", "ok")]
@@ -228,8 +297,10 @@ def test_version(cli):
 
 def test_cache_commands_are_part_of_zsbench(cli, npz, tmp_path, monkeypatch):
     monkeypatch.setenv("ZSBENCH_CACHE", str(tmp_path / "cache"))
-    assert cli("run", "--embeddings", str(npz), "--reducer", "none", "--clusterer", "kmeans",
-               "--seeds", "1").exit_code == 0
+    assert (
+        cli("run", "--embeddings", str(npz), "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1").exit_code
+        == 0
+    )
     du = cli("cache", "du")
     assert du.exit_code == 0 and "labels" in du.output and "reduce" in du.output
     assert cli("cache", "verify").exit_code == 0
@@ -237,8 +308,12 @@ def test_cache_commands_are_part_of_zsbench(cli, npz, tmp_path, monkeypatch):
 
 
 def test_a_missing_folder_with_brackets_is_named_literally(cli):
-    one_line_error(cli("run", "--dataset", "folder:/x/nonexist[abc]", "--seeds", "1", "--reducer", "none",
-                        "--clusterer", "kmeans"), "/x/nonexist[abc]")
+    one_line_error(
+        cli(
+            "run", "--dataset", "folder:/x/nonexist[abc]", "--seeds", "1", "--reducer", "none", "--clusterer", "kmeans"
+        ),
+        "/x/nonexist[abc]",
+    )
 
 
 def test_user_errors_print_the_message_verbatim_on_one_line():
@@ -263,10 +338,24 @@ def test_user_errors_print_the_message_verbatim_on_one_line():
 def test_names_with_brackets_are_shown_literally_by_run_and_leaderboard(cli, tmp_path):
     rng = np.random.default_rng(1)
     path = tmp_path / "F.npz"
-    np.savez(path, embeddings=np.concatenate([rng.normal(c, 0.2, (20, 5)) for c in (0, 3, 6)]),
-             labels=np.repeat([0, 1, 2], 20))
-    result = cli("run", "--embeddings", str(path), "--name", "enc[/bad]", "--clusterer", "kmeans", "--seeds", "1",
-                 "--reducer", "none")
+    np.savez(
+        path,
+        embeddings=np.concatenate([rng.normal(c, 0.2, (20, 5)) for c in (0, 3, 6)]),
+        labels=np.repeat([0, 1, 2], 20),
+    )
+    result = cli(
+        "run",
+        "--embeddings",
+        str(path),
+        "--name",
+        "enc[/bad]",
+        "--clusterer",
+        "kmeans",
+        "--seeds",
+        "1",
+        "--reducer",
+        "none",
+    )
     assert result.exit_code == 0, result.output
     assert "enc[/bad] (" in result.output  # the summary table's title
     board = cli("leaderboard")

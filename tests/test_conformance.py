@@ -35,8 +35,9 @@ from .helpers import MeanStd
 ENCODERS = {"raw-pixels", "resnet50-random"}
 
 
-@parametrize_checks("zsbench", where=lambda e: e.kind not in ("encoders", "datasets") or e.name in ENCODERS
-                    or e.name == "digits")
+@parametrize_checks(
+    "zsbench", where=lambda e: e.kind not in ("encoders", "datasets") or e.name in ENCODERS or e.name == "digits"
+)
 def test_builtin_component_conforms(finding):
     assert finding.passed, finding.message
 
@@ -122,13 +123,21 @@ def broken_plugin():
         register("loose", loose)
         register("path-identity", PathIdentity)
 
-    return types.SimpleNamespace(register_clusterers=register_clusterers, register_reducers=register_reducers,
-                                 register_encoders=register_encoders)
+    return types.SimpleNamespace(
+        register_clusterers=register_clusterers,
+        register_reducers=register_reducers,
+        register_encoders=register_encoders,
+    )
 
 
-BROKEN = {("clusterer:nondeterministic", "deterministic"), ("clusterer:ignores-k", "k-honoured"),
-          ("reducer:writes-input", "read-only-input"), ("reducer:writes-input", "input-unchanged"),
-          ("encoder:loose", "unknown-option"), ("encoder:path-identity", "identity")}
+BROKEN = {
+    ("clusterer:nondeterministic", "deterministic"),
+    ("clusterer:ignores-k", "k-honoured"),
+    ("reducer:writes-input", "read-only-input"),
+    ("reducer:writes-input", "input-unchanged"),
+    ("encoder:loose", "unknown-option"),
+    ("encoder:path-identity", "identity"),
+}
 
 
 def test_each_defect_fails_the_check_named_for_it_and_nothing_else():
@@ -153,9 +162,11 @@ def test_a_plugin_importing_a_heavy_library_at_load_is_named(tmp_path, monkeypat
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zsb-heavy\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[zsbench]\nheavy = zsb_heavy_mod\n")
-    (tmp_path / "zsb_heavy_mod.py").write_text("import sklearn.cluster\nimport zsbench\n\n\n@zsbench.hookimpl\n"
-                                               "def register_clusterers(register):\n"
-                                               "    register('heavy-kmeans', sklearn.cluster.KMeans)\n")
+    (tmp_path / "zsb_heavy_mod.py").write_text(
+        "import sklearn.cluster\nimport zsbench\n\n\n@zsbench.hookimpl\n"
+        "def register_clusterers(register):\n"
+        "    register('heavy-kmeans', sklearn.cluster.KMeans)\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-heavy")
     findings = {(f.component, f.check): f for f in check_distribution("zsb-heavy")}
@@ -279,16 +290,19 @@ def grows(n, d):
     return 8.0 * n * n
 
 
-@pytest.mark.parametrize(("memory_bytes", "said"), [
-    (lambda n, d: 1 / 0, "raised ZeroDivisionError"),
-    (lambda n, d: "8 GB", "returned a str"),
-    (lambda n, d: None, "returned a NoneType"),
-    (lambda n, d: float("nan"), "returned nan"),
-    (lambda n, d: float("inf"), "returned inf"),
-    (lambda n, d: -8 * n, "returned -8000"),
-    (lambda n, d: 2**30, "should grow with the number of samples"),
-    (lambda n, d: 1e12 / n, "should grow with the number of samples"),
-])
+@pytest.mark.parametrize(
+    ("memory_bytes", "said"),
+    [
+        (lambda n, d: 1 / 0, "raised ZeroDivisionError"),
+        (lambda n, d: "8 GB", "returned a str"),
+        (lambda n, d: None, "returned a NoneType"),
+        (lambda n, d: float("nan"), "returned nan"),
+        (lambda n, d: float("inf"), "returned inf"),
+        (lambda n, d: -8 * n, "returned -8000"),
+        (lambda n, d: 2**30, "should grow with the number of samples"),
+        (lambda n, d: 1e12 / n, "should grow with the number of samples"),
+    ],
+)
 def test_a_memory_model_that_is_not_a_growing_byte_count_fails(memory_bytes, said):
     finding = {f.check: f for f in check_clusterer(Estimator, "x", memory_bytes=memory_bytes)}["memory-model"]
     assert finding.failed and said in finding.message, finding
@@ -309,9 +323,11 @@ def test_names_that_are_hard_to_type_or_differ_only_by_case_fail_the_plugin():
 
         return types.SimpleNamespace(register_clusterers=register_clusterers)
 
-    with zsbench.registered(plugin("blob-finder"), name="a", distribution="zsb-a"), \
-            zsbench.registered(plugin("Blob-Finder"), name="b", distribution="zsb-b"), \
-            zsbench.registered(plugin("blob finder", "blöb"), name="c", distribution="zsb-c"):
+    with (
+        zsbench.registered(plugin("blob-finder"), name="a", distribution="zsb-a"),
+        zsbench.registered(plugin("Blob-Finder"), name="b", distribution="zsb-b"),
+        zsbench.registered(plugin("blob finder", "blöb"), name="c", distribution="zsb-c"),
+    ):
         second = {f.check: f for f in check_distribution("zsb-b") if f.component.startswith("plugin:")}
         spaced = {f.check: f for f in check_distribution("zsb-c") if f.component.startswith("plugin:")}
     assert second["unique-names"].failed and "'Blob-Finder'" in second["unique-names"].message
@@ -323,8 +339,10 @@ def test_names_that_are_hard_to_type_or_differ_only_by_case_fail_the_plugin():
 # -- scikit-learn's own conformance checks on the built-in estimators -------------------------------
 
 # checks that cannot apply, with why
-HDBSCAN_EXPECTED = {"check_clustering": "the protocol caps a cluster at 0.2 N samples, and the check's 3 blobs of "
-                                        "50 samples need clusters of 17 > 10"}
+HDBSCAN_EXPECTED = {
+    "check_clustering": "the protocol caps a cluster at 0.2 N samples, and the check's 3 blobs of "
+    "50 samples need clusters of 17 > 10"
+}
 
 
 def estimators():
@@ -337,14 +355,23 @@ def estimators():
     )
 
     # ZScorePCA's 50 dims exceed the checks' data (a few features), as sklearn's own PCA is checked at 1 or 2
-    return [(Identity(), {}), (ZScorePCA(n_components=1), {}), (ZScorePCA(n_components=0.9), {}),
-            (ScaledAgglomerative(), {}), (FractionalHDBSCAN(), HDBSCAN_EXPECTED),
-            (FractionalHDBSCAN(max_cluster_fraction=1.0), {}), (FractionalSklearnHDBSCAN(), HDBSCAN_EXPECTED),
-            (FractionalSklearnHDBSCAN(max_cluster_fraction=1.0), {})]
+    return [
+        (Identity(), {}),
+        (ZScorePCA(n_components=1), {}),
+        (ZScorePCA(n_components=0.9), {}),
+        (ScaledAgglomerative(), {}),
+        (FractionalHDBSCAN(), HDBSCAN_EXPECTED),
+        (FractionalHDBSCAN(max_cluster_fraction=1.0), {}),
+        (FractionalSklearnHDBSCAN(), HDBSCAN_EXPECTED),
+        (FractionalSklearnHDBSCAN(max_cluster_fraction=1.0), {}),
+    ]
 
 
-@pytest.mark.parametrize(("estimator", "expected"), estimators(), ids=lambda v: repr(v) if not isinstance(v, dict)
-                         else "expected-failures" if v else "all")
+@pytest.mark.parametrize(
+    ("estimator", "expected"),
+    estimators(),
+    ids=lambda v: repr(v) if not isinstance(v, dict) else "expected-failures" if v else "all",
+)
 def test_builtin_estimators_pass_scikit_learns_check_estimator(estimator, expected):
     from sklearn.utils.estimator_checks import check_estimator
 
@@ -361,16 +388,23 @@ def test_the_kit_names_names_that_are_hard_to_type_or_differ_only_by_case_even_i
     from zsbench.testing.suite import name_problems
 
     entries = {kind: {} for kind in KINDS}
-    for name, plugin in [("kmeans", "zsbench:clusterers"), ("K Means", "x:p"), ("KMeans", "x:p"),
-                         ("kméans", "x:p"), ("bell\x07", "x:p"), ("fine", "x:p")]:
+    for name, plugin in [
+        ("kmeans", "zsbench:clusterers"),
+        ("K Means", "x:p"),
+        ("KMeans", "x:p"),
+        ("kméans", "x:p"),
+        ("bell\x07", "x:p"),
+        ("fine", "x:p"),
+    ]:
         entries["clusterers"][name] = Entry("clusterers", name, Nondeterministic, plugin, "x", "0")
     problems = name_problems(Catalog(entries, {}), "x:p")
     assert "clusterer 'K Means' has whitespace" in problems
     assert "clusterer 'kméans' has non-ASCII characters (é)" in problems
     assert "clusterer 'bell\\x07' has a control character" in problems
-    assert ("clusterer 'KMeans' differs from 'K Means' (plugin x:p) only by case or whitespace" in problems
-            or "clusterer 'KMeans' differs from 'kmeans' (plugin zsbench:clusterers) only by case or whitespace"
-            in problems)
+    assert (
+        "clusterer 'KMeans' differs from 'K Means' (plugin x:p) only by case or whitespace" in problems
+        or "clusterer 'KMeans' differs from 'kmeans' (plugin zsbench:clusterers) only by case or whitespace" in problems
+    )
     assert not [p for p in problems if "'fine'" in p]
 
 

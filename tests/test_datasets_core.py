@@ -44,8 +44,22 @@ def test_fingerprint_covers_ids_labels_and_split():
 
 def test_folder_run_end_to_end_through_the_cli(tmp_path, isolated_store):
     root = _tree(tmp_path / "pets")
-    result = CliRunner().invoke(app, ["run", "--dataset", f"folder:{root}", "--reducer", "none",
-                                      "--clusterer", "kmeans", "--seeds", "1", "--max-samples", "12"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--dataset",
+            f"folder:{root}",
+            "--reducer",
+            "none",
+            "--clusterer",
+            "kmeans",
+            "--seeds",
+            "1",
+            "--max-samples",
+            "12",
+        ],
+    )
     assert result.exit_code == 0, result.output
     (r,) = zsbench.ResultStore(isolated_store).results()
     ds = r.config["dataset"]
@@ -57,8 +71,19 @@ def test_folder_run_end_to_end_through_the_cli(tmp_path, isolated_store):
 
 def test_fingerprint_of_a_run_changes_with_the_subsample(tmp_path):
     root = _tree(tmp_path / "pets")
-    runs = [zsbench.run("raw-pixels", f"folder:{root}", clusterers=["kmeans"], reducer="none", seeds=1,
-                        store=False, max_samples=9, subsample_seed=s) for s in (0, 0, 1)]
+    runs = [
+        zsbench.run(
+            "raw-pixels",
+            f"folder:{root}",
+            clusterers=["kmeans"],
+            reducer="none",
+            seeds=1,
+            store=False,
+            max_samples=9,
+            subsample_seed=s,
+        )
+        for s in (0, 0, 1)
+    ]
     prints = [r.results[0].config["dataset"]["fingerprint"] for r in runs]
     assert prints[0] == prints[1] != prints[2]
 
@@ -66,8 +91,7 @@ def test_fingerprint_of_a_run_changes_with_the_subsample(tmp_path):
 def test_a_corrupt_image_names_the_file_or_is_skipped_and_counted(tmp_path, isolated_store):
     root = _tree(tmp_path / "pets")
     (root / "dog" / "3.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    args = ["run", "--dataset", f"folder:{root}", "--reducer", "none", "--clusterer", "kmeans",
-            "--seeds", "1"]
+    args = ["run", "--dataset", f"folder:{root}", "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1"]
     failed = CliRunner().invoke(app, args)
     assert failed.exit_code == 1
     lines = [ln for ln in failed.output.splitlines() if ln.startswith("error:")]
@@ -79,11 +103,14 @@ def test_a_corrupt_image_names_the_file_or_is_skipped_and_counted(tmp_path, isol
 
 
 def test_bad_image_error_keeps_one_line_when_reraised_by_a_dataloader_worker():
-    text = ("Caught BadImageError in DataLoader worker process 0.\nOriginal Traceback (most recent "
-            "call last):\n  File \"x.py\", line 1\nzsbench.plugin.datasets.BadImageError: image /d/3.jpg "
-            "cannot be read (OSError: truncated); replace it, or pass --skip-bad")
-    assert str(BadImageError(text)) == ("image /d/3.jpg cannot be read (OSError: truncated); "
-                                        "replace it, or pass --skip-bad")
+    text = (
+        "Caught BadImageError in DataLoader worker process 0.\nOriginal Traceback (most recent "
+        'call last):\n  File "x.py", line 1\nzsbench.plugin.datasets.BadImageError: image /d/3.jpg '
+        "cannot be read (OSError: truncated); replace it, or pass --skip-bad"
+    )
+    assert str(BadImageError(text)) == (
+        "image /d/3.jpg cannot be read (OSError: truncated); replace it, or pass --skip-bad"
+    )
 
 
 def test_csv_dataset_with_relative_paths_and_missing_labels(tmp_path):
@@ -91,8 +118,9 @@ def test_csv_dataset_with_relative_paths_and_missing_labels(tmp_path):
     rows = ["path,label"] + [f"imgs/{c}/{i}.jpg,{c}" for c in ("cat", "dog", "owl") for i in range(4)]
     rows[-1] = "imgs/owl/3.jpg,"  # an unlabelled image: left out, never a class of its own
     (tmp_path / "list.csv").write_text("\n".join(rows) + "\n")
-    out = zsbench.run("raw-pixels", f"csv:{tmp_path / 'list.csv'}", clusterers=["kmeans"],
-                      reducer="none", seeds=1, store=False)
+    out = zsbench.run(
+        "raw-pixels", f"csv:{tmp_path / 'list.csv'}", clusterers=["kmeans"], reducer="none", seeds=1, store=False
+    )
     r = out.results[0]
     assert r.metrics["n_samples"] == 11 and r.metrics["n_classes"] == 3
     assert r.config["dataset"]["n_missing_labels"] == 1

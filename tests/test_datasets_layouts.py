@@ -56,11 +56,18 @@ def _class_folders(top: Path, sub: str, classes: dict[str, list[str]]) -> tuple[
 
 def build_imagenet(base):
     top = base / "imagenet"
-    expected = _class_folders(top, "val", {"n01440764": ["ILSVRC2012_val_00000293.JPEG",
-                                                          "ILSVRC2012_val_00002138.JPEG"],
-                                           "n02102040": ["ILSVRC2012_val_00000001.JPEG",
-                                                         "ILSVRC2012_val_00000007.JPEG",
-                                                         "ILSVRC2012_val_00010000.JPEG"]})
+    expected = _class_folders(
+        top,
+        "val",
+        {
+            "n01440764": ["ILSVRC2012_val_00000293.JPEG", "ILSVRC2012_val_00002138.JPEG"],
+            "n02102040": [
+                "ILSVRC2012_val_00000001.JPEG",
+                "ILSVRC2012_val_00000007.JPEG",
+                "ILSVRC2012_val_00010000.JPEG",
+            ],
+        },
+    )
     _image(top / "train" / "n01440764" / "n01440764_10026.JPEG")  # never read
     return expected
 
@@ -83,15 +90,15 @@ def build_imagenet_r(base):
 
 
 def build_imagenet_sketch(base):
-    return _class_folders(base / "sketch", "", {"n01440764": ["sketch_0.JPEG", "sketch_12.JPEG"],
-                                                 "n01443537": ["sketch_3.JPEG"]})
+    return _class_folders(
+        base / "sketch", "", {"n01440764": ["sketch_0.JPEG", "sketch_12.JPEG"], "n01443537": ["sketch_3.JPEG"]}
+    )
 
 
 def build_imagenet_o(base):
     top = base / "imagenet-o"
     _text(top / "README.txt", ["ImageNet-O: natural adversarial examples"])
-    return _class_folders(top, "", {"n01443537": ["0.jpg"], "n01704323": ["1.jpg", "2.jpg"],
-                                    "n01770081": ["3.jpg"]})
+    return _class_folders(top, "", {"n01443537": ["0.jpg"], "n01704323": ["1.jpg", "2.jpg"], "n01770081": ["3.jpg"]})
 
 
 IN9_VARIANTS = ["original", "only_fg", "mixed_rand", "mixed_same", "no_fg", "only_bg_t"]
@@ -102,13 +109,17 @@ def build_in9(variant):
         top = base / "bg_challenge"
         expected = None
         for i, other in enumerate(IN9_VARIANTS):  # every variant, each a different size
-            classes = {"00_dog": [f"n02085620_{j}.JPEG" for j in range(i + 1)],
-                       "01_bird": ["n01530575_1.JPEG"], "02_wheeled vehicle": ["n02835271_7.JPEG"]}
+            classes = {
+                "00_dog": [f"n02085620_{j}.JPEG" for j in range(i + 1)],
+                "01_bird": ["n01530575_1.JPEG"],
+                "02_wheeled vehicle": ["n02835271_7.JPEG"],
+            }
             result = _class_folders(top, f"{other}/val", classes)
             if other == variant:
                 expected = result
         _image(top / "fg_mask" / "val" / "00_dog" / "mask.png")  # not an image variant
         return expected
+
     return build
 
 
@@ -117,9 +128,16 @@ def build_fastai(folder):
         top = base / folder
         _text(top / f"noisy_{folder[:-1]}.csv", ["path,noisy_labels_0,is_valid"])
         _class_folders(top, "train", {"n01440764": ["n01440764_1.JPEG"], "n02102040": ["n02102040_9.JPEG"]})
-        return _class_folders(top, "val", {"n01440764": ["ILSVRC2012_val_00009111.JPEG", "n01440764_2.JPEG"],
-                                           "n02102040": ["n02102040_5.JPEG"],
-                                           "n02979186": ["n02979186_3.JPEG"]})
+        return _class_folders(
+            top,
+            "val",
+            {
+                "n01440764": ["ILSVRC2012_val_00009111.JPEG", "n01440764_2.JPEG"],
+                "n02102040": ["n02102040_5.JPEG"],
+                "n02979186": ["n02979186_3.JPEG"],
+            },
+        )
+
     return build
 
 
@@ -146,20 +164,31 @@ def build_nabirds(base):
 
 
 UTKFACE = {  # file name -> age; None: the name does not parse, so the image is left out
-    **{f"1_{g}_{r}_2016121914{t}.jpg.chip.jpg": 1 for g, r, t in
-       [(0, 0, "0623097"), (0, 0, "0627985"), (0, 2, "0530307"), (1, 0, "0642920"), (1, 2, "0604000")]},
+    **{
+        f"1_{g}_{r}_2016121914{t}.jpg.chip.jpg": 1
+        for g, r, t in [(0, 0, "0623097"), (0, 0, "0627985"), (0, 2, "0530307"), (1, 0, "0642920"), (1, 2, "0604000")]
+    },
     "2_1_3_20161219223047424.jpg.chip.jpg": 2,
     "3_0_2_20161219140623097.jpg.chip.jpg": 3,  # a single image of its age, at a test position: back to train
     "24_0_1_20170116220224657 .jpg.chip.jpg": 24,  # published with a space: the study still reads it
     "24_1_0_20170104020315867.jpg.chip.jpg": 24,
     "24_0_3_20170119165043526.jpg.chip.jpg": 24,
-    **{f"35_{g}_{r}_201701{t}.jpg.chip.jpg": 35 for g, r, t in
-       [(0, 0, "17135829413"), (1, 0, "16220009426"), (1, 1, "13011425431"), (0, 2, "16182444574")]},
+    **{
+        f"35_{g}_{r}_201701{t}.jpg.chip.jpg": 35
+        for g, r, t in [(0, 0, "17135829413"), (1, 0, "16220009426"), (1, 1, "13011425431"), (0, 2, "16182444574")]
+    },
     "55_0_0_20170116232725357jpg.chip.jpg": 55,  # published without the "." before jpg: still read
     "55_1_0_20170110141626101.jpg.chip.jpg": 55,
-    **{f"61_{g}_{r}_201701{t}.jpg.chip.jpg": 61 for g, r, t in
-       [(0, 0, "11200917476"), (0, 1, "13175716154"), (1, 0, "10142226285"), (1, 3, "09141508563"),
-        (1, 0, "20225135929")]},
+    **{
+        f"61_{g}_{r}_201701{t}.jpg.chip.jpg": 61
+        for g, r, t in [
+            (0, 0, "11200917476"),
+            (0, 1, "13175716154"),
+            (1, 0, "10142226285"),
+            (1, 3, "09141508563"),
+            (1, 0, "20225135929"),
+        ]
+    },
     "39_1_20170116174525125.jpg.chip.jpg": None,  # the study's 3 CORRUPTED_SAMPLES: no race field
     "61_1_20170109142408075.jpg.chip.jpg": None,
     "61_1_20170109150557335.jpg.chip.jpg": None,
@@ -226,7 +255,7 @@ def build_breakhis(base):
     np.random.RandomState(0).permutation(N), whose first ceil(0.4 N) positions are the test part."""
     rows = _breakhis_files(base)
     ordered = sorted(rows)
-    ids = [ordered[i] for i in np.random.RandomState(0).permutation(len(ordered))[:math.ceil(0.4 * len(ordered))]]
+    ids = [ordered[i] for i in np.random.RandomState(0).permutation(len(ordered))[: math.ceil(0.4 * len(ordered))]]
     return ids, [rows[i][1] for i in ids]
 
 
@@ -236,12 +265,19 @@ def build_breakhis_all(base):
 
 
 BUILDERS = {
-    "imagenet": build_imagenet, "imagenet-v2": build_imagenet_v2, "imagenet-r": build_imagenet_r,
-    "imagenet-sketch": build_imagenet_sketch, "imagenet-o": build_imagenet_o,
+    "imagenet": build_imagenet,
+    "imagenet-v2": build_imagenet_v2,
+    "imagenet-r": build_imagenet_r,
+    "imagenet-sketch": build_imagenet_sketch,
+    "imagenet-o": build_imagenet_o,
     **{f"in9-{v.replace('_', '-')}": build_in9(v) for v in IN9_VARIANTS},
-    "imagenette": build_fastai("imagenette2"), "imagewoof": build_fastai("imagewoof2"),
-    "nabirds": build_nabirds, "utkface": build_utkface, "utkface-all": build_utkface_all,
-    "breakhis": build_breakhis, "breakhis-all": build_breakhis_all,
+    "imagenette": build_fastai("imagenette2"),
+    "imagewoof": build_fastai("imagewoof2"),
+    "nabirds": build_nabirds,
+    "utkface": build_utkface,
+    "utkface-all": build_utkface_all,
+    "breakhis": build_breakhis,
+    "breakhis-all": build_breakhis_all,
 }
 
 
@@ -293,8 +329,9 @@ def _relabel(name, ds):
         return
     if name == "breakhis":  # another magnification, in the file name
         magnification = path.name.split("-")[3]
-        path.rename(path.with_name(path.name.replace(f"-{magnification}-", "-100-" if magnification != "100"
-                                                     else "-200-")))
+        path.rename(
+            path.with_name(path.name.replace(f"-{magnification}-", "-100-" if magnification != "100" else "-200-"))
+        )
         return
     cls = path.parents[2] if name == "breakhis-all" else path.parent  # the folder that names the class
     other = next(d for d in sorted(cls.parent.iterdir()) if d.is_dir() and d != cls)
@@ -482,10 +519,13 @@ def test_download_failure_is_missing_data_and_leaves_nothing_behind(tmp_path, mo
 
 
 def test_importing_the_plugin_imports_no_heavy_library():
-    code = ("import sys, zsbench.plugins.datasets_layouts; "
-            "print(sorted(m for m in ('torch', 'sklearn', 'umap', 'numpy') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": ""})
+    code = (
+        "import sys, zsbench.plugins.datasets_layouts; "
+        "print(sorted(m for m in ('torch', 'sklearn', 'umap', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": ""}
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -494,9 +534,24 @@ def test_cli_runs_the_protocol_on_a_fabricated_imagenette(tmp_path, isolated_sto
     for shade, wnid in zip((0, 100, 200), ("n01440764", "n02102040", "n02979186"), strict=True):
         for i in range(8):
             _image(val / wnid / f"{wnid}_{i}.JPEG", shade=shade)
-    result = CliRunner().invoke(app, ["run", "--dataset", "imagenette", "--data-dir", str(tmp_path),
-                                      "--encoder", "raw-pixels", "--reducer", "none", "--clusterer", "kmeans",
-                                      "--seeds", "1"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--dataset",
+            "imagenette",
+            "--data-dir",
+            str(tmp_path),
+            "--encoder",
+            "raw-pixels",
+            "--reducer",
+            "none",
+            "--clusterer",
+            "kmeans",
+            "--seeds",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     stored = zsbench.ResultStore(os.environ["ZSBENCH_STORE"]).results()
     assert str(isolated_store) == os.environ["ZSBENCH_STORE"] and len(stored) == 1

@@ -32,6 +32,7 @@ GROUPS = {"in-domain", "domain-shift", "near-OOD", "fine-grained", "far-OOD"}
 
 # --- fabrication helpers -------------------------------------------------------------------------
 
+
 def _jpg(path: Path, value: int, size: tuple[int, int] = (8, 8)) -> None:
     from PIL import Image
 
@@ -94,6 +95,7 @@ def make_cifar(root: Path, hundred: bool, labels) -> np.ndarray:
 
 
 # --- per-dataset checks --------------------------------------------------------------------------
+
 
 def _common(ds, name: str, size: tuple[int, int], split: str) -> None:
     from PIL import Image
@@ -176,8 +178,9 @@ def test_cifar10_and_cifar100(tmp_path, monkeypatch):
     assert ds.ids == ["test/0", "test/1", "test/2", "test/3"]
     assert ds.info["group"] == "in-domain"
     assert np.array_equal(np.asarray(ds[1]), pixels[1])  # CHW rows are served as HWC images
-    train = _train("cifar10", ds, (32, 32), "official train split (data_batch_1 .. data_batch_5)",
-                   data_dir=str(tmp_path))
+    train = _train(
+        "cifar10", ds, (32, 32), "official train split (data_batch_1 .. data_batch_5)", data_dir=str(tmp_path)
+    )
     assert train.labels.tolist() == [9] * 5 and train.ids == [f"train/{i}" for i in range(5)]  # one row a batch
 
     make_cifar(tmp_path / "cifar100", hundred=True, labels=[5, 42, 5, 99, 0])
@@ -202,8 +205,9 @@ def test_svhn_maps_label_10_to_digit_0(tmp_path, monkeypatch):
     assert ds.labels.tolist() == [0, 1, 2, 0, 9]
     assert ds.ids[-1] == "test/4"
     assert np.array_equal(np.asarray(ds[3]), x[..., 3])
-    train = _train("svhn", ds, (32, 32), "official train split (train_32x32.mat); extra not included",
-                   data_dir=str(tmp_path))
+    train = _train(
+        "svhn", ds, (32, 32), "official train split (train_32x32.mat); extra not included", data_dir=str(tmp_path)
+    )
     assert train.labels.tolist() == [3, 3] and train.ids == ["train/0", "train/1"]
 
     # each partition needs its own file only
@@ -218,8 +222,10 @@ def make_dtd(root: Path, train: bool = True) -> None:
     files = {c: [f"{c}/{c}_{i:04d}.jpg" for i in range(4)] for c in ("banded", "braided", "dotted")}
     for i, f in enumerate(sum(files.values(), [])):
         _jpg(base / "images" / f, i)
-    _lines(base / "labels" / "test1.txt", [files["banded"][0], files["braided"][0], files["dotted"][0],
-                                           files["braided"][1]])
+    _lines(
+        base / "labels" / "test1.txt",
+        [files["banded"][0], files["braided"][0], files["dotted"][0], files["braided"][1]],
+    )
     if train:
         # every list of the real DTD holds all 47 classes, and torchvision numbers the classes of each list
         _lines(base / "labels" / "train1.txt", [files["banded"][1], files["braided"][2], files["dotted"][1]])
@@ -231,12 +237,15 @@ def test_dtd_reads_test1_only(tmp_path):
     make_dtd(tmp_path / "dtd")
     ds = tv.dtd(data_dir=str(tmp_path))
     _common(ds, "dtd", (8, 8), "official test split of partition 1 (labels/test1.txt)")
-    assert ds.ids == ["banded/banded_0000.jpg", "braided/braided_0000.jpg", "dotted/dotted_0000.jpg",
-                      "braided/braided_0001.jpg"]
+    assert ds.ids == [
+        "banded/banded_0000.jpg",
+        "braided/braided_0000.jpg",
+        "dotted/dotted_0000.jpg",
+        "braided/braided_0001.jpg",
+    ]
     assert ds.labels.tolist() == [0, 1, 2, 1]
     assert ds.info["group"] == "far-OOD"
-    train = _train("dtd", ds, (8, 8), "official train split of partition 1 (labels/train1.txt)",
-                   data_dir=str(tmp_path))
+    train = _train("dtd", ds, (8, 8), "official train split of partition 1 (labels/train1.txt)", data_dir=str(tmp_path))
     assert train.ids == ["banded/banded_0001.jpg", "braided/braided_0002.jpg", "dotted/dotted_0001.jpg"]
     assert train.labels.tolist() == [0, 1, 2]  # and not val1's banded_0002
 
@@ -249,8 +258,14 @@ def test_flowers102_reads_tstid(tmp_path, monkeypatch):
     for i in range(1, 9):
         _jpg(base / "jpg" / f"image_{i:05d}.jpg", i, (10, 6))
     savemat(base / "imagelabels.mat", {"labels": np.array([[1, 1, 2, 2, 3, 3, 77, 77]], np.uint8)})
-    savemat(base / "setid.mat", {"trnid": np.array([[1, 3]], np.uint16), "valid": np.array([[5]], np.uint16),
-                                 "tstid": np.array([[2, 4, 6, 7, 8]], np.uint16)})
+    savemat(
+        base / "setid.mat",
+        {
+            "trnid": np.array([[1, 3]], np.uint16),
+            "valid": np.array([[5]], np.uint16),
+            "tstid": np.array([[2, 4, 6, 7, 8]], np.uint16),
+        },
+    )
     ds = tv.flowers102(data_dir=str(tmp_path))
     _common(ds, "flowers102", (10, 6), "official test split (setid.mat tstid)")
     assert ds.ids == ["image_00002.jpg", "image_00004.jpg", "image_00006.jpg", "image_00007.jpg", "image_00008.jpg"]
@@ -274,8 +289,13 @@ def test_fgvc_aircraft_variant_test(tmp_path):
     _common(ds, "fgvc-aircraft", (8, 8), "official test split (images_variant_test.txt), variant labels")
     assert ds.ids == ["0000001.jpg", "0000002.jpg", "0000004.jpg"]
     assert ds.labels.tolist() == [2, 1, 0]
-    train = _train("fgvc-aircraft", ds, (8, 8), "official train split (images_variant_train.txt), variant labels",
-                   data_dir=str(tmp_path))
+    train = _train(
+        "fgvc-aircraft",
+        ds,
+        (8, 8),
+        "official train split (images_variant_train.txt), variant labels",
+        data_dir=str(tmp_path),
+    )
     assert train.ids == ["0000003.jpg"] and train.labels.tolist() == [2]  # train, not trainval
 
 
@@ -296,10 +316,14 @@ def test_stanford_cars_test_annotations(tmp_path):
     names[0, :] = ["AM General Hummer SUV 2000", "Acura RL Sedan 2012", "smart fortwo Convertible 2012"]
     savemat(base / "devkit" / "cars_meta.mat", {"class_names": names})
     # two rows at least: torchvision cannot read a one-row table (scipy's squeeze_me makes it 0-d)
-    savemat(base / "devkit" / "cars_train_annos.mat",
-            {"annotations": _cars_annotations([("00001.jpg", 1), ("00002.jpg", 3)])})
-    savemat(base / "cars_test_annos_withlabels.mat",
-            {"annotations": _cars_annotations([("00001.jpg", 3), ("00002.jpg", 1), ("00003.jpg", 196)])})
+    savemat(
+        base / "devkit" / "cars_train_annos.mat",
+        {"annotations": _cars_annotations([("00001.jpg", 1), ("00002.jpg", 3)])},
+    )
+    savemat(
+        base / "cars_test_annos_withlabels.mat",
+        {"annotations": _cars_annotations([("00001.jpg", 3), ("00002.jpg", 1), ("00003.jpg", 196)])},
+    )
     for i in range(1, 4):
         _jpg(base / "cars_test" / f"{i:05d}.jpg", i, (12, 9))
     _jpg(base / "cars_train" / "00001.jpg", 0)
@@ -309,8 +333,7 @@ def test_stanford_cars_test_annotations(tmp_path):
     assert ds.ids == ["00001.jpg", "00002.jpg", "00003.jpg"]
     assert ds.labels.tolist() == [2, 0, 195]
     # cars_train/00001.jpg is another car than cars_test/00001.jpg: the ids tell them apart
-    train = _train("stanford-cars", ds, (8, 8), "official train split (cars_train_annos.mat)",
-                   data_dir=str(tmp_path))
+    train = _train("stanford-cars", ds, (8, 8), "official train split (cars_train_annos.mat)", data_dir=str(tmp_path))
     assert train.ids == ["cars_train/00001.jpg", "cars_train/00002.jpg"] and train.labels.tolist() == [0, 2]
 
 
@@ -320,8 +343,12 @@ def test_eurosat_stratified_15_percent_seed_0(tmp_path):
         for i in range(1, n + 1):
             _jpg(tmp_path / "eurosat" / "eurosat" / "2750" / c / f"{c}_{i}.jpg", i, (16, 16))
     ds = tv.eurosat(data_dir=str(tmp_path))
-    _common(ds, "eurosat", (16, 16), "stratified 15% of all images, seed 0 "
-            "(sklearn train_test_split, random_state=0, as the study)")
+    _common(
+        ds,
+        "eurosat",
+        (16, 16),
+        "stratified 15% of all images, seed 0 (sklearn train_test_split, random_state=0, as the study)",
+    )
     assert len(ds) == 6 and ds.info["n_available"] == 40  # 15% of 40
     # stratified: every class keeps its share of the 6 test images (3 of 20, and 1 or 2 of 10)
     assert np.bincount(ds.labels)[0] == 3 and sorted(np.bincount(ds.labels).tolist()) == [1, 2, 3]
@@ -336,8 +363,14 @@ def test_eurosat_stratified_15_percent_seed_0(tmp_path):
     assert all(ds.ids[i].startswith(list(counts)[label]) for i, label in enumerate(ds.labels))
 
     # the train partition is the complement: the other 85%, disjoint, and together all 40 images
-    train = _train("eurosat", ds, (16, 16), "stratified 85% of all images, seed 0: the complement of the test 15% "
-                   "(sklearn train_test_split, random_state=0, as the study)", data_dir=str(tmp_path))
+    train = _train(
+        "eurosat",
+        ds,
+        (16, 16),
+        "stratified 85% of all images, seed 0: the complement of the test 15% "
+        "(sklearn train_test_split, random_state=0, as the study)",
+        data_dir=str(tmp_path),
+    )
     assert len(train) == 34 and train.info["n_available"] == 40
     assert sorted(train.ids + ds.ids) == every
     assert train.ids == [every[i] for i in rest]  # the study's train part, in the order it returns
@@ -349,8 +382,15 @@ def test_places365_val_only(tmp_path, monkeypatch):
     _md5_skipped(monkeypatch, "places365")
     root = tmp_path / "places365"
     _lines(root / "categories_places365.txt", ["/a/airfield 0", "/a/alley 1", "/b/bakery/shop 2"])
-    _lines(root / "places365_val.txt", ["Places365_val_00000001.jpg 2", "Places365_val_00000002.jpg 0",
-                                        "Places365_val_00000003.jpg 2", "Places365_val_00000004.jpg 1"])
+    _lines(
+        root / "places365_val.txt",
+        [
+            "Places365_val_00000001.jpg 2",
+            "Places365_val_00000002.jpg 0",
+            "Places365_val_00000003.jpg 2",
+            "Places365_val_00000004.jpg 1",
+        ],
+    )
     _lines(root / "places365_train_standard.txt", ["/a/airfield/00000001.jpg 0"])
     _lines(root / "places365_test.txt", ["Places365_test_00000001.jpg"])
     for i in range(1, 5):
@@ -363,8 +403,13 @@ def test_places365_val_only(tmp_path, monkeypatch):
     assert ds.labels.tolist() == [2, 0, 2, 1]
     assert ds.info["group"] == "near-OOD"
     assert "small=False" in ds.info["source"]
-    train = _train("places365", ds, (8, 8), "official train-standard split (places365_train_standard.txt), "
-                   "high-resolution images", data_dir=str(tmp_path))
+    train = _train(
+        "places365",
+        ds,
+        (8, 8),
+        "official train-standard split (places365_train_standard.txt), high-resolution images",
+        data_dir=str(tmp_path),
+    )
     assert train.ids == ["data_large_standard/a/airfield/00000001.jpg"] and train.labels.tolist() == [0]
     assert train.info["source"] == "torchvision.datasets.Places365(split='train-standard', small=False)"
 
@@ -385,42 +430,58 @@ def make_celeba(root: Path, identities: dict[str, int], partition: dict[str, int
         _jpg(base / "img_align_celeba" / n, i, (9, 11))
     _lines(base / "list_eval_partition.txt", [f"{n} {partition[n]}" for n in names])
     _lines(base / "identity_CelebA.txt", [f"{n} {identities[n]}" for n in names])
-    _lines(base / "list_attr_celeba.txt", [str(len(names)), "5_o_Clock_Shadow Smiling"]
-           + [f"{n} -1  1" for n in names])
-    _lines(base / "list_bbox_celeba.txt", [str(len(names)), "image_id x_1 y_1 width height"]
-           + [f"{n} 1 2 3 4" for n in names])
-    _lines(base / "list_landmarks_align_celeba.txt", [str(len(names)), " ".join(f"p{i}" for i in range(10))]
-           + [f"{n} " + " ".join(["5"] * 10) for n in names])
+    _lines(base / "list_attr_celeba.txt", [str(len(names)), "5_o_Clock_Shadow Smiling"] + [f"{n} -1  1" for n in names])
+    _lines(
+        base / "list_bbox_celeba.txt",
+        [str(len(names)), "image_id x_1 y_1 width height"] + [f"{n} 1 2 3 4" for n in names],
+    )
+    _lines(
+        base / "list_landmarks_align_celeba.txt",
+        [str(len(names)), " ".join(f"p{i}" for i in range(10))] + [f"{n} " + " ".join(["5"] * 10) for n in names],
+    )
 
 
 def test_celeba_identity_partition_2_only(tmp_path, monkeypatch):
     _md5_skipped(monkeypatch, "celeba")
     identities = {f"{i:06d}.jpg": ident for i, ident in enumerate([2880, 2880, 35, 10177, 35, 9, 7], start=1)}
     # two in the train partition at least: torchvision cannot select a single image (a 0-d index)
-    partition = {"000001.jpg": 0, "000002.jpg": 2, "000003.jpg": 2, "000004.jpg": 2, "000005.jpg": 1,
-                 "000006.jpg": 2, "000007.jpg": 0}
+    partition = {
+        "000001.jpg": 0,
+        "000002.jpg": 2,
+        "000003.jpg": 2,
+        "000004.jpg": 2,
+        "000005.jpg": 1,
+        "000006.jpg": 2,
+        "000007.jpg": 0,
+    }
     make_celeba(tmp_path / "celeba", identities, partition)
     ds = tv.celeba(data_dir=str(tmp_path))
     _common(ds, "celeba", (9, 11), "official test split (list_eval_partition.txt partition 2), identity labels")
     assert ds.ids == ["000002.jpg", "000003.jpg", "000004.jpg", "000006.jpg"]
     assert ds.labels.tolist() == [2880, 35, 10177, 9]
     assert ds.info["n_classes"] == 4
-    train = _train("celeba", ds, (9, 11), "official train split (list_eval_partition.txt partition 0), identity "
-                   "labels", data_dir=str(tmp_path))
+    train = _train(
+        "celeba",
+        ds,
+        (9, 11),
+        "official train split (list_eval_partition.txt partition 0), identity labels",
+        data_dir=str(tmp_path),
+    )
     assert train.ids == ["000001.jpg", "000007.jpg"] and train.labels.tolist() == [2880, 7]  # not valid's 000005
 
     identities["000006.jpg"] = 35  # one identity changed on disk: a different fingerprint
     make_celeba(tmp_path / "celeba", identities, partition)
     again = tv.celeba(data_dir=str(tmp_path))
     assert again.labels.tolist() == [2880, 35, 10177, 35]
-    assert fingerprint(again.ids, again.labels, again.info["split"]) != fingerprint(ds.ids, ds.labels,
-                                                                                    ds.info["split"])
+    assert fingerprint(again.ids, again.labels, again.info["split"]) != fingerprint(ds.ids, ds.labels, ds.info["split"])
 
 
 def test_inaturalist_2021_valid_species(tmp_path):
-    folders = ["00000_Animalia_Chordata_Aves_Passeriformes_Corvidae_Corvus_corax",
-               "00001_Animalia_Chordata_Aves_Passeriformes_Corvidae_Pica_pica",
-               "00002_Plantae_Tracheophyta_Magnoliopsida_Rosales_Rosaceae_Rosa_canina"]
+    folders = [
+        "00000_Animalia_Chordata_Aves_Passeriformes_Corvidae_Corvus_corax",
+        "00001_Animalia_Chordata_Aves_Passeriformes_Corvidae_Pica_pica",
+        "00002_Plantae_Tracheophyta_Magnoliopsida_Rosales_Rosaceae_Rosa_canina",
+    ]
     base = tmp_path / "inaturalist-2021" / "2021_valid"
     for c, folder in enumerate(folders):
         for name in ("b.jpg", "a.jpg")[: 2 if c != 1 else 1]:
@@ -430,11 +491,21 @@ def test_inaturalist_2021_valid_species(tmp_path):
         _jpg(tmp_path / "inaturalist-2021" / "2021_train" / folder / "a.jpg", c, (7, 5))
     ds = tv.inaturalist_2021(data_dir=str(tmp_path))
     _common(ds, "inaturalist-2021", (7, 5), "official 2021 validation split (2021_valid), full species labels")
-    assert ds.ids == [f"{folders[0]}/a.jpg", f"{folders[0]}/b.jpg", f"{folders[1]}/b.jpg",
-                      f"{folders[2]}/a.jpg", f"{folders[2]}/b.jpg"]
+    assert ds.ids == [
+        f"{folders[0]}/a.jpg",
+        f"{folders[0]}/b.jpg",
+        f"{folders[1]}/b.jpg",
+        f"{folders[2]}/a.jpg",
+        f"{folders[2]}/b.jpg",
+    ]
     assert ds.labels.tolist() == [0, 0, 1, 2, 2]
-    train = _train("inaturalist-2021", ds, (7, 5), "official 2021 train split (2021_train, all of it), full "
-                   "species labels", data_dir=str(tmp_path))
+    train = _train(
+        "inaturalist-2021",
+        ds,
+        (7, 5),
+        "official 2021 train split (2021_train, all of it), full species labels",
+        data_dir=str(tmp_path),
+    )
     assert train.ids == [f"2021_train/{f}/a.jpg" for f in folders] and train.labels.tolist() == [0, 1, 2]
 
 
@@ -442,15 +513,19 @@ def test_inaturalist_2021_valid_species(tmp_path):
 
 # name -> (a file only the train partition needs, one only the test partition needs; None: they need the same)
 PARTITION_FILES = {
-    "mnist": ("train-images-idx3-ubyte", None), "fashion-mnist": ("train-images-idx3-ubyte", None),
-    "cifar10": ("data_batch_1", None), "cifar100": ("cifar-100-python/train", None),
-    "svhn": ("train_32x32.mat", "test_32x32.mat"), "dtd": ("labels/train1.txt", "labels/test1.txt"),
+    "mnist": ("train-images-idx3-ubyte", None),
+    "fashion-mnist": ("train-images-idx3-ubyte", None),
+    "cifar10": ("data_batch_1", None),
+    "cifar100": ("cifar-100-python/train", None),
+    "svhn": ("train_32x32.mat", "test_32x32.mat"),
+    "dtd": ("labels/train1.txt", "labels/test1.txt"),
     "flowers102": ("setid.mat", None),
     "fgvc-aircraft": ("images_variant_train.txt", "images_variant_test.txt"),
     "stanford-cars": ("devkit/cars_train_annos.mat", "cars_test_annos_withlabels.mat"),
     "eurosat": ("eurosat/2750/<class>", None),
     "places365": ("places365_train_standard.txt", "places365_val.txt"),
-    "celeba": ("list_eval_partition.txt", None), "inaturalist-2021": ("2021_train/", "2021_valid/"),
+    "celeba": ("list_eval_partition.txt", None),
+    "inaturalist-2021": ("2021_train/", "2021_valid/"),
 }
 
 
@@ -497,9 +572,11 @@ def test_the_test_partition_keeps_todays_fingerprints(tmp_path, monkeypatch):
     make_mnist(tmp_path / "mnist")
     make_cifar(tmp_path / "cifar10", hundred=False, labels=[0, 1, 2, 1])
     make_dtd(tmp_path / "dtd", train=False)  # the test partition needs no train list
-    today = {"mnist": "2f17deee84e930caec5bd59dffe476ab8fd70b9fa3ceb7e20fda197bef3a8504",
-             "cifar10": "833e57fa4a7f30e8a3cb0d9fdd4388cc8377385d52aee3bc9c598c1dc17a4171",
-             "dtd": "c42db203e05c3039fe4bf3edf3b110ed7f87e743256bec281aeab8892207301d"}
+    today = {
+        "mnist": "2f17deee84e930caec5bd59dffe476ab8fd70b9fa3ceb7e20fda197bef3a8504",
+        "cifar10": "833e57fa4a7f30e8a3cb0d9fdd4388cc8377385d52aee3bc9c598c1dc17a4171",
+        "dtd": "c42db203e05c3039fe4bf3edf3b110ed7f87e743256bec281aeab8892207301d",
+    }
     for name, expected in today.items():
         factory = tv.DATASETS[name][0]
         assert _run_fingerprint(factory(data_dir=str(tmp_path)), name) == expected
@@ -564,7 +641,7 @@ def test_run_knn_on_mnist_end_to_end(tmp_path, isolated_store):
         labels = np.arange(n) % 2
         pixels = np.random.default_rng(seed).integers(0, 40, size=(n, 28, 28))
         for i, label in enumerate(labels):
-            pixels[i, :, 14 * label:14 * label + 14] += 200
+            pixels[i, :, 14 * label : 14 * label + 14] += 200
         return pixels.astype(np.uint8), labels
 
     raw = tmp_path / "data" / "mnist" / "MNIST" / "raw"
@@ -572,8 +649,19 @@ def test_run_knn_on_mnist_end_to_end(tmp_path, isolated_store):
         pixels, labels = images(n, seed)
         _idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
         _idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-    run = ["run", "--encoder", "raw-pixels", "--clusterer", "kmeans", "--reducer", "none", "--seeds", "1",
-           "--data-dir", str(tmp_path / "data")]
+    run = [
+        "run",
+        "--encoder",
+        "raw-pixels",
+        "--clusterer",
+        "kmeans",
+        "--reducer",
+        "none",
+        "--seeds",
+        "1",
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
     out = CliRunner().invoke(app, [*run, "--dataset", "mnist", "--max-samples", "6", "--knn"])
     assert out.exit_code == 0, out.output
     rows = ResultStore(isolated_store, readonly=True).results(KNN_VERSION)
@@ -588,8 +676,16 @@ def test_run_knn_on_mnist_end_to_end(tmp_path, isolated_store):
     import zsbench
 
     with pytest.raises(InvalidInputError, match=r"^dataset mnist: split='val' is not one of test, train; pass "):
-        zsbench.run("raw-pixels", "mnist", clusterers=["kmeans"], reducer="none", seeds=1, store=False, cache=False,
-                    dataset_options={"data_dir": str(tmp_path / "data"), "split": "val"})
+        zsbench.run(
+            "raw-pixels",
+            "mnist",
+            clusterers=["kmeans"],
+            reducer="none",
+            seeds=1,
+            store=False,
+            cache=False,
+            dataset_options={"data_dir": str(tmp_path / "data"), "split": "val"},
+        )
 
 
 def test_importing_the_plugin_stays_light():

@@ -51,8 +51,16 @@ def test_the_github_actions_example_parses_and_uses_real_options():
 
 
 # The documents whose commands and paths users copy: each must name only what exists.
-DOCUMENTS = ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", "registry/README.md", "examples/*/README.md",
-             "examples/github-actions/*.yml", "harness/cli/template/**/*.tmpl", ".github/workflows/*.yml"]
+DOCUMENTS = [
+    "README.md",
+    "CONTRIBUTING.md",
+    "CHANGELOG.md",
+    "registry/README.md",
+    "examples/*/README.md",
+    "examples/github-actions/*.yml",
+    "harness/cli/template/**/*.tmpl",
+    ".github/workflows/*.yml",
+]
 # Where a repository path in a document starts: anything else in backticks is a name, not a path.
 TOP = ("harness/", "plugins/", "tests/", "benchmarks/", "examples/", "registry/", ".ci/", ".github/")
 
@@ -85,8 +93,11 @@ def _unknown_options(group, words: list[str]) -> list[str]:
         command, rest = command.commands[rest[0]], rest[1:]
     known = {opt for param in command.params for opt in param.opts + param.secondary_opts}
     known |= {"--help"}
-    return [w.split("=", 1)[0] for w in rest if w.startswith("-") and w.split("=", 1)[0] not in known
-            and not re.fullmatch(r"-\d.*", w)]
+    return [
+        w.split("=", 1)[0]
+        for w in rest
+        if w.startswith("-") and w.split("=", 1)[0] not in known and not re.fullmatch(r"-\d.*", w)
+    ]
 
 
 def test_every_documented_command_and_option_exists():

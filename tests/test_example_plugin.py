@@ -22,9 +22,22 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "efficientnet-lite0
 def installed(tmp_path_factory):
     """pip-install the example into a private folder and load plugins from zsbench and it."""
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(EXAMPLE)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        check=True,
+        timeout=300,
+    )
     mp = pytest.MonkeyPatch()
     mp.syspath_prepend(str(target))
     mp.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsbench-efficientnet-lite0")
@@ -37,7 +50,11 @@ def installed(tmp_path_factory):
 def test_example_is_discovered_as_a_third_party_plugin(installed):
     info = manager.get_plugins().infos["zsbench-efficientnet-lite0:efficientnet_lite0"]
     assert (info.distribution, info.version, info.hooks, info.error) == (
-        "zsbench-efficientnet-lite0", "0.1.0", ("register_encoders",), None)
+        "zsbench-efficientnet-lite0",
+        "0.1.0",
+        ("register_encoders",),
+        None,
+    )
 
 
 def test_real_weights_see_a_cat_in_chelsea(installed):

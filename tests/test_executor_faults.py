@@ -34,8 +34,19 @@ def npz(tmp_path):
 
 
 def run(npz: str, executor: str):
-    return cli("run", "--embeddings", npz, "--reducer", "none", "--clusterer", "kmeans", "--seeds", str(SEEDS),
-               "--executor", executor)
+    return cli(
+        "run",
+        "--embeddings",
+        npz,
+        "--reducer",
+        "none",
+        "--clusterer",
+        "kmeans",
+        "--seeds",
+        str(SEEDS),
+        "--executor",
+        executor,
+    )
 
 
 def stored(path) -> list:
@@ -152,22 +163,24 @@ class AsCompletedReturnsNone(Conforming):
         return None
 
 
-@pytest.mark.parametrize("cls, message, kept", [
-    (ReturnsValue, "broke the contract: submit returned a dict, not a future", 0),
-    (ReturnsNone, "broke the contract: submit returned None, not a future", 0),
-    (DropsLast, "broke the contract: as_completed finished without yielding 1 of the 3 submitted futures", 2),
-    (YieldsForeign, "broke the contract: as_completed yielded a future it was not given", 2),
-    (YieldsNone, "broke the contract: as_completed yielded None", 2),
-    (FailsThird, "failed: result() of cluster_task raised ZeroDivisionError: division by zero", 2),
-    (SubmitRaises, "failed: submit raised RuntimeError: scheduler gone", 0),
-    (SubmitExits, "failed: submit raised SystemExit: 3", 0),
-    # one future per call, then the error: the reduction is yielded, its clusterings start, the first of
-    # them is yielded and stored before the error comes
-    (AsCompletedRaises, "failed: as_completed raised ConnectionError: lost the scheduler", 1),
-    (AsCompletedReturnsNone, "broke the contract: as_completed returned None, not an iterator of futures", 0),
-])
-def test_a_broken_executor_is_one_line_naming_it_and_keeps_what_was_stored(npz, isolated_store, cls, message,
-                                                                           kept):
+@pytest.mark.parametrize(
+    "cls, message, kept",
+    [
+        (ReturnsValue, "broke the contract: submit returned a dict, not a future", 0),
+        (ReturnsNone, "broke the contract: submit returned None, not a future", 0),
+        (DropsLast, "broke the contract: as_completed finished without yielding 1 of the 3 submitted futures", 2),
+        (YieldsForeign, "broke the contract: as_completed yielded a future it was not given", 2),
+        (YieldsNone, "broke the contract: as_completed yielded None", 2),
+        (FailsThird, "failed: result() of cluster_task raised ZeroDivisionError: division by zero", 2),
+        (SubmitRaises, "failed: submit raised RuntimeError: scheduler gone", 0),
+        (SubmitExits, "failed: submit raised SystemExit: 3", 0),
+        # one future per call, then the error: the reduction is yielded, its clusterings start, the first of
+        # them is yielded and stored before the error comes
+        (AsCompletedRaises, "failed: as_completed raised ConnectionError: lost the scheduler", 1),
+        (AsCompletedReturnsNone, "broke the contract: as_completed returned None, not an iterator of futures", 0),
+    ],
+)
+def test_a_broken_executor_is_one_line_naming_it_and_keeps_what_was_stored(npz, isolated_store, cls, message, kept):
     with registered("broken", cls):
         result = run(npz, "broken")
     assert result.exit_code == 1
@@ -180,11 +193,14 @@ def test_a_broken_executor_is_one_line_naming_it_and_keeps_what_was_stored(npz, 
         assert [r.status for r in stored(isolated_store)] == ["ok"] * SEEDS
 
 
-@pytest.mark.parametrize("error, said", [
-    (RuntimeError("port in use"), "close() raised RuntimeError: port in use"),
-    (TypeError("bug inside close"), "close() raised TypeError: bug inside close"),
-    (zsbench.ZsbenchError("workers still busy"), "close() raised: workers still busy"),
-])
+@pytest.mark.parametrize(
+    "error, said",
+    [
+        (RuntimeError("port in use"), "close() raised RuntimeError: port in use"),
+        (TypeError("bug inside close"), "close() raised TypeError: bug inside close"),
+        (zsbench.ZsbenchError("workers still busy"), "close() raised: workers still busy"),
+    ],
+)
 def test_a_failing_close_after_a_finished_run_is_a_warning(npz, isolated_store, error, said):
     class BadClose(Conforming):
         def close(self, cancel=False):
@@ -194,8 +210,10 @@ def test_a_failing_close_after_a_finished_run_is_a_warning(npz, isolated_store, 
         result = run(npz, "badclose")
     assert result.exit_code == 0, result.output
     warning = [line for line in result.lines if line.startswith("warning:")]
-    assert warning == [f"warning: executor 'badclose' (plugin __main__:badclose) failed: {said}; the run had "
-                       "finished, nothing was lost"]
+    assert warning == [
+        f"warning: executor 'badclose' (plugin __main__:badclose) failed: {said}; the run had "
+        "finished, nothing was lost"
+    ]
     assert [r.status for r in stored(isolated_store)] == ["ok"] * SEEDS
 
 
@@ -218,8 +236,10 @@ def test_zsbench_workers_must_be_a_positive_integer(npz, monkeypatch, value):
     monkeypatch.setenv("ZSBENCH_WORKERS", value)
     result = cli("run", "--embeddings", npz, "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1")
     assert result.exit_code == 1
-    assert result.lines == [f"error: ZSBENCH_WORKERS={value!r} is not a number of workers; set it to a positive "
-                            "integer (e.g. ZSBENCH_WORKERS=4) or unset it"]
+    assert result.lines == [
+        f"error: ZSBENCH_WORKERS={value!r} is not a number of workers; set it to a positive "
+        "integer (e.g. ZSBENCH_WORKERS=4) or unset it"
+    ]
 
 
 class Shifted(KMeans):
@@ -245,10 +265,22 @@ def test_a_clusterer_returning_non_integer_labels_fails_its_result():
     labels = np.repeat(np.arange(3), 8)
     x = rng.normal(size=(24, 4)) + 4 * labels[:, None]
     with zsbench.registered(types.SimpleNamespace(register_clusterers=register_clusterers), "labels"):
-        out = zsbench.run_embeddings(x, labels, encoder="mine", dataset="toy", clusterers=["floats", "halves"],
-                                     reducer="none", seeds=1, store=False, cache=False)
+        out = zsbench.run_embeddings(
+            x,
+            labels,
+            encoder="mine",
+            dataset="toy",
+            clusterers=["floats", "halves"],
+            reducer="none",
+            seeds=1,
+            store=False,
+            cache=False,
+        )
     whole, halves = out.results
     assert whole.status == "ok" and whole.ami == pytest.approx(1.0)  # 0.0, 1.0, 2.0: integers after all
     assert halves.status == "failed" and halves.ami is None
-    assert re.fullmatch(r"clusterer halves returned non-integer labels \(e\.g\. [012]\.5\); labels must be "
-                        r"integers, -1 for noise", halves.error), halves.error
+    assert re.fullmatch(
+        r"clusterer halves returned non-integer labels \(e\.g\. [012]\.5\); labels must be "
+        r"integers, -1 for noise",
+        halves.error,
+    ), halves.error

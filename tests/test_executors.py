@@ -24,8 +24,9 @@ def _executor(name: str, **options):
 def test_both_registered_without_importing_dask():
     catalog = build_catalog()
     assert {"local", "dask"} <= set(catalog.names("executors"))
-    code = ("import sys, zsbench.plugins.executors; "
-            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
+    code = (
+        "import sys, zsbench.plugins.executors; print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -114,8 +115,14 @@ def test_dask_local_cluster():
 
 def test_dask_existing_scheduler_is_used_not_owned():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, resources={"GPU": 1})
+    cluster = distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        resources={"GPU": 1},
+    )
     try:
         executor = _executor("dask", scheduler=cluster.scheduler_address, workers=1, timeout=5)
         assert executor.describe()["scheduler"] == cluster.scheduler_address

@@ -39,10 +39,17 @@ def test_no_encoder_name_is_written_in_the_supervision_code():
 
 def test_the_knn_board_is_rendered_in_report_only():
     cli = HARNESS / "cli" / "knn.py"
-    imported = {alias.name for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
-                if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
-    imported |= {node.module for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name
+        for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    imported |= {
+        node.module
+        for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert not imported & {"csv", "json", "io", "rich.table", "Table", "md", "csv_cell", "json_text", "markdown"}
 
 

@@ -21,16 +21,25 @@ HOSTILE = "<img src=x onerror=alert(1)>|x"
 
 # AMI per encoder on (in-domain dataset, far-OOD 1, far-OOD 2): the paper's pattern, by construction
 SCORES = {
-    "resnet50-supervised": (0.78, 0.40, 0.42), "vitb16-supervised": (0.82, 0.44, 0.46),
-    "resnet50-dino": (0.60, 0.50, 0.52), "vitb16-dino": (0.64, 0.56, 0.58), "vitb16-mae-cls": (0.50, 0.50, 0.50),
-    "vitb16-mae-ft": (0.86, 0.38, 0.40), HOSTILE: (0.70, 0.70, 0.70),
+    "resnet50-supervised": (0.78, 0.40, 0.42),
+    "vitb16-supervised": (0.82, 0.44, 0.46),
+    "resnet50-dino": (0.60, 0.50, 0.52),
+    "vitb16-dino": (0.64, 0.56, 0.58),
+    "vitb16-mae-cls": (0.50, 0.50, 0.50),
+    "vitb16-mae-ft": (0.86, 0.38, 0.40),
+    HOSTILE: (0.70, 0.70, 0.70),
 }
 DATASETS = (("imnet", "in-domain"), ("far-a", "far-OOD"), ("far-b", "far-OOD"))
 
 
 def _rows():
-    return [result(enc, ds, clu, seed, ami=amis[i], group=group) for enc, amis in SCORES.items()
-            for i, (ds, group) in enumerate(DATASETS) for clu in ("kmeans", "agglomerative") for seed in (0, 1)]
+    return [
+        result(enc, ds, clu, seed, ami=amis[i], group=group)
+        for enc, amis in SCORES.items()
+        for i, (ds, group) in enumerate(DATASETS)
+        for clu in ("kmeans", "agglomerative")
+        for seed in (0, 1)
+    ]
 
 
 @pytest.fixture
@@ -110,8 +119,14 @@ def test_silhouette_finding_is_the_proxy_report(stored, tmp_path):
 
 
 def test_knn_finding_table_html_and_figure(isolated_store, tmp_path):
-    encoders = {"resnet50-a": (0.2, 0.9), "resnet50-b": (0.3, 0.7), "resnet50-c": (0.4, 0.8),
-                "vitb16-a": (0.5, 0.5), "vitb16-b": (0.6, 0.6), "vitb16-c": (0.7, 0.65)}
+    encoders = {
+        "resnet50-a": (0.2, 0.9),
+        "resnet50-b": (0.3, 0.7),
+        "resnet50-c": (0.4, 0.8),
+        "vitb16-a": (0.5, 0.5),
+        "vitb16-b": (0.6, 0.6),
+        "vitb16-c": (0.7, 0.65),
+    }
     with ResultStore(isolated_store) as db:
         for e, (a, acc) in encoders.items():
             for s in (0, 1):
@@ -130,8 +145,14 @@ def test_proxy_reads_study_results_under_the_protocols_clusterer_names():
     rows = []
     for enc, ami in (("a", 0.2), ("b", 0.5), ("c", 0.7)):
         r = result(enc, "digits", "agglomerative:metric=cosine,linkage=average", ami=ami)
-        rows.append(dataclasses.replace(r, reducer="pca:n_components=0.9", protocol_version="study-1",
-                                        metrics={**r.metrics, "silhouette_proxy": ami / 2}))
+        rows.append(
+            dataclasses.replace(
+                r,
+                reducer="pca:n_components=0.9",
+                protocol_version="study-1",
+                metrics={**r.metrics, "silhouette_proxy": ami / 2},
+            )
+        )
         h = result(enc, "digits", "hdbscan-sklearn:metric=euclidean", ami=ami)
         rows.append(dataclasses.replace(h, protocol_version="study-1"))
     pts = proxy.points(proxy.standard(rows, protocol="study"))
@@ -151,18 +172,37 @@ def test_finding_paths_are_checked_before_any_work(stored, tmp_path):
 
 
 def test_family_option_names_real_encoders_once(stored):
-    one_line_error(cli("findings", "supervision", "--family", "resnet50-dnio=self-supervised"),
-                   "--family resnet50-dnio", "no such encoder")
-    one_line_error(cli("findings", "supervision", "--family", "vitb16-dino=supervised", "--family",
-                       "vitb16-dino = self-supervised"), "'vitb16-dino' given twice")
-    same = cli("findings", "supervision", "-f", "json", "--family", "vitb16-dino=fine-tuned", "--family",
-               "vitb16-dino=fine-tuned")
+    one_line_error(
+        cli("findings", "supervision", "--family", "resnet50-dnio=self-supervised"),
+        "--family resnet50-dnio",
+        "no such encoder",
+    )
+    one_line_error(
+        cli(
+            "findings", "supervision", "--family", "vitb16-dino=supervised", "--family", "vitb16-dino = self-supervised"
+        ),
+        "'vitb16-dino' given twice",
+    )
+    same = cli(
+        "findings",
+        "supervision",
+        "-f",
+        "json",
+        "--family",
+        "vitb16-dino=fine-tuned",
+        "--family",
+        "vitb16-dino=fine-tuned",
+    )
     assert same.exit_code == 0 and json.loads(same.stdout)["families"]["vitb16-dino"] == "fine-tuned", same.output
 
 
 def test_encoders_of_no_known_backbone_are_never_paired():
-    rows = [result(enc, ds, "kmeans", s, ami=a, group=g) for enc, amis in (("foo-sup", (0.7, 0.4)), ("bar", (0.5, 0.5)))
-            for (ds, g), a in zip(DATASETS[:2], amis, strict=True) for s in (0, 1)]
+    rows = [
+        result(enc, ds, "kmeans", s, ami=a, group=g)
+        for enc, amis in (("foo-sup", (0.7, 0.4)), ("bar", (0.5, 0.5)))
+        for (ds, g), a in zip(DATASETS[:2], amis, strict=True)
+        for s in (0, 1)
+    ]
     s = compare(rows, families={"foo-sup": "supervised", "bar": "self-supervised"})
     assert all(g.levels and not g.differences for g in s.groups)  # "other" is no architecture to pair within
     assert any("no known backbone" in n and "bar, foo-sup" in n for n in s.notes)
@@ -176,8 +216,18 @@ def test_names_in_figures_and_markdown_are_literal(isolated_store, tmp_path):
         for r in _rows()[:12]:
             db.add(dataclasses.replace(r, encoder=odd))
     fig = tmp_path / "f.png"
-    out = cli("findings", "supervision", "-f", "markdown", "--family", f"{odd}=self-supervised", "--family",
-              f"vitb16-dino={odd}", "--figure", fig)  # a family name is drawn in the figure's legend
+    out = cli(
+        "findings",
+        "supervision",
+        "-f",
+        "markdown",
+        "--family",
+        f"{odd}=self-supervised",
+        "--family",
+        f"vitb16-dino={odd}",
+        "--figure",
+        fig,
+    )  # a family name is drawn in the figure's legend
     assert out.exit_code == 0, out.output
     assert fig.read_bytes().startswith(PNG_MAGIC)
     shown = "a$\\\\frac$b c"  # the backslash escaped, so Markdown shows it as written

@@ -33,8 +33,20 @@ def baseline(smoke, tmp_path):
 
 def run_check(smoke, baseline, tmp_path, *args, store=None):
     store = store or smoke / "results.sqlite"  # the smoke store: a re-run of seeds it has is reused
-    return cli("check", "--baseline", baseline, "--store", store, "--cache", smoke / "cache",
-               "--markdown", tmp_path / "summary.md", "--junit", tmp_path / "junit.xml", *args)
+    return cli(
+        "check",
+        "--baseline",
+        baseline,
+        "--store",
+        store,
+        "--cache",
+        smoke / "cache",
+        "--markdown",
+        tmp_path / "summary.md",
+        "--junit",
+        tmp_path / "junit.xml",
+        *args,
+    )
 
 
 def test_a_rerun_of_the_same_encoder_with_other_seeds_passes(smoke, baseline, tmp_path):
@@ -75,8 +87,9 @@ class Regressed:
 
 def test_an_injected_regression_fails_with_exit_1_naming_the_dataset(smoke, baseline, tmp_path):
     with zsbench.registered(Regressed(), "regressed"):
-        out = run_check(smoke, baseline, tmp_path, "--encoder", "noisy-pixels", "--first-seed", 3,
-                        store=tmp_path / "results.sqlite")
+        out = run_check(
+            smoke, baseline, tmp_path, "--encoder", "noisy-pixels", "--first-seed", 3, store=tmp_path / "results.sqlite"
+        )
     assert out.exit_code == 1, out.output
     assert "FAILED: AMI dropped beyond seed noise on digits" in out.output
     summary = (tmp_path / "summary.md").read_text()
@@ -90,8 +103,10 @@ def test_an_injected_regression_fails_with_exit_1_naming_the_dataset(smoke, base
 def test_candidate_results_can_be_read_from_a_record(smoke, baseline, tmp_path):
     with ResultStore(smoke / "results.sqlite") as db:
         rerun = [r for r in db.results() if r.seed >= 3]
-    candidate = registry.write(registry.make_record(rerun, "raw-pixels", cache=ArtifactCache(smoke / "cache"),
-                                                   partial=True), tmp_path / "candidate.json")
+    candidate = registry.write(
+        registry.make_record(rerun, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True),
+        tmp_path / "candidate.json",
+    )
     out = cli("check", "--baseline", baseline, "--candidate", candidate)
     assert out.exit_code == 0, out.output
 
@@ -105,8 +120,9 @@ def test_a_check_touches_nothing_the_user_reads(smoke, baseline, tmp_path, monke
 
     def what_the_user_reads():
         board = cli("leaderboard", "-f", "json")
-        record = cli("submit", "--encoder", "raw-pixels", "--partial", "--cache", smoke / "cache",
-                     "-o", tmp_path / "mine.json")
+        record = cli(
+            "submit", "--encoder", "raw-pixels", "--partial", "--cache", smoke / "cache", "-o", tmp_path / "mine.json"
+        )
         assert board.exit_code == 0 and record.exit_code == 0, board.output + record.output
         return board.stdout, (tmp_path / "mine.json").read_bytes(), (tmp_path / "mine.labels.npz").read_bytes()
 
@@ -165,8 +181,7 @@ def test_clusterers_sharing_a_seeds_reduction_are_not_counted_as_independent_evi
 
 
 def test_one_collapsed_dataset_among_many_fails_the_suite():
-    steady = [cell([70.0 + i, 70.5 + i, 69.5 + i], [70.1 + i, 70.4 + i, 69.6 + i], dataset=f"d{i}")
-              for i in range(9)]
+    steady = [cell([70.0 + i, 70.5 + i, 69.5 + i], [70.1 + i, 70.4 + i, 69.6 + i], dataset=f"d{i}") for i in range(9)]
     collapsed = [cell([70.0, 70.5, 69.5], [60.0, 60.5, 59.5], dataset="z")]
     report = gate.evaluate(steady + collapsed, alpha=0.01, tolerance=0.5)
     assert not report.passed and [t.name for t in report.regressed] == ["z"]

@@ -34,8 +34,12 @@ def two_folders(tmp_path):
     return [f"folder:{_tree(tmp_path / 'a')}", f"folder:{_tree(tmp_path / 'b', shift=5)}"]
 
 
-GRID = {"encoder": "raw-pixels", "clusterers": ["kmeans", "agglomerative"], "reducer": ["none", "pca:n_components=5"],
-        "seeds": 2}
+GRID = {
+    "encoder": "raw-pixels",
+    "clusterers": ["kmeans", "agglomerative"],
+    "reducer": ["none", "pca:n_components=5"],
+    "seeds": 2,
+}
 
 
 def test_each_distinct_stage_runs_once_and_a_rerun_recomputes_nothing(two_folders, tmp_path):
@@ -69,11 +73,18 @@ def test_a_corrupted_artifact_is_recomputed_never_used(two_folders, tmp_path):
 def test_executors_give_the_same_results_as_in_process(executor, options, two_folders, tmp_path):
     pytest.importorskip("distributed") if executor == "dask" else None
     inline = zsbench.run(dataset=two_folders[0], store=False, cache=False, **GRID)
-    pooled = zsbench.run(dataset=two_folders[0], store=False, cache=tmp_path / executor, executor=executor,
-                         executor_options=options, **GRID)
+    pooled = zsbench.run(
+        dataset=two_folders[0],
+        store=False,
+        cache=tmp_path / executor,
+        executor=executor,
+        executor_options=options,
+        **GRID,
+    )
     assert pooled.computed["labels"] == 8
     assert [(r.clusterer, r.seed, r.metrics) for r in pooled.results] == [
-        (r.clusterer, r.seed, r.metrics) for r in inline.results]
+        (r.clusterer, r.seed, r.metrics) for r in inline.results
+    ]
     where = pooled.results[0].config["embedded_on"]
     if executor == "dask":  # the embedding ran on a cluster worker, not in this process
         assert where.rsplit(":", 1)[1] != str(os.getpid())
@@ -89,20 +100,39 @@ def test_a_clusterer_that_would_not_fit_in_memory_is_refused_and_recorded(two_fo
         register("greedy", lambda: KMeans(n_clusters=2, n_init=1), memory_bytes=lambda n, d: 10**15)
 
     with zsbench.registered(types.SimpleNamespace(register_clusterers=register_clusterers), "greedy"):
-        out = zsbench.run(dataset=two_folders[0], clusterers=["greedy", "kmeans"], reducer="none", seeds=1,
-                          store=False, cache=False)
+        out = zsbench.run(
+            dataset=two_folders[0], clusterers=["greedy", "kmeans"], reducer="none", seeds=1, store=False, cache=False
+        )
     refused, ok = out.results
     assert ok.ok and not refused.ok
     assert "greedy refused: it needs about 931322.6 GiB" in refused.error and "--max-samples" in refused.error
 
 
-CLI_GRID = ["run", "--encoder", "raw-pixels", "--clusterer", "kmeans", "--clusterer", "agglomerative",
-            "--reducer", "none", "--seeds", "4", "--workers", "1"]
+CLI_GRID = [
+    "run",
+    "--encoder",
+    "raw-pixels",
+    "--clusterer",
+    "kmeans",
+    "--clusterer",
+    "agglomerative",
+    "--reducer",
+    "none",
+    "--seeds",
+    "4",
+    "--workers",
+    "1",
+]
 
 
 def _zsbench(args, env):
-    return subprocess.Popen([sys.executable, "-c", "from zsbench.cli import main; main()", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from zsbench.cli import main; main()", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _rows(store):

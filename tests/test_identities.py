@@ -56,8 +56,11 @@ def test_records_of_one_identity_that_differ_are_refused_together_naming_each_ot
     put(good.parent / "elsewhere", "alpha-better", shifted(alpha, 10.0))  # other results, another folder
     gathered = gather([good.parent], store=False)
     refused = dict(gathered.refused)
-    files = [str(good / "alpha.json"), str(good / "alpha-again.json"), str(good.parent / "elsewhere" /
-                                                                           "alpha-better.json")]
+    files = [
+        str(good / "alpha.json"),
+        str(good / "alpha-again.json"),
+        str(good.parent / "elsewhere" / "alpha-better.json"),
+    ]
     assert sorted(refused) == sorted(files)
     for path in files:
         assert f"identity {alpha['encoder']['identity_sha256'][:12]} is also that of 'alpha'" in refused[path]
@@ -89,8 +92,11 @@ def test_submit_into_a_registry_refuses_an_identity_another_record_has(smoke, ba
         results = [r for r in db.results() if r.seed < 3]
     submission = registry.make_record(results, "raw-pixels", with_labels=False, partial=True)
     path = registry.record_path(tmp_path / "registry", "1", "raw-pixels")
-    with pytest.raises(records.RecordError, match=r"not written: .*raw-pixels.json: identity \w+ is also that of "
-                                                  r"'raw-pixels' \(\w+\) in .*mine.json"):
+    with pytest.raises(
+        records.RecordError,
+        match=r"not written: .*raw-pixels.json: identity \w+ is also that of "
+        r"'raw-pixels' \(\w+\) in .*mine.json",
+    ):
         registry.write(submission, path, registry=folder)
     assert not path.exists()
     assert registry.write(submission, tmp_path / "elsewhere.json") == tmp_path / "elsewhere.json"  # not beside them
@@ -99,19 +105,23 @@ def test_submit_into_a_registry_refuses_an_identity_another_record_has(smoke, ba
 def test_a_run_under_another_name_stores_its_own_row_and_reuses_the_stages(tmp_path):
     rng = np.random.default_rng(3)
     npz = tmp_path / "f.npz"
-    np.savez(npz, embeddings=np.concatenate([rng.normal(c, 0.3, (20, 4)) for c in (0, 3, 6)]),
-             labels=np.repeat([0, 1, 2], 20))
+    np.savez(
+        npz,
+        embeddings=np.concatenate([rng.normal(c, 0.3, (20, 4)) for c in (0, 3, 6)]),
+        labels=np.repeat([0, 1, 2], 20),
+    )
     store = tmp_path / "s.sqlite"
-    args = ("run", "--embeddings", npz, "--clusterer", "kmeans", "--seeds", "2", "--reducer", "none",
-            "--store", store)
+    args = ("run", "--embeddings", npz, "--clusterer", "kmeans", "--seeds", "2", "--reducer", "none", "--store", store)
     alpha = cli(*args, "--name", "alpha")
     assert alpha.exit_code == 0, alpha.output
     beta = cli(*args, "--name", "beta")
     assert beta.exit_code == 0, beta.output
     assert "beta (" in beta.stdout and "alpha" not in beta.stdout  # the summary names beta
     # every stage was reused from the cache (by content); only the rows are new
-    assert "Computed 0 reduction(s) and 0 clustering(s); reused 0 stored result(s), 4 reduction(s) and 2 " \
-           "clustering(s)" in beta.stderr
+    assert (
+        "Computed 0 reduction(s) and 0 clustering(s); reused 0 stored result(s), 4 reduction(s) and 2 "
+        "clustering(s)" in beta.stderr
+    )
     rows = ResultStore(store).results()
     assert sorted((r.encoder, r.seed) for r in rows) == [("alpha", 0), ("alpha", 1), ("beta", 0), ("beta", 1)]
     again = cli(*args, "--name", "beta")  # the same name again: its stored rows are the answer

@@ -40,17 +40,36 @@ from zsbench.storage.store import ResultStore
 from .helpers import Blobs, one_line_error
 from .test_trust import grid
 
-HOSTILE = ["\x1b[2J", "\x1b]8;;http://evil\x1b\\", "\x9b31m", "\r=2+2", " =1+1", "@SUM(A1)", "\u202egnp.exe",
-           "a\u200bb", "<script>alert(1)</script>", "| --- |", "[x](javascript:alert(1))", "nul\x00",
-           "two\nlines", 'q" onmouseover="alert(1)', "\ufeff\u2066\u061c-1+2", "# h1", "1. item"]
+HOSTILE = [
+    "\x1b[2J",
+    "\x1b]8;;http://evil\x1b\\",
+    "\x9b31m",
+    "\r=2+2",
+    " =1+1",
+    "@SUM(A1)",
+    "\u202egnp.exe",
+    "a\u200bb",
+    "<script>alert(1)</script>",
+    "| --- |",
+    "[x](javascript:alert(1))",
+    "nul\x00",
+    "two\nlines",
+    'q" onmouseover="alert(1)',
+    "\ufeff\u2066\u061c-1+2",
+    "# h1",
+    "1. item",
+]
 SGR = re.compile(r"\x1b\[[0-9;]*m")  # the colours rich itself writes on a terminal
 
 
 def raw_hidden(text: str, line_breaks: str = "\n") -> list[str]:
     """Control, format, separator and surrogate characters left raw (the medium's own line breaks aside).
     Written from Unicode's categories, not with zsbench's own rule, so a gap in the rule shows here."""
-    return [f"U+{ord(c):04X}" for c in text
-            if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in line_breaks]
+    return [
+        f"U+{ord(c):04X}"
+        for c in text
+        if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in line_breaks
+    ]
 
 
 def cli(*args):
@@ -59,9 +78,12 @@ def cli(*args):
 
 # -- the rules, one per medium ----------------------------------------------------------------------
 
+
 def test_terminal_shows_hidden_characters_as_escapes_and_letters_as_they_are():
-    assert terminal("a\x1b[2Jb\x9b31m\u202egnp\u200b\x00\x7f\n\r\t") == \
-        "a\\x1b[2Jb\\x9b31m\\u202egnp\\u200b\\x00\\x7f\\n\\r\\t"
+    assert (
+        terminal("a\x1b[2Jb\x9b31m\u202egnp\u200b\x00\x7f\n\r\t")
+        == "a\\x1b[2Jb\\x9b31m\\u202egnp\\u200b\\x00\\x7f\\n\\r\\t"
+    )
     assert terminal("\ufeff\u2066\u061c\U000e0041\udcff\u2028") == "\\ufeff\\u2066\\u061c\\U000e0041\\udcff\\u2028"
     assert terminal("line\nnext\x1b", lines=True) == "line\nnext\\x1b"
     for plain in ("café 中文 Ελληνικά", "C:\\models\\x", "pkg[extra] :smile:", "\u00a0nbsp"):
@@ -77,21 +99,45 @@ def test_markdown_neutralises_markup_blocks_and_hidden_characters():
     assert markdown("\x1b[2J") == "\\\\x1b\\[2J"  # renders as \x1b[2J
     assert markdown("two\nlines") == "two lines"
     # a heading, list or rule marker at the start of a list item or a line starts no block
-    assert [markdown(s) for s in ("# h1", "  - x", "+", "---", "1. item", "2) x", "-1.5", "-weird", "#hashtag")] == \
-        ["\\# h1", "  \\- x", "\\+", "\\---", "1\\. item", "2\\) x", "-1.5", "-weird", "#hashtag"]
+    assert [markdown(s) for s in ("# h1", "  - x", "+", "---", "1. item", "2) x", "-1.5", "-weird", "#hashtag")] == [
+        "\\# h1",
+        "  \\- x",
+        "\\+",
+        "\\---",
+        "1\\. item",
+        "2\\) x",
+        "-1.5",
+        "-weird",
+        "#hashtag",
+    ]
 
 
-@pytest.mark.parametrize("cell, shown", [
-    ("=2+2", "'=2+2"), ("\r=2+2", "'\\r=2+2"), (" =1+1", "' =1+1"), ("\x00=1", "'\\x00=1"),
-    ("\u200b=1", "'\\u200b=1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t-x", "'\\t-x"), ("\u00a0+1+1", "'\u00a0+1+1"),
-    ("-weird", "'-weird"), ("-1.5", "-1.5"), ("+3e-2", "+3e-2"), ("-inf", "'-inf"), ("a=b", "a=b"),
-    ("two\nlines", "two\\nlines"), ("café", "café")])
+@pytest.mark.parametrize(
+    "cell, shown",
+    [
+        ("=2+2", "'=2+2"),
+        ("\r=2+2", "'\\r=2+2"),
+        (" =1+1", "' =1+1"),
+        ("\x00=1", "'\\x00=1"),
+        ("\u200b=1", "'\\u200b=1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t-x", "'\\t-x"),
+        ("\u00a0+1+1", "'\u00a0+1+1"),
+        ("-weird", "'-weird"),
+        ("-1.5", "-1.5"),
+        ("+3e-2", "+3e-2"),
+        ("-inf", "'-inf"),
+        ("a=b", "a=b"),
+        ("two\nlines", "two\\nlines"),
+        ("café", "café"),
+    ],
+)
 def test_csv_guard_looks_past_whitespace_and_controls(cell, shown):
     assert csv_cell(cell) == shown
 
 
 def test_html_xml_and_json_rules():
-    assert html('<script>x</script>"\'\u202e') == "&lt;script&gt;x&lt;/script&gt;&quot;&#x27;\\u202e"
+    assert html("<script>x</script>\"'\u202e") == "&lt;script&gt;x&lt;/script&gt;&quot;&#x27;\\u202e"
     assert xml_text("a\x00b\x1b\uffff\ud800") == "a\\x00b\\x1b\\uffff\\ud800"
     doc = {"k\u2028": HOSTILE + ["é中文", "\U000e0041"]}
     text = json_text(doc, indent=1)
@@ -106,8 +152,9 @@ DATASET = "ds \x1b[31m\u202e\x00"
 def hostile_board():
     results = []
     for i, name in enumerate(HOSTILE):
-        results += grid(encoder=name, dataset=DATASET, clusterers=["kmeans"], ami=0.1 + i / 100,
-                        weights="abcdef"[i % 6])
+        results += grid(
+            encoder=name, dataset=DATASET, clusterers=["kmeans"], ami=0.1 + i / 100, weights="abcdef"[i % 6]
+        )
     return build(results)
 
 
@@ -179,8 +226,14 @@ def test_the_console_escapes_what_new_code_forgets():
     shown = SGR.sub("", out.getvalue())
     assert not raw_hidden(shown)
     # (a Text cell of a plain rich Table is measured before it is escaped, so it may be cut: InertTable's is not)
-    for part in ("\\x1b[2J", "c\\x9b", "\\u202e", "raw \\x1b]8;;http://evil\\x1b\\ seg", "str \\x00",
-                 "styled \\x1b[5m"):
+    for part in (
+        "\\x1b[2J",
+        "c\\x9b",
+        "\\u202e",
+        "raw \\x1b]8;;http://evil\\x1b\\ seg",
+        "str \\x00",
+        "styled \\x1b[5m",
+    ):
         assert part in shown
 
 
@@ -194,8 +247,10 @@ def test_styled_lines_and_written_reports_stay_one_line_and_inert(capsys):
 
 
 def test_gate_markdown_and_junit_are_inert():
-    cells = [gate.Cell(name, clu, ((0, 50.0), (1, 51.0), (2, 49.0)), ((0, 20.0), (1, 21.0), (2, 19.0)))
-             for name, clu in zip(HOSTILE, HOSTILE[::-1], strict=True)]
+    cells = [
+        gate.Cell(name, clu, ((0, 50.0), (1, 51.0), (2, 49.0)), ((0, 20.0), (1, 21.0), (2, 19.0)))
+        for name, clu in zip(HOSTILE, HOSTILE[::-1], strict=True)
+    ]
     report = gate.evaluate(cells, baseline_name="base \x1b[2J", candidate_name="cand \u202e\x00<b>")
     report.notes.append("note \x9b31m <script>")
     text = gate_report.markdown(report)
@@ -212,8 +267,14 @@ def test_gate_markdown_and_junit_are_inert():
 
 
 def test_findings_are_inert_in_every_format():
-    finding = Finding("knn", "title \x1b[2J", ["clusterer", "x"], [[name, "1.0"] for name in HOSTILE],
-                      notes=HOSTILE, caption="cap \u202e")
+    finding = Finding(
+        "knn",
+        "title \x1b[2J",
+        ["clusterer", "x"],
+        [[name, "1.0"] for name in HOSTILE],
+        notes=HOSTILE,
+        caption="cap \u202e",
+    )
     md = finding.markdown()
     assert not raw_hidden(md) and "\n- \\# h1\n" in md and "\n- 1\\. item\n" in md
     page = finding.html()
@@ -224,6 +285,7 @@ def test_findings_are_inert_in_every_format():
 
 
 # -- through the command line ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("args", [("leaderboard", "--registry"), ("verify",)])
 def test_a_hostile_file_name_in_an_error_is_one_visible_line(args, tmp_path):
@@ -269,8 +331,11 @@ def evil_plugin():
     def register_clusterers(register):
         raise RuntimeError("hook " + EVIL)
 
-    return types.SimpleNamespace(register_encoders=register_encoders, register_datasets=register_datasets,
-                                 register_clusterers=register_clusterers)
+    return types.SimpleNamespace(
+        register_encoders=register_encoders,
+        register_datasets=register_datasets,
+        register_clusterers=register_clusterers,
+    )
 
 
 def test_plugin_messages_are_inert_in_errors_tables_and_tracebacks():

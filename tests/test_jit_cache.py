@@ -15,7 +15,8 @@ from zsbench.plugin import cached_jit
 
 def test_kernels_defined_inside_the_block_are_cached_and_the_rest_are_not(tmp_path, monkeypatch):
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "numba"))
-    (tmp_path / "kernels_mod.py").write_text(textwrap.dedent("""
+    (tmp_path / "kernels_mod.py").write_text(
+        textwrap.dedent("""
         import numba
 
         @numba.njit
@@ -29,7 +30,8 @@ def test_kernels_defined_inside_the_block_are_cached_and_the_rest_are_not(tmp_pa
         @numba.njit(cache=False)
         def opted_out(x):
             return x - 1
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     original = numba.njit
     with cached_jit():
@@ -75,7 +77,10 @@ def test_a_stage_does_not_report_kernels_numbas_cache_cannot_hold():
     from zsbench.engine.stages import _recording
 
     with _recording("reduce") as messages:
-        warnings.warn('\x1b[1mCannot cache compiled function "nn_descent" as it uses dynamic globals',
-                      numba.NumbaWarning, stacklevel=1)
+        warnings.warn(
+            '\x1b[1mCannot cache compiled function "nn_descent" as it uses dynamic globals',
+            numba.NumbaWarning,
+            stacklevel=1,
+        )
         warnings.warn("Graph is not fully connected", UserWarning, stacklevel=1)
     assert messages == ["reduce: UserWarning: Graph is not fully connected"]

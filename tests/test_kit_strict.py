@@ -40,6 +40,7 @@ def weights_folder(tmp_path, monkeypatch):
 
 def encoder_with(*declared: WeightsFile, reads: bool = False):
     """A factory of the mean-std encoder; ``reads``: it opens its weights, as a real one does."""
+
     def mean_std():
         if reads:
             for weights in declared:
@@ -51,6 +52,7 @@ def encoder_with(*declared: WeightsFile, reads: bool = False):
 
 def plugin(*declared: WeightsFile, reads: bool = False, other: tuple[WeightsFile, ...] = ()):
     """Encoders "pinned", declaring ``declared``, and "other", declaring ``other`` (none by default)."""
+
     @zsbench.hookimpl
     def register_encoders(register):
         register("pinned", encoder_with(*declared, reads=reads), weights=list(declared))
@@ -66,10 +68,12 @@ def weights_finding(*declared: WeightsFile, reads: bool = False) -> Finding:
 
 # -- the weights check ---------------------------------------------------------------------------------
 
+
 def test_a_packaged_file_with_its_pin_passes_after_create(package):
     name, _ = package
-    findings = check_encoder(encoder_with(reads=True), "pinned", weights=WeightsFile("w.safetensors", GOOD,
-                                                                                     package=name))
+    findings = check_encoder(
+        encoder_with(reads=True), "pinned", weights=WeightsFile("w.safetensors", GOOD, package=name)
+    )
     assert [f.check for f in findings] == list(ENCODER_CHECKS)
     assert all(f.status == "passed" for f in findings), [str(f) for f in findings]
     assert f"w.safetensors in package {name} matches its pin {GOOD[:12]}" in findings[2].message
@@ -123,8 +127,10 @@ def test_an_encoder_declaring_nothing_gets_no_weights_finding():
 
 # -- strict --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("status, ok, strict_ok", [("passed", True, True), ("skipped", True, False),
-                                                   ("failed", False, False)])
+
+@pytest.mark.parametrize(
+    "status, ok, strict_ok", [("passed", True, True), ("skipped", True, False), ("failed", False, False)]
+)
 def test_strict_counts_a_skipped_finding_as_failed(status, ok, strict_ok):
     finding = Finding("weights", "encoder:x", status, "...")
     assert (finding.ok(), finding.ok(strict=False), finding.ok(strict=True)) == (ok, ok, strict_ok)
@@ -167,8 +173,10 @@ def test_check_strict_exits_1_on_a_skipped_check_and_names_it(weights_folder, pa
     assert lenient.exit_code == 0 and "all passed" in lenient.output, lenient.output
     assert strict.exit_code == 1, strict.output
     flat = " ".join(strict.output.split())
-    assert ("strict: 1 skipped check counts as a failure (16 checks of 3 components: 15 passed, 0 failed, 1 skipped): "
-            "encoder:pinned weights") in flat
+    assert (
+        "strict: 1 skipped check counts as a failure (16 checks of 3 components: 15 passed, 0 failed, 1 skipped): "
+        "encoder:pinned weights"
+    ) in flat
     assert "failed encoder:pinned: 6 passed, 1 skipped (weights; strict: failed)" in flat  # said when its checks end
     (weights_folder / "w.safetensors").write_bytes(CONTENT)  # every check can run now: strict passes
     with zsbench.registered(plugin(WeightsFile("w.safetensors", GOOD, url=URL)), name="p", distribution=DIST):
@@ -182,8 +190,10 @@ def test_check_strict_exits_1_on_a_skipped_check_and_names_it(weights_folder, pa
     assert lenient.exit_code == 1 and "strict:" not in lenient.output
     assert "1 failed (17 checks of 3 components: 15 passed, 1 failed, 1 skipped)" in " ".join(lenient.output.split())
     assert strict.exit_code == 1
-    assert ("1 failed (17 checks of 3 components: 15 passed, 1 failed, 1 skipped); strict: 1 skipped check counts "
-            "as a failure too: encoder:other weights") in " ".join(strict.output.split())
+    assert (
+        "1 failed (17 checks of 3 components: 15 passed, 1 failed, 1 skipped); strict: 1 skipped check counts "
+        "as a failure too: encoder:other weights"
+    ) in " ".join(strict.output.split())
 
 
 def test_strict_without_check_still_only_judges_loading():

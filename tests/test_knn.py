@@ -83,8 +83,9 @@ def test_agrees_with_scikit_learn(dtype):
     ks = (1, 10, 20, 100, 200)
     reference = {}
     for k in ks:
-        clf = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute",
-                                   weights=lambda d: np.exp((1 - d) / T))
+        clf = KNeighborsClassifier(
+            n_neighbors=k, metric="cosine", algorithm="brute", weights=lambda d: np.exp((1 - d) / T)
+        )
         reference[k] = clf.fit(train_x.astype(np.float64), train_y).predict(test_x.astype(np.float64))
     accuracies = {k: float(np.mean(reference[k] == test_y)) for k in ks}
     assert 0.3 < accuracies[10] < 0.95  # the clusters overlap: the votes matter
@@ -104,25 +105,28 @@ def test_memory_budget_sets_the_chunk():
     assert chunk_rows(10**9, 10, 8, budget=1) == 1
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"train_x": np.zeros((4, 3))}, "train embeddings have 3 dimensions but test embeddings 2"),
-    ({"test_x": np.zeros(2)}, "test embeddings have shape (2,); they must be 2-d"),
-    ({"train_x": np.zeros((0, 2)), "train_y": []}, "train embeddings have shape (0, 2)"),
-    ({"train_x": np.array([[1.0, np.nan]] * 4)}, "train embeddings have 4 row(s) with NaN or Inf"),
-    ({"test_x": np.array([[np.inf, 0.0], [1.0, 0.0]])}, "test embeddings have 1 row(s) with NaN or Inf"),
-    ({"train_x": np.array([["a", "b"]] * 4)}, "train embeddings have dtype <U1; they must be numbers"),
-    ({"train_y": ["cat", "dog"]}, "train labels have shape (2,); expected (4,)"),
-    ({"test_y": [[0], [1]]}, "test labels have shape (2, 1); expected (2,)"),
-    ({"test_y": [np.nan, 1.0]}, "test labels contain NaN"),
-    ({"test_y": np.array([1, "cat"], dtype=object)}, "labels cannot be compared"),
-    ({"ks": ()}, "ks is empty"),
-    ({"ks": (10, 0)}, "k 0 is not a positive whole number"),
-    ({"ks": (2.5,)}, "k 2.5 is not a positive whole number"),
-    ({"ks": 10}, "ks 10 is not a list"),
-    ({"temperature": 0}, "temperature 0 must be a positive finite number"),
-    ({"temperature": float("nan")}, "temperature nan must be a positive finite number"),
-    ({"chunk": 0}, "chunk 0 is not a positive whole number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"train_x": np.zeros((4, 3))}, "train embeddings have 3 dimensions but test embeddings 2"),
+        ({"test_x": np.zeros(2)}, "test embeddings have shape (2,); they must be 2-d"),
+        ({"train_x": np.zeros((0, 2)), "train_y": []}, "train embeddings have shape (0, 2)"),
+        ({"train_x": np.array([[1.0, np.nan]] * 4)}, "train embeddings have 4 row(s) with NaN or Inf"),
+        ({"test_x": np.array([[np.inf, 0.0], [1.0, 0.0]])}, "test embeddings have 1 row(s) with NaN or Inf"),
+        ({"train_x": np.array([["a", "b"]] * 4)}, "train embeddings have dtype <U1; they must be numbers"),
+        ({"train_y": ["cat", "dog"]}, "train labels have shape (2,); expected (4,)"),
+        ({"test_y": [[0], [1]]}, "test labels have shape (2, 1); expected (2,)"),
+        ({"test_y": [np.nan, 1.0]}, "test labels contain NaN"),
+        ({"test_y": np.array([1, "cat"], dtype=object)}, "labels cannot be compared"),
+        ({"ks": ()}, "ks is empty"),
+        ({"ks": (10, 0)}, "k 0 is not a positive whole number"),
+        ({"ks": (2.5,)}, "k 2.5 is not a positive whole number"),
+        ({"ks": 10}, "ks 10 is not a list"),
+        ({"temperature": 0}, "temperature 0 must be a positive finite number"),
+        ({"temperature": float("nan")}, "temperature nan must be a positive finite number"),
+        ({"chunk": 0}, "chunk 0 is not a positive whole number"),
+    ],
+)
 def test_bad_input_is_a_one_line_error(kwargs, message):
     args = {"train_x": TRAIN_X, "train_y": TRAIN_Y, "test_x": TEST_X, "test_y": TEST_Y, **kwargs}
     with pytest.raises(InvalidInputError) as info:
@@ -139,7 +143,8 @@ def test_many_ties_at_the_kth_place_keep_the_lowest_indices():
     train_y = rng.integers(0, 3, 40)
     test_x = places + 0.05 * rng.standard_normal((4, 3))
     sims = (test_x / np.linalg.norm(test_x, axis=1, keepdims=True)) @ (
-        train_x / np.linalg.norm(train_x, axis=1, keepdims=True)).T
+        train_x / np.linalg.norm(train_x, axis=1, keepdims=True)
+    ).T
     for k in (1, 6, 13):
         expected = []
         for row in sims:

@@ -15,8 +15,22 @@ from zsbench.engine.knn import KNN_VERSION
 from zsbench.report.board import render
 from zsbench.storage.store import ResultStore
 
-RUN = ["run", "--encoder", "raw-pixels", "--dataset", "digits", "--clusterer", "kmeans", "--reducer", "none",
-       "--seeds", "1", "--max-samples", "200", "--knn"]
+RUN = [
+    "run",
+    "--encoder",
+    "raw-pixels",
+    "--dataset",
+    "digits",
+    "--clusterer",
+    "kmeans",
+    "--reducer",
+    "none",
+    "--seeds",
+    "1",
+    "--max-samples",
+    "200",
+    "--knn",
+]
 
 
 def test_run_knn_stores_top1_per_k_with_the_train_fingerprint_and_reuses_the_train_embedding(isolated_store):
@@ -51,8 +65,12 @@ def knn_row(encoder, dataset, k, acc, created="2026-11-02T00:00:00+00:00"):
 
 
 def test_knn_rows_leave_the_ami_board_unchanged_and_metric_knn_shows_them(isolated_store):
-    ami = [result(e, "digits", c, s, ami=a) for e, a in (("resnet50-a", 0.4), ("vitb16-b", 0.6))
-           for c in ("kmeans", "agglomerative") for s in (0, 1)]
+    ami = [
+        result(e, "digits", c, s, ami=a)
+        for e, a in (("resnet50-a", 0.4), ("vitb16-b", 0.6))
+        for c in ("kmeans", "agglomerative")
+        for s in (0, 1)
+    ]
     knn = [knn_row(e, "digits", k, acc) for e, acc in (("resnet50-a", 0.9), ("vitb16-b", 0.8)) for k in (10, 20)]
     plain, mixed = build(ami), build(ami + knn)
     assert render(plain, "json") == render(mixed, "json") and plain.notes == mixed.notes
@@ -67,8 +85,14 @@ def test_knn_rows_leave_the_ami_board_unchanged_and_metric_knn_shows_them(isolat
 
 
 def test_proxy_versus_knn_gives_the_spearman_table_pooled_and_by_backbone(isolated_store):
-    encoders = {"resnet50-a": (0.2, 0.9), "resnet50-b": (0.3, 0.7), "resnet50-c": (0.4, 0.8),
-                "vitb16-a": (0.5, 0.5), "vitb16-b": (0.6, 0.6), "vitb16-c": (0.7, 0.65)}
+    encoders = {
+        "resnet50-a": (0.2, 0.9),
+        "resnet50-b": (0.3, 0.7),
+        "resnet50-c": (0.4, 0.8),
+        "vitb16-a": (0.5, 0.5),
+        "vitb16-b": (0.6, 0.6),
+        "vitb16-c": (0.7, 0.65),
+    }
     rows = [result(e, "digits", "kmeans", s, ami=a) for e, (a, _) in encoders.items() for s in (0, 1)]
     rows += [knn_row(e, "digits", k, acc) for e, (_, acc) in encoders.items() for k in (10, 20, 100, 200)]
     with ResultStore(isolated_store) as db:
@@ -86,6 +110,7 @@ def test_proxy_versus_knn_gives_the_spearman_table_pooled_and_by_backbone(isolat
 
 
 def test_api_run_knn_returns_the_rows():
-    run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], reducer="none", seeds=1, max_samples=100,
-                      store=False, knn=True)
+    run = zsbench.run(
+        "raw-pixels", "digits", clusterers=["kmeans"], reducer="none", seeds=1, max_samples=100, store=False, knn=True
+    )
     assert [r.metrics["k"] for r in run.knn] == [10, 20, 100, 200] and run.knn[0].run_id == run.run_id

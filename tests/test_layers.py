@@ -60,9 +60,13 @@ def core_files() -> list[Path]:
 
 
 def test_every_core_module_is_in_a_layer():
-    stray = [str(p.relative_to(ROOT)) for p in core_files()
-             if layer_of(module_name(p)) is None and p.name != "__init__.py" or
-             (p.parent == CORE and p.name not in ("__init__.py", "api.py"))]
+    stray = [
+        str(p.relative_to(ROOT))
+        for p in core_files()
+        if layer_of(module_name(p)) is None
+        and p.name != "__init__.py"
+        or (p.parent == CORE and p.name not in ("__init__.py", "api.py"))
+    ]
     assert stray == [], "modules outside the layers: " + ", ".join(stray)
 
 
@@ -92,8 +96,11 @@ def test_no_private_names_across_modules():
     for path in [*core_files(), *sorted(PLUGINS.rglob("*.py"))]:
         for line, module, names in imports(path, "zsbench"):
             # a package's own private modules (zsbench.plugins._layouts) are its business; private names are not
-            private = [n for n in names if n.startswith("_") and not n.startswith("__")
-                       and not (path.parent / f"{n}.py").exists()]
+            private = [
+                n
+                for n in names
+                if n.startswith("_") and not n.startswith("__") and not (path.parent / f"{n}.py").exists()
+            ]
             if private:
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {', '.join(private)} from {module}")
     assert wrong == [], "\n".join(wrong)
@@ -121,7 +128,7 @@ def test_no_import_cycles_between_modules():
             if nxt.startswith(node + ".") or node == "zsbench":
                 continue
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join(stack[stack.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt, [*stack, nxt])
         state[node] = 2
@@ -143,6 +150,9 @@ def test_builtin_plugins_use_only_the_public_plugin_surface(path):
 
 
 def test_no_core_module_is_too_long():
-    long = [f"{p.relative_to(ROOT)} ({n} lines)" for p in [*core_files(), *sorted(PLUGINS.rglob("*.py"))]
-            if (n := len(p.read_text().splitlines())) > 320]
+    long = [
+        f"{p.relative_to(ROOT)} ({n} lines)"
+        for p in [*core_files(), *sorted(PLUGINS.rglob("*.py"))]
+        if (n := len(p.read_text().splitlines())) > 320
+    ]
     assert long == [], "modules past ~300 lines; split them by job: " + ", ".join(long)

@@ -12,8 +12,9 @@ from zsbench.core.metrics import score, silhouette
 
 def _score(y, pred, space=None):
     space = np.arange(len(y), dtype=float)[:, None] if space is None else space
-    return score(np.array(y), np.array(pred), proxy_space=space, original_space=space, seed=0,
-                 silhouette_max_samples=10_000)
+    return score(
+        np.array(y), np.array(pred), proxy_space=space, original_space=space, seed=0, silhouette_max_samples=10_000
+    )
 
 
 def test_identical_partitions_score_one_whatever_the_label_names():

@@ -37,6 +37,7 @@ def one_line_error(result) -> str:
 
 def plugin(kind: str, *registrations):
     """A plugin object whose ``register_<kind>`` hook makes ``registrations`` ((args, kwargs) pairs)."""
+
     @zsbench.hookimpl
     def hook(register):
         for args, kwargs in registrations:
@@ -56,19 +57,23 @@ RUN = dict(encoder="mine", dataset="toy", reducer="none", seeds=1, store=False, 
 
 # -- 1. built-in names and namespaces stay the built-ins' --------------------------------------------
 
-@pytest.mark.parametrize("name, builtin, why", [
-    ("kmeans", "kmeans", "a built-in name"),
-    ("KMeans", "kmeans", "a variant of the built-in name 'kmeans'"),
-    ("timm", "timm/", "a variant of the built-in name 'timm/'"),
-    ("timm:", "timm/", "a variant of the built-in name 'timm/'"),
-    ("timm/resnet18", "timm/", "a member of the built-in family 'timm/'"),
-    ("TIMM/x/", "timm/", "a member of the built-in family 'timm/'"),
-    ("folder:/", "folder:", "a variant of the built-in name 'folder:'"),
-    ("csv:/tmp", "csv:", "a member of the built-in family 'csv:'"),
-    ("raw-pixels:", "raw-pixels", "a variant of the built-in name 'raw-pixels'"),
-    ("kmeans/v2", "kmeans", "an extension of the built-in name 'kmeans'"),
-    ("org/", "org/model", "a prefix of the built-in name 'org/model'"),
-])
+
+@pytest.mark.parametrize(
+    "name, builtin, why",
+    [
+        ("kmeans", "kmeans", "a built-in name"),
+        ("KMeans", "kmeans", "a variant of the built-in name 'kmeans'"),
+        ("timm", "timm/", "a variant of the built-in name 'timm/'"),
+        ("timm:", "timm/", "a variant of the built-in name 'timm/'"),
+        ("timm/resnet18", "timm/", "a member of the built-in family 'timm/'"),
+        ("TIMM/x/", "timm/", "a member of the built-in family 'timm/'"),
+        ("folder:/", "folder:", "a variant of the built-in name 'folder:'"),
+        ("csv:/tmp", "csv:", "a member of the built-in family 'csv:'"),
+        ("raw-pixels:", "raw-pixels", "a variant of the built-in name 'raw-pixels'"),
+        ("kmeans/v2", "kmeans", "an extension of the built-in name 'kmeans'"),
+        ("org/", "org/model", "a prefix of the built-in name 'org/model'"),
+    ],
+)
 def test_a_name_inside_a_built_in_s_namespace_clashes(name, builtin, why):
     assert builtin_clash(name, [builtin, "other"]).startswith(why)
 
@@ -79,9 +84,18 @@ def test_names_beside_a_built_in_do_not_clash(name):
 
 
 def test_a_third_party_cannot_take_over_a_built_in_family_or_its_members():
-    thief = types.SimpleNamespace(**vars(plugin("encoders", *[((n, MeanStd), {}) for n in (
-        "timm/resnet18", "raw-pixels:", "Raw-Pixels", "open_clip/ViT-B-32", "mine")])),
-        **vars(plugin("datasets", *[((n, Blobs), {}) for n in ("folder", "CSV:", "toy")])))
+    thief = types.SimpleNamespace(
+        **vars(
+            plugin(
+                "encoders",
+                *[
+                    ((n, MeanStd), {})
+                    for n in ("timm/resnet18", "raw-pixels:", "Raw-Pixels", "open_clip/ViT-B-32", "mine")
+                ],
+            )
+        ),
+        **vars(plugin("datasets", *[((n, Blobs), {}) for n in ("folder", "CSV:", "toy")])),
+    )
     with zsbench.registered(thief, "thief"):
         catalog = build_catalog()
         messages = catalog.refusal_messages()
@@ -93,12 +107,17 @@ def test_a_third_party_cannot_take_over_a_built_in_family_or_its_members():
     assert catalog.get("encoders", "mine").plugin == catalog.get("datasets", "toy").plugin == "__main__:thief"
     assert "folder" not in catalog.names("datasets") and "Raw-Pixels" not in catalog.names("encoders")
     assert len(messages) == 6 and strict.exit_code == 1
-    assert ("plugin __main__:thief registers encoder 'timm/resnet18', a member of the built-in family 'timm/'; "
-            "rename it") in messages
-    assert "plugin __main__:thief registers encoder 'Raw-Pixels', a variant of the built-in name 'raw-pixels'" \
+    assert (
+        "plugin __main__:thief registers encoder 'timm/resnet18', a member of the built-in family 'timm/'; rename it"
+    ) in messages
+    assert (
+        "plugin __main__:thief registers encoder 'Raw-Pixels', a variant of the built-in name 'raw-pixels'"
         in " ".join(messages)
-    assert "refused: plugin __main__:thief registers dataset 'folder', a variant of the built-in name 'folder:'" \
+    )
+    assert (
+        "refused: plugin __main__:thief registers dataset 'folder', a variant of the built-in name 'folder:'"
         in listed.flat
+    )
 
 
 @pytest.mark.parametrize("name", ["folder:/", "csv:/tmp", "my:set/"])
@@ -110,8 +129,10 @@ def test_a_family_member_cannot_be_registered_at_all(name):
 
 
 def test_two_third_parties_differing_in_case_are_one_name_and_neither_wins():
-    with zsbench.registered(plugin("encoders", (("Twin", MeanStd), {})), "a"), \
-            zsbench.registered(plugin("encoders", (("twin", MeanStd), {})), "b"):
+    with (
+        zsbench.registered(plugin("encoders", (("Twin", MeanStd), {})), "a"),
+        zsbench.registered(plugin("encoders", (("twin", MeanStd), {})), "b"),
+    ):
         catalog = build_catalog()
     assert "Twin" not in catalog.names("encoders") and "twin" not in catalog.names("encoders")
     with pytest.raises(zsbench.ZsbenchError, match="registered by both __main__:a and __main__:b"):
@@ -120,20 +141,27 @@ def test_two_third_parties_differing_in_case_are_one_name_and_neither_wins():
 
 # -- 2. the grammar of a registered name ---------------------------------------------------------------
 
-@pytest.mark.parametrize("name, rule", [
-    (" kmeans", "printable ASCII without spaces; it contains ' ' (U+0020 SPACE)"),
-    ("local\t", "U+0009 a control character"),
-    ("raw-pixels ", "U+0020 SPACE"),
-    ("raw\u2010pixels", "U+2010 HYPHEN"),
-    ("k\u0456means", "U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I"),
-    ("k\u200bmeans", "U+200B ZERO WIDTH SPACE"),
-    ("my encoder", "U+0020 SPACE"),
-    ("a,b", "it contains ','"), ("a=b", "it contains '='"), ('a"b', "it contains '\"'"),
-    ("line\nbreak", "U+000A"),
-    ("a:b", "':' only ends a family name"),
-    ("-dash", "starts with a letter or digit"), ("", "not empty"),
-    ("x" * 101, "at most 100 characters"),
-])
+
+@pytest.mark.parametrize(
+    "name, rule",
+    [
+        (" kmeans", "printable ASCII without spaces; it contains ' ' (U+0020 SPACE)"),
+        ("local\t", "U+0009 a control character"),
+        ("raw-pixels ", "U+0020 SPACE"),
+        ("raw\u2010pixels", "U+2010 HYPHEN"),
+        ("k\u0456means", "U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I"),
+        ("k\u200bmeans", "U+200B ZERO WIDTH SPACE"),
+        ("my encoder", "U+0020 SPACE"),
+        ("a,b", "it contains ','"),
+        ("a=b", "it contains '='"),
+        ('a"b', "it contains '\"'"),
+        ("line\nbreak", "U+000A"),
+        ("a:b", "':' only ends a family name"),
+        ("-dash", "starts with a letter or digit"),
+        ("", "not empty"),
+        ("x" * 101, "at most 100 characters"),
+    ],
+)
 def test_bad_names_break_a_named_rule(name, rule):
     assert rule in name_problem(name)
 
@@ -151,30 +179,41 @@ def test_a_bad_name_fails_that_registration_in_one_line_and_plugins_names_it():
         catalog = build_catalog()
         shown = cli("plugins")
     error = catalog.hook_errors["__main__:spoof"]
-    assert error == ("register_clusterers raised ValueError: register('kіmeans\\n', ...): bad name: a name is "
-                     "printable ASCII without spaces; it contains 'і' (U+0456 CYRILLIC SMALL LETTER "
-                     "BYELORUSSIAN-UKRAINIAN I)")
-    assert shown.exit_code == 0 and "__main__:spoof" in shown.flat and "failed: register_clusterers raised" \
-        in shown.flat
+    assert error == (
+        "register_clusterers raised ValueError: register('kіmeans\\n', ...): bad name: a name is "
+        "printable ASCII without spaces; it contains 'і' (U+0456 CYRILLIC SMALL LETTER "
+        "BYELORUSSIAN-UKRAINIAN I)"
+    )
+    assert (
+        shown.exit_code == 0 and "__main__:spoof" in shown.flat and "failed: register_clusterers raised" in shown.flat
+    )
 
 
 # -- 3. register keywords ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, kwargs, error", [
-    ("encoders", {"gpu": "yes"}, "TypeError: register('x', ..., gpu='yes'): gpu takes True or False"),
-    ("encoders", {"gpu": 1}, "gpu=1): gpu takes True or False"),
-    ("clusterers", {"memory_bytes": lambda n, d: 1 / 0}, "memory_bytes(100, 10) raised ZeroDivisionError"),
-    ("clusterers", {"memory_bytes": lambda n: n}, "memory_bytes(100, 10) raised TypeError"),
-    ("reducers", {"memory_bytes": lambda n, d: "lots"}, "returned 'lots', not a number of bytes"),
-    ("clusterers", {"memory_bytes": lambda n, d: float("nan")}, "returned nan, not a number of bytes"),
-    ("clusterers", {"memory_bytes": lambda n, d: float("inf")}, "returned inf"),
-    ("clusterers", {"memory_bytes": lambda n, d: -1}, "returned -1"),
-    ("clusterers", {"memory_bytes": lambda n, d: True}, "returned True"),
-    ("clusterers", {"k_param": "n clusters"}, "takes a parameter name"),
-    ("datasets", {"group": "outer-space"}, "ValueError: register('x', ..., group='outer-space'): group is one of "
-                                           "in-domain, domain-shift, near-OOD, fine-grained, far-OOD, validation"),
-    ("datasets", {"group": 3}, "group=3): group is one of"),
-])
+
+@pytest.mark.parametrize(
+    "kind, kwargs, error",
+    [
+        ("encoders", {"gpu": "yes"}, "TypeError: register('x', ..., gpu='yes'): gpu takes True or False"),
+        ("encoders", {"gpu": 1}, "gpu=1): gpu takes True or False"),
+        ("clusterers", {"memory_bytes": lambda n, d: 1 / 0}, "memory_bytes(100, 10) raised ZeroDivisionError"),
+        ("clusterers", {"memory_bytes": lambda n: n}, "memory_bytes(100, 10) raised TypeError"),
+        ("reducers", {"memory_bytes": lambda n, d: "lots"}, "returned 'lots', not a number of bytes"),
+        ("clusterers", {"memory_bytes": lambda n, d: float("nan")}, "returned nan, not a number of bytes"),
+        ("clusterers", {"memory_bytes": lambda n, d: float("inf")}, "returned inf"),
+        ("clusterers", {"memory_bytes": lambda n, d: -1}, "returned -1"),
+        ("clusterers", {"memory_bytes": lambda n, d: True}, "returned True"),
+        ("clusterers", {"k_param": "n clusters"}, "takes a parameter name"),
+        (
+            "datasets",
+            {"group": "outer-space"},
+            "ValueError: register('x', ..., group='outer-space'): group is one of "
+            "in-domain, domain-shift, near-OOD, fine-grained, far-OOD, validation",
+        ),
+        ("datasets", {"group": 3}, "group=3): group is one of"),
+    ],
+)
 def test_register_keywords_of_the_wrong_type_or_value_fail_the_hook(kind, kwargs, error):
     with zsbench.registered(plugin(kind, (("x", MeanStd), kwargs)), "kw"):
         catalog = build_catalog()
@@ -182,8 +221,10 @@ def test_register_keywords_of_the_wrong_type_or_value_fail_the_hook(kind, kwargs
     assert "x" not in catalog.names(kind)
 
 
-@pytest.mark.parametrize("given, canonical", [("near ood", "near-OOD"), ("Fine_Grained", "fine-grained"),
-                                              (" FAR-ood ", "far-OOD"), ("In-Domain", "in-domain")])
+@pytest.mark.parametrize(
+    "given, canonical",
+    [("near ood", "near-OOD"), ("Fine_Grained", "fine-grained"), (" FAR-ood ", "far-OOD"), ("In-Domain", "in-domain")],
+)
 def test_a_group_is_stored_in_the_study_s_spelling(given, canonical):
     with zsbench.registered(plugin("datasets", (("toy-set", Blobs), {"group": given})), "grp"):
         assert build_catalog().get("datasets", "toy-set").meta["group"] == canonical
@@ -195,26 +236,37 @@ def test_a_registered_group_reaches_the_record_and_the_leaderboard():
             super().__init__()
             self.info = {**self.info, "group": "near-OOD"}  # the dataset's own word wins
 
-    registrations = [(("plain-blobs", Blobs), {"group": "fine grained"}), (("grouped-blobs", Grouped),
-                                                                             {"group": "far-OOD"})]
-    both = types.SimpleNamespace(**vars(plugin("datasets", *registrations)),
-                                 **vars(plugin("encoders", (("mean-std", MeanStd), {}))))
+    registrations = [
+        (("plain-blobs", Blobs), {"group": "fine grained"}),
+        (("grouped-blobs", Grouped), {"group": "far-OOD"}),
+    ]
+    both = types.SimpleNamespace(
+        **vars(plugin("datasets", *registrations)), **vars(plugin("encoders", (("mean-std", MeanStd), {})))
+    )
     with zsbench.registered(both, "grouped"):
-        out = zsbench.run("mean-std", ["plain-blobs", "grouped-blobs"], clusterers=["kmeans"], reducer="none",
-                          seeds=1, store=False, cache=False)
+        out = zsbench.run(
+            "mean-std",
+            ["plain-blobs", "grouped-blobs"],
+            clusterers=["kmeans"],
+            reducer="none",
+            seeds=1,
+            store=False,
+            cache=False,
+        )
     assert {r.dataset: r.config["dataset"]["info"]["group"] for r in out.results} == {
-        "plain-blobs": "fine-grained", "grouped-blobs": "near-OOD"}
+        "plain-blobs": "fine-grained",
+        "grouped-blobs": "near-OOD",
+    }
     board = out.leaderboard()
     assert board.groups == ["near-OOD", "fine-grained"]  # not "other"
-    assert {d.name: d.group for d in board.datasets} == {"plain-blobs": "fine-grained",
-                                                         "grouped-blobs": "near-OOD"}
+    assert {d.name: d.group for d in board.datasets} == {"plain-blobs": "fine-grained", "grouped-blobs": "near-OOD"}
 
 
 def test_the_register_groups_are_the_leaderboard_s():
     from zsbench.analysis.leaderboard import GROUPS as BOARD
     from zsbench.plugin.protocols import GROUPS, REGISTER_GROUPS
 
-    assert GROUPS == BOARD and REGISTER_GROUPS[:len(GROUPS)] == GROUPS
+    assert GROUPS == BOARD and REGISTER_GROUPS[: len(GROUPS)] == GROUPS
 
 
 def test_a_declared_k_param_the_estimator_lacks_is_one_line_naming_the_plugin():
@@ -225,13 +277,18 @@ def test_a_declared_k_param_the_estimator_lacks_is_one_line_naming_the_plugin():
             zsbench.run_embeddings(*three_blobs(), clusterers=["kp"], **RUN)
     assert str(raised.value).startswith(
         "clusterer 'kp' (plugin __main__:kp) declares k_param='n_components' but its estimator has no "
-        "parameter 'n_components' (it has: algorithm, copy_x, init,")
+        "parameter 'n_components' (it has: algorithm, copy_x, init,"
+    )
 
 
-@pytest.mark.parametrize("spec, taken", [("gmm:n_components=3", "n_components is"),
-                                         ("gmm:n_clusters=3", "n_clusters is"),
-                                         ("gmm:n_components=2,n_clusters=3,random_state=1",
-                                          "random_state and n_components and n_clusters are")])
+@pytest.mark.parametrize(
+    "spec, taken",
+    [
+        ("gmm:n_components=3", "n_components is"),
+        ("gmm:n_clusters=3", "n_clusters is"),
+        ("gmm:n_components=2,n_clusters=3,random_state=1", "random_state and n_components and n_clusters are"),
+    ],
+)
 def test_the_protocol_sets_k_under_the_declared_name_and_n_clusters(spec, taken):
     from sklearn.mixture import GaussianMixture
 
@@ -250,31 +307,52 @@ def test_memory_bytes_failing_at_run_time_fails_that_clusterer_naming_the_plugin
         out = zsbench.run_embeddings(*three_blobs(per=40), clusterers=["fragile", "kmeans"], **RUN)
     fragile, kmeans = out.results
     assert kmeans.ok and not fragile.ok
-    assert fragile.error == ("clusterer fragile (plugin __main__:mem): memory_bytes(120, 4) raised "
-                             "ZeroDivisionError: division by zero; fix its register(..., memory_bytes=...)")
+    assert fragile.error == (
+        "clusterer fragile (plugin __main__:mem): memory_bytes(120, 4) raised "
+        "ZeroDivisionError: division by zero; fix its register(..., memory_bytes=...)"
+    )
 
 
 # -- 4. options ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec, message", [
-    ("raw-pixels:size=16,size=8", "option size given twice in 'raw-pixels:size=16,size=8'; give it once"),
-    ("kmeans:max_iter=10, max_iter=20", "option max_iter given twice"),
-    ("raw-pixels:size=", "option size of raw-pixels has no value; write size=VALUE or drop it"),
-    ("kmeans:n init=3", "option 'n init' of 'kmeans' is not a parameter name"),
-])
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("raw-pixels:size=16,size=8", "option size given twice in 'raw-pixels:size=16,size=8'; give it once"),
+        ("kmeans:max_iter=10, max_iter=20", "option max_iter given twice"),
+        ("raw-pixels:size=", "option size of raw-pixels has no value; write size=VALUE or drop it"),
+        ("kmeans:n init=3", "option 'n init' of 'kmeans' is not a parameter name"),
+    ],
+)
 def test_option_mistakes_in_a_spec(spec, message):
     with pytest.raises(ZsbenchError) as raised:
         parse_spec(spec)
     assert message in str(raised.value)
 
 
-@pytest.mark.parametrize("flag, spec", [("--encoder", "raw-pixels:size=16,size=8"),
-                                        ("--clusterer", "kmeans:max_iter=10,max_iter=20"),
-                                        ("--executor", "local:workers=2,workers=3")])
+@pytest.mark.parametrize(
+    "flag, spec",
+    [
+        ("--encoder", "raw-pixels:size=16,size=8"),
+        ("--clusterer", "kmeans:max_iter=10,max_iter=20"),
+        ("--executor", "local:workers=2,workers=3"),
+    ],
+)
 def test_an_option_given_twice_on_the_command_line_is_one_line(flag, spec):
     args = {"--encoder": "raw-pixels", "--clusterer": "kmeans", "--executor": "local", flag: spec}
-    line = one_line_error(cli("run", "--dataset", "digits", "--reducer", "none", "--seeds", "1", *[
-        a for pair in args.items() for a in pair]))
+    line = one_line_error(
+        cli(
+            "run",
+            "--dataset",
+            "digits",
+            "--reducer",
+            "none",
+            "--seeds",
+            "1",
+            *[a for pair in args.items() for a in pair],
+        )
+    )
     assert "given twice" in line
 
 
@@ -282,32 +360,62 @@ def test_an_option_given_twice_on_the_command_line_is_one_line(flag, spec):
 @pytest.mark.parametrize("flag", ["--encoder", "--clusterer"])
 def test_a_huge_option_key_is_not_echoed(key, flag):
     name = {"--encoder": "raw-pixels", "--clusterer": "kmeans"}[flag]
-    line = one_line_error(cli("run", "--dataset", "digits", "--reducer", "none", "--seeds", "1",
-                              flag, f"{name}:{key}=1"))
+    line = one_line_error(
+        cli("run", "--dataset", "digits", "--reducer", "none", "--seeds", "1", flag, f"{name}:{key}=1")
+    )
     assert len(line) < 300 and "50,000 characters" in line
 
 
 def test_weights_in_the_name_are_said_as_an_option_not_as_the_flag(tmp_path):
-    line = one_line_error(cli("run", "--encoder", f"raw-pixels:weights={tmp_path / 'x.pt'}", "--dataset", "digits",
-                              "--reducer", "none", "--seeds", "1"))
-    assert line == (f"error: option weights={tmp_path / 'x.pt'} of raw-pixels: no such file or folder; "
-                    "pass the path of the weights file")
+    line = one_line_error(
+        cli(
+            "run",
+            "--encoder",
+            f"raw-pixels:weights={tmp_path / 'x.pt'}",
+            "--dataset",
+            "digits",
+            "--reducer",
+            "none",
+            "--seeds",
+            "1",
+        )
+    )
+    assert line == (
+        f"error: option weights={tmp_path / 'x.pt'} of raw-pixels: no such file or folder; "
+        "pass the path of the weights file"
+    )
 
 
 # -- 5. raw-pixels' size ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", ["16", True, 0, -3, 2.5, None])
 def test_raw_pixels_refuses_a_size_that_is_not_a_positive_whole_number(size):
     entry = build_catalog().get("encoders", "raw-pixels")
     with pytest.raises(ZsbenchError) as raised:
         entry.create(size=size)
-    assert str(raised.value) == (f"raw-pixels: option size={size!r} must be a whole number of pixels, at least 1 "
-                                 "(e.g. size=16; the default is 32)")
+    assert str(raised.value) == (
+        f"raw-pixels: option size={size!r} must be a whole number of pixels, at least 1 "
+        "(e.g. size=16; the default is 32)"
+    )
 
 
 def test_raw_pixels_size_from_the_command_line_is_one_line():
-    line = one_line_error(cli("run", "--encoder", "raw-pixels:size='16'", "--dataset", "digits",
-                              "--reducer", "none", "--seeds", "1", "--clusterer", "kmeans"))
+    line = one_line_error(
+        cli(
+            "run",
+            "--encoder",
+            "raw-pixels:size='16'",
+            "--dataset",
+            "digits",
+            "--reducer",
+            "none",
+            "--seeds",
+            "1",
+            "--clusterer",
+            "kmeans",
+        )
+    )
     assert "option size='16' must be a whole number of pixels" in line
 
 
@@ -316,6 +424,7 @@ def test_raw_pixels_accepts_a_numpy_integer():
 
 
 # -- 6. a slow register hook is named ------------------------------------------------------------------
+
 
 def test_a_slow_register_hook_is_named_with_its_time():
     @zsbench.hookimpl
@@ -375,8 +484,21 @@ def test_plugin_prints_do_not_reach_stdout(noisy):
     listed = cli("list", "encoders")
     assert listed.exit_code == 0 and "noisy" in listed.stdout
     assert "NOISY" not in listed.stdout and "NOISY-IMPORT" in listed.stderr and "NOISY-HOOK" in listed.stderr
-    run = cli("run", "--encoder", "noisy", "--dataset", "digits", "--max-samples", "60", "--seeds", "1",
-              "--clusterer", "kmeans", "--reducer", "none")
+    run = cli(
+        "run",
+        "--encoder",
+        "noisy",
+        "--dataset",
+        "digits",
+        "--max-samples",
+        "60",
+        "--seeds",
+        "1",
+        "--clusterer",
+        "kmeans",
+        "--reducer",
+        "none",
+    )
     assert run.exit_code == 0, run.output
     assert "NOISY" not in run.stdout and "kmeans" in run.stdout
     assert "NOISY-FACTORY" in run.stderr and "NOISY-EMBED" in run.stderr

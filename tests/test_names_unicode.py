@@ -32,11 +32,19 @@ def base(smoke):
     return base_record(smoke)
 
 
-@pytest.mark.parametrize("char, words", [
-    ("\u200b", "U+200B ZERO WIDTH SPACE"), ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
-    ("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"), ("\x07", "U+0007 (a control character)"),
-    ("\u00a0", "U+00A0 NO-BREAK SPACE"), ("\ufe0f", "U+FE0F VARIATION SELECTOR-16"),
-    ("\u3164", "U+3164 HANGUL FILLER"), ("\u2028", "U+2028 LINE SEPARATOR")])
+@pytest.mark.parametrize(
+    "char, words",
+    [
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("\x07", "U+0007 (a control character)"),
+        ("\u00a0", "U+00A0 NO-BREAK SPACE"),
+        ("\ufe0f", "U+FE0F VARIATION SELECTOR-16"),
+        ("\u3164", "U+3164 HANGUL FILLER"),
+        ("\u2028", "U+2028 LINE SEPARATOR"),
+    ],
+)
 def test_invisible_and_reordering_characters_are_refused_by_name(char, words):
     name = f"my{char}model"
     assert words in unreadable(name)
@@ -65,8 +73,11 @@ def test_confusable_skeletons_follow_tr39():
 def test_run_refuses_an_unreadable_name_and_stores_nfc(tmp_path):
     rng = np.random.default_rng(5)
     npz = tmp_path / "f.npz"
-    np.savez(npz, embeddings=np.concatenate([rng.normal(c, 0.3, (15, 4)) for c in (0, 3, 6)]),
-             labels=np.repeat([0, 1, 2], 15))
+    np.savez(
+        npz,
+        embeddings=np.concatenate([rng.normal(c, 0.3, (15, 4)) for c in (0, 3, 6)]),
+        labels=np.repeat([0, 1, 2], 15),
+    )
     args = ("run", "--embeddings", npz, "--clusterer", "kmeans", "--seeds", "1", "--reducer", "none")
     out = cli(*args, "--name", "al\u202epha")
     assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
@@ -81,16 +92,27 @@ def test_submit_normalises_and_refuses_names(smoke, tmp_path):
         results = [r for r in db.results() if r.seed < 3]
     with pytest.raises(UnreadableNameError, match="U\\+200B ZERO WIDTH SPACE"):
         registry.make_record(results, "raw-pixels\u200b", with_labels=False, partial=True)
-    out = cli("submit", "--encoder", "raw\u2066-pixels", "--store", smoke / "results.sqlite", "--no-labels",
-              "--partial", "--registry", tmp_path / "reg")
+    out = cli(
+        "submit",
+        "--encoder",
+        "raw\u2066-pixels",
+        "--store",
+        smoke / "results.sqlite",
+        "--no-labels",
+        "--partial",
+        "--registry",
+        tmp_path / "reg",
+    )
     assert out.exit_code == 1 and "U+2066 LEFT-TO-RIGHT ISOLATE" in out.stderr and not (tmp_path / "reg").exists()
 
 
 def test_validate_refuses_a_name_not_in_nfc_and_look_alikes_naming_both(base, tmp_path):
     folder = good_records(base, tmp_path / "registry")
     nfd = put(folder, "cafe", variant(base, NFD))
-    assert validate(nfd) == [f"{nfd}: encoder.name: 'cafe\\u0301' is not in Unicode NFC form (as NFC: 'caf\\xe9'); "
-                             "write it composed, so one name is one string"]
+    assert validate(nfd) == [
+        f"{nfd}: encoder.name: 'cafe\\u0301' is not in Unicode NFC form (as NFC: 'caf\\xe9'); "
+        "write it composed, so one name is one string"
+    ]
     nfd.unlink()
     fake = put(folder, "fake", variant(base, "\u0430lpha", 30.0))  # Cyrillic а, an identity of its own
     assert validate(fake) == []  # alone it is a valid record: the look-alike shows only beside alpha

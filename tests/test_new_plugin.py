@@ -24,6 +24,7 @@ from zsbench.core.catalog import build_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 def new_plugin(*args):
     return CliRunner().invoke(app, ["new-plugin", *map(str, args)])
 
@@ -66,14 +67,18 @@ def load_generated(root, module, monkeypatch):
     return importlib.import_module(f"{module}.plugin")
 
 
-KIND_HOOKS = {"torch-encoder": {"register_encoders"}, "numpy-encoder": {"register_encoders"},
-              "dataset": {"register_encoders", "register_datasets"},
-              "clusterer": {"register_encoders", "register_clusterers"}}
+KIND_HOOKS = {
+    "torch-encoder": {"register_encoders"},
+    "numpy-encoder": {"register_encoders"},
+    "dataset": {"register_encoders", "register_datasets"},
+    "clusterer": {"register_encoders", "register_clusterers"},
+}
 
 
 @pytest.mark.parametrize("kind", list(KIND_HOOKS))
 def test_each_kind_imports_only_the_plugin_surface_passes_the_strict_kit_and_its_own_tests(
-        tmp_path, monkeypatch, fresh_plugins, kind):
+    tmp_path, monkeypatch, fresh_plugins, kind
+):
     from zsbench.testing import check_entry
 
     result = new_plugin("my-enc", "--dir", tmp_path, "--kind", kind)
@@ -82,11 +87,23 @@ def test_each_kind_imports_only_the_plugin_surface_passes_the_strict_kit_and_its
     assert 'pip install -e ".[test]"' in result.stdout
     assert "zsbench plugins --check --strict zsbench-my-enc" in result.stdout
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    weights = ["src/zsbench_my_enc/weights/__init__.py", "src/zsbench_my_enc/weights/my_enc.safetensors"] \
-        if kind == "torch-encoder" else []
-    assert files == sorted([".github/workflows/zsbench.yml", ".gitignore", "README.md", "pyproject.toml",
-                            "src/zsbench_my_enc/__init__.py", "src/zsbench_my_enc/plugin.py",
-                            "tests/test_plugin.py", *weights])
+    weights = (
+        ["src/zsbench_my_enc/weights/__init__.py", "src/zsbench_my_enc/weights/my_enc.safetensors"]
+        if kind == "torch-encoder"
+        else []
+    )
+    assert files == sorted(
+        [
+            ".github/workflows/zsbench.yml",
+            ".gitignore",
+            "README.md",
+            "pyproject.toml",
+            "src/zsbench_my_enc/__init__.py",
+            "src/zsbench_my_enc/plugin.py",
+            "tests/test_plugin.py",
+            *weights,
+        ]
+    )
     for path in root.rglob("*"):
         if path.is_file() and path.suffix != ".safetensors":
             left = re.findall(r"{{\w+}}", path.read_text())  # GitHub's ${{ expr }} has spaces: not ours
@@ -98,8 +115,11 @@ def test_each_kind_imports_only_the_plugin_surface_passes_the_strict_kit_and_its
     assert pyproject["project"]["optional-dependencies"]["test"] == ["pytest>=7"]
 
     plugin_source = (root / "src" / "zsbench_my_enc" / "plugin.py").read_text()
-    imported = {node.module for node in ast.walk(ast.parse(plugin_source))
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("zsbench")}
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(plugin_source))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("zsbench")
+    }
     assert imported == {"zsbench.plugin"}
     assert re.search(r'^require_api\("1\.[0-9]+"\)$', plugin_source, re.M)
 
@@ -108,10 +128,12 @@ def test_each_kind_imports_only_the_plugin_surface_passes_the_strict_kit_and_its
     with zsbench.registered(module, name="my_enc", distribution="zsbench-my-enc") as key:
         catalog = build_catalog()
         assert set(manager.get_plugins().infos[key].hooks) == KIND_HOOKS[kind]
-        entries = [entry for kind_entries in catalog.entries.values() for entry in kind_entries.values()
-                   if entry.plugin == key]
-        assert sorted(e.name for e in entries) == sorted({"dataset": ["my-enc", "my-enc-shapes"],
-                                                          "clusterer": ["my-enc", "my-enc-gmm"]}.get(kind, ["my-enc"]))
+        entries = [
+            entry for kind_entries in catalog.entries.values() for entry in kind_entries.values() if entry.plugin == key
+        ]
+        assert sorted(e.name for e in entries) == sorted(
+            {"dataset": ["my-enc", "my-enc-shapes"], "clusterer": ["my-enc", "my-enc-gmm"]}.get(kind, ["my-enc"])
+        )
         # the strict kit on every component, in this process: a skipped check fails too
         findings = [f for entry in entries for f in check_entry(entry)]
         assert findings and all(f.ok(strict=True) for f in findings), [str(f) for f in findings if not f.passed]
@@ -163,7 +185,8 @@ def test_the_torch_encoder_ships_small_seeded_placeholder_weights_pinned_in_plug
 
 
 def test_without_torch_the_torch_encoder_is_one_line_saying_what_to_install_and_nothing_is_written(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "torch", None)  # "import torch" raises ImportError
     result = new_plugin("no-torch", "--dir", tmp_path)
     assert result.exit_code == 1
@@ -202,7 +225,8 @@ def test_the_workflow_has_one_source_installs_zsbench_first_checks_the_wheel_and
     assert runs["kit"].strip() == "zsbench plugins --check --strict zsbench-gated"
     wheel = runs["wheel"].splitlines()
     assert wheel.index("pip install --force-reinstall --no-deps dist/*.whl") < wheel.index(
-        "zsbench plugins --check --strict zsbench-gated")
+        "zsbench plugins --check --strict zsbench-gated"
+    )
     recipe = f"zsbench baseline --encoder gated {BASELINE_SUITE} --output zsbench/baseline.json"
     assert runs["baseline"].strip() == recipe and recipe in (root / "README.md").read_text()
     baseline_step = next(s for s in steps if s.get("id") == "baseline")
@@ -229,8 +253,12 @@ def test_slow_the_generated_package_installs_editable_in_a_venv_loads_and_passes
     # into the venv (no ensurepip, no network)
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site_dir = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                              check=True, capture_output=True, text=True).stdout.strip()
+    site_dir = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # when this interpreter is itself a venv, --system-site-packages skips it: add its sites explicitly
     import site
 
@@ -239,16 +267,27 @@ def test_slow_the_generated_package_installs_editable_in_a_venv_loads_and_passes
         pth.write("import site; " + "; ".join(f"site.addsitedir({p!r})" for p in parents) + "\n")
     env = {**os.environ, "ZSBENCH_LOAD_PLUGINS": "zsbench,zsbench-kit-demo", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTEST_ADDOPTS", None)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                    "-e", str(root)], check=True, env=env, capture_output=True, text=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-e", str(root)],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
-    own = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=env,
-                         capture_output=True, text=True)
+    own = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=env, capture_output=True, text=True
+    )
     assert own.returncode == 0, own.stdout[-3000:] + own.stderr[-2000:]
     assert " passed" in own.stdout and "failed" not in own.stdout and "skipped" not in own.stdout
 
-    listed = subprocess.run([str(python), "-c", "import sys; from zsbench.cli import main; sys.argv[0] = 'zsbench'; "
-                             "main()", "plugins"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    listed = subprocess.run(
+        [str(python), "-c", "import sys; from zsbench.cli import main; sys.argv[0] = 'zsbench'; main()", "plugins"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "zsbench-kit-demo:kit_demo" in line)
     assert "register_encoders" in row and "ok" in row.split("│")[-2]

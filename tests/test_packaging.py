@@ -30,8 +30,11 @@ WORKFLOW = REPO / ".github" / "workflows" / "release.yml"
 def source_version() -> str:
     """The literal in harness/__init__.py, read as setuptools reads it (statically, no import)."""
     tree = ast.parse((REPO / "harness" / "__init__.py").read_text())
-    values = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
-              and any(getattr(t, "id", None) == "__version__" for t in node.targets)]
+    values = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in node.targets)
+    ]
     assert len(values) == 1 and isinstance(values[0], str), "__version__ must be one plain string literal"
     return values[0]
 
@@ -53,6 +56,7 @@ def packaged_name(source: str) -> str | None:
 
 # --- the archives --------------------------------------------------------------------------------
 
+
 def test_the_wheel_carries_every_file_of_the_packages_and_nothing_else():
     dists = build_zsbench_dists()
     with zipfile.ZipFile(dists.wheel) as z:
@@ -61,8 +65,12 @@ def test_the_wheel_carries_every_file_of_the_packages_and_nothing_else():
     data = {n for n in expected if not n.endswith(".py")}
     # what zsbench reads at run time through importlib.resources: if these were absent, the check
     # below would prove nothing about package-data
-    assert {"zsbench/py.typed", "zsbench/core/protocols/standard-1.toml",
-            "zsbench/core/schemas/record-2.schema.json", "zsbench/cli/template/pyproject.toml.tmpl"} <= data
+    assert {
+        "zsbench/py.typed",
+        "zsbench/core/protocols/standard-1.toml",
+        "zsbench/core/schemas/record-2.schema.json",
+        "zsbench/cli/template/pyproject.toml.tmpl",
+    } <= data
     missing = sorted(expected - names)
     assert not missing, f"source files missing from the wheel (packages or package-data in pyproject.toml): {missing}"
     tops = {n.split("/")[0] for n in names}
@@ -77,14 +85,23 @@ def test_package_data_takes_every_file_under_template_including_sub_folders(tmp_
     for name in source_files():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, src / name)
-    extra = ["torch-encoder/pkg/weights.bin", "torch-encoder/tests/conftest.py", "numpy-encoder/README.md",
-             ".gitignore.tmpl", "torch-encoder/.gitignore", "torch-encoder/.github/workflows/zsbench.yml"]
+    extra = [
+        "torch-encoder/pkg/weights.bin",
+        "torch-encoder/tests/conftest.py",
+        "numpy-encoder/README.md",
+        ".gitignore.tmpl",
+        "torch-encoder/.gitignore",
+        "torch-encoder/.github/workflows/zsbench.yml",
+    ]
     stray = "torch-encoder/tests/__pycache__/conftest.cpython-311.pyc"
     for name in [*extra, stray]:
         (src / "harness" / "cli" / "template" / name).parent.mkdir(parents=True, exist_ok=True)
         (src / "harness" / "cli" / "template" / name).write_text("x\n")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"),
-                    str(src)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(src)],
+        check=True,
+        capture_output=True,
+    )
     with zipfile.ZipFile(next((tmp_path / "dist").glob("*.whl"))) as z:
         names = set(z.namelist())
     assert {f"zsbench/cli/template/{name}" for name in extra} <= names
@@ -96,8 +113,16 @@ def test_the_sdist_holds_what_building_and_testing_need():
     root = f"zsbench-{source_version()}/"
     with tarfile.open(dists.sdist) as tar:
         names = {n.removeprefix(root) for n in tar.getnames()}
-    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "CONTRIBUTING.md", "PKG-INFO", "tests/conftest.py",
-            "tests/wheels.py", ".github/workflows/release.yml"} <= names
+    assert {
+        "pyproject.toml",
+        "README.md",
+        "CHANGELOG.md",
+        "CONTRIBUTING.md",
+        "PKG-INFO",
+        "tests/conftest.py",
+        "tests/wheels.py",
+        ".github/workflows/release.yml",
+    } <= names
     package_files = {f for f in source_files() if packaged_name(f)}
     assert not sorted(package_files - names)
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".sqlite"))]
@@ -105,8 +130,12 @@ def test_the_sdist_holds_what_building_and_testing_need():
 
 def test_twine_check_strict_passes_on_both_archives():
     dists = build_zsbench_dists()
-    done = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(dists.sdist), str(dists.wheel)],
-                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(dists.sdist), str(dists.wheel)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("PASSED") == 2 and "WARNING" not in done.stdout + done.stderr
 
@@ -129,6 +158,7 @@ def test_the_metadata_declares_version_license_dependencies_and_plugins():
 
 # --- the wheel in a fresh environment ------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory):
     """A venv holding only the built wheel (dependencies from the outer site-packages), a working
@@ -145,14 +175,20 @@ def wheel_venv(tmp_path_factory):
 
 def _run(venv, *args: str) -> subprocess.CompletedProcess:
     python, work, env = venv
-    return subprocess.run([str(python.parent / args[0]), *args[1:]], cwd=work, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [str(python.parent / args[0]), *args[1:]], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_venv_imports_the_wheel_not_this_source_tree(wheel_venv):
     python, _, _ = wheel_venv
-    done = _run(wheel_venv, "python", "-c", "import sys, zsbench.plugins, zsbench.cli.app; "
-                "print(*(sys.modules[m].__file__ for m in ('zsbench', 'zsbench.plugins', 'zsbench.cli.app')))")
+    done = _run(
+        wheel_venv,
+        "python",
+        "-c",
+        "import sys, zsbench.plugins, zsbench.cli.app; "
+        "print(*(sys.modules[m].__file__ for m in ('zsbench', 'zsbench.plugins', 'zsbench.cli.app')))",
+    )
     where = done.stdout.split()
     assert len(where) == 3, done.stderr
     for path in map(Path, where):
@@ -162,8 +198,12 @@ def test_the_venv_imports_the_wheel_not_this_source_tree(wheel_venv):
 def test_zsbench_version_prints_the_one_version(wheel_venv):
     shown = _run(wheel_venv, "zsbench", "--version")
     assert shown.returncode == 0, shown.stderr
-    facts = _run(wheel_venv, "python", "-c", "import zsbench, importlib.metadata as m; "
-                 "print(zsbench.__version__); print(m.version('zsbench'))").stdout.split()
+    facts = _run(
+        wheel_venv,
+        "python",
+        "-c",
+        "import zsbench, importlib.metadata as m; print(zsbench.__version__); print(m.version('zsbench'))",
+    ).stdout.split()
     assert shown.stdout.strip() == f"zsbench {facts[1]}"
     assert facts == [source_version(), source_version()]
     assert build_zsbench_dists().wheel.name == f"zsbench-{source_version()}-py3-none-any.whl"
@@ -188,8 +228,9 @@ def test_the_quickstart_runs_from_the_wheel(wheel_venv):
 
 def test_files_read_at_run_time_come_from_the_wheel(wheel_venv, tmp_path):
     protocols = _run(wheel_venv, "zsbench", "list", "protocols")  # protocols/*.toml
-    assert protocols.returncode == 0 and "standard" in protocols.stdout and "study" in protocols.stdout, \
+    assert protocols.returncode == 0 and "standard" in protocols.stdout and "study" in protocols.stdout, (
         protocols.stdout + protocols.stderr
+    )
     made = _run(wheel_venv, "zsbench", "new-plugin", "wheel-demo", "--dir", str(tmp_path))  # template/
     assert made.returncode == 0, made.stdout + made.stderr
     package = tmp_path / "zsbench-wheel-demo"
@@ -197,6 +238,7 @@ def test_files_read_at_run_time_come_from_the_wheel(wheel_venv, tmp_path):
 
 
 # --- the release workflow ------------------------------------------------------------------------
+
 
 def _workflow() -> dict:
     import yaml
@@ -212,8 +254,9 @@ def _step(job: dict, needle: str) -> dict:
 
 def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     assert "${{" not in script, "expand the workflow's expressions first"
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env={**os.environ, **env}, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True
+    )
 
 
 def test_release_runs_on_version_tags_and_builds_checks_and_tests_the_dists():
@@ -223,7 +266,7 @@ def test_release_runs_on_version_tags_and_builds_checks_and_tests_the_dists():
     build = workflow["jobs"]["build"]
     assert "python -m build" in _step(build, "python -m build")["run"]
     assert "dist/*" in _step(build, "twine check --strict")["run"]
-    smoke = _step(build, "zsbench\" run")["run"]
+    smoke = _step(build, 'zsbench" run')["run"]
     for command in ("--version", "plugins --strict", "run --seeds 1 --clusterer kmeans", "leaderboard"):
         assert f'zsbench" {command}' in smoke
     assert 'cd "$RUNNER_TEMP"' in smoke  # away from the checkout, which must not be importable

@@ -34,8 +34,19 @@ def three_blobs() -> tuple[np.ndarray, np.ndarray]:
 
 def run_on(executor: str, **options):
     x, y = three_blobs()
-    return zsbench.run_embeddings(x, y, encoder="mine", dataset="toy", clusterers=["kmeans"], reducer="none",
-                                  seeds=1, store=False, cache=False, executor=executor, executor_options=options)
+    return zsbench.run_embeddings(
+        x,
+        y,
+        encoder="mine",
+        dataset="toy",
+        clusterers=["kmeans"],
+        reducer="none",
+        seeds=1,
+        store=False,
+        cache=False,
+        executor=executor,
+        executor_options=options,
+    )
 
 
 def executor_plugin(name: str, factory):
@@ -69,6 +80,7 @@ class Minimal:
 
 
 # -- executors --------------------------------------------------------------------------------------
+
 
 def test_a_third_party_executor_with_only_the_contract_runs_a_grid():
     built = []
@@ -139,6 +151,7 @@ def test_a_type_error_inside_close_is_not_swallowed():
 
 # -- register ---------------------------------------------------------------------------------------
 
+
 def test_a_misspelt_register_keyword_fails_that_plugin_and_plugins_names_it():
     @zsbench.hookimpl
     def register_encoders(register):
@@ -156,7 +169,8 @@ def test_a_misspelt_register_keyword_fails_that_plugin_and_plugins_names_it():
     assert catalog.hook_errors["__main__:typo"] == (
         "register_encoders raised TypeError: register() got an unexpected keyword argument 'descripton'; "
         "register_clusterers raised TypeError: register('gpu-clusterer', ..., gpu=...): gpu applies to "
-        "encoders, not clusterers")
+        "encoders, not clusterers"
+    )
     assert result.exit_code == 0
     assert "__main__:typo" in result.flat and "failed: register_encoders raised TypeError" in result.flat
 
@@ -170,8 +184,9 @@ def test_k_param_names_the_parameter_that_receives_the_number_of_classes():
 
     x, y = three_blobs()
     with zsbench.registered(types.SimpleNamespace(register_clusterers=register_clusterers), "gmm"):
-        out = zsbench.run_embeddings(x, y, encoder="mine", dataset="toy", clusterers=["gmm"], reducer="none",
-                                     seeds=1, store=False, cache=False)
+        out = zsbench.run_embeddings(
+            x, y, encoder="mine", dataset="toy", clusterers=["gmm"], reducer="none", seeds=1, store=False, cache=False
+        )
     (result,) = out.results
     assert result.status == "ok", result.error
     assert result.config["clusterer"]["params"]["n_components"] == 3  # k, not GaussianMixture's default 1
@@ -180,11 +195,23 @@ def test_k_param_names_the_parameter_that_receives_the_number_of_classes():
 
 # -- --encoder NAME:key=value -----------------------------------------------------------------------
 
+
 def test_encoder_options_on_the_command_line(isolated_store):
     from zsbench.storage.store import ResultStore
 
-    result = cli("run", "--encoder", "raw-pixels:size=4", "--max-samples", "300", "--seeds", "1",
-                 "--clusterer", "kmeans", "--reducer", "none")
+    result = cli(
+        "run",
+        "--encoder",
+        "raw-pixels:size=4",
+        "--max-samples",
+        "300",
+        "--seeds",
+        "1",
+        "--clusterer",
+        "kmeans",
+        "--reducer",
+        "none",
+    )
     assert result.exit_code == 0, result.output
     store = ResultStore(isolated_store)
     try:
@@ -195,10 +222,16 @@ def test_encoder_options_on_the_command_line(isolated_store):
     assert stored.config["encoder"]["options"] == {"size": 4}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--encoder", "raw-pixels:colour=1"], "encoder 'raw-pixels' does not accept option(s) colour; it accepts: size"),
-    (["--encoder", "raw-pixels:weights=a.pt", "--weights", "b.pt"], "option(s) weights given twice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--encoder", "raw-pixels:colour=1"],
+            "encoder 'raw-pixels' does not accept option(s) colour; it accepts: size",
+        ),
+        (["--encoder", "raw-pixels:weights=a.pt", "--weights", "b.pt"], "option(s) weights given twice"),
+    ],
+)
 def test_encoder_option_mistakes_are_one_line_errors(args, message):
     result = cli("run", *args, "--seeds", "1", "--clusterer", "kmeans", "--reducer", "none")
     assert result.exit_code == 1
@@ -207,6 +240,7 @@ def test_encoder_option_mistakes_are_one_line_errors(args, message):
 
 # -- zsbench plugins: slow imports, built-in names, clashes, deprecations, API version ------------
 
+
 @pytest.fixture
 def site(tmp_path, monkeypatch, fresh_plugins):
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -214,7 +248,13 @@ def site(tmp_path, monkeypatch, fresh_plugins):
 
 
 def test_a_slow_import_is_named_with_its_time_and_the_fix(site, monkeypatch):
-    fabricate_distribution(site, "zsb-slow", "0.1", {"slow": "zsb_slow_mod"}, {"zsb_slow_mod": """
+    fabricate_distribution(
+        site,
+        "zsb-slow",
+        "0.1",
+        {"slow": "zsb_slow_mod"},
+        {
+            "zsb_slow_mod": """
         import time
 
         import zsbench
@@ -224,7 +264,9 @@ def test_a_slow_import_is_named_with_its_time_and_the_fix(site, monkeypatch):
         @zsbench.hookimpl
         def register_reducers(register):
             register("slow-reducer", lambda: None)
-    """})
+    """
+        },
+    )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsb-slow")
     result = cli("plugins")
     info = manager.get_plugins().infos["zsb-slow:slow"]
@@ -235,14 +277,22 @@ def test_a_slow_import_is_named_with_its_time_and_the_fix(site, monkeypatch):
 
 
 def test_a_plugin_cannot_take_a_built_in_name(site, monkeypatch):
-    fabricate_distribution(site, "zsb-thief", "0.1", {"thief": "zsb_thief_mod"}, {"zsb_thief_mod": """
+    fabricate_distribution(
+        site,
+        "zsb-thief",
+        "0.1",
+        {"thief": "zsb_thief_mod"},
+        {
+            "zsb_thief_mod": """
         import zsbench
 
         @zsbench.hookimpl
         def register_clusterers(register):
             register("kmeans", lambda: None)
             register("thief-clusterer", lambda: None)
-    """})
+    """
+        },
+    )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-thief")
     catalog = build_catalog()
     assert catalog.get("clusterers", "kmeans").plugin == "zsbench:clusterers"  # the built-in keeps working
@@ -297,7 +347,8 @@ def test_a_deprecated_hook_warns_through_pluggy_and_plugins_shows_it(fresh_plugi
         result = cli("plugins")
     assert info.ok and sorted(info.warnings) == [
         "DeprecationWarning: register_models is deprecated; implement register_encoders",
-        "DeprecationWarning: the legacy argument is deprecated"]
+        "DeprecationWarning: the legacy argument is deprecated",
+    ]
     assert "note: plugin __main__:legacy: DeprecationWarning: register_models is deprecated" in result.flat
     assert result.exit_code == 0
 
@@ -305,7 +356,13 @@ def test_a_deprecated_hook_warns_through_pluggy_and_plugins_shows_it(fresh_plugi
 def test_require_api_fails_only_the_plugin_that_needs_a_newer_api(site, monkeypatch):
     for dist, version in (("zsb-future", "9.0"), ("zsb-current", "1.0")):
         mod = dist.replace("-", "_") + "_mod"
-        fabricate_distribution(site, dist, "0.1", {"p": mod}, {mod: f"""
+        fabricate_distribution(
+            site,
+            dist,
+            "0.1",
+            {"p": mod},
+            {
+                mod: f"""
             import zsbench
             from zsbench.plugin import require_api
 
@@ -314,12 +371,15 @@ def test_require_api_fails_only_the_plugin_that_needs_a_newer_api(site, monkeypa
             @zsbench.hookimpl
             def register_reducers(register):
                 register("{dist}-reducer", lambda: None)
-        """})
+        """
+            },
+        )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-future,zsb-current")
     found = manager.get_plugins()
     assert found.infos["zsb-future:p"].error == (
         f"PluginAPIError: this plugin needs zsbench plugin API 9.0, and the installed zsbench offers {API_VERSION}; "
-        "install a zsbench whose plugin API is 9.x with x >= 0")
+        "install a zsbench whose plugin API is 9.x with x >= 0"
+    )
     assert found.infos["zsb-current:p"].ok
     assert {"zsb-current-reducer", "pca"} <= set(build_catalog().names("reducers"))
     result = cli("plugins")
@@ -328,6 +388,7 @@ def test_require_api_fails_only_the_plugin_that_needs_a_newer_api(site, monkeypa
 
 
 # -- weights pinning --------------------------------------------------------------------------------
+
 
 def test_fetch_pins_by_sha256_and_keeps_the_old_keyword_with_a_warning(tmp_path, monkeypatch):
     import hashlib
@@ -350,8 +411,11 @@ def test_a_download_that_does_not_match_its_pin_is_deleted(tmp_path, monkeypatch
     from zsbench.plugin import WeightsError, fetch
 
     monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))
-    monkeypatch.setattr(torch.hub, "download_url_to_file",
-                        lambda url, dst, hash_prefix=None, progress=True: open(dst, "wb").write(b"changed"))
+    monkeypatch.setattr(
+        torch.hub,
+        "download_url_to_file",
+        lambda url, dst, hash_prefix=None, progress=True: open(dst, "wb").write(b"changed"),
+    )
     with pytest.raises(WeightsError, match="the published file changed or the pin is wrong"):
         fetch("m", "https://example.org/w.pth", sha256="0" * 64)
     assert not (tmp_path / "w.pth").exists()
@@ -368,7 +432,9 @@ def test_the_plugin_surface_is_typed_and_every_public_name_resolves():
     missing = [name for name in zsbench.plugin.__all__ if not hasattr(zsbench.plugin, name)]
     assert missing == []
     # the surface itself is light: a plugin importing hookimpl pays for neither numpy nor torch
-    code = ("import sys, zsbench.plugin; from zsbench.plugin import hookimpl, Register, Encoder, require_api; "
-            "print(sorted(m for m in ('numpy', 'torch', 'sklearn') if m in sys.modules))")
+    code = (
+        "import sys, zsbench.plugin; from zsbench.plugin import hookimpl, Register, Encoder, require_api; "
+        "print(sorted(m for m in ('numpy', 'torch', 'sklearn') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -39,35 +39,53 @@ def site(tmp_path, monkeypatch, fresh_plugins):
 def test_builtins_load_through_entry_points_keyed_by_distribution():
     found = manager.discover()
     keys = {i.key for i in found.loaded}
-    assert {"zsbench:raw_pixels", "zsbench:digits", "zsbench:reducers",
-            "zsbench:clusterers"} <= keys
+    assert {"zsbench:raw_pixels", "zsbench:digits", "zsbench:reducers", "zsbench:clusterers"} <= keys
     assert not found.failed
     clusterers = build_catalog(found).names("clusterers")
-    assert clusterers == sorted(["kmeans", "spectral", "agglomerative", "agglomerative-no-k",
-                                 "affinity-propagation", "hdbscan", "hdbscan-sklearn"])
+    assert clusterers == sorted(
+        [
+            "kmeans",
+            "spectral",
+            "agglomerative",
+            "agglomerative-no-k",
+            "affinity-propagation",
+            "hdbscan",
+            "hdbscan-sklearn",
+        ]
+    )
 
 
 def test_plugin_found_through_fabricated_dist_info(site, monkeypatch):
-    fabricate_distribution(site, "zsb-extra", "1.2.3", {"extra": "zsb_extra_mod"}, {
-        "zsb_extra_mod": """
+    fabricate_distribution(
+        site,
+        "zsb-extra",
+        "1.2.3",
+        {"extra": "zsb_extra_mod"},
+        {
+            "zsb_extra_mod": """
             import zsbench
 
             @zsbench.hookimpl
             def register_reducers(register):
                 register("halve", lambda: None, description="test reducer")
-        """})
+        """
+        },
+    )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-extra")
     found = manager.discover()
     info = found.infos["zsb-extra:extra"]
     assert (info.distribution, info.version, info.hooks, info.error) == (
-        "zsb-extra", "1.2.3", ("register_reducers",), None)
+        "zsb-extra",
+        "1.2.3",
+        ("register_reducers",),
+        None,
+    )
     entry = build_catalog(found).get("reducers", "halve")
     assert entry.plugin == "zsb-extra:extra" and entry.version == "1.2.3"
 
 
 def test_load_plugins_env_narrows_to_named_distributions(site, monkeypatch):
-    fabricate_distribution(site, "zsb-other", "0.1", {"other": "zsb_other_mod"},
-                           {"zsb_other_mod": "import zsbench\n"})
+    fabricate_distribution(site, "zsb-other", "0.1", {"other": "zsb_other_mod"}, {"zsb_other_mod": "import zsbench\n"})
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench")
     assert "zsb-other:other" not in manager.discover().infos
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsb_other")  # normalised like pip names
@@ -75,8 +93,13 @@ def test_load_plugins_env_narrows_to_named_distributions(site, monkeypatch):
 
 
 def test_plugin_that_raises_on_import_is_listed_as_failed_and_the_rest_work(site, monkeypatch):
-    fabricate_distribution(site, "zsb-broken", "0.1", {"broken": "zsb_broken_mod"},
-                           {"zsb_broken_mod": "raise ImportError('needs libfoo')\n"})
+    fabricate_distribution(
+        site,
+        "zsb-broken",
+        "0.1",
+        {"broken": "zsb_broken_mod"},
+        {"zsb_broken_mod": "raise ImportError('needs libfoo')\n"},
+    )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb-broken")
     found = manager.discover()
     assert found.infos["zsb-broken:broken"].error == "ImportError: needs libfoo"
@@ -84,14 +107,21 @@ def test_plugin_that_raises_on_import_is_listed_as_failed_and_the_rest_work(site
 
 
 def test_misspelled_hook_is_a_load_failure_with_a_suggestion(site, monkeypatch):
-    fabricate_distribution(site, "zsb-typo", "0.1", {"typo": "zsb_typo_mod"}, {
-        "zsb_typo_mod": """
+    fabricate_distribution(
+        site,
+        "zsb-typo",
+        "0.1",
+        {"typo": "zsb_typo_mod"},
+        {
+            "zsb_typo_mod": """
             import zsbench
 
             @zsbench.hookimpl
             def register_encoder(register):
                 pass
-        """})
+        """
+        },
+    )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsb-typo")
     error = manager.discover().infos["zsb-typo:typo"].error
     assert "'register_encoder'" in error and "did you mean 'register_encoders'" in error
@@ -101,13 +131,21 @@ def test_same_entry_point_name_in_two_distributions_are_two_plugins(site, monkey
     # pluggy would silently drop the second plugin named "plugin"; keying by distribution keeps both
     for dist in ("zsb-a", "zsb-b"):
         mod = dist.replace("-", "_") + "_mod"
-        fabricate_distribution(site, dist, "1.0", {"plugin": mod}, {mod: f"""
+        fabricate_distribution(
+            site,
+            dist,
+            "1.0",
+            {"plugin": mod},
+            {
+                mod: f"""
             import zsbench
 
             @zsbench.hookimpl
             def register_reducers(register):
                 register("{dist}-reducer", lambda: None)
-        """})
+        """
+            },
+        )
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsb-a,zsb-b")
     catalog = build_catalog(manager.discover())
     assert catalog.names("reducers") == ["zsb-a-reducer", "zsb-b-reducer"]
@@ -141,7 +179,8 @@ def test_a_built_in_name_stays_the_built_in_s():
         catalog = build_catalog()
     assert catalog.get("encoders", "raw-pixels").plugin == "zsbench:raw_pixels"
     assert catalog.refusal_messages() == [
-        "plugin __main__:dup registers encoder 'raw-pixels', a built-in name; rename it"]
+        "plugin __main__:dup registers encoder 'raw-pixels', a built-in name; rename it"
+    ]
 
 
 def test_registering_a_broken_plugin_object_raises_with_the_reason():
@@ -180,11 +219,15 @@ def test_unknown_name_suggests_the_closest():
 
 def test_throwaway_plugin_runs_end_to_end():
     with zsbench.registered(throwaway_plugin(), "throwaway"):
-        out = zsbench.run("mean-std", "blobs", clusterers=["kmeans", "agglomerative"],
-                          reducer="none", seeds=2, store=False)
+        out = zsbench.run(
+            "mean-std", "blobs", clusterers=["kmeans", "agglomerative"], reducer="none", seeds=2, store=False
+        )
     assert [(r.clusterer, r.seed, r.status) for r in out.results] == [
-        ("kmeans", 0, "ok"), ("agglomerative", 0, "ok"),
-        ("kmeans", 1, "ok"), ("agglomerative", 1, "ok")]
+        ("kmeans", 0, "ok"),
+        ("agglomerative", 0, "ok"),
+        ("kmeans", 1, "ok"),
+        ("agglomerative", 1, "ok"),
+    ]
     # brightness separates the three classes perfectly
     assert all(r.ami == pytest.approx(1.0) for r in out.results)
     assert out.results[0].provenance["plugins"]["encoder"]["plugin"] == "__main__:throwaway"
@@ -196,8 +239,13 @@ def test_every_hook_is_in_the_spec_module_and_takes_register():
     import inspect
 
     hooks = [n for n, f in vars(hookspecs).items() if hasattr(f, "zsbench_spec")]
-    assert sorted(hooks) == ["register_clusterers", "register_datasets", "register_encoders",
-                             "register_executors", "register_reducers"]
+    assert sorted(hooks) == [
+        "register_clusterers",
+        "register_datasets",
+        "register_encoders",
+        "register_executors",
+        "register_reducers",
+    ]
     for name in hooks:
         assert list(inspect.signature(getattr(hookspecs, name)).parameters) == ["register"]
 
@@ -221,7 +269,15 @@ def test_listing_imports_no_heavy_library(command):
 def test_embeddings_from_a_notebook_array():
     rng = np.random.default_rng(1)
     x = np.concatenate([rng.normal(0, 0.1, (20, 4)), rng.normal(5, 0.1, (20, 4))])
-    out = zsbench.run_embeddings(x, np.repeat(["cat", "dog"], 20), encoder="mine", dataset="toy",
-                                 clusterers=["kmeans"], reducer="none", seeds=1, store=False)
+    out = zsbench.run_embeddings(
+        x,
+        np.repeat(["cat", "dog"], 20),
+        encoder="mine",
+        dataset="toy",
+        clusterers=["kmeans"],
+        reducer="none",
+        seeds=1,
+        store=False,
+    )
     assert out.results[0].ami == pytest.approx(1.0)
     assert out.to_dataframe().loc[0, "ami"] == pytest.approx(1.0)

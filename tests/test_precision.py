@@ -32,9 +32,16 @@ def bf16_cpu(monkeypatch):
 
 def tiny_net():
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, stride=2), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
-                               torch.nn.Conv2d(16, 32, 3, stride=2), torch.nn.ReLU(),
-                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 24))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 16, 3, stride=2),
+        torch.nn.BatchNorm2d(16),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 32, 3, stride=2),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32, 24),
+    )
 
 
 def identity_sha(encoder, options=None):
@@ -53,9 +60,16 @@ def test_fp32_identity_is_unchanged_and_bf16_is_another(bf16_cpu):
 def test_bf16_embeddings_are_float32_and_close_to_fp32(bf16_cpu):
     images = Blobs(4)
     net = tiny_net()
-    runs = {p: np.concatenate(list(TorchEncoder(net, Preprocess(input_size=32), device="cpu", batch_size=8,
-                                                num_workers=0, precision=p).embed(images)))
-            for p in ("fp32", "bf16")}
+    runs = {
+        p: np.concatenate(
+            list(
+                TorchEncoder(
+                    net, Preprocess(input_size=32), device="cpu", batch_size=8, num_workers=0, precision=p
+                ).embed(images)
+            )
+        )
+        for p in ("fp32", "bf16")
+    }
     a, b = runs["fp32"], runs["bf16"]
     assert b.dtype == np.float32 and b.shape == a.shape == (12, 24)
     assert np.abs(a - b).max() > 0  # bf16 really ran: not a silent fp32
@@ -74,8 +88,15 @@ def tiny_plugin():
     """An encoder whose factory takes ``precision``, as a torch plugin's does, and a tiny dataset."""
 
     def tiny(precision: str = "fp32"):
-        return TorchEncoder(tiny_net(), Preprocess(input_size=16), identity={"name": "tiny"}, device="cpu",
-                            batch_size=16, num_workers=0, precision=precision)
+        return TorchEncoder(
+            tiny_net(),
+            Preprocess(input_size=16),
+            identity={"name": "tiny"},
+            device="cpu",
+            batch_size=16,
+            num_workers=0,
+            precision=precision,
+        )
 
     @zsbench.hookimpl
     def register_encoders(register):
@@ -101,8 +122,18 @@ def one_line_error(result, *says):
 
 
 def test_cli_precision_reaches_the_encoder_and_keeps_results_apart(bf16_cpu, isolated_store):
-    common = ["--encoder", "tiny-torch", "--dataset", "blobs", "--clusterer", "kmeans", "--reducer", "none",
-              "--seeds", "1"]
+    common = [
+        "--encoder",
+        "tiny-torch",
+        "--dataset",
+        "blobs",
+        "--clusterer",
+        "kmeans",
+        "--reducer",
+        "none",
+        "--seeds",
+        "1",
+    ]
     with zsbench.registered(tiny_plugin(), "tiny"):
         assert cli(*common).exit_code == 0
         assert cli(*common, "--precision", "bf16").exit_code == 0
@@ -143,4 +174,5 @@ def test_zoo_encoders_take_the_precision_and_keep_their_fp32_identity(bf16_cpu):
     fp32, bf16 = entry.create(), entry.create(precision="bf16")
     assert (fp32.identity["compute_dtype"], bf16.identity["compute_dtype"]) == ("float32", "bfloat16")
     assert {k: v for k, v in fp32.identity.items() if k != "compute_dtype"} == {
-        k: v for k, v in bf16.identity.items() if k != "compute_dtype"}
+        k: v for k, v in bf16.identity.items() if k != "compute_dtype"
+    }

@@ -89,8 +89,9 @@ def register_executors(register):
     register("same-process-worker", SameProcessWorker, description="a worker with its own imports")
 
 
-PLUGIN = types.SimpleNamespace(register_encoders=register_encoders, register_datasets=register_datasets,
-                               register_executors=register_executors)
+PLUGIN = types.SimpleNamespace(
+    register_encoders=register_encoders, register_datasets=register_datasets, register_executors=register_executors
+)
 
 
 @pytest.fixture
@@ -102,8 +103,9 @@ def plugin():
 
 
 def _run(encoder, cache, **extra):
-    return zsbench.run(encoder, "blobs", clusterers=["kmeans"], reducer="none", seeds=1, store=False,
-                       cache=cache, **extra)
+    return zsbench.run(
+        encoder, "blobs", clusterers=["kmeans"], reducer="none", seeds=1, store=False, cache=cache, **extra
+    )
 
 
 def test_imported_versions_names_only_installed_libraries_imported_in_this_process(fake_library, monkeypatch):
@@ -145,7 +147,8 @@ def test_a_raw_pixels_result_does_not_claim_libraries_it_did_not_use(monkeypatch
 
 
 def test_versions_come_from_where_the_embedding_was_made_and_stay_with_the_cached_embedding(
-        plugin, fake_library, tmp_path):
+    plugin, fake_library, tmp_path
+):
     Pixels.using = staticmethod(fake_library)  # the encoder imports the library while it embeds
     made = _run("pixels-with-libraries", tmp_path).results[0]
     assert made.provenance["packages"][FAKE_DIST] == metadata.version(FAKE_DIST)

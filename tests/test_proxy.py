@@ -20,17 +20,47 @@ from zsbench.storage.store import ResultStore
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _result(encoder, dataset, clusterer, ami, sil, *, seed=0, reducer="umap", protocol="1",
-            created_at="2024-01-01T00:00:00+00:00", status="ok"):
+def _result(
+    encoder,
+    dataset,
+    clusterer,
+    ami,
+    sil,
+    *,
+    seed=0,
+    reducer="umap",
+    protocol="1",
+    created_at="2024-01-01T00:00:00+00:00",
+    status="ok",
+):
     metrics = {"ami": ami, "silhouette_proxy": sil} if status == "ok" else {}
-    return Result(encoder, dataset, reducer, clusterer, seed, status, None if status == "ok" else "boom", metrics,
-                  {}, {}, {}, protocol, created_at, "run")
+    return Result(
+        encoder,
+        dataset,
+        reducer,
+        clusterer,
+        seed,
+        status,
+        None if status == "ok" else "boom",
+        metrics,
+        {},
+        {},
+        {},
+        protocol,
+        created_at,
+        "run",
+    )
 
 
 # kmeans: 4 cells, AMI a monotone but not linear function of the silhouette; spectral: 2 cells only
-CELLS = [("enc-a", "d1", "kmeans", 0.10, 0.1), ("enc-a", "d2", "kmeans", 0.20, 0.2),
-         ("enc-b", "d1", "kmeans", 0.40, 0.3), ("enc-b", "d2", "kmeans", 0.80, 0.4),
-         ("enc-a", "d1", "spectral", 0.5, 0.5), ("enc-b", "d1", "spectral", 0.6, 0.7)]
+CELLS = [
+    ("enc-a", "d1", "kmeans", 0.10, 0.1),
+    ("enc-a", "d2", "kmeans", 0.20, 0.2),
+    ("enc-b", "d1", "kmeans", 0.40, 0.3),
+    ("enc-b", "d2", "kmeans", 0.80, 0.4),
+    ("enc-a", "d1", "spectral", 0.5, 0.5),
+    ("enc-b", "d1", "spectral", 0.6, 0.7),
+]
 
 
 def _hand_made() -> list[Result]:
@@ -51,7 +81,8 @@ def test_correlations_per_clusterer_and_pooled():
 
 def test_points_average_seeds_and_standard_keeps_the_protocols_latest_results():
     results = [
-        _result("e", "d", "kmeans", 0.2, 0.4, seed=0), _result("e", "d", "kmeans", 0.4, 0.6, seed=1),
+        _result("e", "d", "kmeans", 0.2, 0.4, seed=0),
+        _result("e", "d", "kmeans", 0.4, 0.6, seed=1),
         # the same configuration again, later: replaces seed 1's first result
         _result("e", "d", "kmeans", 0.6, 0.8, seed=1, created_at="2024-02-01T00:00:00+00:00"),
         _result("e", "d", "kmeans", 0.9, 0.9, reducer="pca"),  # not the protocol's reducer
@@ -65,6 +96,7 @@ def test_points_average_seeds_and_standard_keeps_the_protocols_latest_results():
 
 
 # -- the report on the command line -----------------------------------------------------------------
+
 
 @pytest.fixture
 def cli():
@@ -138,8 +170,7 @@ N = 300
 def digits300(tmp_path_factory):
     """`zsbench run` (kmeans, seed 0) then a choice on the same 300 digits and cache: UMAP fitted once."""
     cache = tmp_path_factory.mktemp("proxy") / "cache"
-    run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=[0], max_samples=N, store=False,
-                      cache=cache)
+    run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=[0], max_samples=N, store=False, cache=cache)
     choice = choosing.choose("raw-pixels", "digits", k_min=8, k_max=12, max_samples=N, cache=cache)
     return types.SimpleNamespace(cache=cache, run=run.results[0], choice=choice)
 
@@ -162,15 +193,25 @@ def test_a_run_reuses_the_embedding_and_stages_of_a_choice(tmp_path):
     """The other way round: a choice first, then `zsbench run` on the same images finds its stages cached."""
     cache = tmp_path / "cache"
     choosing.choose("raw-pixels", "digits", k_min=10, k_max=10, max_samples=N, cache=cache)
-    run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=[0], max_samples=N, store=False,
-                      cache=cache)
+    run = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=[0], max_samples=N, store=False, cache=cache)
     assert run.results[0].config["embedding_reused"] is True
     assert run.computed == {"reduce": 0, "labels": 0} and run.reused["labels"] == 1
 
 
 def test_choose_on_the_command_line(cli, digits300, tmp_path):
-    args = ("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits", "--max-samples", N, *K_RANGE,
-            "--cache", digits300.cache)
+    args = (
+        "proxy",
+        "--choose",
+        "--encoder",
+        "raw-pixels",
+        "--dataset",
+        "digits",
+        "--max-samples",
+        N,
+        *K_RANGE,
+        "--cache",
+        digits300.cache,
+    )
     out = cli(*args, "--format", "json")
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
@@ -200,15 +241,20 @@ def _digits_subset(labels_for):
 
     @zsbench.hookimpl
     def register_datasets(register):
-        register("digits-relabelled", lambda: ArrayImages(pixels, labels_for(bunch.target[keep]),
-                                                          [f"digits/{i}" for i in keep], {"split": "test"}))
+        register(
+            "digits-relabelled",
+            lambda: ArrayImages(
+                pixels, labels_for(bunch.target[keep]), [f"digits/{i}" for i in keep], {"split": "test"}
+            ),
+        )
 
     return types.SimpleNamespace(register_datasets=register_datasets)
 
 
 def _same_choice(a, b):
     assert [(c.clusterer, c.n_clusters, c.found) for c in a.candidates] == [
-        (c.clusterer, c.n_clusters, c.found) for c in b.candidates]
+        (c.clusterer, c.n_clusters, c.found) for c in b.candidates
+    ]
     assert [c.silhouette for c in a.candidates] == pytest.approx([c.silhouette for c in b.candidates], abs=1e-12)
 
 
@@ -216,8 +262,17 @@ def test_labels_are_not_used_to_choose(cli, digits300):
     """The same images with no labels, then with half of them: the same candidates, scores and choice."""
     with zsbench.registered(_digits_subset(lambda y: np.full(len(y), "", dtype=object)), "nolabels"):
         bare = choosing.choose("raw-pixels", "digits-relabelled", k_min=8, k_max=12, cache=digits300.cache)
-        out = cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits-relabelled", *K_RANGE,
-                  "--cache", digits300.cache)
+        out = cli(
+            "proxy",
+            "--choose",
+            "--encoder",
+            "raw-pixels",
+            "--dataset",
+            "digits-relabelled",
+            *K_RANGE,
+            "--cache",
+            digits300.cache,
+        )
     _same_choice(bare, digits300.choice)
     assert (bare.n_labelled, bare.checked, bare.best) == (0, False, None)
     assert all(c.ami is None for c in bare.candidates)
@@ -237,13 +292,18 @@ def test_too_few_images_is_a_clear_error(cli):
 
     @zsbench.hookimpl
     def register_datasets(register):
-        register("tiny", lambda: ArrayImages(np.zeros((40, 8, 8), np.uint8), [""] * 40,
-                                             [str(i) for i in range(40)], {}))
+        register(
+            "tiny", lambda: ArrayImages(np.zeros((40, 8, 8), np.uint8), [""] * 40, [str(i) for i in range(40)], {})
+        )
 
     with zsbench.registered(types.SimpleNamespace(register_datasets=register_datasets), "tiny"):
         out = cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "tiny")
     _one_line_error(out, "dataset tiny: 40 images; choosing a clusterer needs at least 52", "--k-max")
-    _one_line_error(cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits", "--k-min", "9",
-                        "--k-max", "8"), "need 2 <= k-min <= k-max")
-    _one_line_error(cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits", "--store", "x.db"),
-                    "--registry and --store do not apply with --choose")
+    _one_line_error(
+        cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits", "--k-min", "9", "--k-max", "8"),
+        "need 2 <= k-min <= k-max",
+    )
+    _one_line_error(
+        cli("proxy", "--choose", "--encoder", "raw-pixels", "--dataset", "digits", "--store", "x.db"),
+        "--registry and --store do not apply with --choose",
+    )

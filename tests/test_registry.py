@@ -39,14 +39,33 @@ def record(smoke, tmp_path):
 
 
 def test_submit_writes_a_valid_record_that_reads_back_as_the_stored_results(smoke, tmp_path):
-    out = cli("submit", "--encoder", "raw-pixels", "--registry", tmp_path / "reg", "--store", smoke / "results.sqlite",
-              "--cache", smoke / "cache")
+    out = cli(
+        "submit",
+        "--encoder",
+        "raw-pixels",
+        "--registry",
+        tmp_path / "reg",
+        "--store",
+        smoke / "results.sqlite",
+        "--cache",
+        smoke / "cache",
+    )
     assert out.exit_code == 1 and "not complete for protocol 1" in out.output and "--partial" in out.output
     assert "digits: no result of spectral, agglomerative-no-k, affinity-propagation, hdbscan" in out.output
     assert "a subsample of 300 samples, not the full partition" in out.output
     assert not (tmp_path / "reg").exists()
-    out = cli("submit", "--encoder", "raw-pixels", "--registry", tmp_path / "reg", "--store", smoke / "results.sqlite",
-              "--cache", smoke / "cache", "--partial")
+    out = cli(
+        "submit",
+        "--encoder",
+        "raw-pixels",
+        "--registry",
+        tmp_path / "reg",
+        "--store",
+        smoke / "results.sqlite",
+        "--cache",
+        smoke / "cache",
+        "--partial",
+    )
     assert out.exit_code == 0, out.output
     path = tmp_path / "reg" / "standard-1" / "raw-pixels.json"
     assert f"wrote {path}: 12 result(s) (0 failed) on 1 dataset(s) x 2 clusterer(s) x 6 seed(s)" in out.output
@@ -122,12 +141,31 @@ def test_validate_names_the_file_and_field_of_each_problem(record, tmp_path):
 
 
 def test_submit_without_the_labels_in_the_cache_says_how_to_restore_them(smoke, tmp_path):
-    out = cli("submit", "--encoder", "raw-pixels", "--store", smoke / "results.sqlite", "--cache", tmp_path / "empty",
-              "--registry", tmp_path / "reg", "--partial")
+    out = cli(
+        "submit",
+        "--encoder",
+        "raw-pixels",
+        "--store",
+        smoke / "results.sqlite",
+        "--cache",
+        tmp_path / "empty",
+        "--registry",
+        tmp_path / "reg",
+        "--partial",
+    )
     assert out.exit_code == 1
     assert "are not in the artifact cache" in out.output and "--no-labels" in out.output
-    out = cli("submit", "--encoder", "raw-pixels", "--store", smoke / "results.sqlite", "--no-labels",
-              "--registry", tmp_path / "reg", "--partial")
+    out = cli(
+        "submit",
+        "--encoder",
+        "raw-pixels",
+        "--store",
+        smoke / "results.sqlite",
+        "--no-labels",
+        "--registry",
+        tmp_path / "reg",
+        "--partial",
+    )
     assert out.exit_code == 0, out.output
     verify = cli("verify", tmp_path / "reg" / "standard-1" / "raw-pixels.json")
     assert verify.exit_code == 1 and "has no labels archive" in verify.output
@@ -136,8 +174,10 @@ def test_submit_without_the_labels_in_the_cache_says_how_to_restore_them(smoke, 
 def test_submit_takes_only_the_standard_track_and_says_what_it_left_out(smoke, tmp_path):
     with ResultStore(smoke / "results.sqlite") as db:
         results = db.results()
-    pca = [dataclasses.replace(next(r for r in results if r.clusterer == c), reducer="pca")
-           for c in ("agglomerative", "kmeans")]
+    pca = [
+        dataclasses.replace(next(r for r in results if r.clusterer == c), reducer="pca")
+        for c in ("agglomerative", "kmeans")
+    ]
     submission = registry.make_record(results + pca, "raw-pixels", with_labels=False, partial=True)
     assert len(submission.record["results"]) == 12
     assert submission.left_out == ["2 result(s) outside the standard track (pca + agglomerative, pca + kmeans)"]
@@ -151,8 +191,14 @@ def _fake(results, encoder, shift, spread=1.0):
     for r in results:
         noise = spread * ((r.seed % 3) - 1) / 100.0
         metrics = {**r.metrics, "ami": min(1.0, r.metrics["ami"] + shift / 100.0 + noise)}
-        out.append(dataclasses.replace(r, encoder=encoder, metrics=metrics,
-                                       config={**r.config, "encoder": {"name": encoder, "identity": {"n": encoder}}}))
+        out.append(
+            dataclasses.replace(
+                r,
+                encoder=encoder,
+                metrics=metrics,
+                config={**r.config, "encoder": {"name": encoder, "identity": {"n": encoder}}},
+            )
+        )
     return out
 
 
@@ -172,8 +218,9 @@ def three_sources(smoke):
     """The same three encoders as complete sources (a local store's results are not partial)."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    return [Source(name, _fake(results, name, shift)) for name, shift in
-            (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0))]
+    return [
+        Source(name, _fake(results, name, shift)) for name, shift in (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0))
+    ]
 
 
 def test_leaderboard_builds_are_byte_identical_whatever_the_input_order(three_records):
@@ -218,8 +265,10 @@ def test_leaderboard_mixes_the_registry_with_local_results_when_asked(three_reco
     out = cli("leaderboard", "--registry", three_records, "--store", smoke / "results.sqlite", "-f", "csv")
     assert out.exit_code == 0, out.output
     rows = list(csv.DictReader(io.StringIO(out.output)))
-    assert {(r["encoder"], r["source"].split(" ")[0]) for r in rows} >= {("raw-pixels", "store"), ("alpha", str(
-        three_records / "standard-1" / "alpha.json"))}
+    assert {(r["encoder"], r["source"].split(" ")[0]) for r in rows} >= {
+        ("raw-pixels", "store"),
+        ("alpha", str(three_records / "standard-1" / "alpha.json")),
+    }
     only_registry = cli("leaderboard", "--registry", three_records, "-f", "csv")
     assert "raw-pixels" not in only_registry.output
 
@@ -228,8 +277,11 @@ def test_leaderboard_html_is_written_to_a_file(three_records, tmp_path):
     out = cli("leaderboard", "--registry", three_records, "-f", "html", "-o", tmp_path / "board.html")
     assert out.exit_code == 0, out.output
     page = (tmp_path / "board.html").read_text()
-    assert page.startswith("<!DOCTYPE html>") and "gamma" in page and "http://" not in page.replace(
-        "http://www.w3.org/2000/svg", "")
+    assert (
+        page.startswith("<!DOCTYPE html>")
+        and "gamma" in page
+        and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    )
 
 
 def test_the_published_registry_is_valid_and_verifies():
@@ -248,8 +300,7 @@ def test_the_mean_view_needs_every_clusterer_some_row_has(smoke):
     alpha = _fake(results, "alpha", 0.0)
     beta = [r for r in _fake(results, "beta", 0.0) if r.clusterer == "kmeans"]  # its agglomerative failed
     board = build(alpha + beta)
-    assert {row.encoder: row.views["mean"].overall is not None for row in board.rows} == {"alpha": True,
-                                                                                         "beta": False}
+    assert {row.encoder: row.views["mean"].overall is not None for row in board.rows} == {"alpha": True, "beta": False}
     assert board.rows[1].views["kmeans"].overall is not None  # still compared clusterer by clusterer
     # on a second dataset no row has agglomerative (say the memory guard refused it): the mean there is
     # over K-Means for every row alike, and the board says so
@@ -257,13 +308,15 @@ def test_the_mean_view_needs_every_clusterer_some_row_has(smoke):
     board = build(alpha + _fake(results, "beta", 0.0) + other)
     assert all(row.views["mean"].datasets["digits-b"] is not None for row in board.rows)
     assert "digits-b: the mean over clusterers leaves out agglomerative, which no row has a result for there" in (
-        board.notes)
+        board.notes
+    )
 
 
 def test_leaderboard_errors_are_one_line(three_records, tmp_path):
     out = cli("leaderboard", "--registry", three_records, "--clusterer", "kmeens")
     assert out.exit_code == 1 and "no view 'kmeens' on this board; choose one of mean, kmeans, agglomerative" in (
-        out.output)
+        out.output
+    )
     assert "Traceback" not in out.output
     missing = cli("leaderboard", "--registry", tmp_path / "nowhere")
     assert missing.exit_code == 1 and "no such record file or folder" in missing.output

@@ -40,12 +40,26 @@ def make_doc() -> dict:
                 "groups": {g: _score(v) for (_, g), v in pairs},
                 "datasets": {d: _score(v, interval=view != "kmeans") for (d, _), v in pairs},
             }
-        cells = [{"dataset": d, "clusterer": c, "ami": _score(by_clusterer[c][k]),
-                  "silhouette_proxy": None if (c, k, i) == ("hdbscan", 1, 2) else round(0.1 + 0.2 * k + 0.1 * i, 2),
-                  "n_clusters": 10.0}
-                 for c in CLUSTERERS for k, (d, _) in enumerate(DATASETS)]
-        rows.append({"encoder": encoder, "reducer": "umap", "source": f"registry/standard-1/{encoder}.json",
-                     "views": views, "cells": cells})
+        cells = [
+            {
+                "dataset": d,
+                "clusterer": c,
+                "ami": _score(by_clusterer[c][k]),
+                "silhouette_proxy": None if (c, k, i) == ("hdbscan", 1, 2) else round(0.1 + 0.2 * k + 0.1 * i, 2),
+                "n_clusters": 10.0,
+            }
+            for c in CLUSTERERS
+            for k, (d, _) in enumerate(DATASETS)
+        ]
+        rows.append(
+            {
+                "encoder": encoder,
+                "reducer": "umap",
+                "source": f"registry/standard-1/{encoder}.json",
+                "views": views,
+                "cells": cells,
+            }
+        )
     return {
         "format": "zsbench-leaderboard/1",
         "protocol_version": "1",
@@ -55,13 +69,16 @@ def make_doc() -> dict:
         "views": ["mean", *CLUSTERERS],
         "clusterers": list(CLUSTERERS),
         "groups": ["in-domain", "far-OOD"],
-        "datasets": [{"name": d, "group": g, "fingerprint": "0" * 64, "n_samples": 100, "n_classes": 10}
-                     for d, g in DATASETS],
+        "datasets": [
+            {"name": d, "group": g, "fingerprint": "0" * 64, "n_samples": 100, "n_classes": 10} for d, g in DATASETS
+        ],
         "sources": ["registry/standard-1/enc-a.json", "store /tmp/results.sqlite"],
         "rows": rows,
-        "proxy": [{"clusterer": "kmeans", "n": 6, "spearman": 0.81, "pearson": 0.77},
-                  {"clusterer": "hdbscan", "n": 5, "spearman": None, "pearson": None},
-                  {"clusterer": "pooled", "n": 11, "spearman": 0.64, "pearson": 0.6}],
+        "proxy": [
+            {"clusterer": "kmeans", "n": 6, "spearman": 0.81, "pearson": 0.77},
+            {"clusterer": "hdbscan", "n": 5, "spearman": None, "pearson": None},
+            {"clusterer": "pooled", "n": 11, "spearman": 0.64, "pearson": 0.6},
+        ],
         "notes": ["1 result of encoder x on digits left out: its sample set differs from the board's"],
     }
 

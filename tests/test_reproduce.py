@@ -58,13 +58,15 @@ def test_an_honest_record_reproduces_every_cell_exactly(smoke, record):
     out = reproduce(smoke, record, "--all")
     assert out.exit_code == 0, out.output
     rows = verdicts(out.output)
-    assert len(rows) == 6 and {tuple(r[:3]) for r in rows} == {("digits", c, str(s)) for c in
-                                                                ("kmeans", "agglomerative") for s in range(3)}
+    assert len(rows) == 6 and {tuple(r[:3]) for r in rows} == {
+        ("digits", c, str(s)) for c in ("kmeans", "agglomerative") for s in range(3)
+    }
     # the same seed on the same machine: the same AMI, to the last digit shown
     assert all(r[3] == r[4] and r[5] == "+0.00" and r[-1] == "agree" for r in rows)
     assert {(r[1], r[6]) for r in rows} == {("kmeans", "6.8"), ("agglomerative", "8.5")}  # per clusterer
-    assert "reproduced: all 6 cell(s) re-run (every seed per dataset x clusterer) of 6 in the record agree" \
-        in out.output
+    assert (
+        "reproduced: all 6 cell(s) re-run (every seed per dataset x clusterer) of 6 in the record agree" in out.output
+    )
     assert "mean difference +0.00 AMI points (allowed 4.4 over 3 UMAP fit(s))" in out.output
 
 
@@ -77,8 +79,7 @@ def test_by_default_one_seed_per_cell_is_run_again_from_nothing(record, monkeypa
     monkeypatch.setattr(api, "run", lambda *a, **k: calls.append(k) or real(*a, **k))
     out = cli("verify", "--reproduce", record)
     assert out.exit_code == 0, out.output
-    assert [(c["seeds"], c["clusterers"], c["max_samples"]) for c in calls] == [([0], ["kmeans", "agglomerative"],
-                                                                                   300)]
+    assert [(c["seeds"], c["clusterers"], c["max_samples"]) for c in calls] == [([0], ["kmeans", "agglomerative"], 300)]
     assert "zsbench-reproduce-" in str(calls[0]["store"]) and not Path(calls[0]["store"]).exists()  # temporary
     rows = verdicts(out.output)
     assert [r[:3] for r in rows] == [["digits", "kmeans", "0"], ["digits", "agglomerative", "0"]]
@@ -133,8 +134,9 @@ def other_options(record):
     encoder["identity_sha256"] = identity_sha256(encoder["name"], encoder["identity"], encoder["options"])
 
 
-@pytest.mark.parametrize("change, differs", [(other_identity, "differ in identity.size"),
-                                             (other_options, "differ in identity.size")])
+@pytest.mark.parametrize(
+    "change, differs", [(other_identity, "differ in identity.size"), (other_options, "differ in identity.size")]
+)
 def test_a_record_of_another_encoder_identity_is_refused_in_one_line(record, monkeypatch, change, differs):
     line = refused_before_any_work(edited(record, change), monkeypatch)
     assert "encoder raw-pixels built here (zsbench " in line and f"they {differs}" in line
@@ -143,8 +145,7 @@ def test_a_record_of_another_encoder_identity_is_refused_in_one_line(record, mon
 
 def test_a_record_whose_plugin_is_not_installed_is_refused_in_one_line(record, monkeypatch):
     def elsewhere(data):
-        data["encoder"]["plugin"].update(distribution="zsbench-nowhere", plugin="zsbench-nowhere:pixels",
-                                         version="9.9")
+        data["encoder"]["plugin"].update(distribution="zsbench-nowhere", plugin="zsbench-nowhere:pixels", version="9.9")
 
     line = refused_before_any_work(edited(record, elsewhere), monkeypatch)
     assert "plugin distribution zsbench-nowhere 9.9, which is not installed here" in line
@@ -178,10 +179,15 @@ def test_the_tolerance_help_says_the_calibrated_range():
 
 
 def test_the_plan_takes_a_declared_share_of_seeds_and_a_seeded_choice_is_stable():
-    record = {"datasets": {"a": {"seeds": [0, 1, 2, 3], "max_samples": None}},
-              "clusterers": ["kmeans", "hdbscan"],
-              "results": [{"dataset": "a", "clusterer": c, "seed": s, "status": "ok" if (c, s) != ("hdbscan", 0)
-                           else "failed"} for c in ("kmeans", "hdbscan") for s in range(4)]}
+    record = {
+        "datasets": {"a": {"seeds": [0, 1, 2, 3], "max_samples": None}},
+        "clusterers": ["kmeans", "hdbscan"],
+        "results": [
+            {"dataset": "a", "clusterer": c, "seed": s, "status": "ok" if (c, s) != ("hdbscan", 0) else "failed"}
+            for c in ("kmeans", "hdbscan")
+            for s in range(4)
+        ],
+    }
     jobs, cells = reproduction.plan(record)
     assert [(j.clusterers, j.seeds) for j in jobs] == [(("kmeans",), (0,)), (("hdbscan",), (1,))]  # a failed cell
     jobs, cells = reproduction.plan(record, seeds=2)
@@ -234,9 +240,14 @@ def test_the_registry_workflow_validates_verifies_and_reproduces_changed_records
     assert on["pull_request"]["paths"] == ["registry/**"]
     steps = workflow["jobs"]["records"]["steps"]
     names = [s.get("name", "") for s in steps]
-    assert names.index("A submission changes registry/ only") < names.index("Install zsbench from this checkout") < \
-        names.index("Find the changed records") < names.index("Validate") < \
-        names.index("Verify (re-score from the labels)") < names.index("Reproduce (re-run the encoder)")
+    assert (
+        names.index("A submission changes registry/ only")
+        < names.index("Install zsbench from this checkout")
+        < names.index("Find the changed records")
+        < names.index("Validate")
+        < names.index("Verify (re-score from the labels)")
+        < names.index("Reproduce (re-run the encoder)")
+    )
     runs = "\n".join(s.get("run", "") for s in steps)
     assert 'pip install ".[torch]"' in runs and "git diff --name-only" in runs and "GITHUB_BASE_REF" in runs
     commands = zsbench_commands(runs)

@@ -33,8 +33,17 @@ HEAVY = ("umap", "numba", "pynndescent", "torch", "sklearn", "hdbscan")
 def built_key(stage: str, spec, input_key: str, comp: Component, seed: int, n_clusters: int | None = None) -> str:
     """A stage key as zsbench computed it before the memo: from the built estimator's get_params."""
     estimator = comp.build(seed=seed, n_clusters=n_clusters)
-    return cache_key({"stage": stage, "protocol": spec.stage_version, "input": input_key, "component": comp.label,
-                      "plugin": comp.entry.provenance, "params": estimator.get_params(deep=False), "seed": seed})
+    return cache_key(
+        {
+            "stage": stage,
+            "protocol": spec.stage_version,
+            "input": input_key,
+            "component": comp.label,
+            "plugin": comp.entry.provenance,
+            "params": estimator.get_params(deep=False),
+            "seed": seed,
+        }
+    )
 
 
 def keys(spec, pairs, params: Params) -> list[str]:
@@ -69,8 +78,9 @@ def test_memo_keys_equal_the_keys_of_built_estimators(tmp_path):
         again = Params(ParamsMemo(tmp_path))  # a later run: every parameter from the memo
         assert keys(spec, pairs, again) == expected and again.built == 0
     # a component's options are part of the memo's key: a different option is a different entry
-    assert memo_key(Component.resolve(catalog, "clusterers", "kmeans:n_init=3"), "params", 0, 2) != \
-        memo_key(Component.resolve(catalog, "clusterers", "kmeans"), "params", 0, 2)
+    assert memo_key(Component.resolve(catalog, "clusterers", "kmeans:n_init=3"), "params", 0, 2) != memo_key(
+        Component.resolve(catalog, "clusterers", "kmeans"), "params", 0, 2
+    )
 
 
 def memo_file(tmp_path, comp: Component) -> tuple[Params, os.PathLike]:
@@ -86,8 +96,10 @@ def test_a_memo_from_other_library_versions_or_damaged_is_rebuilt_never_trusted(
     entry = json.loads(path.read_text())
     assert entry["distributions"].get("scikit-learn")  # KMeans's own library is recorded
     stale = {**entry, "params": entry["params"].replace('"n_clusters":3', '"n_clusters":99')}
-    for bad in ({**stale, "distributions": {**entry["distributions"], "scikit-learn": "0.0.1"}},
-                {**stale, "files": {f: [size + 1, mtime] for f, (size, mtime) in entry["files"].items()}}):
+    for bad in (
+        {**stale, "distributions": {**entry["distributions"], "scikit-learn": "0.0.1"}},
+        {**stale, "files": {f: [size + 1, mtime] for f, (size, mtime) in entry["files"].items()}},
+    ):
         path.write_text(json.dumps(bad))
         params = Params(ParamsMemo(tmp_path))
         assert params.of(kmeans, seed=0, n_clusters=3)["n_clusters"] == truth["n_clusters"] == 3
@@ -133,8 +145,17 @@ def finished(tmp_path):
     x = (rng.normal(size=(120, 12)) + 4 * np.eye(12)[y]).astype(np.float32)
     npz = tmp_path / "blobs.npz"
     np.savez(npz, embeddings=x, labels=y)
-    args = ["run", "--embeddings", str(npz), "--seeds", "1", "--store", str(tmp_path / "results.db"),
-            "--cache", str(tmp_path / "cache")]
+    args = [
+        "run",
+        "--embeddings",
+        str(npz),
+        "--seeds",
+        "1",
+        "--store",
+        str(tmp_path / "results.db"),
+        "--cache",
+        str(tmp_path / "cache"),
+    ]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     return tmp_path, args
@@ -147,8 +168,9 @@ def test_a_finished_grid_reruns_without_building_anything_or_writing(finished):
     files = sorted(str(p.relative_to(cache)) for p in cache.rglob("*"))
     (root / "driver.py").write_text(DRIVER)
     env = {k: v for k, v in os.environ.items() if k != "ZSBENCH_WORKERS"}  # the default pool, as users run it
-    out = subprocess.run([sys.executable, str(root / "driver.py"), *args], capture_output=True, text=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(root / "driver.py"), *args], capture_output=True, text=True, env=env, timeout=120
+    )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["code"] == 0, out.stderr
     # the results are reported as ever, all of them reused
@@ -158,8 +180,7 @@ def test_a_finished_grid_reruns_without_building_anything_or_writing(finished):
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
     assert report["children"] == []  # no worker, no resource tracker: the pool was never started
     # nothing new in the store or the artifact cache (the memo included)
-    assert [(r.id, r.run_id) for r in ResultStore(store).results()] \
-        == before
+    assert [(r.id, r.run_id) for r in ResultStore(store).results()] == before
     assert sorted(str(p.relative_to(cache)) for p in cache.rglob("*")) == files
 
 

@@ -57,13 +57,16 @@ def test_the_request_is_frozen_normalised_and_holds_copies():
     assert default.encoder_names() == [default.spec.default_encoder]
 
 
-@pytest.mark.parametrize("given, message", [
-    ({"seeds": 0}, "--seeds must be at least 1, got 0"),
-    ({"seeds": [-1]}, "seed -1 is out of range"),
-    ({"max_samples": 1}, "--max-samples must be at least 2, got 1"),
-    ({"subsample_seed": 2**70}, "--subsample-seed 1180591620717411303424 is out of range"),
-    ({"protocol": "nope"}, "unknown protocol 'nope'"),
-])
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"seeds": 0}, "--seeds must be at least 1, got 0"),
+        ({"seeds": [-1]}, "seed -1 is out of range"),
+        ({"max_samples": 1}, "--max-samples must be at least 2, got 1"),
+        ({"subsample_seed": 2**70}, "--subsample-seed 1180591620717411303424 is out of range"),
+        ({"protocol": "nope"}, "unknown protocol 'nope'"),
+    ],
+)
 def test_bad_values_are_refused_when_the_request_is_built_before_any_work(given, message, captured):
     with pytest.raises(ZsbenchError, match=message):
         RunRequest(**given)
@@ -73,8 +76,10 @@ def test_bad_values_are_refused_when_the_request_is_built_before_any_work(given,
 
 
 def test_the_cli_refuses_a_bad_request_in_one_line_before_any_work(captured):
-    one_line_error(cli("run", "--clusterer", "kmeans", "--subsample-seed", str(2**70)),
-                   "--subsample-seed 1180591620717411303424 is out of range")
+    one_line_error(
+        cli("run", "--clusterer", "kmeans", "--subsample-seed", str(2**70)),
+        "--subsample-seed 1180591620717411303424 is out of range",
+    )
     one_line_error(cli("run", "--protocol", "nope"), "unknown protocol 'nope'")
     assert captured == []
 
@@ -88,8 +93,16 @@ def test_a_run_validates_its_request_once(monkeypatch, tmp_path):
         check(self)
 
     monkeypatch.setattr(RunRequest, "__post_init__", counted)
-    out = zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], reducer="none", seeds=1, max_samples=100,
-                      store=False, cache=tmp_path)
+    out = zsbench.run(
+        "raw-pixels",
+        "digits",
+        clusterers=["kmeans"],
+        reducer="none",
+        seeds=1,
+        max_samples=100,
+        store=False,
+        cache=tmp_path,
+    )
     assert len(out.results) == 1 and out.results[0].ok and len(built) == 1
 
 
@@ -97,14 +110,56 @@ def test_the_cli_and_the_api_build_equal_requests(captured, tmp_path):
     weights, data = tmp_path / "w.safetensors", tmp_path / "data"
     weights.write_bytes(b"w")
     store, cache = tmp_path / "r.sqlite", tmp_path / "cache"
-    one_line_error(cli("run", "--encoder", "raw-pixels", "--dataset", "digits", "--clusterer", "kmeans",
-                       "--reducer", "none", "--seeds", "2", "--max-samples", "100", "--subsample-seed", "3",
-                       "--skip-bad", "--weights", str(weights), "--data-dir", str(data), "--download", "--knn",
-                       "--workers", "1", "--store", str(store), "--cache", str(cache)), "reached the pipeline")
+    one_line_error(
+        cli(
+            "run",
+            "--encoder",
+            "raw-pixels",
+            "--dataset",
+            "digits",
+            "--clusterer",
+            "kmeans",
+            "--reducer",
+            "none",
+            "--seeds",
+            "2",
+            "--max-samples",
+            "100",
+            "--subsample-seed",
+            "3",
+            "--skip-bad",
+            "--weights",
+            str(weights),
+            "--data-dir",
+            str(data),
+            "--download",
+            "--knn",
+            "--workers",
+            "1",
+            "--store",
+            str(store),
+            "--cache",
+            str(cache),
+        ),
+        "reached the pipeline",
+    )
     with pytest.raises(Reached):
-        zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], reducer="none", seeds=2, max_samples=100,
-                    subsample_seed=3, skip_bad=True, weights=weights, knn=True, executor_options={"workers": 1},
-                    dataset_options={"data_dir": str(data), "download": True}, store=store, cache=cache)
+        zsbench.run(
+            "raw-pixels",
+            "digits",
+            clusterers=["kmeans"],
+            reducer="none",
+            seeds=2,
+            max_samples=100,
+            subsample_seed=3,
+            skip_bad=True,
+            weights=weights,
+            knn=True,
+            executor_options={"workers": 1},
+            dataset_options={"data_dir": str(data), "download": True},
+            store=store,
+            cache=cache,
+        )
     from_cli, from_api = captured
     assert from_cli == from_api
     assert from_api.seeds == (0, 1) and from_api.encoder_options == {"weights": str(weights)}
@@ -118,8 +173,22 @@ def test_the_cli_and_the_api_build_equal_requests(captured, tmp_path):
 def test_the_cli_and_the_api_build_equal_requests_for_embeddings(captured, tmp_path):
     x, y = np.random.default_rng(0).normal(size=(30, 4)), np.repeat([0, 1, 2], 10)
     np.savez(tmp_path / "e.npz", embeddings=x, labels=y)
-    one_line_error(cli("run", "--embeddings", str(tmp_path / "e.npz"), "--name", "mine", "--dataset", "toy",
-                       "--clusterer", "kmeans", "--seeds", "1"), "reached the pipeline")
+    one_line_error(
+        cli(
+            "run",
+            "--embeddings",
+            str(tmp_path / "e.npz"),
+            "--name",
+            "mine",
+            "--dataset",
+            "toy",
+            "--clusterer",
+            "kmeans",
+            "--seeds",
+            "1",
+        ),
+        "reached the pipeline",
+    )
     with pytest.raises(Reached):
         zsbench.run_embeddings(x, y, encoder="mine", dataset="toy", clusterers=["kmeans"], seeds=1)
     assert captured[0] == captured[1] == RunRequest(encoders="mine", datasets="toy", clusterers=["kmeans"], seeds=1)
@@ -134,6 +203,7 @@ def test_the_pipeline_and_the_grid_get_the_very_request_built(monkeypatch, tmp_p
         def wrapped(*args, **kwargs):
             seen[where].append(args[position])
             return fn(*args, **kwargs)
+
         return wrapped
 
     monkeypatch.setattr(api, "run_datasets", spy("pipeline", run_datasets, 0))
@@ -146,12 +216,21 @@ def test_the_pipeline_and_the_grid_get_the_very_request_built(monkeypatch, tmp_p
     assert out.results[0].ok and arrays.results[0].ok
     assert len(seen["grid"]) == 2 and all(g is p for g, p in zip(seen["grid"], seen["pipeline"], strict=True))
     # a request built by hand goes through as it is
-    request = RunRequest(encoders="raw-pixels", datasets="digits", clusterers=["kmeans"], reducers="none", seeds=[1],
-                         max_samples=100, store=False, cache=tmp_path)
+    request = RunRequest(
+        encoders="raw-pixels",
+        datasets="digits",
+        clusterers=["kmeans"],
+        reducers="none",
+        seeds=[1],
+        max_samples=100,
+        store=False,
+        cache=tmp_path,
+    )
     assert api.run_request(request).results[0].seed == 1 and seen["grid"][-1] is request
 
 
 # -- keys: one module, byte-identical to the keys existing caches and stores hold -------------------------
+
 
 def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
     """Fixed inputs, and the keys they gave before zsbench.engine.keys existed: a changed key silently
@@ -180,22 +259,32 @@ def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
     ek = keys.embed_key(spec, enc, {"identity_sha256": "a" * 64}, "ds", fp)
     assert ek == "205463971bea12241da6aacb8ed5d0cdee9aa2e52245ad362a39aec4a07d21ab"
     rk = reduce_job(spec, red, 2, ek, "enc", "ds", Fixed()).key
-    assert rk == keys.stage_key("reduce", spec, ek, red, Fixed().text(red, seed=2), 2) == \
-        "b42f3a63c0ff47cc4e4ef8be6460e3ba02dff869f23f697f225ab5613901c587"
+    assert (
+        rk
+        == keys.stage_key("reduce", spec, ek, red, Fixed().text(red, seed=2), 2)
+        == "b42f3a63c0ff47cc4e4ef8be6460e3ba02dff869f23f697f225ab5613901c587"
+    )
     lk = labels_key(spec, rk, clu, 2, 10, Fixed())
     assert lk == "f7fa9262d9dc4a631a6d2b98e052d5f563dc37441ea34ae6665de0aa845bb957"
-    assert labels_key(spec, rk, clu, 2, None, Fixed()) == \
-        "34f1b16cac36df01d834b043ba2d98e0c5f5f339bf2471e09af3f480a72bfb5f"
+    assert (
+        labels_key(spec, rk, clu, 2, None, Fixed())
+        == "34f1b16cac36df01d834b043ba2d98e0c5f5f339bf2471e09af3f480a72bfb5f"
+    )
     row = {"identity_sha256": "b" * 64}
-    assert keys.result_key(spec, lk, rk, row, "ds") == \
-        "0d2943b8fecb1f569b94656302fa53156bfc3c9d69308e088a8b530419405ad6"
-    assert keys.result_key(study, lk, rk, row, "ds") == \
-        "65961160b1d75ce1020bdffb699e242ed5a9c6d54f52a22c2cbdd9a3445fe30e"
-    assert keys.arrays_key(spec, "c" * 64, "d" * 64) == \
-        "28c2ce85399890d3ba1e770d8d9dbe6d7298f1e384f71e7a0b3745cea20ef80d"
+    assert (
+        keys.result_key(spec, lk, rk, row, "ds") == "0d2943b8fecb1f569b94656302fa53156bfc3c9d69308e088a8b530419405ad6"
+    )
+    assert (
+        keys.result_key(study, lk, rk, row, "ds") == "65961160b1d75ce1020bdffb699e242ed5a9c6d54f52a22c2cbdd9a3445fe30e"
+    )
+    assert (
+        keys.arrays_key(spec, "c" * 64, "d" * 64) == "28c2ce85399890d3ba1e770d8d9dbe6d7298f1e384f71e7a0b3745cea20ef80d"
+    )
     # the memo's key holds the environment (sys.prefix, the factory's file): fixed here
     monkeypatch.setattr(sys, "prefix", "/prefix")
     factory = type("Fake", (), {"__module__": "zsbench_not_a_module"})
     entry = NS(distribution="d", factory=factory, kind="clusterers", name="clu", provenance=plugin, meta={})
-    assert keys.memo_key(NS(entry=entry, label="clu:x=1", params={"x": 1}), "params", 3, 7) == \
-        "7f8727c01a42ce9665ad7ed9abeb866a35998ff27941837930b077454b7387ac"
+    assert (
+        keys.memo_key(NS(entry=entry, label="clu:x=1", params={"x": 1}), "params", 3, 7)
+        == "7f8727c01a42ce9665ad7ed9abeb866a35998ff27941837930b077454b7387ac"
+    )

@@ -44,8 +44,14 @@ def workflow_steps(root: Path) -> tuple[dict[str, str], dict[str, str]]:
 def run_step(name: str, script: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """One run: script as GitHub runs it under `shell: bash` (bash --noprofile --norc -eo pipefail)."""
     assert "${{" not in script, f"step {name} uses a GitHub expression; the test cannot run it as written"
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=STEP_TIMEOUT_S)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT_S,
+    )
 
 
 def shown(done: subprocess.CompletedProcess) -> str:
@@ -68,23 +74,47 @@ def workflow_venv(tmp_path: Path, workflow_env: dict[str, str], *dists: str) -> 
     env.pop("PYTEST_ADDOPTS", None)
     if os.environ.get("NUMBA_CACHE_DIR"):
         env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
-    env.update({
-        "ZSBENCH_REQUIREMENT": f"zsbench[torch] @ {zsbench_wheel.as_uri()}",
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv),
-        "ZSBENCH_LOAD_PLUGINS": ",".join(("zsbench", *dists)), "HF_HUB_OFFLINE": "1", "ZSBENCH_OFFLINE": "1",
-        "ZSBENCH_STORE": str(tmp_path / "store" / "results.sqlite"), "ZSBENCH_CACHE": str(tmp_path / "cache"),
-        # no network: pip builds with this environment's setuptools (PIP_NO_BUILD_ISOLATION=0 is pip's
-        # spelling of --no-build-isolation) and installs from files only
-        "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    env.update(
+        {
+            "ZSBENCH_REQUIREMENT": f"zsbench[torch] @ {zsbench_wheel.as_uri()}",
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "VIRTUAL_ENV": str(venv),
+            "ZSBENCH_LOAD_PLUGINS": ",".join(("zsbench", *dists)),
+            "HF_HUB_OFFLINE": "1",
+            "ZSBENCH_OFFLINE": "1",
+            "ZSBENCH_STORE": str(tmp_path / "store" / "results.sqlite"),
+            "ZSBENCH_CACHE": str(tmp_path / "cache"),
+            # no network: pip builds with this environment's setuptools (PIP_NO_BUILD_ISOLATION=0 is pip's
+            # spelling of --no-build-isolation) and installs from files only
+            "PIP_NO_INDEX": "1",
+            "PIP_NO_BUILD_ISOLATION": "0",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+    )
     install_wheel(python, zsbench_wheel)
     return python, env
 
 
 def build_and_install(python: Path, root: Path, dist: Path, env: dict[str, str]) -> Path:
     """The package at ``root`` built into a wheel in ``dist`` and installed in the venv; the wheel's path."""
-    built = subprocess.run([str(python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                            str(root), "-w", str(dist)], env=env, capture_output=True, text=True,
-                           timeout=STEP_TIMEOUT_S)
+    built = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(root),
+            "-w",
+            str(dist),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT_S,
+    )
     assert built.returncode == 0, shown(built)
     (wheel,) = dist.glob("*.whl")
     pip_install(python, str(wheel), env=env)  # its dependencies checked: zsbench's wheel, torch and the rest here
@@ -117,8 +147,13 @@ def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_
     lap("zsbench wheel and venv")
     wheel = build_and_install(python, root, tmp_path / "dist", env)
     assert WEIGHTS in zipfile.ZipFile(wheel).namelist()
-    where = subprocess.run([str(python), "-c", "import zsbench, zsbench_release_demo as m; print(zsbench.__file__); "
-                            "print(m.__file__)"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    where = subprocess.run(
+        [str(python), "-c", "import zsbench, zsbench_release_demo as m; print(zsbench.__file__); print(m.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert where.returncode == 0 and all(line.startswith(str(venv)) for line in where.stdout.split()), shown(where)
     for command in ("python", "pip", "zsbench"):  # the steps' bare commands must be the venv's, never this one's
         found = shutil.which(command, path=env["PATH"])
@@ -149,8 +184,12 @@ def test_a_generated_torch_encoder_passes_its_own_ci_from_its_wheel_and_a_wheel_
     out = " ".join((failed.stdout + failed.stderr).split())
     assert re.search(r"weights\s*│\s*failed", failed.stdout), failed.stdout
     assert "release_demo.safetensors" in out and "package data" in out, out
-    print("scaffold release:", ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
-          f"total {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(
+        "scaffold release:",
+        ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
+        f"total {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
 
 
 @pytest.mark.long

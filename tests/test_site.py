@@ -52,8 +52,9 @@ def folder(smoke, tmp_path_factory) -> Path:
         submission = registry.make_record(_as(results, name, shift), name, with_labels=False, partial=True)
         registry.write(submission, registry.record_path(root, "1", name))
     hostile = _as(results, HOSTILE, -10.0, identity={"n": HOSTILE_TEXT})
-    hostile[0] = dataclasses.replace(hostile[0], status="failed", error=f"it broke: {HOSTILE_TEXT}",
-                                     metrics={}, timings={})
+    hostile[0] = dataclasses.replace(
+        hostile[0], status="failed", error=f"it broke: {HOSTILE_TEXT}", metrics={}, timings={}
+    )
     submission = registry.make_record(hostile, HOSTILE, with_labels=False, partial=True)
     registry.write(submission, registry.record_path(root, "1", HOSTILE))
     bad = records.read(registry.record_path(root, "1", "alpha"))
@@ -128,8 +129,17 @@ def test_a_record_page_holds_identity_provenance_and_cells(built, folder):
     record = records.read(registry.record_path(folder, "1", "alpha"))
     assert "<h1>alpha</h1>" in page and "Partial: never ranked" in page and "On the board" in page
     assert record["encoder"]["identity_sha256"] in page and all(f"<li>{m}</li>" in page for m in record["missing"])
-    for text in ("identity.n", "options", "package numpy", "hardware cpus", "plugin of the clusterer",
-                 "digits: mean AMI ×100", "<th>seed 2</th>", ">kmeans<", ">agglomerative<"):
+    for text in (
+        "identity.n",
+        "options",
+        "package numpy",
+        "hardware cpus",
+        "plugin of the clusterer",
+        "digits: mean AMI ×100",
+        "<th>seed 2</th>",
+        ">kmeans<",
+        ">agglomerative<",
+    ):
         assert text in page, text
     first = next(r for r in record["results"] if r["clusterer"] == "kmeans" and r["seed"] == 0)
     cells = page.split('<table class="cells" data-dataset="digits">')[1].split("</table>")[0]
@@ -146,8 +156,9 @@ def test_hostile_text_is_shown_as_text_and_only_the_boards_script_may_run(built)
         parsed = _parse(text)
         # the policy first in the head, on every page; no script but the board's own, inline, on the index
         assert parsed.csp == [CSP] and text.index("Content-Security-Policy") < text.index("<style>"), name
-        assert len(parsed.scripts) == (1 if name == "index.html" else 0) and not any(s.get("src") for s in
-                                                                                      parsed.scripts), name
+        assert len(parsed.scripts) == (1 if name == "index.html" else 0) and not any(
+            s.get("src") for s in parsed.scripts
+        ), name
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert escaped in pages["index.html"] and f"<h1>{escaped}</h1>" in hostile
     shown = "&lt;img src=x onerror=alert(1)&gt; \\u202egnp.exe \\x1b[2J"  # hidden characters as visible escapes
@@ -167,8 +178,11 @@ def test_two_builds_are_byte_identical_whatever_the_order_or_folder(built, folde
     for out in (tmp_path / "a", tmp_path / "b" / "site"):
         site.write(again, out)
     a = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
-    b = {p.relative_to(tmp_path / "b" / "site"): p.read_bytes() for p in (tmp_path / "b" / "site").rglob("*")
-         if p.is_file()}
+    b = {
+        p.relative_to(tmp_path / "b" / "site"): p.read_bytes()
+        for p in (tmp_path / "b" / "site").rglob("*")
+        if p.is_file()
+    }
     assert a == b and {str(p) for p in a} == {*built.files, site.MARKER}
 
 
@@ -232,7 +246,8 @@ def test_the_command_writes_the_site_and_names_the_refused_record(folder, tmp_pa
     assert "refused: " in result.output and "1.5 is greater than the maximum of 1" in result.output
     assert (out / "index.html").is_file() and (out / "records" / "alpha.html").is_file()
     assert (out / site.MARKER).read_text().splitlines() == sorted(
-        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != site.MARKER)
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != site.MARKER
+    )
     again = CliRunner().invoke(app, ["site", "--registry", str(folder), "-o", str(tmp_path)])  # holds public/
     assert again.exit_code == 1 and "holds files but no zsbench site" in again.output
 

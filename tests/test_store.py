@@ -22,12 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_default_run_rows_survive_the_process(default_run):
     path = default_run.store_path
-    code = (f"from zsbench.storage.store import ResultStore; rs = ResultStore({str(path)!r}).results(); "
-            "print(len(rs), sorted({r.clusterer for r in rs}))")
+    code = (
+        f"from zsbench.storage.store import ResultStore; rs = ResultStore({str(path)!r}).results(); "
+        "print(len(rs), sorted({r.clusterer for r in rs}))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("12 ")
     stored = ResultStore(path).results()
+
     # rows are stored as stages finish (any order on a pool); every one survives, field for field
     def key(record):
         return record["reducer"], record["clusterer"], record["seed"]
@@ -74,18 +77,24 @@ def test_leaderboard_takes_the_latest_result_per_seed_and_aggregates_seeds(defau
     cell = row.views["kmeans"].datasets["digits"]
     assert cell.n_seeds == len(first) == 2
     assert cell.mean == pytest.approx((50.0 + 100 * first[1].metrics["ami"]) / 2)
-    assert board.clusterers == ["kmeans", "spectral", "agglomerative", "agglomerative-no-k",
-                                "affinity-propagation", "hdbscan"]
+    assert board.clusterers == [
+        "kmeans",
+        "spectral",
+        "agglomerative",
+        "agglomerative-no-k",
+        "affinity-propagation",
+        "hdbscan",
+    ]
     assert board.views == ["mean"] + board.clusterers
 
 
 def test_failed_results_stay_out_of_the_means(default_run):
-    bad = dataclasses.replace(default_run.results[0], encoder="broken", status="failed",
-                              error="x", metrics={})
+    bad = dataclasses.replace(default_run.results[0], encoder="broken", status="failed", error="x", metrics={})
     board = build([bad])
     assert board.rows == [] and board.failed == 1
     assert render(board, "csv").splitlines() == [
-        "encoder,identity_sha256,reducer,source,view,level,name,ami_mean,ci_low,ci_high,n_seeds,rank_low,rank_high"]
+        "encoder,identity_sha256,reducer,source,view,level,name,ami_mean,ci_low,ci_high,n_seeds,rank_low,rank_high"
+    ]
 
 
 def test_a_schema_1_store_is_upgraded_in_place(tmp_path):
@@ -106,12 +115,16 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path):
 
 
 def test_processes_opening_a_new_store_at_once_agree_on_its_schema(tmp_path):
-    code = ("import sys, time; from zsbench.storage.store import ResultStore; t = float(sys.argv[2]);\n"
-            "time.sleep(max(0, t - time.time())); ResultStore(sys.argv[1]).close()")
+    code = (
+        "import sys, time; from zsbench.storage.store import ResultStore; t = float(sys.argv[2]);\n"
+        "time.sleep(max(0, t - time.time())); ResultStore(sys.argv[1]).close()"
+    )
     for attempt in range(5):
         path, start = tmp_path / f"new{attempt}.sqlite", time.time() + 1.0
-        procs = [subprocess.Popen([sys.executable, "-c", code, str(path), str(start)], stderr=subprocess.PIPE,
-                                  text=True) for _ in range(4)]
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, str(path), str(start)], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
         for proc in procs:
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err

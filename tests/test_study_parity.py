@@ -42,8 +42,17 @@ def parity(tmp_path_factory):
     cache = tmp_path_factory.mktemp("parity-cache")  # shared: the silhouette proxy's UMAP is fitted once
     amis = {}
     for reducer, clusterers in groups.items():
-        result = zsbench.run_embeddings(x, y, encoder="raw-pixels", dataset="digits", reducer=reducer,
-                                        clusterers=clusterers, seeds=[0], store=False, cache=cache)
+        result = zsbench.run_embeddings(
+            x,
+            y,
+            encoder="raw-pixels",
+            dataset="digits",
+            reducer=reducer,
+            clusterers=clusterers,
+            seeds=[0],
+            store=False,
+            cache=cache,
+        )
         for spec, record in zip(clusterers, result.to_records(), strict=True):
             assert record["status"] == "ok", record["error"]
             amis[(reducer, spec)] = record["metrics"]["ami"], record["metrics"]["n_clusters"]
@@ -57,10 +66,19 @@ def test_the_embeddings_are_the_ones_the_study_was_given(parity):
     assert hashlib.sha256(y.tobytes()).hexdigest() == REFERENCE["embeddings"]["labels_sha256"]
 
 
-@pytest.mark.parametrize("entry", [
-    pytest.param(e, id=e["config"], marks=[pytest.mark.xfail(reason=KNOWN_DIFFERENT[e["config"]], strict=True)]
-                 if e["config"] in KNOWN_DIFFERENT else [])
-    for e in REFERENCE["configs"]])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(
+            e,
+            id=e["config"],
+            marks=[pytest.mark.xfail(reason=KNOWN_DIFFERENT[e["config"]], strict=True)]
+            if e["config"] in KNOWN_DIFFERENT
+            else [],
+        )
+        for e in REFERENCE["configs"]
+    ],
+)
 def test_zsbench_gives_the_studys_ami(parity, entry):
     ami, n_clusters = parity[2][(entry["reducer"], entry["clusterer"])]
     assert ami == pytest.approx(entry["ami"], abs=EXACT), f"{entry['config']}: study flags {entry['study_flags']}"

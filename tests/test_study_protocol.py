@@ -18,16 +18,30 @@ from zsbench.plugins.zoo import ZOO
 SIX = ("kmeans", "spectral", "agglomerative", "agglomerative-no-k", "affinity-propagation", "hdbscan")
 # the study's models (analysis/param_setup.py:40-42) whose weights are public
 STUDY_MODELS = {
-    "none", "random_resnet50", "resnet50", "mocov3_resnet50", "dino_resnet50", "vicreg_resnet50", "clip_RN50",
-    "random_vitb16", "vitb16", "mocov3_vit_base", "dino_vitb16", "timm_vit_base_patch16_224.mae",
-    "mae_pretrain_vit_base_global", "clip_vitb16", "mae_finetuned_vit_base_global"}
+    "none",
+    "random_resnet50",
+    "resnet50",
+    "mocov3_resnet50",
+    "dino_resnet50",
+    "vicreg_resnet50",
+    "clip_RN50",
+    "random_vitb16",
+    "vitb16",
+    "mocov3_vit_base",
+    "dino_vitb16",
+    "timm_vit_base_patch16_224.mae",
+    "mae_pretrain_vit_base_global",
+    "clip_vitb16",
+    "mae_finetuned_vit_base_global",
+}
 
 
 def test_the_file_loads_and_every_study_encoder_has_all_six_clusterers():
     study = load_study("1")
     assert study.name == "study-1" and study.clusterers == SIX
     expected = {"raw-pixels": "none", "vitb16-mae-ft": "mae_finetuned_vit_base_global"} | {
-        name: spec["study_name"] for name, spec in ZOO.items() if spec.get("study_name") in STUDY_MODELS}
+        name: spec["study_name"] for name, spec in ZOO.items() if spec.get("study_name") in STUDY_MODELS
+    }
     assert {e.name: e.study_name for e in study.encoders} == expected
     assert "vitb14-dinov2" not in expected  # in the zoo, not in the study
     for encoder in study.encoders:
@@ -36,51 +50,75 @@ def test_the_file_loads_and_every_study_encoder_has_all_six_clusterers():
 
 
 # REPORT.md section 1.2 (BEST_PARAMS v5), written out as zsbench specs
-@pytest.mark.parametrize(("encoder", "clusterer", "reducer", "spec"), [
-    ("resnet50-supervised", "affinity-propagation", "umap", "affinity-propagation:damping=0.9"),
-    ("resnet50-supervised", "spectral", "none", "spectral:n_neighbors=20"),
-    ("raw-pixels", "kmeans", "pca:n_components=0.9", "kmeans"),
-    ("raw-pixels", "agglomerative", "pca:n_components=200", "agglomerative:linkage=average,metric=cosine"),
-    ("raw-pixels", "agglomerative-no-k", "pca:n_components=200",
-     "agglomerative-no-k:distance_threshold=0.71,linkage=average,metric=cosine"),
-    ("raw-pixels", "affinity-propagation", "pca:n_components=0.8", "affinity-propagation:damping=0.85"),
-    ("vitb16-supervised", "hdbscan", "umap", "hdbscan-sklearn:metric=chebyshev,min_cluster_size=5"),
-    ("vitb16-mae-cls", "spectral", "zscore", "spectral:n_neighbors=10"),
-    ("vitb16-mae-cls", "affinity-propagation", "pca:n_components=200", "affinity-propagation:damping=0.6"),
-    ("vitb16-mae-cls", "hdbscan", "pca:n_components=0.95", "hdbscan-sklearn:metric=euclidean,min_cluster_size=5"),
-    ("vitb16-mae-avg", "spectral", "zscore", "spectral:n_neighbors=30"),
-    ("vitb16-dino", "agglomerative-no-k", "umap",
-     "agglomerative-no-k:distance_threshold=0.2,linkage=average,metric=euclidean"),
-    ("resnet50-random", "agglomerative-no-k", "pca:n_components=200",
-     "agglomerative-no-k:distance_threshold=10.0,linkage=average,metric=chebyshev"),
-    ("resnet50-mocov3", "agglomerative-no-k", "umap",
-     "agglomerative-no-k:distance_threshold=10.0,linkage=ward,metric=euclidean"),
-    ("vitb16-random", "kmeans", "pca:n_components=100", "kmeans"),
-    ("resnet50-dino", "hdbscan", "umap", "hdbscan-sklearn:metric=manhattan,min_cluster_size=5"),
-    ("resnet50-clip", "spectral", "pca:n_components=0.9", "spectral:n_neighbors=30"),
-    ("vitb16-clip", "agglomerative", "umap", "agglomerative:linkage=average,metric=chebyshev"),
-    ("vitb16-mocov3", "affinity-propagation", "umap", "affinity-propagation:damping=0.75"),
-    ("vitb16-mae-ft", "spectral", "pca:n_components=0.75", "spectral:n_neighbors=50"),
-])
+@pytest.mark.parametrize(
+    ("encoder", "clusterer", "reducer", "spec"),
+    [
+        ("resnet50-supervised", "affinity-propagation", "umap", "affinity-propagation:damping=0.9"),
+        ("resnet50-supervised", "spectral", "none", "spectral:n_neighbors=20"),
+        ("raw-pixels", "kmeans", "pca:n_components=0.9", "kmeans"),
+        ("raw-pixels", "agglomerative", "pca:n_components=200", "agglomerative:linkage=average,metric=cosine"),
+        (
+            "raw-pixels",
+            "agglomerative-no-k",
+            "pca:n_components=200",
+            "agglomerative-no-k:distance_threshold=0.71,linkage=average,metric=cosine",
+        ),
+        ("raw-pixels", "affinity-propagation", "pca:n_components=0.8", "affinity-propagation:damping=0.85"),
+        ("vitb16-supervised", "hdbscan", "umap", "hdbscan-sklearn:metric=chebyshev,min_cluster_size=5"),
+        ("vitb16-mae-cls", "spectral", "zscore", "spectral:n_neighbors=10"),
+        ("vitb16-mae-cls", "affinity-propagation", "pca:n_components=200", "affinity-propagation:damping=0.6"),
+        ("vitb16-mae-cls", "hdbscan", "pca:n_components=0.95", "hdbscan-sklearn:metric=euclidean,min_cluster_size=5"),
+        ("vitb16-mae-avg", "spectral", "zscore", "spectral:n_neighbors=30"),
+        (
+            "vitb16-dino",
+            "agglomerative-no-k",
+            "umap",
+            "agglomerative-no-k:distance_threshold=0.2,linkage=average,metric=euclidean",
+        ),
+        (
+            "resnet50-random",
+            "agglomerative-no-k",
+            "pca:n_components=200",
+            "agglomerative-no-k:distance_threshold=10.0,linkage=average,metric=chebyshev",
+        ),
+        (
+            "resnet50-mocov3",
+            "agglomerative-no-k",
+            "umap",
+            "agglomerative-no-k:distance_threshold=10.0,linkage=ward,metric=euclidean",
+        ),
+        ("vitb16-random", "kmeans", "pca:n_components=100", "kmeans"),
+        ("resnet50-dino", "hdbscan", "umap", "hdbscan-sklearn:metric=manhattan,min_cluster_size=5"),
+        ("resnet50-clip", "spectral", "pca:n_components=0.9", "spectral:n_neighbors=30"),
+        ("vitb16-clip", "agglomerative", "umap", "agglomerative:linkage=average,metric=chebyshev"),
+        ("vitb16-mocov3", "affinity-propagation", "umap", "affinity-propagation:damping=0.75"),
+        ("vitb16-mae-ft", "spectral", "pca:n_components=0.75", "spectral:n_neighbors=50"),
+    ],
+)
 def test_configurations_are_the_studys(encoder, clusterer, reducer, spec):
     assert configuration(encoder, clusterer) == (reducer, spec)
 
 
 def test_the_min_samples_exception_applies_to_hdbscan_on_its_datasets_only():
     assert configuration("resnet50-supervised", "hdbscan", "celeba") == (
-        "umap", "hdbscan-sklearn:metric=euclidean,min_cluster_size=2")
+        "umap",
+        "hdbscan-sklearn:metric=euclidean,min_cluster_size=2",
+    )
     assert configuration("resnet50-dino", "hdbscan", "utkface")[1] == (
-        "hdbscan-sklearn:metric=manhattan,min_cluster_size=2")
+        "hdbscan-sklearn:metric=manhattan,min_cluster_size=2"
+    )
     assert configuration("resnet50-supervised", "hdbscan", "digits")[1].endswith("min_cluster_size=5")
     for clusterer in SIX[:-1]:
         assert configuration("resnet50-supervised", clusterer, "celeba") == configuration(
-            "resnet50-supervised", clusterer)
+            "resnet50-supervised", clusterer
+        )
 
 
 def test_the_studys_hdbscan_is_scikit_learns_and_its_results_group_under_hdbscan():
     study = load_study("1")
-    assert {c.clusterer_spec.split(":")[0] for e in study.encoders for c in e.configurations
-            if c.clusterer == "hdbscan"} == {"hdbscan-sklearn"}
+    assert {
+        c.clusterer_spec.split(":")[0] for e in study.encoders for c in e.configurations if c.clusterer == "hdbscan"
+    } == {"hdbscan-sklearn"}
     assert study.slot("hdbscan-sklearn") == "hdbscan" and study.slot("kmeans") == "kmeans"
 
 
@@ -111,25 +149,38 @@ def test_every_spec_resolves_against_the_catalog_and_its_clusterer_fits():
         assert len(labels) == len(x), spec
 
 
-@pytest.mark.parametrize(("edit", "key"), [
-    (lambda t: t.replace('spectral             = { reducer = "none", clusterer = "spectral:n_neighbors=20" }\n',
-                         "", 1), "encoders.resnet50-supervised.spectral"),
-    (lambda t: t.replace('study_name = "none"', 'study_name = "none"\nimage_sise = 32', 1),
-     "encoders.raw-pixels.image_sise"),
-    (lambda t: t.replace('clusterer = "kmeans" }', 'clusterer = "kmeans:n_init" }', 1),
-     "encoders.raw-pixels.kmeans.clusterer"),
-    (lambda t: t.replace('clusterer = "kmeans" }', 'clusterer = "spectral" }', 1),
-     "encoders.raw-pixels.kmeans.clusterer"),
-    (lambda t: t.replace("options = {", "option = {", 1), "exceptions[0].option"),
-    (lambda t: t.replace('"hdbscan-sklearn:', '"hdbscan:', 1), "encoders.raw-pixels.hdbscan.clusterer"),
-    (lambda t: t.replace("{ hdbscan = ", "{ optics = ", 1), "implementations.optics"),
-    (lambda t: t.replace('version = "1"', 'version = "1"\nseed = 1', 1), "seed"),
-    (lambda t: t.replace("[encoders.raw-pixels]", "[encoders.raw-pixels", 1), "not valid TOML"),
-    # the study encoders' families (protocol data, read by the supervision finding)
-    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', "vitb16-mae-ft = 3", 1), "families.vitb16-mae-ft"),
-    (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', 'vitb16-mae-ft = ""', 1), "families.vitb16-mae-ft"),
-    (lambda t: t.replace("[families]", "[families.nested]", 1), "families.nested"),
-])
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (
+            lambda t: t.replace(
+                'spectral             = { reducer = "none", clusterer = "spectral:n_neighbors=20" }\n', "", 1
+            ),
+            "encoders.resnet50-supervised.spectral",
+        ),
+        (
+            lambda t: t.replace('study_name = "none"', 'study_name = "none"\nimage_sise = 32', 1),
+            "encoders.raw-pixels.image_sise",
+        ),
+        (
+            lambda t: t.replace('clusterer = "kmeans" }', 'clusterer = "kmeans:n_init" }', 1),
+            "encoders.raw-pixels.kmeans.clusterer",
+        ),
+        (
+            lambda t: t.replace('clusterer = "kmeans" }', 'clusterer = "spectral" }', 1),
+            "encoders.raw-pixels.kmeans.clusterer",
+        ),
+        (lambda t: t.replace("options = {", "option = {", 1), "exceptions[0].option"),
+        (lambda t: t.replace('"hdbscan-sklearn:', '"hdbscan:', 1), "encoders.raw-pixels.hdbscan.clusterer"),
+        (lambda t: t.replace("{ hdbscan = ", "{ optics = ", 1), "implementations.optics"),
+        (lambda t: t.replace('version = "1"', 'version = "1"\nseed = 1', 1), "seed"),
+        (lambda t: t.replace("[encoders.raw-pixels]", "[encoders.raw-pixels", 1), "not valid TOML"),
+        # the study encoders' families (protocol data, read by the supervision finding)
+        (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', "vitb16-mae-ft = 3", 1), "families.vitb16-mae-ft"),
+        (lambda t: t.replace('vitb16-mae-ft = "fine-tuned"', 'vitb16-mae-ft = ""', 1), "families.vitb16-mae-ft"),
+        (lambda t: t.replace("[families]", "[families.nested]", 1), "families.nested"),
+    ],
+)
 def test_a_malformed_file_is_one_line_naming_the_file_and_the_key(tmp_path, edit, key):
     text = resources.files("zsbench.core").joinpath("protocols/study-1.toml").read_text()
     broken = edit(text)

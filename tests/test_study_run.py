@@ -24,10 +24,12 @@ def runs(tmp_path_factory):
     x, y = digits_pixels()
     x, y = x[:300], y[:300]
     store, cache = root / "results.db", root / "cache"
-    standard = zsbench.run_embeddings(x, y, encoder="raw-pixels", dataset="digits", clusterers=["kmeans"], seeds=1,
-                                      store=store, cache=cache)
-    study = zsbench.run_embeddings(x, y, encoder="raw-pixels", dataset="digits", seeds=1, store=store, cache=cache,
-                                   protocol="study")
+    standard = zsbench.run_embeddings(
+        x, y, encoder="raw-pixels", dataset="digits", clusterers=["kmeans"], seeds=1, store=store, cache=cache
+    )
+    study = zsbench.run_embeddings(
+        x, y, encoder="raw-pixels", dataset="digits", seeds=1, store=store, cache=cache, protocol="study"
+    )
     return standard, study, store, (x, y, cache, root)
 
 
@@ -99,8 +101,9 @@ def test_list_protocols_shows_both():
 def test_an_encoder_outside_the_study_is_one_line(runs, tmp_path):
     x, y, cache, _ = runs[3]
     with pytest.raises(ZsbenchError, match="not in protocol study-1.*raw-pixels"):
-        zsbench.run_embeddings(x, y, encoder="my-model", dataset="digits", seeds=1, store=False, cache=cache,
-                               protocol="study")
+        zsbench.run_embeddings(
+            x, y, encoder="my-model", dataset="digits", seeds=1, store=False, cache=cache, protocol="study"
+        )
     path = tmp_path / "emb.npz"
     np.savez(path, embeddings=x, labels=y)
     out = CliRunner().invoke(app, ["run", "--protocol", "study", "--embeddings", str(path), "--name", "my-model"])
@@ -112,6 +115,15 @@ def test_the_study_fixes_reducers_and_clusterer_settings_but_clusterers_narrow_b
     for option in (["--reducer", "umap"], ["--clusterer", "kmeans:n_init=3"]):
         out = CliRunner().invoke(app, ["run", "--protocol", "study", "--encoder", "raw-pixels", *option])
         assert out.exit_code == 1 and "protocol study-1" in out.output and len(out.output.splitlines()) == 1
-    narrowed = zsbench.run_embeddings(x, y, encoder="raw-pixels", dataset="digits", clusterers=["kmeans"], seeds=1,
-                                      store=False, cache=cache, protocol="study")
+    narrowed = zsbench.run_embeddings(
+        x,
+        y,
+        encoder="raw-pixels",
+        dataset="digits",
+        clusterers=["kmeans"],
+        seeds=1,
+        store=False,
+        cache=cache,
+        protocol="study",
+    )
     assert [(r.reducer, r.clusterer) for r in narrowed.results] == [("pca:n_components=0.9", "kmeans")]

@@ -45,8 +45,10 @@ class Counting:
 
     def embed(self, dataset):
         for start in range(0, len(dataset), 7):  # batches that straddle any subsample's rows
-            rows = [np.asarray(dataset[i], dtype=np.float32).ravel() * self.scale
-                    for i in range(start, min(start + 7, len(dataset)))]
+            rows = [
+                np.asarray(dataset[i], dtype=np.float32).ravel() * self.scale
+                for i in range(start, min(start + 7, len(dataset)))
+            ]
             type(self).images += len(rows)
             yield np.stack(rows)
 
@@ -73,8 +75,17 @@ def plugin():
 
 def _run(cache, encoder="counting", max_samples=None, **extra):
     Counting.images = 0
-    return zsbench.run(encoder, "dots", clusterers=["kmeans"], reducer="none", seeds=1, store=False, cache=cache,
-                       max_samples=max_samples, **extra)
+    return zsbench.run(
+        encoder,
+        "dots",
+        clusterers=["kmeans"],
+        reducer="none",
+        seeds=1,
+        store=False,
+        cache=cache,
+        max_samples=max_samples,
+        **extra,
+    )
 
 
 def _embeddings(cache) -> dict[str, np.ndarray]:

@@ -18,8 +18,7 @@ class Photos(list):
         from skimage import data
 
         base = [data.chelsea(), data.astronaut(), data.coffee(), data.camera()]
-        super().__init__(Image.fromarray(base[i % 4]).resize((200 + 13 * i, 150 + 7 * i))
-                         for i in range(n))
+        super().__init__(Image.fromarray(base[i % 4]).resize((200 + 13 * i, 150 + 7 * i)) for i in range(n))
         self.labels, self.info = np.arange(n) % 4, {}
 
 

@@ -42,9 +42,23 @@ def plugin(name: str, distribution: str = "zsbench", version: str = "0.1.0") -> 
     return {"name": name, "plugin": f"{distribution}:{name}", "distribution": distribution, "version": version}
 
 
-def result(encoder="mine", dataset="digits", clusterer="kmeans", seed=0, ami=0.5, *, weights="a", fingerprint=FULL,
-           max_samples=None, created="2026-11-01T00:00:00+00:00", n=1797, group="far-OOD", dataset_plugin=None,
-           options=None, precomputed=None) -> Result:
+def result(
+    encoder="mine",
+    dataset="digits",
+    clusterer="kmeans",
+    seed=0,
+    ami=0.5,
+    *,
+    weights="a",
+    fingerprint=FULL,
+    max_samples=None,
+    created="2026-11-01T00:00:00+00:00",
+    n=1797,
+    group="far-OOD",
+    dataset_plugin=None,
+    options=None,
+    precomputed=None,
+) -> Result:
     """One standard-track result as the store holds it; ``weights`` stands for the weights' sha256;
     ``precomputed`` for the content of a file of embeddings (``zsbench run --embeddings``)."""
     identity = {"name": encoder, "sha256": weights * 64, "preprocess": {"mean": [0.5, 0.5, 0.5]}}
@@ -53,20 +67,58 @@ def result(encoder="mine", dataset="digits", clusterer="kmeans", seed=0, ami=0.5
         identity, source = {"embeddings": "precomputed"}, {"file": "emb.npz", "sha256": precomputed * 64}
     options = options or {}
     config = {
-        "encoder": {"name": encoder, "identity": identity, "options": options, "source": source,
-                    "identity_sha256": identity_sha256(encoder, identity, options)},
-        "dataset": {"name": dataset, "fingerprint": fingerprint, "labels_sha256": "0" * 64,
-                    "info": {"group": group}, **({"max_samples": max_samples} if max_samples else {})},
-        "n_samples": n, "n_clusters_given": 10, "n_features": 64, "proxy_reducer": "umap", "warnings": [],
-        "reducer": {"label": "umap"}, "clusterer": {"label": clusterer}, "seed": seed,
+        "encoder": {
+            "name": encoder,
+            "identity": identity,
+            "options": options,
+            "source": source,
+            "identity_sha256": identity_sha256(encoder, identity, options),
+        },
+        "dataset": {
+            "name": dataset,
+            "fingerprint": fingerprint,
+            "labels_sha256": "0" * 64,
+            "info": {"group": group},
+            **({"max_samples": max_samples} if max_samples else {}),
+        },
+        "n_samples": n,
+        "n_clusters_given": 10,
+        "n_features": 64,
+        "proxy_reducer": "umap",
+        "warnings": [],
+        "reducer": {"label": "umap"},
+        "clusterer": {"label": clusterer},
+        "seed": seed,
     }
-    provenance = {"packages": {"zsbench": "0.1.0", "numpy": "2.4.6", "scikit-learn": "1.9.1"}, "python": "3.11.7",
-                  "platform": "Linux", "plugins": {"encoder": plugin(encoder), "clusterer": plugin(clusterer),
-                                                   "dataset": dataset_plugin or plugin(dataset),
-                                                   "reducer": plugin("umap"), "proxy_reducer": plugin("umap")}}
+    provenance = {
+        "packages": {"zsbench": "0.1.0", "numpy": "2.4.6", "scikit-learn": "1.9.1"},
+        "python": "3.11.7",
+        "platform": "Linux",
+        "plugins": {
+            "encoder": plugin(encoder),
+            "clusterer": plugin(clusterer),
+            "dataset": dataset_plugin or plugin(dataset),
+            "reducer": plugin("umap"),
+            "proxy_reducer": plugin("umap"),
+        },
+    }
     metrics = {"ami": ami, "n_clusters": 10, "n_samples": n, "n_classes": 10, "silhouette_proxy": 0.5}
-    return Result(encoder, dataset, "umap", clusterer, seed, "ok", None, metrics, config, {"cluster": 0.1},
-                  provenance, "1", created, "run0")
+    return Result(
+        encoder,
+        dataset,
+        "umap",
+        clusterer,
+        seed,
+        "ok",
+        None,
+        metrics,
+        config,
+        {"cluster": 0.1},
+        provenance,
+        "1",
+        created,
+        "run0",
+    )
 
 
 def grid(clusterers=SIX, seeds=(0, 1, 2), **kw) -> list[Result]:
@@ -94,7 +146,8 @@ def test_a_board_never_averages_two_identities_of_one_encoder():
 
     every = build(good + broken, all_identities=True)
     assert sorted(r.label for r in every.rows) == sorted(
-        f"mine@{r.config['encoder']['identity_sha256'][:12]}" for r in (good[0], broken[0]))
+        f"mine@{r.config['encoder']['identity_sha256'][:12]}" for r in (good[0], broken[0])
+    )
     means = sorted(r.views["mean"].overall.mean for r in every.rows)
     assert means == pytest.approx([20.0, 90.0])
 
@@ -189,8 +242,12 @@ def test_the_same_weights_file_under_two_paths_is_embedded_once(tmp_path):
     with zsbench.registered(plugin_):
         first = zsbench.run("file-enc", "blobs", **kw)
         again = zsbench.run("file-enc", "blobs", encoder_options={"weights": str(tmp_path / "copy.npy")}, **kw)
-        second = zsbench.run("file-enc", "blobs", encoder_options={"weights": str(tmp_path / "copy.npy")},
-                             **{**kw, "store": tmp_path / "other.sqlite"})
+        second = zsbench.run(
+            "file-enc",
+            "blobs",
+            encoder_options={"weights": str(tmp_path / "copy.npy")},
+            **{**kw, "store": tmp_path / "other.sqlite"},
+        )
     assert again.reused["results"] == 1  # the same identity: its stored result is the answer
     assert FileWeights.calls == 1
     assert second.results[0].config["embedding_reused"] is True
@@ -285,10 +342,10 @@ def test_validate_refuses_a_script_dataset_and_an_incomplete_standard_record(tmp
         record["clusterers"], record["seeds"], record["datasets"]["digits"]["seeds"] = ["kmeans"], [0, 1], [0, 1]
 
     problems = validate(_tamper(path, script_made))
-    assert any("datasets.digits.plugin" in p and "'__main__'" in p and "installed distribution" in p
-               for p in problems)
-    assert any("not complete for protocol 1 and not marked partial: digits lacks clusterer(s) spectral" in p
-               for p in problems)
+    assert any("datasets.digits.plugin" in p and "'__main__'" in p and "installed distribution" in p for p in problems)
+    assert any(
+        "not complete for protocol 1 and not marked partial: digits lacks clusterer(s) spectral" in p for p in problems
+    )
     assert any("digits has 2 seed(s), protocol 1 needs 3" in p for p in problems)
     assert all(p.startswith(f"{path}: ") for p in problems)
 
@@ -308,8 +365,7 @@ def test_validate_refuses_a_header_that_disagrees_with_the_results(tmp_path):
 def test_records_carry_file_names_and_hashes_never_local_paths(tmp_path):
     # case 5: a weights path in the options
     path = write(grid(), tmp_path)
-    problems = validate(_tamper(path, lambda r: r["encoder"]["options"].update(
-        weights="/home/someone/broken.pth")))
+    problems = validate(_tamper(path, lambda r: r["encoder"]["options"].update(weights="/home/someone/broken.pth")))
     assert any("encoder.options.weights: holds a local path" in p for p in problems)
     old = grid(options={"weights": "/home/someone/broken.pth"})
     submission = registry.make_record(old, "mine", with_labels=False)
@@ -395,14 +451,18 @@ def test_folders_count_by_content_wherever_they_are(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     x, y = (recorded_options({"weights": str(tmp_path / d / "model")}, "e")["weights"] for d in ("x", "y"))
     assert x["dir"] == y["dir"] == "model" and x["sha256"] != y["sha256"]
-    assert recorded_options({"weights": "./x/model"}, "e")["weights"] == x == recorded_options(
-        {"weights": "x/model"}, "e")["weights"]
+    assert (
+        recorded_options({"weights": "./x/model"}, "e")["weights"]
+        == x
+        == recorded_options({"weights": "x/model"}, "e")["weights"]
+    )
 
 
 def test_missing_weights_are_a_one_line_error():
     out = cli("run", "--weights", "/nowhere/w.pth", "--clusterer", "kmeans", "--seeds", "1")
     assert out.exit_code == 1 and out.output.strip() == (
-        "error: --weights /nowhere/w.pth: no such file or folder; pass the path of the weights file")
+        "error: --weights /nowhere/w.pth: no such file or folder; pass the path of the weights file"
+    )
 
 
 def test_the_weights_keyword_reaches_the_encoder_and_a_missing_file_is_one_line(tmp_path):
@@ -439,8 +499,9 @@ def test_the_weights_keyword_reaches_the_encoder_and_a_missing_file_is_one_line(
             zsbench.run("weighted", "blobs", weights=tmp_path / "absent.pth", **run)
     assert given == [str(weights)] and out.results[0].ok
     assert out.results[0].config["encoder"]["options"]["weights"]["sha256"] == file_sha256(weights)
-    assert str(missing.value) == (f"weights={str(tmp_path / 'absent.pth')!r}: no such file or folder; pass the "
-                                  "path of the weights file")  # the Python argument's name, not the CLI flag
+    assert str(missing.value) == (
+        f"weights={str(tmp_path / 'absent.pth')!r}: no such file or folder; pass the path of the weights file"
+    )  # the Python argument's name, not the CLI flag
 
 
 def test_the_check_store_is_never_the_users_store(tmp_path, monkeypatch):
@@ -465,15 +526,21 @@ def test_record_file_names_never_collide(tmp_path):
 def test_validate_checks_sample_counts_times_and_every_kind_of_local_path(tmp_path):
     path = write(grid(), tmp_path)
     checks = [
-        (lambda r: [e["metrics"].update(n_samples=300) for e in r["results"]],
-         "datasets.digits.n_samples: 1797 but its results clustered 300 samples"),
+        (
+            lambda r: [e["metrics"].update(n_samples=300) for e in r["results"]],
+            "datasets.digits.n_samples: 1797 but its results clustered 300 samples",
+        ),
         (lambda r: r.update(last_result_at="2030-01-01T00:00:00+00:00"), "last_result_at: 2030"),
         (lambda r: r["encoder"]["source"].update(url="file:///srv/alice/w.pth"), "encoder.source.url: names a local"),
-        (lambda r: r["encoder"]["source"].update(file="\\\\fileserver\\bob\\w.pth"),
-         "encoder.source.file: names a local"),
+        (
+            lambda r: r["encoder"]["source"].update(file="\\\\fileserver\\bob\\w.pth"),
+            "encoder.source.file: names a local",
+        ),
         (lambda r: r["environments"][0].update(hostname="alice-laptop"), "environments[0]: Additional properties"),
-        (lambda r: r["encoder"]["plugin"].update(plugin="__main__:raw_pixels"),
-         "encoder.plugin.plugin: '__main__:raw_pixels' is not a plugin of distribution 'zsbench'"),
+        (
+            lambda r: r["encoder"]["plugin"].update(plugin="__main__:raw_pixels"),
+            "encoder.plugin.plugin: '__main__:raw_pixels' is not a plugin of distribution 'zsbench'",
+        ),
     ]
     for change, expected in checks:
         fresh = write(grid(), tmp_path, name="probe")
@@ -487,8 +554,9 @@ def test_proxy_keeps_sources_apart_and_leaves_partial_records_out():
     from zsbench.analysis import proxy
 
     complete = Source("a.json", grid(encoder="enc", ami=0.9))
-    partial = Source("b.json", grid(encoder="enc", clusterers=["kmeans"], ami=0.1,
-                                    created="2030-01-01T00:00:00+00:00"), partial=True)
+    partial = Source(
+        "b.json", grid(encoder="enc", clusterers=["kmeans"], ami=0.1, created="2030-01-01T00:00:00+00:00"), partial=True
+    )
     store = Source("store", grid(encoder="enc", ami=0.5))
     results, notes = proxy.from_sources([complete, partial, store])
     assert notes == ["b.json: a partial record, left out"]

@@ -53,9 +53,11 @@ def test_a_packaged_file_that_is_absent_says_how_to_ship_it(package):
         WeightsFile("absent.bin", GOOD, package=name).path("my-encoder")
     message = str(caught.value)
     assert "\n" not in message and not isinstance(caught.value, FetchArgumentError)
-    assert message == (f"my-encoder: absent.bin is not in the installed package {name} ({folder}); declare it as "
-                       f'package data ([tool.setuptools.package-data] {name} = ["absent.bin"]), then rebuild and '
-                       "reinstall the distribution")
+    assert message == (
+        f"my-encoder: absent.bin is not in the installed package {name} ({folder}); declare it as "
+        f'package data ([tool.setuptools.package-data] {name} = ["absent.bin"]), then rebuild and '
+        "reinstall the distribution"
+    )
 
 
 def test_a_packaged_file_of_another_sha256_names_both_hashes(package):
@@ -64,13 +66,17 @@ def test_a_packaged_file_of_another_sha256_names_both_hashes(package):
     actual = hashlib.sha256(b"retrained weights").hexdigest()
     with pytest.raises(WeightsError) as caught:
         WeightsFile("w.safetensors", GOOD, package=name).path("my-encoder")
-    assert str(caught.value) == (f"my-encoder: w.safetensors in the installed package {name} has SHA-256 "
-                                 f"{actual[:16]}..., expected {GOOD[:16]}... (its pin); reinstall the plugin, or, "
-                                 "as its author, ship the published file or correct the pin")
+    assert str(caught.value) == (
+        f"my-encoder: w.safetensors in the installed package {name} has SHA-256 "
+        f"{actual[:16]}..., expected {GOOD[:16]}... (its pin); reinstall the plugin, or, "
+        "as its author, ship the published file or correct the pin"
+    )
 
 
-@pytest.mark.parametrize("missing, said", [("zsb_no_such_package_x", "ModuleNotFoundError"),
-                                           ("json.decoder", "'json.decoder' is not a package")])
+@pytest.mark.parametrize(
+    "missing, said",
+    [("zsb_no_such_package_x", "ModuleNotFoundError"), ("json.decoder", "'json.decoder' is not a package")],
+)
 def test_a_package_that_cannot_hold_the_file_is_named(missing, said):
     with pytest.raises(WeightsError, match=f"cannot read w.bin from package '{missing}'.*{said}"):
         WeightsFile("w.bin", GOOD, package=missing).path("m")
@@ -86,21 +92,29 @@ def test_a_downloaded_file_is_fetched_and_checked_against_its_pin(weights_folder
         WeightsFile("w.safetensors", "0" * 64, url=URL).path("m")
 
 
-@pytest.mark.parametrize("kwargs, said", [
-    ({"file": "w.bin", "sha256": GOOD}, re.escape("give exactly one of package= (the import package that ships "
-                                                  "the file, e.g. __package__) and url= (where to download it), "
-                                                  "not neither")),
-    ({"file": "w.bin", "sha256": GOOD, "package": "p", "url": URL}, "give exactly one of package= .* not both"),
-    ({"file": "w.bin", "sha256": GOOD[:12], "package": "p"}, "sha256 must be the 64 hex digits"),
-    ({"file": "w.bin", "sha256": None, "package": "p"}, "sha256 must be the 64 hex digits .* got None"),
-    ({"file": "w.bin", "sha256": GOOD, "package": ""}, "package= must be an import package's name"),
-    ({"file": "w.bin", "sha256": GOOD, "package": "my-plugin"}, "package= must be an import package's name"),
-    ({"file": "w.bin", "sha256": GOOD, "url": ""}, "url= must be the file's address"),
-    ({"file": "weights/w.bin", "sha256": GOOD, "package": "p"}, "file must be a plain file name"),
-    ({"file": "..", "sha256": GOOD, "package": "p"}, "file must be a plain file name"),
-    ({"file": "a\\b.bin", "sha256": GOOD, "url": URL}, "file must be a plain file name"),
-    ({"file": None, "sha256": GOOD, "url": URL}, "file must be a plain file name"),
-])
+@pytest.mark.parametrize(
+    "kwargs, said",
+    [
+        (
+            {"file": "w.bin", "sha256": GOOD},
+            re.escape(
+                "give exactly one of package= (the import package that ships "
+                "the file, e.g. __package__) and url= (where to download it), "
+                "not neither"
+            ),
+        ),
+        ({"file": "w.bin", "sha256": GOOD, "package": "p", "url": URL}, "give exactly one of package= .* not both"),
+        ({"file": "w.bin", "sha256": GOOD[:12], "package": "p"}, "sha256 must be the 64 hex digits"),
+        ({"file": "w.bin", "sha256": None, "package": "p"}, "sha256 must be the 64 hex digits .* got None"),
+        ({"file": "w.bin", "sha256": GOOD, "package": ""}, "package= must be an import package's name"),
+        ({"file": "w.bin", "sha256": GOOD, "package": "my-plugin"}, "package= must be an import package's name"),
+        ({"file": "w.bin", "sha256": GOOD, "url": ""}, "url= must be the file's address"),
+        ({"file": "weights/w.bin", "sha256": GOOD, "package": "p"}, "file must be a plain file name"),
+        ({"file": "..", "sha256": GOOD, "package": "p"}, "file must be a plain file name"),
+        ({"file": "a\\b.bin", "sha256": GOOD, "url": URL}, "file must be a plain file name"),
+        ({"file": None, "sha256": GOOD, "url": URL}, "file must be a plain file name"),
+    ],
+)
 def test_a_wrong_argument_is_refused_where_the_declaration_is_written(kwargs, said):
     with pytest.raises(FetchArgumentError, match=said) as caught:
         WeightsFile(**kwargs)
@@ -115,6 +129,7 @@ def test_weights_file_is_on_the_plugin_surface_of_api_1_2():
 
 
 # -- register(..., weights=) ---------------------------------------------------------------------------
+
 
 def mean_std():
     return MeanStd()
@@ -140,15 +155,29 @@ def test_declared_weights_are_kept_in_the_catalog_as_a_tuple():
         assert "weights" not in build_catalog().get("encoders", "x").meta  # nothing declared
 
 
-@pytest.mark.parametrize("kind, weights, error", [
-    ("encoders", "w.bin", "TypeError: register('x', ..., weights=...) takes a zsbench.plugin.WeightsFile or a "
-                          "list of them, got 'w.bin'"),
-    ("encoders", [WeightsFile("a.bin", GOOD, url=URL), "b.bin"], "weights=...) takes a zsbench.plugin.WeightsFile"),
-    ("encoders", {"file": "a.bin"}, "weights=...) takes a zsbench.plugin.WeightsFile"),
-    ("encoders", [WeightsFile("a.bin", GOOD, url=URL), WeightsFile("a.bin", "0" * 64, url=URL + "2")],
-     "ValueError: register('x', ..., weights=...) declares a.bin in the weights folder twice"),
-    ("clusterers", WeightsFile("a.bin", GOOD, url=URL), "weights=...): weights applies to encoders, not clusterers"),
-])
+@pytest.mark.parametrize(
+    "kind, weights, error",
+    [
+        (
+            "encoders",
+            "w.bin",
+            "TypeError: register('x', ..., weights=...) takes a zsbench.plugin.WeightsFile or a "
+            "list of them, got 'w.bin'",
+        ),
+        ("encoders", [WeightsFile("a.bin", GOOD, url=URL), "b.bin"], "weights=...) takes a zsbench.plugin.WeightsFile"),
+        ("encoders", {"file": "a.bin"}, "weights=...) takes a zsbench.plugin.WeightsFile"),
+        (
+            "encoders",
+            [WeightsFile("a.bin", GOOD, url=URL), WeightsFile("a.bin", "0" * 64, url=URL + "2")],
+            "ValueError: register('x', ..., weights=...) declares a.bin in the weights folder twice",
+        ),
+        (
+            "clusterers",
+            WeightsFile("a.bin", GOOD, url=URL),
+            "weights=...): weights applies to encoders, not clusterers",
+        ),
+    ],
+)
 def test_a_wrong_weights_declaration_fails_the_hook_naming_the_keyword(kind, weights, error):
     with zsbench.registered(plugin(kind, weights=weights), "kw"):
         catalog = build_catalog()

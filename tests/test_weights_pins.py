@@ -40,18 +40,23 @@ def downloads(monkeypatch):
         with open(dst, "wb") as f:
             f.write(CONTENT)
 
-    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(
-        hub=types.SimpleNamespace(download_url_to_file=download_url_to_file)))
+    monkeypatch.setitem(
+        sys.modules,
+        "torch",
+        types.SimpleNamespace(hub=types.SimpleNamespace(download_url_to_file=download_url_to_file)),
+    )
     return asked
 
 
-@pytest.mark.parametrize("pin", ["xyz", GOOD[:16], "", GOOD + "0", "sha256:" + GOOD[:-1], "md5:" + GOOD, 5,
-                                 b"0" * 64, " " + GOOD])
+@pytest.mark.parametrize(
+    "pin", ["xyz", GOOD[:16], "", GOOD + "0", "sha256:" + GOOD[:-1], "md5:" + GOOD, 5, b"0" * 64, " " + GOOD]
+)
 def test_a_malformed_pin_is_the_plugins_bug_said_before_the_file_is_looked_at(weights, pin):
     with pytest.raises(FetchArgumentError) as caught:
         fetch("m", URL, sha256=pin)
-    assert str(caught.value) == (f"fetch('m', ...): sha256 must be the 64 hex digits of the file's SHA-256, "
-                                 f"got {pin!r}")
+    assert str(caught.value) == (
+        f"fetch('m', ...): sha256 must be the 64 hex digits of the file's SHA-256, got {pin!r}"
+    )
     assert isinstance(caught.value, WeightsError) and (weights / "w.pth").exists()
 
 
@@ -87,8 +92,9 @@ def test_an_offline_value_that_is_neither_is_an_error_not_a_download(weights, do
     assert downloads == []
 
 
-@pytest.mark.parametrize("filename", ["/etc/hostname", "../w.pth", "sub/w.pth", "sub\\w.pth", "", ".", "..",
-                                      " w.pth", "w\0.pth", 5])
+@pytest.mark.parametrize(
+    "filename", ["/etc/hostname", "../w.pth", "sub/w.pth", "sub\\w.pth", "", ".", "..", " w.pth", "w\0.pth", 5]
+)
 def test_a_file_name_that_is_not_a_plain_name_is_refused(weights, downloads, filename):
     with pytest.raises(FetchArgumentError, match=r"is not a plain file name; pass filename= a name"):
         fetch("m", URL, filename=filename)
@@ -113,11 +119,15 @@ def test_a_plugin_with_a_malformed_pin_fails_the_conformance_kit_not_skipped(wei
 
 # -- zsbench.run(weights=...) -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "said"), [
-    ("", "weights is empty; pass a file path or leave it out"),
-    ("   ", "weights is empty; pass a file path or leave it out"),
-    (5, "weights takes the path of a weights file (a str or os.PathLike), got int"),
-])
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("", "weights is empty; pass a file path or leave it out"),
+        ("   ", "weights is empty; pass a file path or leave it out"),
+        (5, "weights takes the path of a weights file (a str or os.PathLike), got int"),
+    ],
+)
 def test_run_refuses_weights_that_name_no_file(given, said):
     with pytest.raises(InvalidInputError) as caught:
         zsbench.run("raw-pixels", "digits", weights=given, store=False, cache=False)
@@ -136,10 +146,11 @@ def test_run_names_its_own_arguments_when_weights_are_missing_or_given_twice(tmp
     assert str(caught.value).startswith("encoder_options['weights'] is empty")
     with pytest.raises(InvalidInputError) as caught:
         zsbench.run("raw-pixels", weights=first, encoder_options={"weights": str(second)}, store=False, cache=False)
-    assert str(caught.value) == (f"weights={str(first)!r} and encoder_options['weights']={str(second)!r} name "
-                                 "different files; pass the weights once, as weights=")
+    assert str(caught.value) == (
+        f"weights={str(first)!r} and encoder_options['weights']={str(second)!r} name "
+        "different files; pass the weights once, as weights="
+    )
     assert "--weights" not in str(caught.value)
     # the same file both ways is fine: the run goes on (here to an encoder that does not exist)
     with pytest.raises(UnknownComponentError):
-        zsbench.run("no-such-encoder", weights=first, encoder_options={"weights": str(first)}, store=False,
-                    cache=False)
+        zsbench.run("no-such-encoder", weights=first, encoder_options={"weights": str(first)}, store=False, cache=False)

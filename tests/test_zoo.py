@@ -46,8 +46,7 @@ def _publish(name, states):
         return {**r50, **head}, r50
     if name == "vitb16-supervised":
         tv = states["vit_tv"]
-        return {**tv, "heads.head.weight": torch.randn(1000, 768),
-                "heads.head.bias": torch.randn(1000)}, tv
+        return {**tv, "heads.head.weight": torch.randn(1000, 768), "heads.head.bias": torch.randn(1000)}, tv
     if name in ("resnet50-dino", "resnet50-vicreg"):
         return dict(r50), r50
     if name == "vitb16-dino":
@@ -56,9 +55,13 @@ def _publish(name, states):
         base = r50 if name == "resnet50-mocov3" else vit
         proj = "fc" if name == "resnet50-mocov3" else "head"
         ckpt = {f"module.base_encoder.{k}": v for k, v in base.items()}
-        ckpt.update({f"module.base_encoder.{proj}.0.weight": torch.randn(4096, 2048 if proj == "fc" else 768),
-                     "module.momentum_encoder.conv1.weight": torch.randn(64, 3, 7, 7),
-                     "module.predictor.0.weight": torch.randn(4096, 256)})
+        ckpt.update(
+            {
+                f"module.base_encoder.{proj}.0.weight": torch.randn(4096, 2048 if proj == "fc" else 768),
+                "module.momentum_encoder.conv1.weight": torch.randn(64, 3, 7, 7),
+                "module.predictor.0.weight": torch.randn(4096, 256),
+            }
+        )
         return {"state_dict": ckpt, "epoch": 300, "arch": "x"}, base
     if name == "vitb16-mae-cls":
         return {"model": dict(vit)}, vit
@@ -76,9 +79,19 @@ def _publish(name, states):
     raise KeyError(name)
 
 
-PUBLISHED = ["resnet50-supervised", "vitb16-supervised", "resnet50-dino", "vitb16-dino",
-             "resnet50-mocov3", "vitb16-mocov3", "resnet50-vicreg", "vitb16-mae-cls",
-             "vitb16-mae-avg", "vitb16-mae-ft", "vitb14-dinov2"]
+PUBLISHED = [
+    "resnet50-supervised",
+    "vitb16-supervised",
+    "resnet50-dino",
+    "vitb16-dino",
+    "resnet50-mocov3",
+    "vitb16-mocov3",
+    "resnet50-vicreg",
+    "vitb16-mae-cls",
+    "vitb16-mae-avg",
+    "vitb16-mae-ft",
+    "vitb14-dinov2",
+]
 
 
 @pytest.mark.parametrize("name", PUBLISHED)
@@ -123,13 +136,19 @@ def test_checkpoint_with_pickled_code_is_refused(tmp_path):
         build_catalog().get("encoders", "resnet50-dino").create(weights=str(path))
 
 
-@pytest.mark.parametrize(("name", "url", "file"), [
-    ("resnet50-vicreg", "dl.fbaipublicfiles.com/vicreg/resnet50.pth", "resnet50.pth"),
-    ("vitb16-mae-ft", "dl.fbaipublicfiles.com/mae/finetune/mae_finetuned_vit_base.pth",
-     "mae_finetuned_vit_base.pth")])
+@pytest.mark.parametrize(
+    ("name", "url", "file"),
+    [
+        ("resnet50-vicreg", "dl.fbaipublicfiles.com/vicreg/resnet50.pth", "resnet50.pth"),
+        (
+            "vitb16-mae-ft",
+            "dl.fbaipublicfiles.com/mae/finetune/mae_finetuned_vit_base.pth",
+            "mae_finetuned_vit_base.pth",
+        ),
+    ],
+)
 @pytest.mark.parametrize("downloads", ["fail", "off"])
-def test_missing_weights_name_the_url_the_path_and_the_way_out(name, url, file, downloads, tmp_path,
-                                                                monkeypatch):
+def test_missing_weights_name_the_url_the_path_and_the_way_out(name, url, file, downloads, tmp_path, monkeypatch):
     monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setattr(torch.hub, "download_url_to_file", _offline)
     if downloads == "off":
@@ -149,8 +168,9 @@ def _offline(url, dst, hash_prefix=None, progress=True):
 def test_random_baselines_are_seeded_and_take_no_weights():
     entry = build_catalog().get("encoders", "resnet50-random")
     a, b = entry.create(), entry.create()
-    assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(),
-                                                  b.model.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True)
+    )
     assert a.identity["weights"] == "random-init" and a.identity["init_seed"] == 0
     with pytest.raises(Exception, match="random-init baseline; it takes no --weights"):
         entry.create(weights="x.pth")
@@ -162,8 +182,7 @@ def test_timm_family_with_a_local_safetensors_file(tmp_path):
 
     net = timm.create_model("resnet18", pretrained=False)  # with its classifier, as published
     save_file(net.state_dict(), str(tmp_path / "r18.safetensors"))
-    encoder = build_catalog().get("encoders", "timm/resnet18").create(
-        weights=str(tmp_path / "r18.safetensors"))
+    encoder = build_catalog().get("encoders", "timm/resnet18").create(weights=str(tmp_path / "r18.safetensors"))
     assert encoder.identity["ignored"] == ["fc.bias", "fc.weight"]
     images = _images(3)
     out = np.concatenate(list(encoder.embed(images)))
@@ -175,11 +194,11 @@ def test_open_clip_family_with_a_local_file(tmp_path):
 
     torch.manual_seed(0)
     model = open_clip.create_model("RN50", pretrained=None)
-    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}},
-               tmp_path / "rn50.pt")
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, tmp_path / "rn50.pt")
     encoder = build_catalog().get("encoders", "open_clip/RN50").create(weights=str(tmp_path / "rn50.pt"))
-    assert torch.equal(encoder.model.state_dict()["attnpool.c_proj.weight"],
-                       model.visual.state_dict()["attnpool.c_proj.weight"])
+    assert torch.equal(
+        encoder.model.state_dict()["attnpool.c_proj.weight"], model.visual.state_dict()["attnpool.c_proj.weight"]
+    )
     assert encoder.preprocess.mean == pytest.approx((0.48145466, 0.4578275, 0.40821073))
     out = np.concatenate(list(encoder.embed(_images(2))))
     assert out.shape == (2, 1024)  # the projected embedding, not the 2048-d trunk
@@ -227,8 +246,9 @@ def test_mae_finetuned_embeds_the_patch_token_mean_through_its_fc_norm(states, t
     monkeypatch.setenv("ZSBENCH_WEIGHTS_DIR", str(tmp_path))  # where fetch finds the published file
     torch.save(ckpt, tmp_path / "mae_finetuned_vit_base.pth")
     encoder = build_catalog().get("encoders", "vitb16-mae-ft").create()
-    assert encoder.identity["sha256"] == hashlib.sha256((tmp_path / "mae_finetuned_vit_base.pth")
-                                                        .read_bytes()).hexdigest()
+    assert (
+        encoder.identity["sha256"] == hashlib.sha256((tmp_path / "mae_finetuned_vit_base.pth").read_bytes()).hexdigest()
+    )
     assert encoder.identity["study_name"] == "mae_finetuned_vit_base_global"
     assert encoder.identity["tensors_loaded"] == 150 and encoder.identity["left_at_init"] == []
     assert encoder.source["weights"] == "https://dl.fbaipublicfiles.com/mae/finetune/mae_finetuned_vit_base.pth"

@@ -33,8 +33,9 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 
 # What never goes into a build when the tree is not a git checkout (mirrors .gitignore).
-_IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", "dist", ".pytest_cache",
-                                  ".ruff_cache", "*.sqlite", ".venv", "venv")
+_IGNORED = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.egg-info", "build", "dist", ".pytest_cache", ".ruff_cache", "*.sqlite", ".venv", "venv"
+)
 
 
 class Dists(NamedTuple):
@@ -50,8 +51,13 @@ def source_files(root: Path = REPO) -> list[str]:
     """The files a release builds from, relative to ``root``: what git tracks plus untracked files
     it does not ignore (so work in progress counts, and build output never does)."""
     try:
-        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):  # an unpacked sdist, or no git
         return sorted(str(p.relative_to(root)) for p in _walk(root))
     return sorted(name for name in out.split("\0") if name and (root / name).is_file())
@@ -84,8 +90,11 @@ def build_zsbench_dists(dest_dir: Path | None = None) -> Dists:
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, src / name)
         out = work / "dist"
-        built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
-                               capture_output=True, text=True)
+        built = subprocess.run(
+            [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+            capture_output=True,
+            text=True,
+        )
         if built.returncode != 0:
             raise RuntimeError(f"python -m build failed:\n{built.stdout[-4000:]}\n{built.stderr[-4000:]}")
         sdists, wheels = sorted(out.glob("zsbench-*.tar.gz")), sorted(out.glob("zsbench-*.whl"))
@@ -95,8 +104,9 @@ def build_zsbench_dists(dest_dir: Path | None = None) -> Dists:
         return _built
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    return Dists(Path(shutil.copy2(_built.sdist, dest_dir)), Path(shutil.copy2(_built.wheel, dest_dir)),
-                 _built.build_seconds)
+    return Dists(
+        Path(shutil.copy2(_built.sdist, dest_dir)), Path(shutil.copy2(_built.wheel, dest_dir)), _built.build_seconds
+    )
 
 
 def build_zsbench_wheel(dest_dir: Path | None = None) -> Path:
@@ -117,14 +127,19 @@ def fresh_venv(path: Path) -> Path:
     path = Path(path)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     python = path / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     outer = [*site.getsitepackages(), sysconfig.get_path("purelib")]
     if site.ENABLE_USER_SITE:
         outer.append(site.getusersitepackages())
     outer = [p for i, p in enumerate(outer) if os.path.isdir(p) and p not in outer[:i]]
     Path(purelib, "_zsbench_outer_site.pth").write_text(
-        "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in outer) + "\n")
+        "import site; " + "; ".join(f"site.addsitedir({p!r})" for p in outer) + "\n"
+    )
     return python
 
 
@@ -132,8 +147,9 @@ def pip_install(python: Path, *args: str, env: dict[str, str] | None = None) -> 
     """``python -m pip install --no-index *args`` (pip comes from the outer site-packages); raises
     with pip's output when it fails."""
     env = {**(env or os.environ), "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", *args], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-index", *args], env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"pip install {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done
@@ -152,6 +168,11 @@ def user_env(root: Path) -> dict[str, str]:
     """An environment for the venv's commands: store and cache under ``root``, only the built-in
     plugins, no model hub, and nothing that would put this source tree on ``sys.path``."""
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
-    env.update(ZSBENCH_STORE=str(Path(root) / "results.sqlite"), ZSBENCH_CACHE=str(Path(root) / "cache"),
-               ZSBENCH_LOAD_PLUGINS="zsbench", HF_HUB_OFFLINE="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(
+        ZSBENCH_STORE=str(Path(root) / "results.sqlite"),
+        ZSBENCH_CACHE=str(Path(root) / "cache"),
+        ZSBENCH_LOAD_PLUGINS="zsbench",
+        HF_HUB_OFFLINE="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     return env

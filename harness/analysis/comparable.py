@@ -32,8 +32,11 @@ def _differing(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> list[str]:
         return json.dumps(value, sort_keys=True, default=str)
 
     names = sorted(set(mine["params"]) | set(theirs["params"]))
-    out = [f"{k}: {canon(mine['params'].get(k))} vs {canon(theirs['params'].get(k))}" for k in names
-           if canon(mine["params"].get(k)) != canon(theirs["params"].get(k))]
+    out = [
+        f"{k}: {canon(mine['params'].get(k))} vs {canon(theirs['params'].get(k))}"
+        for k in names
+        if canon(mine["params"].get(k)) != canon(theirs["params"].get(k))
+    ]
     if mine["class"] != theirs["class"]:
         out.insert(0, f"class: {mine['class']} vs {theirs['class']}")
     return out
@@ -48,20 +51,29 @@ def _baseline_settings(record: Mapping[str, Any], what: str) -> dict[tuple[str, 
     return out
 
 
-def require_comparable(record: Mapping[str, Any], results: Iterable[Result], datasets: Sequence[str],
-                       clusterers: Sequence[str], baseline: str) -> None:
+def require_comparable(
+    record: Mapping[str, Any],
+    results: Iterable[Result],
+    datasets: Sequence[str],
+    clusterers: Sequence[str],
+    baseline: str,
+) -> None:
     """Raise one line unless ``results`` (the candidate's) compare with the baseline ``record`` on the suite
     (``datasets`` x ``clusterers``): protocol, reducer, clusterer settings and sample set of every cell."""
     results = [r for r in results if r.dataset in datasets and r.clusterer in clusterers]
     protocol = str(record["protocol_version"])
     for r in results:
         if str(r.protocol_version) != protocol:
-            raise RecordError(f"the candidate's results are of protocol {r.protocol_version} and the baseline "
-                              f"{baseline} of protocol {protocol}: scores of two protocols are never compared; "
-                              f"{REMAKE}")
+            raise RecordError(
+                f"the candidate's results are of protocol {r.protocol_version} and the baseline "
+                f"{baseline} of protocol {protocol}: scores of two protocols are never compared; "
+                f"{REMAKE}"
+            )
         if r.reducer != record["reducer"]:
-            raise RecordError(f"the candidate's {r.dataset} results were reduced with {r.reducer} and the baseline "
-                              f"{baseline}'s with {record['reducer']}; {REMAKE}")
+            raise RecordError(
+                f"the candidate's {r.dataset} results were reduced with {r.reducer} and the baseline "
+                f"{baseline}'s with {record['reducer']}; {REMAKE}"
+            )
         theirs = record["datasets"][r.dataset]
         mine = (r.config.get("dataset") or {}).get("fingerprint")
         if mine != theirs["fingerprint"]:
@@ -69,7 +81,8 @@ def require_comparable(record: Mapping[str, Any], results: Iterable[Result], dat
             raise RecordError(
                 f"the candidate's samples of {r.dataset} ({sample(r.config.get('dataset') or {})}, fingerprint "
                 f"{str(mine)[:8]}) differ from the baseline's ({sample(theirs)}, {theirs['fingerprint'][:8]}) in "
-                f"{baseline}: another data version, split or --max-samples; scores compare only on the same samples")
+                f"{baseline}: another data version, split or --max-samples; scores compare only on the same samples"
+            )
     for what in ("reducer", "clusterer"):
         base = _baseline_settings(record, what)
         for r in results:
@@ -78,14 +91,18 @@ def require_comparable(record: Mapping[str, Any], results: Iterable[Result], dat
             diff = _differing(settings(r.config[what]), base[(r.dataset, r.clusterer)])
             if diff:
                 label = r.reducer if what == "reducer" else r.clusterer
-                raise RecordError(f"the {what} {label} of the candidate runs with other settings than the baseline "
-                                  f"{baseline}'s on {r.dataset} (candidate vs baseline: {'; '.join(diff[:3])}"
-                                  f"{' ...' if len(diff) > 3 else ''}); {REMAKE}")
+                raise RecordError(
+                    f"the {what} {label} of the candidate runs with other settings than the baseline "
+                    f"{baseline}'s on {r.dataset} (candidate vs baseline: {'; '.join(diff[:3])}"
+                    f"{' ...' if len(diff) > 3 else ''}); {REMAKE}"
+                )
     ran = {(r.dataset, r.clusterer) for r in results}
     # a dataset the candidate did not reach (a spent --time-budget) is the gate's to report, not a mismatch
     reached = {r.dataset for r in results}
     absent = [f"{d} / {c}" for d in datasets if d in reached for c in clusterers if (d, c) not in ran]
     if absent:
-        raise RecordError(f"the candidate has no results for {', '.join(absent)} of the baseline {baseline}'s suite "
-                          f"(clusterers {', '.join(clusterers)}): compare like with like, with --clusterer and "
-                          "--dataset naming what both have")
+        raise RecordError(
+            f"the candidate has no results for {', '.join(absent)} of the baseline {baseline}'s suite "
+            f"(clusterers {', '.join(clusterers)}): compare like with like, with --clusterer and "
+            "--dataset naming what both have"
+        )

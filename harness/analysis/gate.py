@@ -91,14 +91,19 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return (self.incomplete is None and self.suite is not None and not self.suite.regressed
-                and not self.regressed)
+        return self.incomplete is None and self.suite is not None and not self.suite.regressed and not self.regressed
 
 
-def cells(baseline: Iterable[Result], candidate: Iterable[Result], *, datasets: Sequence[str] | None = None,
-          clusterers: Sequence[str] | None = None) -> list[Cell]:
+def cells(
+    baseline: Iterable[Result],
+    candidate: Iterable[Result],
+    *,
+    datasets: Sequence[str] | None = None,
+    clusterers: Sequence[str] | None = None,
+) -> list[Cell]:
     """Cells both sides have, with their AMI x100 per seed (the latest result per seed, as everywhere:
     :func:`zsbench.analysis.selection.latest`)."""
+
     def per_cell(results: Iterable[Result]) -> dict[tuple[str, str], dict[int, float]]:
         out: dict[tuple[str, str], dict[int, float]] = {}
         for r in selection.latest(results):
@@ -112,8 +117,10 @@ def cells(baseline: Iterable[Result], candidate: Iterable[Result], *, datasets: 
         keys = [k for k in keys if k[0] in datasets]
     if clusterers:
         keys = [k for k in keys if k[1] in clusterers]
-    return [Cell(ds, clu, tuple(sorted(base[(ds, clu)].items())), tuple(sorted(cand[(ds, clu)].items())))
-            for ds, clu in keys]
+    return [
+        Cell(ds, clu, tuple(sorted(base[(ds, clu)].items())), tuple(sorted(cand[(ds, clu)].items())))
+        for ds, clu in keys
+    ]
 
 
 def replicates(cells_: Sequence[Cell], side: str) -> list[float]:
@@ -132,35 +139,51 @@ def test(name: str, cells_: Sequence[Cell], *, alpha: float, tolerance: float) -
         if min(len(base), len(cand)) < 2:
             from zsbench.plugin.errors import ZsbenchError
 
-            raise ZsbenchError(f"{dataset}: {min(len(base), len(cand))} seed(s) with every clusterer on one side; "
-                               "the gate needs at least 2 on both sides to measure seed noise (--seeds 3)")
+            raise ZsbenchError(
+                f"{dataset}: {min(len(base), len(cand))} seed(s) with every clusterer on one side; "
+                "the gate needs at least 2 on both sides to measure seed noise (--seeds 3)"
+            )
         na, nb = len(cand), len(base)
         dof = na + nb - 2
         pooled = ((na - 1) * statistics.variance(cand) + (nb - 1) * statistics.variance(base)) / dof
         terms.append((statistics.fmean(cand) - statistics.fmean(base), pooled * (1 / na + 1 / nb), dof))
     n = len(terms)
     total = sum(v for _, v, _ in terms)
-    denominator = sum(v ** 2 / d for _, v, d in terms)  # Satterthwaite: the df of a sum of variances
-    df = total ** 2 / denominator if denominator > 0 else math.inf
+    denominator = sum(v**2 / d for _, v, d in terms)  # Satterthwaite: the df of a sum of variances
+    df = total**2 / denominator if denominator > 0 else math.inf
     return Test(name, statistics.fmean(d for d, _, _ in terms), math.sqrt(total) / n, df, alpha, tolerance)
 
 
-def compare(baseline: Iterable[Result], candidate: Iterable[Result], *, baseline_name: str, candidate_name: str,
-            datasets: Sequence[str] | None = None, clusterers: Sequence[str] | None = None,
-            alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
+def compare(
+    baseline: Iterable[Result],
+    candidate: Iterable[Result],
+    *,
+    baseline_name: str,
+    candidate_name: str,
+    datasets: Sequence[str] | None = None,
+    clusterers: Sequence[str] | None = None,
+    alpha: float = ALPHA,
+    tolerance: float = TOLERANCE,
+) -> Report:
     found = cells(baseline, candidate, datasets=datasets, clusterers=clusterers)
-    return evaluate(found, baseline_name=baseline_name, candidate_name=candidate_name, alpha=alpha,
-                    tolerance=tolerance)
+    return evaluate(found, baseline_name=baseline_name, candidate_name=candidate_name, alpha=alpha, tolerance=tolerance)
 
 
-def evaluate(cells_: Sequence[Cell], *, baseline_name: str = "baseline", candidate_name: str = "candidate",
-             alpha: float = ALPHA, tolerance: float = TOLERANCE) -> Report:
+def evaluate(
+    cells_: Sequence[Cell],
+    *,
+    baseline_name: str = "baseline",
+    candidate_name: str = "candidate",
+    alpha: float = ALPHA,
+    tolerance: float = TOLERANCE,
+) -> Report:
     """The suite test over all cells and one test per dataset (at alpha / number of datasets)."""
     report = Report(baseline_name, candidate_name, list(cells_), None, [], alpha, tolerance)
     if not cells_:
         return report
     names = sorted({c.dataset for c in cells_})
     report.suite = test("suite", cells_, alpha=alpha, tolerance=tolerance)
-    report.datasets = [test(ds, [c for c in cells_ if c.dataset == ds], alpha=alpha / len(names),
-                            tolerance=tolerance) for ds in names]
+    report.datasets = [
+        test(ds, [c for c in cells_ if c.dataset == ds], alpha=alpha / len(names), tolerance=tolerance) for ds in names
+    ]
     return report

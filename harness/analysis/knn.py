@@ -69,19 +69,20 @@ def board(results: Iterable[Result], k: int = 20) -> KnnBoard:
     return KnnBoard(k, sorted(encoders, key=order.__getitem__), board_.datasets, acc)
 
 
-def cells(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (),
-          datasets: Iterable[str] = ()) -> tuple[list[px.Point], dict[tuple[str, str, int], float]]:
+def cells(
+    results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (), datasets: Iterable[str] = ()
+) -> tuple[list[px.Point], dict[tuple[str, str, int], float]]:
     """The AMI points (the protocol's, one per encoder x dataset x clusterer, mean over seeds) and the kNN
     accuracies ((encoder, dataset, k) -> top-1), narrowed to some encoders and datasets."""
     results = list(results)
     enc, ds = set(encoders), set(datasets)
-    acc = {key: v for key, v in accuracies(results).items()
-           if (not enc or key[0] in enc) and (not ds or key[1] in ds)}
+    acc = {key: v for key, v in accuracies(results).items() if (not enc or key[0] in enc) and (not ds or key[1] in ds)}
     return px.points(px.standard(results, protocol=protocol, encoders=encoders, datasets=datasets)), acc
 
 
-def scatter(pts: Iterable[px.Point], acc: dict[tuple[str, str, int], float], k: int) -> \
-        dict[str, list[tuple[float, float, str]]]:
+def scatter(
+    pts: Iterable[px.Point], acc: dict[tuple[str, str, int], float], k: int
+) -> dict[str, list[tuple[float, float, str]]]:
     """Per clusterer: (kNN top-1 x100, AMI x100, backbone) for each cell with both scores at ``k``."""
     out: dict[str, list[tuple[float, float, str]]] = {}
     for p in pts:
@@ -100,8 +101,9 @@ class Versus:
     spearman: float | None  # None with fewer than 3 cells or a constant score
 
 
-def versus(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (),
-           datasets: Iterable[str] = ()) -> tuple[list[Versus], int, int]:
+def versus(
+    results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (), datasets: Iterable[str] = ()
+) -> tuple[list[Versus], int, int]:
     """Spearman ρ of AMI (the protocol's, mean over seeds per cell) with kNN top-1, per clusterer, k and
     backbone (pooled first); and how many AMI points and kNN cells there were."""
     from scipy import stats
@@ -115,8 +117,11 @@ def versus(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable
     for clu in clusterers:
         for bb in (ALL, *BACKBONES):
             for k in DEFAULT_KS:
-                pairs = [(p.ami, acc[(p.encoder, p.dataset, k)]) for p in pts if p.clusterer == clu
-                         and (p.encoder, p.dataset, k) in acc and bb in (ALL, backbone(p.encoder))]
+                pairs = [
+                    (p.ami, acc[(p.encoder, p.dataset, k)])
+                    for p in pts
+                    if p.clusterer == clu and (p.encoder, p.dataset, k) in acc and bb in (ALL, backbone(p.encoder))
+                ]
                 if bb != ALL and not pairs:
                     continue
                 rho = None

@@ -66,9 +66,16 @@ def refusal(file: str, reason: str) -> str:
     return f"refused: {file}: {reason}"
 
 
-def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, datasets: Sequence[str] | None = None,
-          all_identities: bool = False, refused: Sequence[tuple[str, str]] = (),
-          record_notes: Sequence[str] = ()) -> Leaderboard:
+def build(
+    results: Iterable[Any],
+    *,
+    protocol: str = "1",
+    view: str = MEAN,
+    datasets: Sequence[str] | None = None,
+    all_identities: bool = False,
+    refused: Sequence[tuple[str, str]] = (),
+    record_notes: Sequence[str] = (),
+) -> Leaderboard:
     """A board from ``Source`` objects (see :func:`zsbench.analysis.sources.gather`) or plain results.
 
     ``datasets`` is the suite to compare (default: the datasets most rows cover). Each row is one
@@ -91,11 +98,14 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
         sources.append((LOCAL, loose, False))
     notes: list[str] = list(record_notes)
     # kNN rows (zsbench run --knn) are not a clustering protocol: never counted as left out
-    other_protocols = sum(1 for _, rs, _ in sources for r in rs
-                          if r.protocol_version not in (spec.version, KNN_VERSION))
+    other_protocols = sum(
+        1 for _, rs, _ in sources for r in rs if r.protocol_version not in (spec.version, KNN_VERSION)
+    )
     if other_protocols:
-        notes.append(f"{other_protocols} result(s) of other protocol versions left out "
-                     f"(this board is protocol {spec.version}; see --protocol)")
+        notes.append(
+            f"{other_protocols} result(s) of other protocol versions left out "
+            f"(this board is protocol {spec.version}; see --protocol)"
+        )
 
     # per source: the latest result per cell, of each encoder's latest identity (unless all are asked for)
     latest: dict[tuple, Result] = {}
@@ -113,14 +123,18 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
             latest[(r.encoder, sha, red, name, r.dataset, selection.sample_set(r), clu, r.seed)] = r
         for enc, shas in sorted(hidden.items()):
             where = "" if name == LOCAL else f" in {name}"
-            notes.append(f"{enc}: {len(shas)} earlier identit{'y' if len(shas) == 1 else 'ies'}{where} hidden "
-                         f"({', '.join(sorted(short(s) for s in shas))}); the board shows the latest, "
-                         f"{short(newest[enc])} (--all-identities shows each as its own row)")
+            notes.append(
+                f"{enc}: {len(shas)} earlier identit{'y' if len(shas) == 1 else 'ies'}{where} hidden "
+                f"({', '.join(sorted(short(s) for s in shas))}); the board shows the latest, "
+                f"{short(newest[enc])} (--all-identities shows each as its own row)"
+            )
     failed = sum(1 for r in latest.values() if not _scored(r))
     unscorable = sum(1 for r in latest.values() if r.ok and r.ami is not None and not _scored(r))
     if unscorable:
-        notes.append(f"{unscorable} result(s) left out as not scored: their AMI, silhouette or cluster count is "
-                     "not a finite number (NaN or infinity); run them again")
+        notes.append(
+            f"{unscorable} result(s) left out as not scored: their AMI, silhouette or cluster count is "
+            "not a finite number (NaN or infinity); run them again"
+        )
 
     # one sample set per dataset: the fingerprint most rows used
     users: dict[str, dict[str, set]] = {}
@@ -132,8 +146,10 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
         for fp, rows_ in sorted(fps.items()):
             if fp != chosen[ds]:
                 who = ", ".join(sorted(f"{e}" + (f" ({red})" if red != spec.reducer else "") for e, _, red, _ in rows_))
-                notes.append(f"{ds}: results of {who} left out: their sample set (fingerprint {fp[:8]}) differs "
-                             f"from the board's ({chosen[ds][:8]}), e.g. another --max-samples or data version")
+                notes.append(
+                    f"{ds}: results of {who} left out: their sample set (fingerprint {fp[:8]}) differs "
+                    f"from the board's ({chosen[ds][:8]}), e.g. another --max-samples or data version"
+                )
 
     rows: dict[tuple[str, str, str, str], Row] = {}
     info: dict[str, Dataset] = {}
@@ -159,36 +175,44 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
     if datasets:
         unknown = [d for d in datasets if d not in info]
         if unknown:
-            raise ZsbenchError(f"no results on {', '.join(map(repr, unknown))} for this board; datasets with "
-                               f"results: {', '.join(sorted(info)) or 'none'}")
+            raise ZsbenchError(
+                f"no results on {', '.join(map(repr, unknown))} for this board; datasets with "
+                f"results: {', '.join(sorted(info)) or 'none'}"
+            )
         suite = list(dict.fromkeys(datasets))
     else:
         most = max(coverage.values(), default=0)
         suite = [ds for ds in info if coverage[ds] == most]
         outside = sorted(ds for ds in info if coverage[ds] < most)
         if outside:
-            notes.append(f"not in the suite, as fewer rows have them (rows with each: "
-                         f"{', '.join(f'{ds} {coverage[ds]}' for ds in outside)}; suite datasets: {most}): "
-                         f"{', '.join(outside)}; choose the suite with --dataset")
+            notes.append(
+                f"not in the suite, as fewer rows have them (rows with each: "
+                f"{', '.join(f'{ds} {coverage[ds]}' for ds in outside)}; suite datasets: {most}): "
+                f"{', '.join(outside)}; choose the suite with --dataset"
+            )
     info = {ds: d for ds, d in info.items() if ds in suite}
 
     standard = list(spec.clusterers)
     ordered = sorted(clusterers, key=lambda c: (standard.index(c) if c in standard else len(standard), c))
     in_mean = [c for c in standard if c in clusterers]
-    groups = sorted({d.group for d in info.values()},
-                    key=lambda g: (GROUPS.index(g) if g in GROUPS else len(GROUPS), g))
+    groups = sorted(
+        {d.group for d in info.values()}, key=lambda g: (GROUPS.index(g) if g in GROUPS else len(GROUPS), g)
+    )
     board_datasets = sorted(info.values(), key=lambda d: (groups.index(d.group), d.name))
     views = ([MEAN] if in_mean else []) + ordered
     # The mean view of a dataset averages the protocol's clusterers that some row scored on it: one
     # no row could run there (affinity propagation refused by the memory guard on a large dataset)
     # leaves every row alike, while a row missing one that others have gets no score.
-    averaged = {d.name: [c for c in in_mean if any((d.name, c) in row.ami for row in rows.values())]
-                for d in board_datasets}
+    averaged = {
+        d.name: [c for c in in_mean if any((d.name, c) in row.ami for row in rows.values())] for d in board_datasets
+    }
     for d in board_datasets:
         absent = [c for c in in_mean if c not in averaged[d.name]]
         if absent:
-            notes.append(f"{d.name}: the mean over clusterers leaves out {', '.join(absent)}, which no row has "
-                         "a result for there")
+            notes.append(
+                f"{d.name}: the mean over clusterers leaves out {', '.join(absent)}, which no row has "
+                "a result for there"
+            )
     if view not in views and rows:
         raise ZsbenchError(f"no view {view!r} on this board; choose one of {', '.join(views)}")
     board_rows = list(rows.values())
@@ -205,15 +229,29 @@ def build(results: Iterable[Any], *, protocol: str = "1", view: str = MEAN, data
         if row.lacks.get(view):
             notes.append(f"unranked: {row.label} ({short(row.identity)}) lacks {'; '.join(row.lacks[view])}")
     notes += [refusal(file, reason) for file, reason in refused]
-    return Leaderboard(spec.version, view, views, ordered, groups, board_datasets, board_rows,
-                       sorted(name for name, _, _ in sources), notes, failed, list(refused))
+    return Leaderboard(
+        spec.version,
+        view,
+        views,
+        ordered,
+        groups,
+        board_datasets,
+        board_rows,
+        sorted(name for name, _, _ in sources),
+        notes,
+        failed,
+        list(refused),
+    )
 
 
 def _scored(r: Result) -> bool:
     """An ok result whose AMI, and the other metrics a board averages, are finite numbers: a store's
     JSON may hold NaN or infinity, which would poison every mean it enters."""
-    return r.ok and finite(r.ami) and all(r.metrics.get(m) is None or finite(r.metrics[m])
-                                          for m in ("silhouette_proxy", "n_clusters"))
+    return (
+        r.ok
+        and finite(r.ami)
+        and all(r.metrics.get(m) is None or finite(r.metrics[m]) for m in ("silhouette_proxy", "n_clusters"))
+    )
 
 
 def _sort_key(key: tuple) -> tuple:

@@ -41,9 +41,12 @@ def points(results: Iterable[Result]) -> list[Point]:
     for r in results:
         if r.ok and r.ami is not None and r.metrics.get("silhouette_proxy") is not None:
             cells.setdefault((r.encoder, r.dataset, r.clusterer), []).append(
-                (float(r.ami), float(r.metrics["silhouette_proxy"])))
-    return [Point(enc, ds, clu, statistics.fmean(a for a, _ in v), statistics.fmean(s for _, s in v), len(v))
-            for (enc, ds, clu), v in sorted(cells.items())]
+                (float(r.ami), float(r.metrics["silhouette_proxy"]))
+            )
+    return [
+        Point(enc, ds, clu, statistics.fmean(a for a, _ in v), statistics.fmean(s for _, s in v), len(v))
+        for (enc, ds, clu), v in sorted(cells.items())
+    ]
 
 
 def correlations(pts: Iterable[Point], clusterer_order: Iterable[str] = ()) -> list[Correlation]:
@@ -69,8 +72,9 @@ def _correlate(name: str, pts: list[Point]) -> Correlation:
     return Correlation(name, len(pts), None if math.isnan(rho) else rho, None if math.isnan(r) else r)
 
 
-def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (),
-             datasets: Iterable[str] = ()) -> list[Result]:
+def standard(
+    results: Iterable[Result], *, protocol: str = "1", encoders: Iterable[str] = (), datasets: Iterable[str] = ()
+) -> list[Result]:
     """The protocol's own results (its reducer; in the study protocol, each encoder's configurations under
     the protocol's clusterer names), optionally narrowed to some encoders and datasets.
 
@@ -82,9 +86,14 @@ def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterab
 
     spec = load_spec(protocol)
     keep_enc, keep_ds = set(encoders), set(datasets)
-    mine = [r for r in results if r.protocol_version == spec.version
-            and spec.cell(r.reducer, r.clusterer)[0] == spec.reducer
-            and not (keep_enc and r.encoder not in keep_enc) and not (keep_ds and r.dataset not in keep_ds)]
+    mine = [
+        r
+        for r in results
+        if r.protocol_version == spec.version
+        and spec.cell(r.reducer, r.clusterer)[0] == spec.reducer
+        and not (keep_enc and r.encoder not in keep_enc)
+        and not (keep_ds and r.dataset not in keep_ds)
+    ]
     if spec.study is not None:  # each encoder's own configurations, compared under the protocol's clusterer names
         mine = [replace(r, reducer=spec.reducer, clusterer=spec.cell(r.reducer, r.clusterer)[1]) for r in mine]
     newest = selection.current(mine)
@@ -94,8 +103,9 @@ def standard(results: Iterable[Result], *, protocol: str = "1", encoders: Iterab
     return [r for r in kept if selection.sample_set(r) == samples[(r.encoder, r.dataset)]]
 
 
-def from_sources(sources: Iterable, *, protocol: str = "1", encoders: Iterable[str] = (),
-                 datasets: Iterable[str] = ()) -> tuple[list[Result], list[str]]:
+def from_sources(
+    sources: Iterable, *, protocol: str = "1", encoders: Iterable[str] = (), datasets: Iterable[str] = ()
+) -> tuple[list[Result], list[str]]:
     """Each source's :func:`standard` results, as the board keeps them apart: partial records are left
     out, and an encoder that comes from several sources is labelled by source, so two records (or a
     record and the store) never merge into one point. Returns the results and notes on what was left out."""

@@ -36,7 +36,7 @@ MAX_RESULTS = 20_000  # results in one record: schema checks cost a few ms each
 # array of the dataset's n_samples, so at most 8 bytes a sample (+ its header) is decompressed from
 # it; all members together at most this much. Members the record does not reference are not read.
 MAX_LABEL_HEADER = 4096
-MAX_LABELS_BYTES = 4 * 1024 ** 3
+MAX_LABELS_BYTES = 4 * 1024**3
 
 
 class RecordError(ZsbenchError):
@@ -51,8 +51,6 @@ def dumps(record: Mapping[str, Any]) -> str:
     return json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
 
 
-
-
 def read(path: str | Path) -> dict[str, Any]:
     """Parse a record file, or raise RecordError naming it.
 
@@ -63,13 +61,17 @@ def read(path: str | Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         if size > MAX_RECORD_BYTES:
-            raise RecordError(f"{path}: {size:,} bytes, over the {MAX_RECORD_BYTES:,} a record may have; "
-                              "a record holds one encoder's scores, not data")
+            raise RecordError(
+                f"{path}: {size:,} bytes, over the {MAX_RECORD_BYTES:,} a record may have; "
+                "a record holds one encoder's scores, not data"
+            )
         data = path.read_bytes()
         depth = _depth(data)
         if depth > MAX_DEPTH:
-            raise RecordError(f"{path}: arrays and objects nested {depth} deep, over the {MAX_DEPTH} a record "
-                              "may have; this is not a record written by `zsbench submit`")
+            raise RecordError(
+                f"{path}: arrays and objects nested {depth} deep, over the {MAX_DEPTH} a record "
+                "may have; this is not a record written by `zsbench submit`"
+            )
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise RecordError(f"{path}: no such record file") from None
@@ -78,8 +80,10 @@ def read(path: str | Path) -> dict[str, Any]:
     try:
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except _NotFinite as exc:
-        raise RecordError(f"{path}: {_where(text, exc.token)}holds {exc.token}, which is not a number a record "
-                          "may carry; scores are finite numbers") from None
+        raise RecordError(
+            f"{path}: {_where(text, exc.token)}holds {exc.token}, which is not a number a record "
+            "may carry; scores are finite numbers"
+        ) from None
     except json.JSONDecodeError as exc:
         raise RecordError(f"{path}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:  # RecursionError: MAX_DEPTH should have stopped it first
@@ -114,9 +118,8 @@ def _depth(data: bytes) -> int:
     depth = deepest = 0
     step = 1 << 20  # chunks bound the memory of the running sum
     for start in range(0, len(chars), step):
-        chunk = chars[start:start + step]
-        delta = ((chunk == ord("[")).astype(np.int64) + (chunk == ord("{")) - (chunk == ord("]"))
-                 - (chunk == ord("}")))
+        chunk = chars[start : start + step]
+        delta = (chunk == ord("[")).astype(np.int64) + (chunk == ord("{")) - (chunk == ord("]")) - (chunk == ord("}"))
         running = np.cumsum(delta) + depth
         if len(running):
             deepest = max(deepest, int(running.max()))

@@ -37,8 +37,14 @@ from zsbench.engine.pipeline import check_weights
 # AMI x100 points a re-run cell may differ from its record, per clusterer: max(FLOOR, 4 x the RMS change
 # that benchmarks/reproduce_tolerance.py measured between environments (float32 rounding of the embedding,
 # another CPU's numba and BLAS code; other thread counts changed nothing); see registry/README.md.
-TOLERANCES = {"affinity-propagation": 5.5, "agglomerative": 8.5, "agglomerative-no-k": 7.0, "hdbscan": 8.0,
-              "kmeans": 6.8, "spectral": 15.0}
+TOLERANCES = {
+    "affinity-propagation": 5.5,
+    "agglomerative": 8.5,
+    "agglomerative-no-k": 7.0,
+    "hdbscan": 8.0,
+    "kmeans": 6.8,
+    "spectral": 15.0,
+}
 TOLERANCE = max(TOLERANCES.values())  # a clusterer that was not measured: the noisiest one's
 FLOOR = 1.0
 FILE_OPTION = ({"file", "sha256"}, {"dir", "sha256"}, {"path"})  # how a record keeps an option that named a file
@@ -120,8 +126,15 @@ class Reproduction:
         return bool(self.cells) and not self.disagreements and self.mean_agrees
 
 
-def prepare(record: Mapping[str, Any], path: str | Path, *, seeds: int | None = 1, choose: int | None = None,
-            weights: str | None = None, catalog: Catalog | None = None) -> Plan:
+def prepare(
+    record: Mapping[str, Any],
+    path: str | Path,
+    *,
+    seeds: int | None = 1,
+    choose: int | None = None,
+    weights: str | None = None,
+    catalog: Catalog | None = None,
+) -> Plan:
     """The encoder to run and the cells to re-run, or RecordError in one line: the record's plugin is not
     installed, or the encoder it builds here has another identity. ``seeds`` per cell (None: all)."""
     catalog = catalog or build_catalog()
@@ -135,8 +148,9 @@ def prepare(record: Mapping[str, Any], path: str | Path, *, seeds: int | None = 
     return Plan(name, options, jobs, cells, notes)
 
 
-def installed_encoder(record: Mapping[str, Any], path: str | Path, weights: str | None,
-                      catalog: Catalog) -> tuple[str, dict[str, Any], list[str]]:
+def installed_encoder(
+    record: Mapping[str, Any], path: str | Path, weights: str | None, catalog: Catalog
+) -> tuple[str, dict[str, Any], list[str]]:
     """The record's encoder built from the installed plugin: (name, options to build it with, notes).
 
     Options the record keeps by file content (``{"file", "sha256"}``) cannot be rebuilt from it: the
@@ -148,13 +162,17 @@ def installed_encoder(record: Mapping[str, Any], path: str | Path, weights: str 
     try:
         installed = importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
-        raise RecordError(f"{path}: encoder {shown(name)} comes from plugin distribution {shown(dist)} {shown(version)}"
-                          f", which is not installed here; install it (pip install '{shown(dist)}=={shown(version)}')"
-                          " to reproduce the record") from None
+        raise RecordError(
+            f"{path}: encoder {shown(name)} comes from plugin distribution {shown(dist)} {shown(version)}"
+            f", which is not installed here; install it (pip install '{shown(dist)}=={shown(version)}')"
+            " to reproduce the record"
+        ) from None
     entry = catalog.get("encoders", name)
     if entry.distribution != dist:
-        raise RecordError(f"{path}: encoder {shown(name)} is {entry.distribution}'s here but {shown(dist)}'s in the "
-                          f"record; install {shown(dist)} {shown(version)} and uninstall the other to reproduce it")
+        raise RecordError(
+            f"{path}: encoder {shown(name)} is {entry.distribution}'s here but {shown(dist)}'s in the "
+            f"record; install {shown(dist)} {shown(version)} and uninstall the other to reproduce it"
+        )
     options: dict[str, Any] = {}
     for key, value in (encoder.get("options") or {}).items():
         if not (isinstance(value, Mapping) and set(value) in FILE_OPTION):
@@ -168,22 +186,31 @@ def installed_encoder(record: Mapping[str, Any], path: str | Path, weights: str 
     if mine != theirs:
         changed = differences(
             {"identity": encoder["identity"], "options": keyed_options(encoder["identity"], encoder["options"])},
-            {"identity": described["identity"], "options": keyed_options(described["identity"],
-                                                                          described["options"])})
+            {"identity": described["identity"], "options": keyed_options(described["identity"], described["options"])},
+        )
         named = (encoder.get("options") or {}).get("weights")
-        hint = (f", or pass --weights with the record's file {shown((named or {}).get('file'))}"
-                if isinstance(named, Mapping) and "file" in named else "")
-        raise RecordError(f"{path}: encoder {shown(name)} built here ({shown(dist)} {installed}) has identity "
-                          f"{short(mine)}, the record's is {short(theirs)}: they differ in "
-                          f"{', '.join(changed[:5]) or 'the hash'} "
-                          f"(other weights, preprocessing or version); install {shown(dist)}=={shown(version)}{hint}")
-    notes = [] if installed == version else [
-        f"{dist} {installed} is installed, the record was made with {version}; its identity is the same"]
+        hint = (
+            f", or pass --weights with the record's file {shown((named or {}).get('file'))}"
+            if isinstance(named, Mapping) and "file" in named
+            else ""
+        )
+        raise RecordError(
+            f"{path}: encoder {shown(name)} built here ({shown(dist)} {installed}) has identity "
+            f"{short(mine)}, the record's is {short(theirs)}: they differ in "
+            f"{', '.join(changed[:5]) or 'the hash'} "
+            f"(other weights, preprocessing or version); install {shown(dist)}=={shown(version)}{hint}"
+        )
+    notes = (
+        []
+        if installed == version
+        else [f"{dist} {installed} is installed, the record was made with {version}; its identity is the same"]
+    )
     return entry.name, options, notes
 
 
-def plan(record: Mapping[str, Any], *, seeds: int | None = 1,
-         choose: int | None = None) -> tuple[list[Job], list[tuple[str, str, int]]]:
+def plan(
+    record: Mapping[str, Any], *, seeds: int | None = 1, choose: int | None = None
+) -> tuple[list[Job], list[tuple[str, str, int]]]:
     """Which cells to re-run: per dataset x clusterer, the first ``seeds`` of the seeds the record has a
     successful result for (None: all), in the dataset's seed order or, with ``choose``, an order drawn
     from it (seeded: the same ``choose`` picks the same seeds). Clusterers of a dataset that re-run the
@@ -204,13 +231,28 @@ def plan(record: Mapping[str, Any], *, seeds: int | None = 1,
             if chosen:
                 by_seeds.setdefault(chosen, []).append(clusterer)
                 cells += [(name, clusterer, s) for s in chosen]
-        jobs += [Job(name, tuple(clusterers), chosen, ds.get("max_samples"), ds.get("subsample_seed", 0),
-                     "n_bad_skipped" in ds) for chosen, clusterers in by_seeds.items()]
+        jobs += [
+            Job(
+                name,
+                tuple(clusterers),
+                chosen,
+                ds.get("max_samples"),
+                ds.get("subsample_seed", 0),
+                "n_bad_skipped" in ds,
+            )
+            for chosen, clusterers in by_seeds.items()
+        ]
     return jobs, cells
 
 
-def check_samples(record: Mapping[str, Any], path: str | Path, jobs: Sequence[Job], progress: Progress,
-                  dataset_options: Mapping[str, Any] | None = None, catalog: Catalog | None = None) -> None:
+def check_samples(
+    record: Mapping[str, Any],
+    path: str | Path,
+    jobs: Sequence[Job],
+    progress: Progress,
+    dataset_options: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> None:
     """Each dataset's sample set made again, as a run makes it, has the record's fingerprint; else one line
     (another data version, split or subsample rule). Missing data is the dataset plugin's one line."""
     from zsbench.engine.inputs import select_samples
@@ -221,18 +263,27 @@ def check_samples(record: Mapping[str, Any], path: str | Path, jobs: Sequence[Jo
     for job in {j.dataset: j for j in jobs}.values():
         theirs = record["datasets"][job.dataset]["fingerprint"]
         data = load_dataset(catalog.get("datasets", job.dataset), dataset_options, progress)
-        view, selection = select_samples(data, job.dataset, progress, max_samples=job.max_samples,
-                                         subsample_seed=job.subsample_seed, skip_bad=job.skip_bad)
+        view, selection = select_samples(
+            data,
+            job.dataset,
+            progress,
+            max_samples=job.max_samples,
+            subsample_seed=job.subsample_seed,
+            skip_bad=job.skip_bad,
+        )
         mine = sample_fingerprint(view, selection)
         if mine != theirs:
             sample = f"{job.max_samples} samples (seed {job.subsample_seed})" if job.max_samples else "full partition"
-            raise RecordError(f"{path}: the samples of {shown(job.dataset)} made here ({sample}, {len(view)} samples, "
-                              f"fingerprint {mine[:8]}) are not the record's ({theirs[:8]}): another data version or "
-                              "split; fetch the data version the record was made with")
+            raise RecordError(
+                f"{path}: the samples of {shown(job.dataset)} made here ({sample}, {len(view)} samples, "
+                f"fingerprint {mine[:8]}) are not the record's ({theirs[:8]}): another data version or "
+                "split; fetch the data version the record was made with"
+            )
 
 
-def compare(record: Mapping[str, Any], path: str | Path, plan_: Plan, results: Sequence[Result],
-            tolerance: float | None = None) -> Reproduction:
+def compare(
+    record: Mapping[str, Any], path: str | Path, plan_: Plan, results: Sequence[Result], tolerance: float | None = None
+) -> Reproduction:
     """Each planned cell's re-run AMI beside the record's for the same seed, within ``tolerance`` AMI points
     (None: its clusterer's in TOLERANCES); RecordError in one line when the re-run is not like with like
     (protocol, reducer or clusterer settings, samples, encoder identity)."""
@@ -243,8 +294,10 @@ def compare(record: Mapping[str, Any], path: str | Path, plan_: Plan, results: S
     for r in results:
         mine = (r.config.get("encoder") or {}).get("identity_sha256")
         if mine != theirs:  # prepare() built the same identity; a plugin whose identity varies run to run
-            raise RecordError(f"{path}: the re-run's encoder identity {short(str(mine))} is not the record's "
-                              f"{short(theirs)}; the plugin's identity is not stable between builds")
+            raise RecordError(
+                f"{path}: the re-run's encoder identity {short(str(mine))} is not the record's "
+                f"{short(theirs)}; the plugin's identity is not stable between builds"
+            )
     recorded = {(e["dataset"], e["clusterer"], e["seed"]): e for e in record["results"]}
     rerun = {(r.dataset, r.clusterer, r.seed): r for r in results}
     cells = []

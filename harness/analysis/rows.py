@@ -113,5 +113,12 @@ def rank(rows: list[Row], view: str) -> None:
 def row_order(row: Row, view: str) -> tuple:
     """Ranked rows first, by score; then the unranked, by what score they have."""
     overall = row.views[view].overall if view in row.views else None
-    return (bool(row.lacks.get(view, True)), overall is None, -(overall.mean if overall else 0.0), row.encoder,
-            row.identity, row.reducer, row.source)
+    return (
+        bool(row.lacks.get(view, True)),
+        overall is None,
+        -(overall.mean if overall else 0.0),
+        row.encoder,
+        row.identity,
+        row.reducer,
+        row.source,
+    )

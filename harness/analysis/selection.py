@@ -40,8 +40,15 @@ def is_full_partition(result: Result) -> bool:
 
 def cell(result: Result) -> tuple:
     """What one result is a replicate of: encoder identity, reducer, dataset, sample set, clusterer, seed."""
-    return (result.encoder, identity(result), result.reducer, result.dataset, sample_set(result),
-            result.clusterer, result.seed)
+    return (
+        result.encoder,
+        identity(result),
+        result.reducer,
+        result.dataset,
+        sample_set(result),
+        result.clusterer,
+        result.seed,
+    )
 
 
 def embedding(result: Result) -> str | None:
@@ -92,8 +99,10 @@ class IdentitySummary:
     datasets: tuple[tuple[str, int | None, int, int], ...]  # (dataset, samples, clusterers, seeds)
 
     def describe(self) -> str:
-        parts = [f"{name}: {n if n is not None else '?'} samples, {c} clusterer(s) x {s} seed(s)"
-                 for name, n, c, s in self.datasets]
+        parts = [
+            f"{name}: {n if n is not None else '?'} samples, {c} clusterer(s) x {s} seed(s)"
+            for name, n, c, s in self.datasets
+        ]
         return f"{short(self.sha256)} (last run {self.last}; {'; '.join(parts)})"
 
 
@@ -108,8 +117,10 @@ def identities(results: Iterable[Result], encoder: str) -> list[IdentitySummary]
         per: dict[str, list[Result]] = {}
         for r in rs:
             per.setdefault(r.dataset, []).append(r)
-        datasets = tuple((name, _samples(group), len({r.clusterer for r in group}), len({r.seed for r in group}))
-                         for name, group in sorted(per.items()))
+        datasets = tuple(
+            (name, _samples(group), len({r.clusterer for r in group}), len({r.seed for r in group}))
+            for name, group in sorted(per.items())
+        )
         out.append(IdentitySummary(encoder, sha, max(str(r.created_at) for r in rs), len(rs), datasets))
     return sorted(out, key=lambda s: (s.last, s.sha256), reverse=True)
 

@@ -36,14 +36,33 @@ def record_results(record: Mapping[str, Any]) -> list[Result]:
     out = []
     for entry in record["results"]:
         ds = record["datasets"][entry["dataset"]]
-        config = {"encoder": {k: encoder.get(k) for k in ("name", "identity", "options", "source", "identity_sha256")},
-                  "dataset": {"name": entry["dataset"], **{k: v for k, v in ds.items() if k != "plugin"}},
-                  **entry["config"], "seed": entry["seed"], "seeds": record["seeds"],
-                  "n_samples": ds.get("n_samples")}
+        config = {
+            "encoder": {k: encoder.get(k) for k in ("name", "identity", "options", "source", "identity_sha256")},
+            "dataset": {"name": entry["dataset"], **{k: v for k, v in ds.items() if k != "plugin"}},
+            **entry["config"],
+            "seed": entry["seed"],
+            "seeds": record["seeds"],
+            "n_samples": ds.get("n_samples"),
+        }
         provenance = dict(record["environments"][entry["environment"]])
-        out.append(Result(encoder["name"], entry["dataset"], record["reducer"], entry["clusterer"], entry["seed"],
-                          entry["status"], entry["error"], entry["metrics"], config, entry["timings"], provenance,
-                          record["protocol_version"], entry["created_at"], entry["run_id"]))
+        out.append(
+            Result(
+                encoder["name"],
+                entry["dataset"],
+                record["reducer"],
+                entry["clusterer"],
+                entry["seed"],
+                entry["status"],
+                entry["error"],
+                entry["metrics"],
+                config,
+                entry["timings"],
+                provenance,
+                record["protocol_version"],
+                entry["created_at"],
+                entry["run_id"],
+            )
+        )
     return out
 
 
@@ -77,15 +96,22 @@ def cross_check(records: Sequence[tuple[Path, dict[str, Any]]]) -> RecordSet:
     refused: dict[Path, str] = {}
     for group in _groups(distinct, lambda r: r["encoder"]["identity_sha256"]):
         for path, record in group:
-            what = "results" if any(canonical(r["results"]) != canonical(record["results"]) for _, r in group) \
+            what = (
+                "results"
+                if any(canonical(r["results"]) != canonical(record["results"]) for _, r in group)
                 else "content"
-            refused[path] = (f"identity {short(record['encoder']['identity_sha256'])} is also that of "
-                             f"{_others(group, path)}, with other {what}; one identity is one record: keep one")
+            )
+            refused[path] = (
+                f"identity {short(record['encoder']['identity_sha256'])} is also that of "
+                f"{_others(group, path)}, with other {what}; one identity is one record: keep one"
+            )
     rest = [(p, r) for p, r in distinct if p not in refused]
     for group in _groups(rest, lambda r: skeleton(r["encoder"]["name"])):  # one identity each, after the above
         for path, record in group:
-            refused[path] = (f"encoder name {ascii(record['encoder']['name'])} reads as {_others(group, path)}, "
-                             "another identity; rename one so that their rows can be told apart")
+            refused[path] = (
+                f"encoder name {ascii(record['encoder']['name'])} reads as {_others(group, path)}, "
+                "another identity; rename one so that their rows can be told apart"
+            )
     out.records = [(p, r) for p, r in distinct if p not in refused]
     out.refused = [(str(p), why) for p, why in sorted(refused.items(), key=lambda kv: str(kv[0]))]
     return out
@@ -104,8 +130,11 @@ def _groups(records: Group, key: Callable[[dict[str, Any]], str]) -> list[Group]
 
 def _others(group: Group, path: Path) -> str:
     """The other records of ``group``, each as name (short identity) in file."""
-    return "; ".join(f"{ascii(r['encoder']['name'])} ({short(r['encoder']['identity_sha256'])}) in {p}"
-                     for p, r in group if p != path)
+    return "; ".join(
+        f"{ascii(r['encoder']['name'])} ({short(r['encoder']['identity_sha256'])}) in {p}"
+        for p, r in group
+        if p != path
+    )
 
 
 @dataclass
@@ -130,8 +159,9 @@ def gather(registries: Sequence[str | Path] = (), store: str | Path | None | boo
         else:
             valid.append((path, record))
     checked_set = cross_check(valid)
-    sources = [Source(str(path), record_results(record), bool(record.get("partial")))
-               for path, record in checked_set.records]
+    sources = [
+        Source(str(path), record_results(record), bool(record.get("partial"))) for path, record in checked_set.records
+    ]
     if store is not False:
         from zsbench.storage.store import ResultStore
 
@@ -146,6 +176,7 @@ def load_sources(registries: Sequence[str | Path] = (), store: str | Path | None
     gathered = gather(registries, store)
     if gathered.refused:
         (path, why), more = gathered.refused[0], len(gathered.refused) - 1
-        raise RecordError(f"{path}: {why}" + (f" (and {more} more refused record(s); see `zsbench validate`)"
-                                              if more else ""))
+        raise RecordError(
+            f"{path}: {why}" + (f" (and {more} more refused record(s); see `zsbench validate`)" if more else "")
+        )
     return gathered.sources

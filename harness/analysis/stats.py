@@ -54,8 +54,12 @@ class Score:
         return None if self.low is None or self.high is None else (self.high - self.low) / 2
 
     def to_json(self) -> dict[str, Any]:
-        return {"mean": rounded(self.mean), "low": rounded(self.low), "high": rounded(self.high),
-                "n_seeds": self.n_seeds}
+        return {
+            "mean": rounded(self.mean),
+            "low": rounded(self.low),
+            "high": rounded(self.high),
+            "n_seeds": self.n_seeds,
+        }
 
 
 def score(per_seed: Mapping[int, float]) -> Score | None:
@@ -92,5 +96,5 @@ def better(a: Score, b: Score) -> bool:
     diff = statistics.fmean(xa) - statistics.fmean(xb)
     if va + vb == 0:
         return diff > 0
-    df = (va + vb) ** 2 / ((va ** 2 / (len(xa) - 1)) + (vb ** 2 / (len(xb) - 1)))
+    df = (va + vb) ** 2 / ((va**2 / (len(xa) - 1)) + (vb**2 / (len(xb) - 1)))
     return diff / math.sqrt(va + vb) > t_quantile(0.5 + CONFIDENCE / 2, df)

@@ -101,8 +101,14 @@ def interval(values: Sequence[float]) -> Interval | None:
     return Interval(mean, mean - half, mean + half, len(values))
 
 
-def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, str] | None = None,
-            encoders: Sequence[str] = (), datasets: Sequence[str] | None = None) -> Supervision:
+def compare(
+    results: Iterable,
+    *,
+    protocol: str = "1",
+    families: Mapping[str, str] | None = None,
+    encoders: Sequence[str] = (),
+    datasets: Sequence[str] | None = None,
+) -> Supervision:
     """The finding from sources or results (see :func:`zsbench.analysis.leaderboard.build`)."""
     board = lb.build(results, protocol=protocol, view=lb.MEAN, datasets=datasets or None)
     given = dict(families or {})
@@ -127,15 +133,22 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
         names = [d.name for d in board.datasets if d.group == g]
         levels: dict[str, Interval] = {}
         for fam in {*fams.values()}:
-            per_encoder = [statistics.fmean(s[d] for d in names) for e, s in sorted(scores.items())
-                           if fams[e] == fam and all(d in s for d in names)]
+            per_encoder = [
+                statistics.fmean(s[d] for d in names)
+                for e, s in sorted(scores.items())
+                if fams[e] == fam and all(d in s for d in names)
+            ]
             if (level := interval(per_encoder)) is not None:
                 levels[fam] = level
         differences: dict[str, Interval] = {}
         for fam in sorted({*fams.values()} - {SUPERVISED}):
-            pairs = [scores[e][d] - scores[anchors[backbone(e)]][d] for e in sorted(fams) if fams[e] == fam
-                     and backbone(e) in anchors for d in names
-                     if d in scores[e] and d in scores[anchors[backbone(e)]]]
+            pairs = [
+                scores[e][d] - scores[anchors[backbone(e)]][d]
+                for e in sorted(fams)
+                if fams[e] == fam and backbone(e) in anchors
+                for d in names
+                if d in scores[e] and d in scores[anchors[backbone(e)]]
+            ]
             if (diff := interval(pairs)) is not None:
                 differences[fam] = diff
         groups.append(Group(g, names, levels, differences))
@@ -144,15 +157,18 @@ def compare(results: Iterable, *, protocol: str = "1", families: Mapping[str, st
     if len({backbone(e) for e, f in fams.items() if f == SUPERVISED} - {OTHER}) < len(known):
         notes.append("a backbone without a supervised encoder on the board: its encoders have no paired difference")
     if any(backbone(e) == OTHER for e in fams):
-        notes.append("encoders of no known backbone (neither ResNet nor ViT by name) count in the levels but "
-                     "have no paired difference: " + ", ".join(sorted(e for e in fams if backbone(e) == OTHER)))
+        notes.append(
+            "encoders of no known backbone (neither ResNet nor ViT by name) count in the levels but "
+            "have no paired difference: " + ", ".join(sorted(e for e in fams if backbone(e) == OTHER))
+        )
     for bb, anchor in sorted(anchors.items()):
         several = sorted(e for e, f in fams.items() if f == SUPERVISED and backbone(e) == bb)
         if len(several) > 1:
             notes.append(f"{bb}: several supervised encoders ({', '.join(several)}); differences pair with {anchor}")
     unmatched = sorted(n for n in given if n not in on_board)
-    return Supervision(board.protocol_version, groups, fams, sorted(unclassified), notes, list(board.sources),
-                       unmatched)
+    return Supervision(
+        board.protocol_version, groups, fams, sorted(unclassified), notes, list(board.sources), unmatched
+    )
 
 
 def _anchors(fams: Mapping[str, str]) -> dict[str, str]:

@@ -19,8 +19,10 @@ from zsbench.plugin.identity import local_paths
 
 # What validate refuses inside any text of a record: a home or temporary folder, or a dataset named by a
 # local path (``folder:/data/x``, ``csv:/data/x.csv``).
-_LOCAL_IN_TEXT = re.compile(r"(?:^|[\s'\"(=])(?:~[/\\]|/(?:home|Users|root|tmp|private|mnt|media|scratch)/)"
-                            r"|^[a-z]+:/(?!/)|(?:^|[\s'\"(=])[A-Za-z]:[\\/]|file:/|(?:^|[\s'\"(=])\\\\\w")
+_LOCAL_IN_TEXT = re.compile(
+    r"(?:^|[\s'\"(=])(?:~[/\\]|/(?:home|Users|root|tmp|private|mnt|media|scratch)/)"
+    r"|^[a-z]+:/(?!/)|(?:^|[\s'\"(=])[A-Za-z]:[\\/]|file:/|(?:^|[\s'\"(=])\\\\\w"
+)
 
 
 def validate(path: str | Path) -> list[str]:
@@ -43,12 +45,16 @@ def _problems(path: Path) -> dict[str, Any] | list[str]:
     except RecordError as exc:
         return [str(exc)]
     if isinstance(record, dict) and record.get("schema") != SCHEMA and isinstance(record.get("schema"), str):
-        return [f"{path}: schema: {record['schema']!r} is a record format this zsbench does not read "
-                f"(it reads {SCHEMA!r}); submit the results again with `zsbench submit`"]
+        return [
+            f"{path}: schema: {record['schema']!r} is a record format this zsbench does not read "
+            f"(it reads {SCHEMA!r}); submit the results again with `zsbench submit`"
+        ]
     results = record.get("results") if isinstance(record, dict) else None
     if isinstance(results, list) and len(results) > MAX_RESULTS:
-        return [f"{path}: results: {len(results):,} results, over the {MAX_RESULTS:,} a record may have; "
-                "submit one record per encoder and protocol"]
+        return [
+            f"{path}: results: {len(results):,} results, over the {MAX_RESULTS:,} a record may have; "
+            "submit one record per encoder and protocol"
+        ]
     problems = []
     validator = Draft202012Validator(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
     for error in sorted(validator.iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -64,8 +70,10 @@ def _problems(path: Path) -> dict[str, Any] | list[str]:
         if entry["clusterer"] not in record["clusterers"]:
             problems.append(f"{where}.clusterer: {entry['clusterer']!r} is not listed under clusterers")
         if entry["environment"] >= len(record["environments"]):
-            problems.append(f"{where}.environment: {entry['environment']} but only "
-                            f"{len(record['environments'])} environment(s) are listed")
+            problems.append(
+                f"{where}.environment: {entry['environment']} but only "
+                f"{len(record['environments'])} environment(s) are listed"
+            )
         key = (entry["dataset"], entry["clusterer"], entry["seed"])
         if key in seen:
             problems.append(f"{where}: a second result for {key[0]} / {key[1]} / seed {key[2]}")
@@ -84,8 +92,9 @@ def _problems(path: Path) -> dict[str, Any] | list[str]:
         if spec.study is not None:
             problems.append(f"{path}: protocol_version: {spec.version}: records hold standard-protocol results only")
         if record["reducer"] != spec.reducer:
-            problems.append(f"{path}: reducer: {record['reducer']!r}, but protocol {spec.version} uses "
-                            f"{spec.reducer!r}")
+            problems.append(
+                f"{path}: reducer: {record['reducer']!r}, but protocol {spec.version} uses {spec.reducer!r}"
+            )
         for i, name in enumerate(record["clusterers"]):
             if name not in spec.clusterers:
                 problems.append(f"{path}: clusterers[{i}]: {name!r} is not a clusterer of protocol {spec.version}")
@@ -111,13 +120,19 @@ def _labels_listed(record: Mapping[str, Any], archive: Path) -> list[str]:
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         return [f"labels.file: {archive.name}: cannot read the labels archive: {exc}"]
     named = [(f"datasets.{name}.labels_sha256", ds["labels_sha256"]) for name, ds in record["datasets"].items()]
-    named += [(f"results[{i}].labels_sha256", e["labels_sha256"]) for i, e in enumerate(record["results"])
-              if e["status"] == "ok" and e["labels_sha256"]]
+    named += [
+        (f"results[{i}].labels_sha256", e["labels_sha256"])
+        for i, e in enumerate(record["results"])
+        if e["status"] == "ok" and e["labels_sha256"]
+    ]
     absent = [(where, sha) for where, sha in named if f"{sha}.npy" not in members]
-    lines = [f"{where}: {sha[:12]}… is not in {archive.name}; the labels and the record are written together: "
-             "submit again" for where, sha in absent[:3]]
-    return lines + ([f"labels.file: and {len(absent) - 3} more labels hashes not in {archive.name}"]
-                    if len(absent) > 3 else [])
+    lines = [
+        f"{where}: {sha[:12]}… is not in {archive.name}; the labels and the record are written together: submit again"
+        for where, sha in absent[:3]
+    ]
+    return lines + (
+        [f"labels.file: and {len(absent) - 3} more labels hashes not in {archive.name}"] if len(absent) > 3 else []
+    )
 
 
 def _consistency(record: Mapping[str, Any], spec) -> list[str]:
@@ -129,8 +144,9 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
         where = "listed under clusterers but has no result" if name in listed else "has results but is not listed"
         problems.append(f"clusterers: {name!r} {where}")
     if sorted({e["seed"] for e in results}) != sorted(record["seeds"]):
-        problems.append(f"seeds: {sorted(record['seeds'])} but the results have seeds "
-                        f"{sorted({e['seed'] for e in results})}")
+        problems.append(
+            f"seeds: {sorted(record['seeds'])} but the results have seeds {sorted({e['seed'] for e in results})}"
+        )
     lacks = []
     by_dataset: dict[str, list[Mapping[str, Any]]] = {}  # grouped once: a scan per dataset is quadratic
     for e in results:
@@ -142,13 +158,17 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
             continue
         counts = sorted({e["metrics"]["n_samples"] for e in mine if e["status"] == "ok"})
         if counts and counts != [ds["n_samples"]]:
-            problems.append(f"datasets.{name}.n_samples: {ds['n_samples']} but its results clustered "
-                            f"{', '.join(map(str, counts))} samples")
+            problems.append(
+                f"datasets.{name}.n_samples: {ds['n_samples']} but its results clustered "
+                f"{', '.join(map(str, counts))} samples"
+            )
         if ds.get("max_samples") is None and isinstance(ds.get("n_available"), int):
             whole = ds["n_available"] - ds.get("n_missing_labels", 0) - ds.get("n_bad_skipped", 0)
             if whole != ds["n_samples"]:
-                problems.append(f"datasets.{name}.n_samples: {ds['n_samples']} of {whole} labelled samples "
-                                "without a declared subsample (max_samples)")
+                problems.append(
+                    f"datasets.{name}.n_samples: {ds['n_samples']} of {whole} labelled samples "
+                    "without a declared subsample (max_samples)"
+                )
         seeds = sorted({e["seed"] for e in mine})
         if seeds != sorted(ds["seeds"]):
             problems.append(f"datasets.{name}.seeds: {sorted(ds['seeds'])} but its results have seeds {seeds}")
@@ -165,12 +185,16 @@ def _consistency(record: Mapping[str, Any], spec) -> list[str]:
         if ds.get("max_samples") is not None:
             lacks.append(f"{name} is a subsample (max_samples {ds['max_samples']}), not the full partition")
     if record["results"] and record["last_result_at"] != max(str(e["created_at"]) for e in results):
-        problems.append(f"last_result_at: {record['last_result_at']} is not the latest result's created_at "
-                        f"({max(str(e['created_at']) for e in results)})")
+        problems.append(
+            f"last_result_at: {record['last_result_at']} is not the latest result's created_at "
+            f"({max(str(e['created_at']) for e in results)})"
+        )
     common = set.intersection(*(set(ds["seeds"]) for ds in record["datasets"].values()))
     if len(record["datasets"]) > 1 and len(common) < spec.seeds:
-        lacks.append(f"the datasets share {len(common)} seed(s), protocol {spec.version} needs {spec.seeds} common "
-                     "to all (a board scores a row over the seeds all its datasets have)")
+        lacks.append(
+            f"the datasets share {len(common)} seed(s), protocol {spec.version} needs {spec.seeds} common "
+            "to all (a board scores a row over the seeds all its datasets have)"
+        )
     if record["partial"] and not record["missing"]:
         problems.append("missing: empty, but the record is marked partial; say what it lacks")
     if not record["partial"]:
@@ -190,20 +214,27 @@ def _provenance(record: Mapping[str, Any]) -> list[str]:
     problems += [f"{where}: {ascii(shown(name))} {why}" for where, name in named if (why := unreadable(name))]
     expected = identity_sha256(encoder["name"], encoder["identity"], encoder["options"])
     if encoder["identity_sha256"] != expected:
-        problems.append(f"encoder.identity_sha256: {encoder['identity_sha256'][:12]}… does not follow from the "
-                        f"name, identity and options ({expected[:12]}…)")
+        problems.append(
+            f"encoder.identity_sha256: {encoder['identity_sha256'][:12]}… does not follow from the "
+            f"name, identity and options ({expected[:12]}…)"
+        )
     plugins = [("encoder.plugin", encoder["plugin"])]
     plugins += [(f"datasets.{name}.plugin", ds["plugin"]) for name, ds in record["datasets"].items()]
-    plugins += [(f"environments[{i}].plugins.{kind}", p) for i, env in enumerate(record["environments"])
-                for kind, p in (env.get("plugins") or {}).items()]
+    plugins += [
+        (f"environments[{i}].plugins.{kind}", p)
+        for i, env in enumerate(record["environments"])
+        for kind, p in (env.get("plugins") or {}).items()
+    ]
     for where, plugin in plugins:
         key = plugin.get("plugin")
         if isinstance(key, str) and not key.startswith(f"{plugin['distribution']}:"):
             problems.append(f"{where}.plugin: {key!r} is not a plugin of distribution {plugin['distribution']!r}")
         if plugin["distribution"] == "__main__" or plugin["version"] in ("", "0"):
-            problems.append(f"{where}: {plugin.get('name', 'a component')} comes from "
-                            f"{plugin['distribution']!r} version {plugin['version']!r}, not an installed "
-                            "distribution; package the plugin (an entry point in group 'zsbench') and run again")
+            problems.append(
+                f"{where}: {plugin.get('name', 'a component')} comes from "
+                f"{plugin['distribution']!r} version {plugin['version']!r}, not an installed "
+                "distribution; package the plugin (an entry point in group 'zsbench') and run again"
+            )
     flagged = set()
     for line in local_paths(record):
         flagged.add(line.split(": ", 1)[0])

@@ -45,12 +45,16 @@ def verify(path: str | Path) -> Verification:
     path = Path(path)
     problems = validate(path)
     if problems:
-        raise RecordError(problems[0] + (f" (and {len(problems) - 1} more; run `zsbench validate {path}`)"
-                                         if len(problems) > 1 else ""))
+        raise RecordError(
+            problems[0]
+            + (f" (and {len(problems) - 1} more; run `zsbench validate {path}`)" if len(problems) > 1 else "")
+        )
     record = read(path)
     if record["labels"] is None or not record["labels"]["file"]:
-        raise RecordError(f"{path}: has no labels archive (submitted with --no-labels), so its scores cannot "
-                          "be re-checked; submit again with the labels")
+        raise RecordError(
+            f"{path}: has no labels archive (submitted with --no-labels), so its scores cannot "
+            "be re-checked; submit again with the labels"
+        )
     archive = path.parent / record["labels"]["file"]
     report = Verification()
     try:
@@ -68,8 +72,9 @@ def _rescore(record: Mapping[str, Any], labels: _Labels, report: Verification) -
     wanted = {ds["labels_sha256"] for ds in record["datasets"].values()}
     wanted |= {e["labels_sha256"] for e in record["results"] if e["status"] == "ok" and e["labels_sha256"]}
     labels.refuse_others(wanted)
-    truths = {name: labels.get(ds["labels_sha256"], n[name], f"dataset {name}")
-              for name, ds in record["datasets"].items()}
+    truths = {
+        name: labels.get(ds["labels_sha256"], n[name], f"dataset {name}") for name, ds in record["datasets"].items()
+    }
     for entry in record["results"]:
         if entry["status"] != "ok":
             continue
@@ -104,9 +109,11 @@ class _Labels:
     def refuse_others(self, wanted: set[str]) -> None:
         for key, info in sorted(self.members.items()):
             if key not in wanted or not info.filename.endswith(".npy"):
-                self.report.mismatches.append(f"{self.name}: member {info.filename[:80]!r} "
-                                              f"({info.file_size:,} bytes) is not labels the record references; "
-                                              "not read (an archive holds only the record's labels)")
+                self.report.mismatches.append(
+                    f"{self.name}: member {info.filename[:80]!r} "
+                    f"({info.file_size:,} bytes) is not labels the record references; "
+                    "not read (an archive holds only the record's labels)"
+                )
 
     def get(self, digest: str, n: int, what: str) -> np.ndarray | None:
         """The labels ``digest`` as an int64 array of ``n``, or None with a mismatch line saying why."""

@@ -11,8 +11,14 @@ import typer
 from zsbench.cli.common import RegistryOpt, StoreOpt, err, set_debug, stdout, store_choice, user_errors, write_output
 from zsbench.plugin.errors import ZsbenchError
 
-app = typer.Typer(help="Zero-shot clustering benchmark for pretrained image encoders.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Zero-shot clustering benchmark for pretrained image encoders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
 def _version(value: bool) -> None:
     if value:
         from zsbench import __version__
@@ -22,12 +28,20 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(ctx: typer.Context,
-          version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Show the version and exit.")] = False,
-          debug: Annotated[bool, typer.Option(
-              "--debug", help="Show the traceback of an error (a failing plugin, a bad input) instead of one "
-              "line; also ZSBENCH_DEBUG=1.")] = False) -> None:
+def _main(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an error (a failing plugin, a bad input) instead of one "
+            "line; also ZSBENCH_DEBUG=1.",
+        ),
+    ] = False,
+) -> None:
     """Zero-shot clustering benchmark for pretrained image encoders."""
     set_debug(debug)
 
@@ -55,28 +69,53 @@ def leaderboard(
     format: Annotated[BoardFormat, typer.Option("--format", "-f", help="Output format.")] = BoardFormat.table,
     registry: RegistryOpt = None,
     store: StoreOpt = None,
-    protocol: Annotated[str, typer.Option(
-        help="Protocol whose results to show: standard (also 1) or study; boards never mix them.")] = "standard",
-    clusterer: Annotated[str, typer.Option(
-        "--clusterer", "-c", help="Rank by this clusterer's AMI, or 'mean' over the protocol's clusterers.")] = "mean",
-    columns: Annotated[Columns, typer.Option(
-        help="Score columns: dataset groups, datasets, or clusterers (auto: clusterers for a single dataset, "
-             "else groups).")] = Columns.auto,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
-    = None,
-    dataset: Annotated[list[str] | None, typer.Option(
-        "--dataset", "-d", help="A dataset of the suite rows are ranked on, repeatable (default: the datasets "
-        "most rows have).")] = None,
-    all_identities: Annotated[bool, typer.Option(
-        "--all-identities", help="Show every identity (weights, preprocessing) of an encoder as its own row, "
-        "labelled by its short sha256 (default: the latest only).")] = False,
-    metric: Annotated[str, typer.Option(
-        help="ami (the default board) or knn: weighted kNN top-1 accuracy per encoder x dataset, from "
-             "`zsbench run --knn`.")] = "ami",
+    protocol: Annotated[
+        str, typer.Option(help="Protocol whose results to show: standard (also 1) or study; boards never mix them.")
+    ] = "standard",
+    clusterer: Annotated[
+        str,
+        typer.Option(
+            "--clusterer", "-c", help="Rank by this clusterer's AMI, or 'mean' over the protocol's clusterers."
+        ),
+    ] = "mean",
+    columns: Annotated[
+        Columns,
+        typer.Option(
+            help="Score columns: dataset groups, datasets, or clusterers (auto: clusterers for a single dataset, "
+            "else groups)."
+        ),
+    ] = Columns.auto,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="A dataset of the suite rows are ranked on, repeatable (default: the datasets most rows have).",
+        ),
+    ] = None,
+    all_identities: Annotated[
+        bool,
+        typer.Option(
+            "--all-identities",
+            help="Show every identity (weights, preprocessing) of an encoder as its own row, "
+            "labelled by its short sha256 (default: the latest only).",
+        ),
+    ] = False,
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="ami (the default board) or knn: weighted kNN top-1 accuracy per encoder x dataset, from "
+            "`zsbench run --knn`."
+        ),
+    ] = "ami",
     k: Annotated[int, typer.Option("--k", help="With --metric knn: the k shown (10, 20, 100 or 200).")] = 20,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Exit 1 when a record is refused (the board of the valid ones is still written).")]
-    = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 1 when a record is refused (the board of the valid ones is still written)."
+        ),
+    ] = False,
 ) -> None:
     """Per encoder identity: AMI x100 per dataset group and overall, 95% intervals over seeds, and rank intervals.
 
@@ -95,8 +134,10 @@ def leaderboard(
         loaded = gathered.sources
         if gathered.refused and not any(s.results for s in loaded):
             (path, why), more = gathered.refused[0], len(gathered.refused) - 1
-            raise RecordError(f"no valid record to build a board from: {path}: {why}"
-                              + (f" (and {more} more refused; see `zsbench validate`)" if more else ""))
+            raise RecordError(
+                f"no valid record to build a board from: {path}: {why}"
+                + (f" (and {more} more refused; see `zsbench validate`)" if more else "")
+            )
         if metric == "knn":
             from zsbench.cli.knn import leaderboard as knn_board
 
@@ -104,12 +145,22 @@ def leaderboard(
                 err.print(refusal(path, why), highlight=False)
             knn_board(loaded, k=k, fmt=format.value, output=output, datasets=dataset)
         else:
-            board = build(loaded, protocol=protocol, view=clusterer, datasets=dataset, all_identities=all_identities,
-                          refused=gathered.refused, record_notes=gathered.notes)
+            board = build(
+                loaded,
+                protocol=protocol,
+                view=clusterer,
+                datasets=dataset,
+                all_identities=all_identities,
+                refused=gathered.refused,
+                record_notes=gathered.notes,
+            )
             if not board.rows:
                 where = ", ".join(s.name for s in loaded) or "no source"
-                err.print(f"no results for protocol {protocol} in {where}; run `zsbench run` first, or pass "
-                          "--registry with submitted records", highlight=False)
+                err.print(
+                    f"no results for protocol {protocol} in {where}; run `zsbench run` first, or pass "
+                    "--registry with submitted records",
+                    highlight=False,
+                )
                 for path, why in board.refused:
                     err.print(refusal(path, why), highlight=False)
             elif format is BoardFormat.table and output is None:
@@ -118,8 +169,9 @@ def leaderboard(
                 for note in board.notes:
                     err.print(note if note in listed else f"note: {note}", highlight=False)
             else:
-                write_output(render(board, "markdown" if format is BoardFormat.table else format.value,
-                                    by=columns.value), output)
+                write_output(
+                    render(board, "markdown" if format is BoardFormat.table else format.value, by=columns.value), output
+                )
                 for path, why in board.refused:  # in the file too; said here so a reader of the terminal knows
                     err.print(refusal(path, why), highlight=False)
     if gathered.refused and strict:

@@ -1,6 +1,4 @@
-"""``zsbench cache``: list, size, clean and check the artifact cache (:mod:`zsbench.storage.cache`).
-
-"""
+"""``zsbench cache``: list, size, clean and check the artifact cache (:mod:`zsbench.storage.cache`)."""
 
 from __future__ import annotations
 
@@ -11,11 +9,13 @@ import typer
 
 from zsbench.cli.common import err, stdout, user_errors
 
-cache_app = typer.Typer(help="List, size, clean and check the artifact cache (embeddings, reductions, ...).",
-                        no_args_is_help=True)
+cache_app = typer.Typer(
+    help="List, size, clean and check the artifact cache (embeddings, reductions, ...).", no_args_is_help=True
+)
 
-CacheOpt = Annotated[Path | None, typer.Option(
-    "--cache", help="Artifact cache folder. Default: $ZSBENCH_CACHE or the user cache dir.")]
+CacheOpt = Annotated[
+    Path | None, typer.Option("--cache", help="Artifact cache folder. Default: $ZSBENCH_CACHE or the user cache dir.")
+]
 
 
 def _human(size: float) -> str:
@@ -33,8 +33,9 @@ def _describe(spec: dict[str, Any]) -> str:
 
 
 @cache_app.command("ls")
-def ls(stage: Annotated[str | None, typer.Option(help="Only this stage (e.g. embed).")] = None,
-       cache: CacheOpt = None) -> None:
+def ls(
+    stage: Annotated[str | None, typer.Option(help="Only this stage (e.g. embed).")] = None, cache: CacheOpt = None
+) -> None:
     """List cached artifacts, most recently used first."""
     from rich.table import Table
 
@@ -42,8 +43,7 @@ def ls(stage: Annotated[str | None, typer.Option(help="Only this stage (e.g. emb
 
     with user_errors():
         store = ArtifactCache(cache)
-        rows = sorted((e for e in store.entries() if stage in (None, e.stage)),
-                      key=lambda e: e.last_used, reverse=True)
+        rows = sorted((e for e in store.entries() if stage in (None, e.stage)), key=lambda e: e.last_used, reverse=True)
         if not rows:
             err.print(f"no {stage + ' ' if stage else ''}artifacts in {store.root}", highlight=False)
             return
@@ -51,8 +51,15 @@ def ls(stage: Annotated[str | None, typer.Option(help="Only this stage (e.g. emb
         for col in ("stage", "key", "shape", "dtype", "size", "last used", "description"):
             table.add_column(col, justify="right" if col == "size" else "left")
         for e in rows:
-            table.add_row(e.stage, e.key[:12], "×".join(map(str, e.shape)) or "()", e.dtype, _human(e.nbytes),
-                          e.last_used[:16].replace("T", " "), _describe(e.spec))
+            table.add_row(
+                e.stage,
+                e.key[:12],
+                "×".join(map(str, e.shape)) or "()",
+                e.dtype,
+                _human(e.nbytes),
+                e.last_used[:16].replace("T", " "),
+                _describe(e.spec),
+            )
         stdout().print(table)
 
 
@@ -77,10 +84,14 @@ def du(cache: CacheOpt = None) -> None:
 
 
 @cache_app.command()
-def gc(older_than: Annotated[float | None, typer.Option(
-           "--older-than", metavar="DAYS", min=0, help="Also remove artifacts not used for this many days.")] = None,
-       all_: Annotated[bool, typer.Option("--all", help="Remove every artifact.")] = False,
-       cache: CacheOpt = None) -> None:
+def gc(
+    older_than: Annotated[
+        float | None,
+        typer.Option("--older-than", metavar="DAYS", min=0, help="Also remove artifacts not used for this many days."),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Remove every artifact.")] = False,
+    cache: CacheOpt = None,
+) -> None:
     """Remove leftovers of interrupted runs, and artifacts unused for --older-than DAYS (or --all)."""
     from zsbench.storage.cache import ArtifactCache
 
@@ -98,8 +109,10 @@ def gc(older_than: Annotated[float | None, typer.Option(
 
 
 @cache_app.command()
-def verify(keep: Annotated[bool, typer.Option("--keep", help="Only report bad artifacts; do not remove them.")] = False,
-           cache: CacheOpt = None) -> None:
+def verify(
+    keep: Annotated[bool, typer.Option("--keep", help="Only report bad artifacts; do not remove them.")] = False,
+    cache: CacheOpt = None,
+) -> None:
     """Checksum every artifact; exit 1 if any is bad (removed unless --keep, recomputed when next needed)."""
     from zsbench.report.console import styled
     from zsbench.storage.cache import ArtifactCache

@@ -1,6 +1,4 @@
-"""``zsbench check``: the CI gate for a model release (:mod:`zsbench.analysis.gate`).
-
-"""
+"""``zsbench check``: the CI gate for a model release (:mod:`zsbench.analysis.gate`)."""
 
 from __future__ import annotations
 
@@ -20,30 +18,55 @@ if TYPE_CHECKING:
 
 def check(
     baseline: Annotated[Path, typer.Option(help="The baseline registry record (see `zsbench submit`).")],
-    encoder: Annotated[str | None, typer.Option(
-        help="Run this encoder on the baseline's suite; NAME or NAME:key=value,... (default: the baseline's "
-             "encoder).")] = None,
-    candidate: Annotated[Path | None, typer.Option(
-        help="Read the candidate's results from this record instead of running it.")] = None,
-    dataset: Annotated[list[str] | None, typer.Option(
-        help="Only these datasets of the baseline, repeatable (default: all of them).")] = None,
-    clusterer: Annotated[list[str] | None, typer.Option(
-        help="Only these clusterers of the baseline, repeatable (default: all of them).")] = None,
-    seeds: Annotated[int | None, typer.Option(
-        min=2, help="Seeds to run (default: the protocol's 3; a baseline with more seeds gives the test more "
-                    "power at no cost to the check).")] = None,
-    first_seed: Annotated[int | None, typer.Option(
-        min=0, help="First seed to run (default: the baseline's first, so an unchanged model reproduces it).")]
-    = None,
-    max_samples: Annotated[int | None, typer.Option(
-        min=2, help="Subsample size of a smoke suite; must match the baseline's (default: the baseline's).")] = None,
-    time_budget: Annotated[float | None, typer.Option(
-        min=0, help="Seconds; datasets not started within it are not run and the check fails.")] = None,
-    alpha: Annotated[float, typer.Option(
-        min=1e-6, max=0.5, help="One-sided false-alarm level of the suite test (per dataset: alpha / datasets).")]
-    = ALPHA,
-    tolerance: Annotated[float, typer.Option(
-        min=0, help="Drops smaller than this many AMI x100 points always pass.")] = TOLERANCE,
+    encoder: Annotated[
+        str | None,
+        typer.Option(
+            help="Run this encoder on the baseline's suite; NAME or NAME:key=value,... (default: the baseline's "
+            "encoder)."
+        ),
+    ] = None,
+    candidate: Annotated[
+        Path | None, typer.Option(help="Read the candidate's results from this record instead of running it.")
+    ] = None,
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Only these datasets of the baseline, repeatable (default: all of them).")
+    ] = None,
+    clusterer: Annotated[
+        list[str] | None, typer.Option(help="Only these clusterers of the baseline, repeatable (default: all of them).")
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Seeds to run (default: the protocol's 3; a baseline with more seeds gives the test more "
+            "power at no cost to the check).",
+        ),
+    ] = None,
+    first_seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="First seed to run (default: the baseline's first, so an unchanged model reproduces it)."
+        ),
+    ] = None,
+    max_samples: Annotated[
+        int | None,
+        typer.Option(
+            min=2, help="Subsample size of a smoke suite; must match the baseline's (default: the baseline's)."
+        ),
+    ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds; datasets not started within it are not run and the check fails."),
+    ] = None,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            min=1e-6, max=0.5, help="One-sided false-alarm level of the suite test (per dataset: alpha / datasets)."
+        ),
+    ] = ALPHA,
+    tolerance: Annotated[
+        float, typer.Option(min=0, help="Drops smaller than this many AMI x100 points always pass.")
+    ] = TOLERANCE,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here (a PR comment).")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     weights: Annotated[Path | None, typer.Option(help="A local weights file for the candidate encoder.")] = None,
@@ -70,9 +93,11 @@ def check(
         try:
             load_spec(record["protocol_version"])
         except ZsbenchError:
-            raise ZsbenchError(f"the baseline {baseline} is of protocol {record['protocol_version']}, which this "
-                               "zsbench does not run (`zsbench list protocols`): check with the zsbench that made it, "
-                               "or make the baseline again with this one (`zsbench baseline`)") from None
+            raise ZsbenchError(
+                f"the baseline {baseline} is of protocol {record['protocol_version']}, which this "
+                "zsbench does not run (`zsbench list protocols`): check with the zsbench that made it, "
+                "or make the baseline again with this one (`zsbench baseline`)"
+            ) from None
         suite_datasets = _subset("dataset", dataset, list(record["datasets"]), baseline)
         suite_clusterers = _subset("clusterer", clusterer, record["clusterers"], baseline)
         base_results = record_results(record)
@@ -80,8 +105,10 @@ def check(
         incomplete = None
         if candidate is not None:
             if encoder or weights or seeds or first_seed is not None or max_samples:
-                raise ZsbenchError("--candidate reads finished results; --encoder, --weights, --seeds, --first-seed "
-                                   "and --max-samples apply only when the check runs the candidate")
+                raise ZsbenchError(
+                    "--candidate reads finished results; --encoder, --weights, --seeds, --first-seed "
+                    "and --max-samples apply only when the check runs the candidate"
+                )
             problems = validate(candidate)
             if problems:
                 raise records.RecordError(problems[0])
@@ -93,23 +120,46 @@ def check(
             n = seeds or load_spec(record["protocol_version"]).seeds
             first = record["seeds"][0] if first_seed is None else first_seed
             seed_list = [check_seed(s, "--first-seed + --seeds") for s in range(first, first + n)]
-            cand_results, incomplete = _run(record, name, suite_datasets, suite_clusterers, seed_list, max_samples,
-                                            time_budget, start, weights, data_dir, store, cache, baseline)
-            notes.append(f"candidate seeds {seed_list[0]}–{seed_list[-1]}; baseline seeds "
-                         f"{', '.join(map(str, record['seeds']))}")
+            cand_results, incomplete = _run(
+                record,
+                name,
+                suite_datasets,
+                suite_clusterers,
+                seed_list,
+                max_samples,
+                time_budget,
+                start,
+                weights,
+                data_dir,
+                store,
+                cache,
+                baseline,
+            )
+            notes.append(
+                f"candidate seeds {seed_list[0]}–{seed_list[-1]}; baseline seeds {', '.join(map(str, record['seeds']))}"
+            )
         if candidate is not None:
             lacking = [d for d in suite_datasets if not any(r.dataset == d for r in cand_results)]
             if lacking:
-                raise ZsbenchError(f"the candidate {candidate} has no results on {', '.join(lacking)} of the baseline "
-                                   f"{baseline}'s suite; compare like with like: --dataset names what both have")
+                raise ZsbenchError(
+                    f"the candidate {candidate} has no results on {', '.join(lacking)} of the baseline "
+                    f"{baseline}'s suite; compare like with like: --dataset names what both have"
+                )
         require_comparable(record, cand_results, suite_datasets, suite_clusterers, str(baseline))
         if cand_results:  # nothing ran (a spent time budget): no identity to compare
             notes.append(_identity_note(record["encoder"], cand_results))
         else:
             notes = [n for n in notes if not n.startswith("candidate seeds")]
-        report = gate.compare(base_results, cand_results, baseline_name=f"{record['encoder']['name']} "
-                              f"({baseline.name})", candidate_name=name, datasets=suite_datasets,
-                              clusterers=suite_clusterers, alpha=alpha, tolerance=tolerance)
+        report = gate.compare(
+            base_results,
+            cand_results,
+            baseline_name=f"{record['encoder']['name']} ({baseline.name})",
+            candidate_name=name,
+            datasets=suite_datasets,
+            clusterers=suite_clusterers,
+            alpha=alpha,
+            tolerance=tolerance,
+        )
         report.incomplete = incomplete
         report.notes += notes
         report.seconds = time.perf_counter() - start
@@ -126,8 +176,10 @@ def _subset(kind: str, chosen: list[str] | None, available: list[str], baseline:
         return available
     unknown = [c for c in chosen if c not in available]
     if unknown:
-        raise ZsbenchError(f"{kind} {', '.join(unknown)} is not in the baseline {baseline} (it has "
-                           f"{', '.join(available)}); drop it or submit a baseline that includes it")
+        raise ZsbenchError(
+            f"{kind} {', '.join(unknown)} is not in the baseline {baseline} (it has "
+            f"{', '.join(available)}); drop it or submit a baseline that includes it"
+        )
     return list(chosen)
 
 
@@ -142,9 +194,21 @@ def check_store() -> Path:
     return store.with_name(f"{store.stem}.check{store.suffix or '.sqlite'}")
 
 
-def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: list[str], seeds: list[int],
-         max_samples: int | None, budget: float | None, start: float, weights, data_dir, store, cache,
-         baseline: Path):
+def _run(
+    record: dict[str, Any],
+    encoder: str,
+    datasets: list[str],
+    clusterers: list[str],
+    seeds: list[int],
+    max_samples: int | None,
+    budget: float | None,
+    start: float,
+    weights,
+    data_dir,
+    store,
+    cache,
+    baseline: Path,
+):
     from zsbench import api
     from zsbench.engine.request import RunRequest
     from zsbench.report.console import styled
@@ -158,24 +222,38 @@ def _run(record: dict[str, Any], encoder: str, datasets: list[str], clusterers: 
             elapsed = time.perf_counter() - start
             if budget is not None and elapsed > budget:
                 left = ", ".join(datasets[i:])
-                return results, (f"time budget of {budget:g} s used up after {elapsed:.0f} s; not run: {left}. Raise "
-                                 "--time-budget, or use a smaller suite (--dataset, --clusterer, --max-samples)")
+                return results, (
+                    f"time budget of {budget:g} s used up after {elapsed:.0f} s; not run: {left}. Raise "
+                    "--time-budget, or use a smaller suite (--dataset, --clusterer, --max-samples)"
+                )
             described = record["datasets"][name]
             wanted = described.get("max_samples")
             if max_samples is not None and max_samples != wanted:
                 raise ZsbenchError(
                     f"--max-samples {max_samples} differs from the baseline's for {name} "
                     f"({wanted or 'all samples'}) in {baseline}; results compare only on the same samples: drop "
-                    "--max-samples or make a baseline with it")
-            run = api.run_request(RunRequest(
-                encoders=encoder, datasets=name, clusterers=clusterers, seeds=seeds, store=store, cache=cache,
-                protocol=str(record["protocol_version"]),
-                encoder_options={"weights": str(weights)} if weights else None,
-                dataset_options={"data_dir": str(data_dir)} if data_dir else None, max_samples=wanted,
-                subsample_seed=described.get("subsample_seed", 0)), progress)
+                    "--max-samples or make a baseline with it"
+                )
+            run = api.run_request(
+                RunRequest(
+                    encoders=encoder,
+                    datasets=name,
+                    clusterers=clusterers,
+                    seeds=seeds,
+                    store=store,
+                    cache=cache,
+                    protocol=str(record["protocol_version"]),
+                    encoder_options={"weights": str(weights)} if weights else None,
+                    dataset_options={"data_dir": str(data_dir)} if data_dir else None,
+                    max_samples=wanted,
+                    subsample_seed=described.get("subsample_seed", 0),
+                ),
+                progress,
+            )
             for r in run.failed:
-                err.print(styled("failed", "red", f"{r.dataset} / {r.clusterer} seed {r.seed}: {r.error}"),
-                          highlight=False)
+                err.print(
+                    styled("failed", "red", f"{r.dataset} / {r.clusterer} seed {r.seed}: {r.error}"), highlight=False
+                )
             results += run.results
     return results, None
 
@@ -187,10 +265,18 @@ def _identity_note(baseline: dict[str, Any], results) -> str:
     from zsbench.core.identity import differences, short
 
     candidate = next((r.config.get("encoder") or {} for r in results), {})
-    shas = next((f"candidate identity {short(selection.identity(r))}, baseline "
-                 f"{short(str(baseline.get('identity_sha256', '')))}: " for r in results), "")
-    changed = differences({"identity": baseline.get("identity") or {}, "options": baseline.get("options") or {}},
-                          {"identity": candidate.get("identity") or {}, "options": candidate.get("options") or {}})
+    shas = next(
+        (
+            f"candidate identity {short(selection.identity(r))}, baseline "
+            f"{short(str(baseline.get('identity_sha256', '')))}: "
+            for r in results
+        ),
+        "",
+    )
+    changed = differences(
+        {"identity": baseline.get("identity") or {}, "options": baseline.get("options") or {}},
+        {"identity": candidate.get("identity") or {}, "options": candidate.get("options") or {}},
+    )
     changed = [c.removeprefix("identity.") for c in changed]
     if not changed:
         return shas + "the candidate's encoder identity (weights, preprocessing, options) equals the baseline's"

@@ -41,7 +41,6 @@ def set_debug(value: bool) -> None:
     _debug = value
 
 
-
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """User mistakes end in one line on stderr and exit 1, never a traceback (``--debug`` or
@@ -82,7 +81,6 @@ def user_errors() -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-
 def write_output(text: str, output: Path | None) -> None:
     """A report to stdout, or to ``--output`` (then a note on stderr); an unwritable file is one line."""
     # Each format escapes its text (zsbench.core.inert), which leaves no hidden character but line breaks, so
@@ -98,13 +96,21 @@ def write_output(text: str, output: Path | None) -> None:
     err.print(f"wrote {output}", highlight=False)
 
 
-StoreOpt = Annotated[Path | None, typer.Option(
-    "--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir."),
+]
 
 
-RegistryOpt = Annotated[list[Path] | None, typer.Option(
-    "--registry", "-r", help="Registry record file or folder (repeatable). With it, the local store is "
-    "included only when --store is given.")]
+RegistryOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--registry",
+        "-r",
+        help="Registry record file or folder (repeatable). With it, the local store is "
+        "included only when --store is given.",
+    ),
+]
 
 
 def store_choice(registry: list[Path] | None, store: Path | None) -> Path | None | bool:

@@ -19,8 +19,7 @@ STYLES = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 SHOWN = 10  # skipped checks named in a strict summary; the table above has every one
 
 
-def run_checks(distribution: str | None = None, timeout: float | None = DEFAULT_TIMEOUT_S,
-               strict: bool = False) -> int:
+def run_checks(distribution: str | None = None, timeout: float | None = DEFAULT_TIMEOUT_S, strict: bool = False) -> int:
     """Check every plugin and component of ``distribution`` (default: every loaded distribution), print
     one line per component as its checks end, then one row per finding and a summary; each check fails
     after ``timeout`` seconds. The exit code: 1 when a check failed (or, with ``strict``, was skipped),
@@ -39,15 +38,17 @@ def run_checks(distribution: str | None = None, timeout: float | None = DEFAULT_
     with err.status("checking") as status:  # drawn on a terminal only
         for suite in suites:
             # Text, not str: a status's str is read as markup, and a component's name may hold brackets
-            findings += suite.run(lambda component: status.update(Text(f"checking {component}")),
-                                  functools.partial(said, strict=strict))
+            findings += suite.run(
+                lambda component: status.update(Text(f"checking {component}")), functools.partial(said, strict=strict)
+            )
     title = f"zsbench conformance: {', '.join(names)}"
     table = InertTable(title=title)  # a plugin's names and messages, escaped to one line each
     for column in ("component", "check", "result", "message"):
         table.add_column(column)
     for finding in findings:
-        table.add_row(finding.component, finding.check, Text(finding.status, style=STYLES[finding.status]),
-                      finding.message)
+        table.add_row(
+            finding.component, finding.check, Text(finding.status, style=STYLES[finding.status]), finding.message
+        )
     out = stdout()
     out.print(table)
     counts = Counter(f.status for f in findings)
@@ -59,9 +60,16 @@ def run_checks(distribution: str | None = None, timeout: float | None = DEFAULT_
     head = f"{counts[FAILED]} failed" if counts[FAILED] else strictly or "all passed"
     tail = "" if not skips else f": {named}" if not counts[FAILED] else f"; {strictly}: {named}"
     bad = bool(counts[FAILED] or skips)
-    out.print(styled(head, "red" if bad else "green", f"({len(findings)} checks of {components} components: "
-                     f"{counts[PASSED]} passed, {counts[FAILED]} failed, {counts[SKIPPED]} skipped){tail}"),
-              highlight=False, soft_wrap=True)
+    out.print(
+        styled(
+            head,
+            "red" if bad else "green",
+            f"({len(findings)} checks of {components} components: "
+            f"{counts[PASSED]} passed, {counts[FAILED]} failed, {counts[SKIPPED]} skipped){tail}",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
     return 1 if bad else 0
 
 
@@ -76,5 +84,6 @@ def said(component: str, findings: list[Finding], strict: bool = False) -> None:
     parts += [f"{counts[n]} {n}" for n in (PASSED, SKIPPED) if counts[n]]
     if skipped:
         parts[-1] += f" ({', '.join(skipped)}; strict: failed)"
-    err.print(styled(f"{status:>6}", STYLES[status], component, f": {', '.join(parts)}"), highlight=False,
-              soft_wrap=True)
+    err.print(
+        styled(f"{status:>6}", STYLES[status], component, f": {', '.join(parts)}"), highlight=False, soft_wrap=True
+    )

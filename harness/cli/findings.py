@@ -53,8 +53,9 @@ def check_paths(figure: Path | None, output: Path | None, *, figure_flag: str = 
         if path.is_dir():
             raise ZsbenchError(f"{flag} {path}: that is a folder; pass a file name")
         if not path.parent.is_dir():
-            raise ZsbenchError(f"{flag} {path}: the folder {path.parent} does not exist; create it or pass "
-                               "another path")
+            raise ZsbenchError(
+                f"{flag} {path}: the folder {path.parent} does not exist; create it or pass another path"
+            )
     if figure is not None and figure.suffix.lower() != ".png":
         raise ZsbenchError(f"{figure_flag} {figure}: the figure is saved as a PNG; give the file a .png name")
     if figure is not None and output is not None and figure.resolve() == output.resolve():
@@ -88,12 +89,21 @@ def emit(finding, fmt: Format | str, output: Path | None, figure: Path | None, d
 
 @findings_app.command()
 def supervision(
-    registry: RegistryOpt = None, store: StoreOpt = None, protocol: ProtocolOpt = "1",
-    encoder: EncoderOpt = None, dataset: DatasetOpt = None,
-    family: Annotated[list[str] | None, typer.Option(
-        help="ENCODER=FAMILY (repeatable): supervised, self-supervised, fine-tuned, ...; the study's encoders "
-             "are known by their zoo names.")] = None,
-    format: FormatOpt = Format.table, output: OutputOpt = None, figure: FigureOpt = None,
+    registry: RegistryOpt = None,
+    store: StoreOpt = None,
+    protocol: ProtocolOpt = "1",
+    encoder: EncoderOpt = None,
+    dataset: DatasetOpt = None,
+    family: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ENCODER=FAMILY (repeatable): supervised, self-supervised, fine-tuned, ...; the study's encoders "
+            "are known by their zoo names."
+        ),
+    ] = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    figure: FigureOpt = None,
 ) -> None:
     """Supervised vs self-supervised encoders by dataset group (in-domain ... far-OOD): each family's AMI
     and its difference from the supervised encoder of the same backbone, with 95% intervals."""
@@ -112,40 +122,82 @@ def supervision(
 
 @findings_app.command()
 def silhouette(
-    registry: RegistryOpt = None, store: StoreOpt = None, protocol: ProtocolOpt = "1",
-    encoder: EncoderOpt = None, dataset: DatasetOpt = None,
-    format: FormatOpt = Format.table, output: OutputOpt = None, figure: FigureOpt = None,
+    registry: RegistryOpt = None,
+    store: StoreOpt = None,
+    protocol: ProtocolOpt = "1",
+    encoder: EncoderOpt = None,
+    dataset: DatasetOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    figure: FigureOpt = None,
 ) -> None:
     """The label-free proxy: Spearman and Pearson correlation of silhouette (in UMAP space) with AMI across
     encoder x dataset cells, per clusterer and pooled."""
     with user_errors():
         check_paths(figure, output)
-        silhouette_report(sources(registry, store), protocol=protocol, encoders=encoder or [],
-                          datasets=dataset or [], fmt=format, output=output, figure=figure)
+        silhouette_report(
+            sources(registry, store),
+            protocol=protocol,
+            encoders=encoder or [],
+            datasets=dataset or [],
+            fmt=format,
+            output=output,
+            figure=figure,
+        )
 
 
-def silhouette_report(loaded, *, protocol: str, encoders: list[str], datasets: list[str], fmt: Format | str,
-                      output: Path | None, figure: Path | None) -> None:
+def silhouette_report(
+    loaded,
+    *,
+    protocol: str,
+    encoders: list[str],
+    datasets: list[str],
+    fmt: Format | str,
+    output: Path | None,
+    figure: Path | None,
+) -> None:
     built = builds.silhouette(loaded, protocol, encoders=encoders, datasets=datasets)
     emit(built.finding, fmt, output, figure, built.draw, meta=builds.meta(loaded, protocol))
 
 
 @findings_app.command()
 def knn(
-    registry: RegistryOpt = None, store: StoreOpt = None, protocol: ProtocolOpt = "1",
-    encoder: EncoderOpt = None, dataset: DatasetOpt = None,
+    registry: RegistryOpt = None,
+    store: StoreOpt = None,
+    protocol: ProtocolOpt = "1",
+    encoder: EncoderOpt = None,
+    dataset: DatasetOpt = None,
     k: Annotated[int, typer.Option(help="The k of the figure (the table shows every k).")] = 20,
-    format: FormatOpt = Format.table, output: OutputOpt = None, figure: FigureOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    figure: FigureOpt = None,
 ) -> None:
     """AMI against kNN top-1 accuracy (from `zsbench run --knn`): Spearman ρ per clusterer and k, pooled
     and by backbone (ResNet, ViT)."""
     with user_errors():
         check_paths(figure, output)
-        knn_report(sources(registry, store), protocol=protocol, encoders=encoder or [], datasets=dataset or [],
-                   k=k, fmt=format, output=output, figure=figure)
+        knn_report(
+            sources(registry, store),
+            protocol=protocol,
+            encoders=encoder or [],
+            datasets=dataset or [],
+            k=k,
+            fmt=format,
+            output=output,
+            figure=figure,
+        )
 
 
-def knn_report(loaded, *, protocol: str, encoders: list[str], datasets: list[str], k: int, fmt: Format | str,
-               output: Path | None, figure: Path | None) -> None:
+def knn_report(
+    loaded,
+    *,
+    protocol: str,
+    encoders: list[str],
+    datasets: list[str],
+    k: int,
+    fmt: Format | str,
+    output: Path | None,
+    figure: Path | None,
+) -> None:
     built = builds.knn(loaded, protocol, encoders=encoders, datasets=datasets, k=k)
     emit(built.finding, fmt, output, figure, built.draw, meta=builds.meta(loaded, protocol))

@@ -51,13 +51,19 @@ def installed_clashes(names: PluginNames) -> tuple[list[str], list[str]]:
 
 def new_plugin(
     name: Annotated[str, typer.Argument(help=f"The plugin's name, also its encoder's: {ALLOWED}.")],
-    parent: Annotated[Path, typer.Option(
-        "--dir", help="Folder to write zsbench-NAME into (default: the current folder).")] = Path("."),
-    kind: Annotated[Kind, typer.Option(
-        "--kind", help="torch-encoder: a small torch CNN whose weights ship in the package (placeholder "
-        "weights: a seeded random initialisation, to replace with yours; needs zsbench[torch]); numpy-encoder: "
-        "colour histograms (numpy + Pillow); dataset or clusterer: that encoder and an example dataset "
-        "(synthetic shapes) or clusterer (a Gaussian mixture).")] = Kind.torch_encoder,
+    parent: Annotated[
+        Path, typer.Option("--dir", help="Folder to write zsbench-NAME into (default: the current folder).")
+    ] = Path("."),
+    kind: Annotated[
+        Kind,
+        typer.Option(
+            "--kind",
+            help="torch-encoder: a small torch CNN whose weights ship in the package (placeholder "
+            "weights: a seeded random initialisation, to replace with yours; needs zsbench[torch]); numpy-encoder: "
+            "colour histograms (numpy + Pillow); dataset or clusterer: that encoder and an example dataset "
+            "(synthetic shapes) or clusterer (a Gaussian mixture).",
+        ),
+    ] = Kind.torch_encoder,
 ) -> None:
     """Write a plugin package to start from: its components, tests, README and CI workflow (the gate)."""
     with user_errors():
@@ -66,16 +72,30 @@ def new_plugin(
         if builtin:
             # Refused rather than warned: a built-in keeps its name, so the package's component would be
             # left out as soon as it is installed; renaming is cheap only before anything is published.
-            raise ZsbenchError(f"plugin name {name!r}: zsbench already has the built-in {', '.join(builtin)}; "
-                               "pick another name")
+            raise ZsbenchError(
+                f"plugin name {name!r}: zsbench already has the built-in {', '.join(builtin)}; pick another name"
+            )
         target, files = write_package(name, parent, kind)
     for said in other:
-        err.print(styled("warning:", "yellow", f"{said} is already installed: once both are, neither can be "
-                         "used; rename it in plugin.py or uninstall the other"), highlight=False)
+        err.print(
+            styled(
+                "warning:",
+                "yellow",
+                f"{said} is already installed: once both are, neither can be "
+                "used; rename it in plugin.py or uninstall the other",
+            ),
+            highlight=False,
+        )
     try:
         metadata.distribution(names.dist)
-        err.print(styled("warning:", "yellow", f"a distribution named {names.dist} is already installed: "
-                         "installing this one replaces it"), highlight=False)
+        err.print(
+            styled(
+                "warning:",
+                "yellow",
+                f"a distribution named {names.dist} is already installed: installing this one replaces it",
+            ),
+            highlight=False,
+        )
     except metadata.PackageNotFoundError:
         pass
     out = stdout()
@@ -83,11 +103,20 @@ def new_plugin(
     for rel in files:
         out.print(f"  {rel}", highlight=False)
     if names.spec.weights:
-        out.print(f"placeholder weights: src/{names.module}/weights/{names.weights_file} is a seeded random "
-                  "initialisation of the network; replace it with yours and update the pin in plugin.py (README: "
-                  "Making it yours)", highlight=False)
+        out.print(
+            f"placeholder weights: src/{names.module}/weights/{names.weights_file} is a seeded random "
+            "initialisation of the network; replace it with yours and update the pin in plugin.py (README: "
+            "Making it yours)",
+            highlight=False,
+        )
     out.print("next:", highlight=False)
-    for step in (f"cd {shlex.quote(str(target))}", 'pip install -e ".[test]"', "python -m pytest",
-                 f"zsbench plugins --check --strict {names.dist}", names.try_it(), names.baseline(),
-                 f"zsbench check --baseline zsbench/baseline.json --encoder {names.name}"):
+    for step in (
+        f"cd {shlex.quote(str(target))}",
+        'pip install -e ".[test]"',
+        "python -m pytest",
+        f"zsbench plugins --check --strict {names.dist}",
+        names.try_it(),
+        names.baseline(),
+        f"zsbench check --baseline zsbench/baseline.json --encoder {names.name}",
+    ):
         out.print(f"  {step}", highlight=False)

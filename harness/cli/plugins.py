@@ -20,22 +20,38 @@ from zsbench.report.console import styled
 Kind = StrEnum("Kind", {kind: kind for kind in (*KINDS, "protocols")})  # type: ignore[misc]
 
 
-def plugins(strict: Annotated[bool, typer.Option(
-        "--strict", help="Exit 1 when any plugin failed to load (import error, failing hook), two plugins "
-        "register one name, a plugin registers a built-in's name, or a distribution named in "
-        "ZSBENCH_LOAD_PLUGINS is not installed; with --check, when a check failed or was skipped (weights, "
-        "data or an optional dependency not here); for CI.")] = False,
-            check: Annotated[bool, typer.Option(
-        "--check", help="Run the conformance kit (zsbench.testing) on the plugins of DIST (default: every "
-        "loaded distribution): one row per check, exit 1 when one fails.")] = False,
-            distribution: Annotated[str | None, typer.Argument(
-        metavar="DIST", help="With --check: the distribution whose plugins to check.", show_default=False)] = None
-            ) -> None:
+def plugins(
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 when any plugin failed to load (import error, failing hook), two plugins "
+            "register one name, a plugin registers a built-in's name, or a distribution named in "
+            "ZSBENCH_LOAD_PLUGINS is not installed; with --check, when a check failed or was skipped (weights, "
+            "data or an optional dependency not here); for CI.",
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Run the conformance kit (zsbench.testing) on the plugins of DIST (default: every "
+            "loaded distribution): one row per check, exit 1 when one fails.",
+        ),
+    ] = False,
+    distribution: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="DIST", help="With --check: the distribution whose plugins to check.", show_default=False
+        ),
+    ] = None,
+) -> None:
     """Show every plugin: distribution, version, hooks, why any failed to load, and what it should fix."""
     if check:
         if distribution is not None and not distribution.strip():  # '' would otherwise check everything
-            raise typer.BadParameter("empty; name a distribution, or leave DIST out to check every one",
-                                     param_hint="DIST")
+            raise typer.BadParameter(
+                "empty; name a distribution, or leave DIST out to check every one", param_hint="DIST"
+            )
         from zsbench.cli.conformance import run_checks  # imports the kit only when asked for
 
         raise typer.Exit(run_checks(distribution, strict=strict))
@@ -61,13 +77,27 @@ def plugins(strict: Annotated[bool, typer.Option(
                 err.print(styled("note:", "yellow", f"plugin {info.key}: {warning}"), highlight=False)
             hooks = catalog.hook_seconds.get(info.key, 0.0)
             if info.import_seconds + hooks > SLOW_IMPORT_SECONDS:  # both are paid by every command
-                err.print(styled("note:", "yellow", f"plugin {info.key} took {info.import_seconds:.1f} s to import "
-                                 f"and {hooks:.1f} s in its register hooks, paid by every zsbench command; move "
-                                 "heavy imports and work (torch, models, downloads, file scans) into the "
-                                 "factories, which run only when a component is used"), highlight=False)
+                err.print(
+                    styled(
+                        "note:",
+                        "yellow",
+                        f"plugin {info.key} took {info.import_seconds:.1f} s to import "
+                        f"and {hooks:.1f} s in its register hooks, paid by every zsbench command; move "
+                        "heavy imports and work (torch, models, downloads, file scans) into the "
+                        "factories, which run only when a component is used",
+                    ),
+                    highlight=False,
+                )
         for name in found.unmatched:
-            err.print(styled("note:", "yellow", f"{name} is named in {ENV_LOAD_PLUGINS} but no installed "
-                             "distribution of that name has a `zsbench` entry point"), highlight=False)
+            err.print(
+                styled(
+                    "note:",
+                    "yellow",
+                    f"{name} is named in {ENV_LOAD_PLUGINS} but no installed "
+                    "distribution of that name has a `zsbench` entry point",
+                ),
+                highlight=False,
+            )
     # --strict: anything that leaves a component unavailable fails (load errors, clashes, missing plugins)
     if strict and (failed or catalog.conflicts or catalog.refused or found.unmatched):
         raise typer.Exit(1)
@@ -81,8 +111,7 @@ def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
         err.print(styled("refused:", "red", message), highlight=False)
     if include_hook_errors:
         for key, problem in catalog.hook_errors.items():
-            err.print(styled("note:", "yellow", f"plugin {key}: {problem} (see `zsbench plugins`)"),
-                      highlight=False)
+            err.print(styled("note:", "yellow", f"plugin {key}: {problem} (see `zsbench plugins`)"), highlight=False)
 
 
 def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")]) -> None:

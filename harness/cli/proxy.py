@@ -1,6 +1,4 @@
-"""``zsbench proxy``: how well the label-free silhouette tracks AMI, and choosing a clusterer without labels.
-
-"""
+"""``zsbench proxy``: how well the label-free silhouette tracks AMI, and choosing a clusterer without labels."""
 
 from __future__ import annotations
 
@@ -24,40 +22,69 @@ class ProxyFormat(StrEnum):
 
 
 def proxy(
-    registry: Annotated[list[Path] | None, typer.Option(
-        "--registry", "-r", help="Registry record file or folder (repeatable). With it, the local store is "
-        "included only when --store is given.")] = None,
-    store: Annotated[Path | None, typer.Option(
-        help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
-    encoder: Annotated[list[str] | None, typer.Option(
-        help="Only this encoder, repeatable; with --choose, the one encoder to embed with.")] = None,
-    dataset: Annotated[list[str] | None, typer.Option(
-        help="Only this dataset, repeatable; with --choose, the one dataset to cluster.")] = None,
+    registry: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--registry",
+            "-r",
+            help="Registry record file or folder (repeatable). With it, the local store is "
+            "included only when --store is given.",
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")
+    ] = None,
+    encoder: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this encoder, repeatable; with --choose, the one encoder to embed with."),
+    ] = None,
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Only this dataset, repeatable; with --choose, the one dataset to cluster.")
+    ] = None,
     png: Annotated[Path | None, typer.Option(help="Also save the scatter plot to this PNG file.")] = None,
     format: Annotated[ProxyFormat, typer.Option("--format", "-f", help="Output format.")] = ProxyFormat.table,
     protocol: Annotated[str, typer.Option(help="Protocol version.")] = "1",
-    choose: Annotated[bool, typer.Option(
-        "--choose", help="Choose a clusterer for --encoder on --dataset by silhouette alone (no labels).")] = False,
+    choose: Annotated[
+        bool,
+        typer.Option("--choose", help="Choose a clusterer for --encoder on --dataset by silhouette alone (no labels)."),
+    ] = False,
     k_min: Annotated[int | None, typer.Option(min=2, help="With --choose: smallest k tried (default 2).")] = None,
     k_max: Annotated[int | None, typer.Option(min=2, help="With --choose: largest k tried (default 30).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        help="With --choose: seed of UMAP and the clusterers (default 0).")] = None,
-    max_samples: Annotated[int | None, typer.Option(
-        min=2, help="With --choose: cluster a seeded, stratified subsample of this many images.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(
-        help="With --choose: where datasets live (default: $ZSBENCH_DATA_DIR or the user data dir).")] = None,
-    download: Annotated[bool, typer.Option(
-        help="With --choose: download the dataset when its source allows it.")] = False,
-    cache: Annotated[Path | None, typer.Option(
-        help="With --choose: artifact cache folder (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="With --choose: worker processes for the clusterings (default: one per core).")] = None,
-    versus: Annotated[str, typer.Option(
-        help="silhouette (the label-free proxy) or knn: Spearman ρ of AMI with kNN top-1 accuracy per clusterer "
-             "and k, pooled and by backbone (from `zsbench run --knn`).")] = "silhouette",
-    top: Annotated[int | None, typer.Option(
-        min=0, help="With --choose: show this many candidates in the table (default 20; 0: all; json has all).")]
-    = None,
+    seed: Annotated[
+        int | None, typer.Option(help="With --choose: seed of UMAP and the clusterers (default 0).")
+    ] = None,
+    max_samples: Annotated[
+        int | None,
+        typer.Option(min=2, help="With --choose: cluster a seeded, stratified subsample of this many images."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="With --choose: where datasets live (default: $ZSBENCH_DATA_DIR or the user data dir)."),
+    ] = None,
+    download: Annotated[
+        bool, typer.Option(help="With --choose: download the dataset when its source allows it.")
+    ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="With --choose: artifact cache folder (default: $ZSBENCH_CACHE or the user cache dir)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --choose: worker processes for the clusterings (default: one per core)."),
+    ] = None,
+    versus: Annotated[
+        str,
+        typer.Option(
+            help="silhouette (the label-free proxy) or knn: Spearman ρ of AMI with kNN top-1 accuracy per clusterer "
+            "and k, pooled and by backbone (from `zsbench run --knn`)."
+        ),
+    ] = "silhouette",
+    top: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="With --choose: show this many candidates in the table (default 20; 0: all; json has all)."
+        ),
+    ] = None,
 ) -> None:
     """Correlation of the label-free proxy (silhouette in UMAP space) with AMI, per clusterer and pooled;
     or, with --choose, the clusterer and k an unlabelled dataset's silhouette picks."""
@@ -68,33 +95,77 @@ def proxy(
         check_paths(png, None, figure_flag="--png")  # before any work
         if choose:
             if registry or store:
-                raise ZsbenchError("--registry and --store do not apply with --choose, which clusters the "
-                                   "dataset itself; drop them")
+                raise ZsbenchError(
+                    "--registry and --store do not apply with --choose, which clusters the dataset itself; drop them"
+                )
             if len(encoder or []) != 1 or len(dataset or []) != 1:
-                raise ZsbenchError("--choose needs exactly one --encoder and one --dataset, e.g. "
-                                   "zsbench proxy --choose --encoder raw-pixels --dataset digits")
+                raise ZsbenchError(
+                    "--choose needs exactly one --encoder and one --dataset, e.g. "
+                    "zsbench proxy --choose --encoder raw-pixels --dataset digits"
+                )
             assert encoder is not None and dataset is not None  # one of each, just checked
-            _choose(encoder[0], dataset[0], k_min=2 if k_min is None else k_min, k_max=30 if k_max is None else k_max,
-                    seed=seed or 0, max_samples=max_samples, data_dir=data_dir, download=download, cache=cache,
-                    workers=workers, top=20 if top is None else top, png=png, fmt=format, protocol=protocol)
+            _choose(
+                encoder[0],
+                dataset[0],
+                k_min=2 if k_min is None else k_min,
+                k_max=30 if k_max is None else k_max,
+                seed=seed or 0,
+                max_samples=max_samples,
+                data_dir=data_dir,
+                download=download,
+                cache=cache,
+                workers=workers,
+                top=20 if top is None else top,
+                png=png,
+                fmt=format,
+                protocol=protocol,
+            )
             return
-        given = [name for name, value in (("--k-min", k_min), ("--k-max", k_max), ("--seed", seed),
-                                          ("--max-samples", max_samples), ("--data-dir", data_dir),
-                                          ("--download", download or None), ("--cache", cache),
-                                          ("--workers", workers), ("--top", top)) if value is not None]
+        given = [
+            name
+            for name, value in (
+                ("--k-min", k_min),
+                ("--k-max", k_max),
+                ("--seed", seed),
+                ("--max-samples", max_samples),
+                ("--data-dir", data_dir),
+                ("--download", download or None),
+                ("--cache", cache),
+                ("--workers", workers),
+                ("--top", top),
+            )
+            if value is not None
+        ]
         if given:
-            raise ZsbenchError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} only with --choose; "
-                               "add --choose or drop them")
+            raise ZsbenchError(
+                f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} only with --choose; "
+                "add --choose or drop them"
+            )
         if versus not in ("silhouette", "knn"):
             raise ZsbenchError(f"--versus {versus}: pass silhouette or knn")
         from zsbench.cli.findings import knn_report, silhouette_report
 
         loaded = sources(registry or [], store)
         if versus == "knn":
-            return knn_report(loaded, protocol=protocol, encoders=encoder or [], datasets=dataset or [], k=20,
-                              fmt=format.value, output=None, figure=png)
-        silhouette_report(loaded, protocol=protocol, encoders=encoder or [], datasets=dataset or [],
-                          fmt=format.value, output=None, figure=png)
+            return knn_report(
+                loaded,
+                protocol=protocol,
+                encoders=encoder or [],
+                datasets=dataset or [],
+                k=20,
+                fmt=format.value,
+                output=None,
+                figure=png,
+            )
+        silhouette_report(
+            loaded,
+            protocol=protocol,
+            encoders=encoder or [],
+            datasets=dataset or [],
+            fmt=format.value,
+            output=None,
+            figure=png,
+        )
 
 
 def _num(value: float | None, spec: str = ".3f") -> str:
@@ -103,23 +174,49 @@ def _num(value: float | None, spec: str = ".3f") -> str:
 
 # -- choosing a clusterer ---------------------------------------------------------------------------
 
-def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, max_samples: int | None,
-            data_dir: Path | None, download: bool, cache: Path | None, workers: int | None, top: int,
-            png: Path | None, fmt: ProxyFormat, protocol: str) -> None:
+
+def _choose(
+    encoder: str,
+    dataset: str,
+    *,
+    k_min: int,
+    k_max: int,
+    seed: int,
+    max_samples: int | None,
+    data_dir: Path | None,
+    download: bool,
+    cache: Path | None,
+    workers: int | None,
+    top: int,
+    png: Path | None,
+    fmt: ProxyFormat,
+    protocol: str,
+) -> None:
     from zsbench.analysis.choice import choose
     from zsbench.report.console import styled
     from zsbench.report.progress import RichProgress
 
     options = {**({"data_dir": str(data_dir)} if data_dir else {}), **({"download": True} if download else {})}
     with RichProgress() as progress:
-        choice = choose(encoder, dataset, k_min=k_min, k_max=k_max, seed=seed, max_samples=max_samples,
-                           dataset_options=options, cache=cache,
-                           executor_options={"workers": workers} if workers else None, progress=progress,
-                           protocol=protocol)
+        choice = choose(
+            encoder,
+            dataset,
+            k_min=k_min,
+            k_max=k_max,
+            seed=seed,
+            max_samples=max_samples,
+            dataset_options=options,
+            cache=cache,
+            executor_options={"workers": workers} if workers else None,
+            progress=progress,
+            protocol=protocol,
+        )
     chosen, best = choice.chosen, choice.best
     if chosen is None:
-        raise ZsbenchError(f"{encoder} on {dataset}: no candidate has a silhouette (each found one cluster or "
-                           "failed); try another --k-min/--k-max or more images")
+        raise ZsbenchError(
+            f"{encoder} on {dataset}: no candidate has a silhouette (each found one cluster or "
+            "failed); try another --k-min/--k-max or more images"
+        )
     for c in choice.candidates:
         if c.error:
             err.print(styled("failed", "red", f"{c.clusterer} {c.settings}: {c.error}"), highlight=False)
@@ -129,25 +226,39 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
         plot_choice(choice, png)
     lines = [f"choice: {chosen.describe()}"]
     if choice.checked:
-        over = (f" (AMI over the {choice.n_labelled} labelled of {choice.n_samples} images)"
-                if choice.n_labelled < choice.n_samples else "")
+        over = (
+            f" (AMI over the {choice.n_labelled} labelled of {choice.n_samples} images)"
+            if choice.n_labelled < choice.n_samples
+            else ""
+        )
         # checked: the labels scored every candidate that clustered, so the choice and the best have an AMI
         assert best is not None and best.ami is not None and chosen.ami is not None
-        lines.append(f"check with the labels (not used to choose): the proxy's choice scores AMI ×100 "
-                     f"{100 * chosen.ami:.1f}, the best candidate ({best.clusterer}, {best.settings}) "
-                     f"{100 * best.ami:.1f}{over}")
+        lines.append(
+            f"check with the labels (not used to choose): the proxy's choice scores AMI ×100 "
+            f"{100 * chosen.ami:.1f}, the best candidate ({best.clusterer}, {best.settings}) "
+            f"{100 * best.ami:.1f}{over}"
+        )
     elif choice.n_labelled:
         lines.append(f"no AMI check: the labels have {choice.n_classes} class")
     else:
         lines.append("no labels: no AMI check")
-    title = (f"candidates for {choice.encoder} on {choice.dataset}, best silhouette in the {choice.space} space "
-             f"first (seed {choice.seed}, {choice.n_samples} images; labels not used)")
+    title = (
+        f"candidates for {choice.encoder} on {choice.dataset}, best silhouette in the {choice.space} space "
+        f"first (seed {choice.seed}, {choice.n_samples} images; labels not used)"
+    )
     head = ["#", "clusterer", "settings", "clusters", "silhouette"] + (["AMI ×100 (check)"] if choice.checked else [])
     shown = choice.candidates[:top] if top else choice.candidates
-    rows = [[str(i + 1) if c.silhouette is not None else "-", c.clusterer, c.settings, _clusters(c),
-             "failed" if c.error else _num(c.silhouette, ".4f")]
-            + ([_num(None if c.ami is None else 100 * c.ami, ".1f")] if choice.checked else [])
-            for i, c in enumerate(shown)]
+    rows = [
+        [
+            str(i + 1) if c.silhouette is not None else "-",
+            c.clusterer,
+            c.settings,
+            _clusters(c),
+            "failed" if c.error else _num(c.silhouette, ".4f"),
+        ]
+        + ([_num(None if c.ami is None else 100 * c.ami, ".1f")] if choice.checked else [])
+        for i, c in enumerate(shown)
+    ]
     more = len(choice.candidates) - len(shown)
     caption = f"{len(shown)} of {len(choice.candidates)} candidates shown; --top 0 for all" if more else None
     if fmt is ProxyFormat.json:
@@ -156,8 +267,11 @@ def _choose(encoder: str, dataset: str, *, k_min: int, k_max: int, seed: int, ma
         doc["choice"] = {**asdict(chosen), "settings": chosen.settings}
         if choice.checked:
             assert best is not None  # checked: some candidate has an AMI
-            doc["check"] = {"chosen_ami": chosen.ami, "best_ami": best.ami,
-                            "best": {**asdict(best), "settings": best.settings}}
+            doc["check"] = {
+                "chosen_ami": chosen.ami,
+                "best_ami": best.ami,
+                "best": {**asdict(best), "settings": best.settings},
+            }
         else:
             doc["check"] = None
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

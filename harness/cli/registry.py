@@ -14,27 +14,44 @@ from zsbench.cli.common import err, stdout, user_errors
 
 def submit(
     encoder: Annotated[str, typer.Option(help="The encoder whose results to submit.")],
-    dataset: Annotated[list[str] | None, typer.Option(
-        help="Only these datasets, repeatable (default: every dataset the encoder ran on).")] = None,
-    registry: Annotated[Path, typer.Option(
-        help="Registry folder; the record goes to REGISTRY/standard-<protocol>/<encoder>.json.")] = Path("registry"),
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these datasets, repeatable (default: every dataset the encoder ran on)."),
+    ] = None,
+    registry: Annotated[
+        Path, typer.Option(help="Registry folder; the record goes to REGISTRY/standard-<protocol>/<encoder>.json.")
+    ] = Path("registry"),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the record here instead.")] = None,
     protocol: Annotated[str, typer.Option(help="Protocol version.")] = "1",
-    labels: Annotated[bool, typer.Option(
-        help="Pack the true and predicted labels beside the record, so `zsbench verify` can re-score it.")]
-    = True,
-    store: Annotated[Path | None, typer.Option(
-        help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
-    cache: Annotated[Path | None, typer.Option(
-        help="Artifact cache holding the labels (default: $ZSBENCH_CACHE or the user cache dir).")] = None,
-    identity: Annotated[str | None, typer.Option(
-        help="The encoder identity to submit (a prefix of its sha256), when the store holds several.")] = None,
-    sample_set: Annotated[list[str] | None, typer.Option(
-        help="A dataset's sample set (a prefix of its fingerprint), when the store holds several; repeatable.")]
-    = None,
-    partial: Annotated[bool, typer.Option(
-        "--partial", help="Write what there is when the results are not complete (missing clusterers, seeds or "
-        "the full partition); the record is marked partial and never ranked.")] = False,
+    labels: Annotated[
+        bool,
+        typer.Option(help="Pack the true and predicted labels beside the record, so `zsbench verify` can re-score it."),
+    ] = True,
+    store: Annotated[
+        Path | None, typer.Option(help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Artifact cache holding the labels (default: $ZSBENCH_CACHE or the user cache dir)."),
+    ] = None,
+    identity: Annotated[
+        str | None,
+        typer.Option(help="The encoder identity to submit (a prefix of its sha256), when the store holds several."),
+    ] = None,
+    sample_set: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A dataset's sample set (a prefix of its fingerprint), when the store holds several; repeatable."
+        ),
+    ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Write what there is when the results are not complete (missing clusterers, seeds or "
+            "the full partition); the record is marked partial and never ranked.",
+        ),
+    ] = False,
 ) -> None:
     """Write a registry record of one encoder identity's standard-track results from the local store.
 
@@ -46,21 +63,31 @@ def submit(
 
     with user_errors():
         with ResultStore(store, readonly=True) as db:
-            submission = reg.make_record(db.results(), encoder, protocol=protocol, datasets=dataset,
-                                         cache=ArtifactCache(cache) if labels else None, with_labels=labels,
-                                         identity=identity, sample_sets=sample_set or (), partial=partial)
+            submission = reg.make_record(
+                db.results(),
+                encoder,
+                protocol=protocol,
+                datasets=dataset,
+                cache=ArtifactCache(cache) if labels else None,
+                with_labels=labels,
+                identity=identity,
+                sample_sets=sample_set or (),
+                partial=partial,
+            )
         record = submission.record  # its encoder name is the NFC of --encoder
         path = output or reg.record_path(registry, record["protocol_version"], record["encoder"]["name"])
         # into the registry, it must also stand beside the records there (one identity, names told apart)
         path = reg.write(submission, path, registry=None if output else path.parent)
         ok = sum(1 for r in record["results"] if r["status"] == "ok")
-        err.print(f"wrote {path}: {ok} result(s) ({len(record['results']) - ok} failed) on "
-                  f"{len(record['datasets'])} dataset(s) x {len(record['clusterers'])} clusterer(s) x "
-                  f"{len(record['seeds'])} seed(s)" + (f", labels in {record['labels']['file']}"
-                                                       if record["labels"] else ", without labels")
-                  + f"; identity {record['encoder']['identity_sha256'][:12]}"
-                  + (" (PARTIAL: " + "; ".join(record["missing"]) + ")" if record["partial"] else ""),
-                  highlight=False)
+        err.print(
+            f"wrote {path}: {ok} result(s) ({len(record['results']) - ok} failed) on "
+            f"{len(record['datasets'])} dataset(s) x {len(record['clusterers'])} clusterer(s) x "
+            f"{len(record['seeds'])} seed(s)"
+            + (f", labels in {record['labels']['file']}" if record["labels"] else ", without labels")
+            + f"; identity {record['encoder']['identity_sha256'][:12]}"
+            + (" (PARTIAL: " + "; ".join(record["missing"]) + ")" if record["partial"] else ""),
+            highlight=False,
+        )
         for reason in submission.left_out:
             err.print(f"left out: {reason}", highlight=False)
 
@@ -92,8 +119,9 @@ def validate(
     for note in across.notes:
         err.print(f"note: {note}", highlight=False)
     bad += len(across.refused)
-    err.print(f"{len(files)} record(s) checked; {bad} with problems" if problems
-              else f"{len(files)} record(s) valid", highlight=False)
+    err.print(
+        f"{len(files)} record(s) checked; {bad} with problems" if problems else f"{len(files)} record(s) valid",
+        highlight=False,
+    )
     if problems:
         raise typer.Exit(1)
-

@@ -28,8 +28,10 @@ WORKFLOW = ".github/workflows/zsbench.yml"
 EXAMPLE_ENCODER = "my-model"  # the encoder examples/github-actions/zsbench-check.yml is rendered for
 PLACEHOLDER_SEED = 0
 PLACEHOLDER_PIN = "0" * 64  # a well-formed pin, for rendering plugin.py before its weights exist
-NEEDS_TORCH = ('pip install "zsbench[torch]" (torch and safetensors), or pick --kind numpy-encoder, which needs '
-               "numpy and Pillow only")
+NEEDS_TORCH = (
+    'pip install "zsbench[torch]" (torch and safetensors), or pick --kind numpy-encoder, which needs '
+    "numpy and Pillow only"
+)
 
 
 class Kind(StrEnum):
@@ -58,21 +60,40 @@ class KindSpec:
 HISTOGRAMS = ("numpy>=1.24", "pillow>=9")
 KINDS: dict[Kind, KindSpec] = {
     Kind.torch_encoder: KindSpec(
-        "a torch encoder, its weights in the package", ("torch_encoder.py.tmpl",),
-        ("test_conformance.py.tmpl", "test_torch_encoder.py.tmpl"), "readme_torch.md.tmpl", "1.2",
-        ("torch>=2.2", "torchvision>=0.17", "safetensors>=0.4"), weights=True),
+        "a torch encoder, its weights in the package",
+        ("torch_encoder.py.tmpl",),
+        ("test_conformance.py.tmpl", "test_torch_encoder.py.tmpl"),
+        "readme_torch.md.tmpl",
+        "1.2",
+        ("torch>=2.2", "torchvision>=0.17", "safetensors>=0.4"),
+        weights=True,
+    ),
     Kind.numpy_encoder: KindSpec(
-        "an encoder (colour histograms)", ("numpy_encoder.py.tmpl",),
-        ("test_conformance.py.tmpl", "test_numpy_encoder.py.tmpl"), "readme_numpy.md.tmpl", "1.0", HISTOGRAMS),
+        "an encoder (colour histograms)",
+        ("numpy_encoder.py.tmpl",),
+        ("test_conformance.py.tmpl", "test_numpy_encoder.py.tmpl"),
+        "readme_numpy.md.tmpl",
+        "1.0",
+        HISTOGRAMS,
+    ),
     Kind.dataset: KindSpec(
-        "an encoder and a dataset (synthetic shapes)", ("numpy_encoder.py.tmpl", "dataset.py.tmpl"),
-        ("test_conformance.py.tmpl", "test_numpy_encoder.py.tmpl", "test_dataset.py.tmpl"), "readme_numpy.md.tmpl",
-        "1.0", HISTOGRAMS, extra=("shapes", "datasets", "--dataset")),
+        "an encoder and a dataset (synthetic shapes)",
+        ("numpy_encoder.py.tmpl", "dataset.py.tmpl"),
+        ("test_conformance.py.tmpl", "test_numpy_encoder.py.tmpl", "test_dataset.py.tmpl"),
+        "readme_numpy.md.tmpl",
+        "1.0",
+        HISTOGRAMS,
+        extra=("shapes", "datasets", "--dataset"),
+    ),
     Kind.clusterer: KindSpec(
         "an encoder and a clusterer (a Gaussian mixture)",
         ("numpy_encoder.py.tmpl", "clusterer.py.tmpl"),
-        ("test_conformance.py.tmpl", "test_numpy_encoder.py.tmpl", "test_clusterer.py.tmpl"), "readme_numpy.md.tmpl",
-        "1.0", (*HISTOGRAMS, "scikit-learn>=1.3"), extra=("gmm", "clusterers", "--clusterer")),
+        ("test_conformance.py.tmpl", "test_numpy_encoder.py.tmpl", "test_clusterer.py.tmpl"),
+        "readme_numpy.md.tmpl",
+        "1.0",
+        (*HISTOGRAMS, "scikit-learn>=1.3"),
+        extra=("gmm", "clusterers", "--clusterer"),
+    ),
 }
 
 
@@ -128,30 +149,50 @@ def plugin_names(name: str, kind: Kind = Kind.torch_encoder) -> PluginNames:
     """Check NAME and derive the package's names from it; a bad one is one line naming the rule."""
     if name in ("zsbench",) or name.startswith(("zsbench-", "zsbench_")):
         rest = name.partition("zsbench")[2].lstrip("-_") or "my-encoder"
-        raise InvalidInputError(f"plugin name {name!r}: leave out the zsbench- prefix, which the package name "
-                                f"gets anyway (zsbench new-plugin {rest})")
+        raise InvalidInputError(
+            f"plugin name {name!r}: leave out the zsbench- prefix, which the package name "
+            f"gets anyway (zsbench new-plugin {rest})"
+        )
     if len(name) > MAX_NAME or not NAME_RULE.fullmatch(name):
         shown = name if len(name) <= MAX_NAME else name[:MAX_NAME] + "..."
-        raise InvalidInputError(f"plugin name {shown!r} is not allowed: use {ALLOWED} "
-                                f"(at most {MAX_NAME} characters), e.g. my-encoder")
+        raise InvalidInputError(
+            f"plugin name {shown!r} is not allowed: use {ALLOWED} (at most {MAX_NAME} characters), e.g. my-encoder"
+        )
     return PluginNames(name, kind)
 
 
 def values(names: PluginNames, weights_sha256: str = PLACEHOLDER_PIN) -> dict[str, str]:
     """Each placeholder's text for this package."""
     spec = names.spec
-    package_data = "" if not spec.weights else (
-        "\n[tool.setuptools.package-data]\n"
-        f"# The weights ship inside the wheel: without this line an installed {names.name} has no weights, and\n"
-        "# `zsbench plugins --check` fails naming the file.\n"
-        f'"{names.module}.weights" = ["*.safetensors"]\n')
+    package_data = (
+        ""
+        if not spec.weights
+        else (
+            "\n[tool.setuptools.package-data]\n"
+            f"# The weights ship inside the wheel: without this line an installed {names.name} has no weights, and\n"
+            "# `zsbench plugins --check` fails naming the file.\n"
+            f'"{names.module}.weights" = ["*.safetensors"]\n'
+        )
+    )
     registers = f"the encoder `{names.name}`" + (
-        f" and the {spec.extra[1][:-1]} `{names.component}`" if spec.extra else "")
-    return {"name": names.name, "module": names.module, "entry": names.entry, "kind": names.kind.value,
-            "summary": spec.summary, "api": spec.api, "registers": registers, "try_it": names.try_it(),
-            "suite": BASELINE_SUITE, "component": names.component or "", "weights_file": names.weights_file,
-            "weights_sha256": weights_sha256, "package_data": package_data,
-            "dependencies": "".join(f'\n    "{dep}",' for dep in spec.dependencies)}
+        f" and the {spec.extra[1][:-1]} `{names.component}`" if spec.extra else ""
+    )
+    return {
+        "name": names.name,
+        "module": names.module,
+        "entry": names.entry,
+        "kind": names.kind.value,
+        "summary": spec.summary,
+        "api": spec.api,
+        "registers": registers,
+        "try_it": names.try_it(),
+        "suite": BASELINE_SUITE,
+        "component": names.component or "",
+        "weights_file": names.weights_file,
+        "weights_sha256": weights_sha256,
+        "package_data": package_data,
+        "dependencies": "".join(f'\n    "{dep}",' for dep in spec.dependencies),
+    }
 
 
 def render(template: str, names: PluginNames, weights_sha256: str = PLACEHOLDER_PIN) -> str:
@@ -191,8 +232,10 @@ def placeholder_weights(names: PluginNames) -> bytes:
         import torch
         from safetensors.torch import save
     except ImportError as exc:
-        raise ZsbenchError(f"--kind {names.kind.value} writes placeholder weights with torch and safetensors, and "
-                           f"{exc.name or 'one of them'} is not installed: {NEEDS_TORCH}") from None
+        raise ZsbenchError(
+            f"--kind {names.kind.value} writes placeholder weights with torch and safetensors, and "
+            f"{exc.name or 'one of them'} is not installed: {NEEDS_TORCH}"
+        ) from None
     source = "".join(render(t, names) for t in names.spec.plugin)
     plugin = types.ModuleType(f"{names.module}.plugin")
     exec(compile(source, f"<zsbench new-plugin: {names.module}/plugin.py>", "exec"), plugin.__dict__)
@@ -200,9 +243,13 @@ def placeholder_weights(names: PluginNames) -> bytes:
         torch.manual_seed(PLACEHOLDER_SEED)
         net = plugin.build_network()
     state = {key: tensor.detach().contiguous() for key, tensor in net.state_dict().items()}
-    return save(state, metadata={
-        "zsbench": f"placeholder weights of {names.dist}: a seeded random initialisation of this network "
-                   f"(torch.manual_seed({PLACEHOLDER_SEED}), build_network()); replace with yours"})
+    return save(
+        state,
+        metadata={
+            "zsbench": f"placeholder weights of {names.dist}: a seeded random initialisation of this network "
+            f"(torch.manual_seed({PLACEHOLDER_SEED}), build_network()); replace with yours"
+        },
+    )
 
 
 def check_target(target: Path) -> None:
@@ -213,8 +260,10 @@ def check_target(target: Path) -> None:
     except OSError as exc:
         raise ZsbenchError(f"cannot read {target}: {exc.strerror or exc}; pass another --dir") from None
     if target.exists() or target.is_symlink():
-        raise ZsbenchError(f"{target} already exists and is not an empty folder; nothing was written. Pass "
-                           "another --dir, or pick another name")
+        raise ZsbenchError(
+            f"{target} already exists and is not an empty folder; nothing was written. Pass "
+            "another --dir, or pick another name"
+        )
 
 
 def write_package(name: str, parent: Path, kind: Kind = Kind.torch_encoder) -> tuple[Path, list[str]]:

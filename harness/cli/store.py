@@ -18,9 +18,12 @@ store_app = typer.Typer(help="Check the results store (rows that cannot be read 
 
 
 @store_app.command("check")
-def check(store: Annotated[Path | None, typer.Option(
-        "--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir.")] = None,
-          ) -> None:
+def check(
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Results store (SQLite file). Default: $ZSBENCH_STORE or the user data dir."),
+    ] = None,
+) -> None:
     """List the rows that cannot be read (bad JSON, wrong types, nulls, damaged pages); exit 1 when there are any."""
     from zsbench.storage.store import ResultStore, default_path
 
@@ -34,10 +37,12 @@ def check(store: Annotated[Path | None, typer.Option(
     if bad:
         rows = len({b.id for b in bad})
         ids = sorted({b.id for b in bad})
-        drop = (f"; to drop them: sqlite3 {path} 'DELETE FROM results WHERE id IN ({', '.join(map(str, ids))})'"
-                if len(ids) <= 100 else "")
-        err.print(f"{path}: {n} rows, {rows} unreadable (run, leaderboard and submit skip them){drop}",
-                  highlight=False)
+        drop = (
+            f"; to drop them: sqlite3 {path} 'DELETE FROM results WHERE id IN ({', '.join(map(str, ids))})'"
+            if len(ids) <= 100
+            else ""
+        )
+        err.print(f"{path}: {n} rows, {rows} unreadable (run, leaderboard and submit skip them){drop}", highlight=False)
         raise typer.Exit(1)
     err.print(f"{path}: {n} rows, all readable", highlight=False)
 

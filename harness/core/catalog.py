@@ -46,7 +46,7 @@ class Entry:
 
     def member(self, name: str) -> Entry:
         """The concrete entry for ``name`` in this family; its factory gets the rest of the name."""
-        rest = name[len(self.name):]
+        rest = name[len(self.name) :]
         factory = functools.partial(self.factory, rest)
         return dataclasses.replace(self, name=name, factory=factory)
 
@@ -64,7 +64,8 @@ class Entry:
             raise ZsbenchError(
                 f"{self.kind[:-1]} {self.name!r} does not accept option(s) "
                 f"{', '.join(shown(k, 40) for k in unknown[:5])}{', ...' if len(unknown) > 5 else ''}"
-                f"; it accepts: {', '.join(accepted) or 'none'}")
+                f"; it accepts: {', '.join(accepted) or 'none'}"
+            )
 
     def create(self, **options: Any) -> Any:
         self.check_options(options)
@@ -82,8 +83,7 @@ class Entry:
 
     @property
     def provenance(self) -> dict[str, str]:
-        return {"name": self.name, "plugin": self.plugin,
-                "distribution": self.distribution, "version": self.version}
+        return {"name": self.name, "plugin": self.plugin, "distribution": self.distribution, "version": self.version}
 
 
 # What built each live object, so a failure inside one (an encoder's embed) can name its plugin.
@@ -135,10 +135,8 @@ class Catalog:
         if name in entries and not entries[name].is_family:
             return entries[name]
         if name in entries:
-            raise ZsbenchError(f"{name} is a family of {kind}: name one member, "
-                               f"{entries[name].description}")
-        families = [e for e in entries.values() if e.is_family and name.startswith(e.name)
-                    and len(name) > len(e.name)]
+            raise ZsbenchError(f"{name} is a family of {kind}: name one member, {entries[name].description}")
+        families = [e for e in entries.values() if e.is_family and name.startswith(e.name) and len(name) > len(e.name)]
         if families:
             # a member's name is free text (timm/<model>): it names a board's row, so it must be visible text
             hidden = hidden_char(name)
@@ -149,8 +147,10 @@ class Catalog:
 
     def conflict_message(self, kind: str, name: str) -> str:
         owners = " and ".join(sorted(self.conflicts[(kind, name)]))
-        return (f"{kind[:-1]} {name!r} is registered by both {owners}; uninstall one, or narrow "
-                "loading with ZSBENCH_LOAD_PLUGINS")
+        return (
+            f"{kind[:-1]} {name!r} is registered by both {owners}; uninstall one, or narrow "
+            "loading with ZSBENCH_LOAD_PLUGINS"
+        )
 
     def refusal_messages(self) -> list[str]:
         """One line per plugin left out of a built-in's name."""
@@ -161,10 +161,14 @@ class Catalog:
             messages += [f"plugin {key} registers {kind[:-1]} {name!r}, {why}; rename it" for key in sorted(keys)]
         return messages
 
-    def with_options(self, kind: str, text: str, given: Mapping[str, Any] | None = None,
-                     given_as: str = "options",
-                     precheck: Callable[[Mapping[str, Any], str | None], None] | None = None
-                     ) -> tuple[Entry, dict[str, Any]]:
+    def with_options(
+        self,
+        kind: str,
+        text: str,
+        given: Mapping[str, Any] | None = None,
+        given_as: str = "options",
+        precheck: Callable[[Mapping[str, Any], str | None], None] | None = None,
+    ) -> tuple[Entry, dict[str, Any]]:
         """``"raw-pixels:size=16"`` -> its entry and options, merged with ``given`` (e.g. ``--weights``);
         an option set both ways, or one the factory does not take, is an error before any work.
         Without ``=`` after the ``:`` the whole text is a name (a family member such as ``csv:<file>``).
@@ -173,8 +177,10 @@ class Catalog:
         name, options = parse_spec(text) if "=" in text.partition(":")[2] else (text, {})
         twice = sorted(set(options) & set(given or {}))
         if twice:
-            raise ZsbenchError(f"{shown(text)}: option(s) {', '.join(twice)} given twice, in the name and as "
-                               f"{given_as}; give each once")
+            raise ZsbenchError(
+                f"{shown(text)}: option(s) {', '.join(twice)} given twice, in the name and as "
+                f"{given_as}; give each once"
+            )
         entry = self.get(kind, name)
         if precheck is not None:  # e.g. a weights file that is not there: said before "does not accept"
             precheck(dict(given or {}), None)
@@ -196,18 +202,40 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
             dist, version = plugins.distribution_of(key)
             found: dict[str, Entry] = {}  # by casefolded name: Foo and foo are one name
 
-            def register(name: str, factory: Callable[..., Any], *, description: str = "", gpu: bool = False,
-                         memory_bytes: Callable[[int, int], float] | None = None, k_param: str | None = None,
-                         group: str | None = None, weights: Any = None, _found=found, _key=key, _dist=dist,
-                         _ver=version, _kind=kind) -> None:
+            def register(
+                name: str,
+                factory: Callable[..., Any],
+                *,
+                description: str = "",
+                gpu: bool = False,
+                memory_bytes: Callable[[int, int], float] | None = None,
+                k_param: str | None = None,
+                group: str | None = None,
+                weights: Any = None,
+                _found=found,
+                _key=key,
+                _dist=dist,
+                _ver=version,
+                _kind=kind,
+            ) -> None:
                 # the signature of zsbench.plugin.Register: a misspelt keyword is a TypeError of the hook
-                meta = check_registration(_kind, name, factory, gpu=gpu, memory_bytes=memory_bytes,
-                                          k_param=k_param, group=group, weights=weights)
+                meta = check_registration(
+                    _kind,
+                    name,
+                    factory,
+                    gpu=gpu,
+                    memory_bytes=memory_bytes,
+                    k_param=k_param,
+                    group=group,
+                    weights=weights,
+                )
                 if name.casefold() in _found:
-                    raise DuplicateComponentError(f"plugin {_key} registers {_kind[:-1]} {name!r} twice"
-                                                  " (names are compared ignoring case)")
-                _found[name.casefold()] = Entry(_kind, name, factory, _key, _dist, _ver, str(description),
-                                                MappingProxyType(meta))
+                    raise DuplicateComponentError(
+                        f"plugin {_key} registers {_kind[:-1]} {name!r} twice (names are compared ignoring case)"
+                    )
+                _found[name.casefold()] = Entry(
+                    _kind, name, factory, _key, _dist, _ver, str(description), MappingProxyType(meta)
+                )
 
             register.__qualname__ = "register"  # a TypeError names register(), not build_catalog.<locals>...
             start = time.perf_counter()
@@ -226,15 +254,20 @@ def build_catalog(plugins: PluginSet | None = None) -> Catalog:
     return Catalog(entries, hook_errors, conflicts, refused, hook_seconds)
 
 
-def _resolve(claims: dict[tuple[str, str], list[Entry]]) -> tuple[
-        dict[str, dict[str, Entry]], dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]]:
+def _resolve(
+    claims: dict[tuple[str, str], list[Entry]],
+) -> tuple[dict[str, dict[str, Entry]], dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]]:
     """Who gets each name: a built-in keeps its own and its namespace (third parties there are
     refused); a name two third parties claim is nobody's, whatever the install order."""
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     conflicts: dict[tuple[str, str], list[str]] = {}
     refused: dict[tuple[str, str], list[str]] = {}
-    builtin_names = {kind: [e.name for (k, _), es in claims.items() if k == kind for e in es
-                            if e.distribution == BUILTIN_DISTRIBUTION] for kind in KINDS}
+    builtin_names = {
+        kind: [
+            e.name for (k, _), es in claims.items() if k == kind for e in es if e.distribution == BUILTIN_DISTRIBUTION
+        ]
+        for kind in KINDS
+    }
     for (kind, _), claimants in claims.items():
         builtins = [e for e in claimants if e.distribution == BUILTIN_DISTRIBUTION]
         others = [e for e in claimants if e.distribution != BUILTIN_DISTRIBUTION]

@@ -95,8 +95,11 @@ def of_config(encoder_config: Mapping[str, Any]) -> str:
     stored = encoder_config.get("identity_sha256")
     if isinstance(stored, str) and stored:
         return stored
-    return identity_sha256(str(encoder_config.get("name", "")), _loose(encoder_config.get("identity") or {}),
-                           _loose(encoder_config.get("options") or {}))
+    return identity_sha256(
+        str(encoder_config.get("name", "")),
+        _loose(encoder_config.get("identity") or {}),
+        _loose(encoder_config.get("options") or {}),
+    )
 
 
 def _loose(value: Any) -> Any:
@@ -136,8 +139,15 @@ def describe(name: str, plugin: str, encoder: Any, options: Mapping[str, Any]) -
         recorded[field] = plain(value, f"{where}: {field}")
         paths = local_paths(recorded[field], field)
         if paths:
-            raise IdentityError(f"{where}: {paths[0]} is a local path; record the file's name and sha256 "
-                                "instead (results travel into registry records)")
+            raise IdentityError(
+                f"{where}: {paths[0]} is a local path; record the file's name and sha256 "
+                "instead (results travel into registry records)"
+            )
     opts = recorded_options(options, where)
-    return {"name": name, "identity": recorded["identity"], "options": opts, "source": recorded["source"],
-            "identity_sha256": identity_sha256(name, recorded["identity"], opts)}
+    return {
+        "name": name,
+        "identity": recorded["identity"],
+        "options": opts,
+        "source": recorded["source"],
+        "identity_sha256": identity_sha256(name, recorded["identity"], opts),
+    }

@@ -47,8 +47,7 @@ def hidden(ch: str) -> bool:
     if ch.isprintable():
         return False
     code = ord(ch)
-    return (unicodedata.category(ch) in HIDDEN_CATEGORIES or 0xFDD0 <= code <= 0xFDEF
-            or code & 0xFFFE == 0xFFFE)
+    return unicodedata.category(ch) in HIDDEN_CATEGORIES or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
 
 
 def escape(ch: str) -> str:
@@ -84,7 +83,7 @@ def markdown(text: object) -> str:
         return f"{lead}\\{body}"
     ordered = _ORDERED.match(body)
     if ordered:  # "1. x" is a list item, "1\. x" is text
-        return f"{lead}{body[: ordered.end()]}\\{body[ordered.end():]}"
+        return f"{lead}{body[: ordered.end()]}\\{body[ordered.end() :]}"
     return s
 
 
@@ -122,8 +121,10 @@ def json_text(document: Any, **options: Any) -> str:
     escapes C0 controls itself, not C1 controls, bidi or zero-width characters, nor line separators.)"""
     text = json.dumps(document, ensure_ascii=False, **options)
     # Outside strings json.dumps writes ASCII only, so every hidden character here is inside a string.
-    return "\n".join(line if line.isprintable() else "".join(_json_escape(ch) if hidden(ch) else ch for ch in line)
-                     for line in text.split("\n"))
+    return "\n".join(
+        line if line.isprintable() else "".join(_json_escape(ch) if hidden(ch) else ch for ch in line)
+        for line in text.split("\n")
+    )
 
 
 def _json_escape(ch: str) -> str:

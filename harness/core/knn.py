@@ -100,12 +100,13 @@ def predict_codes(
     kmax = min(max(ks), n_train)
     predicted = {k: np.empty(n_test, dtype=np.intp) for k in ks}
     for start in range(0, n_test, chunk):
-        block = normalise(test_x[start:start + chunk], dtype)
+        block = normalise(test_x[start : start + chunk], dtype)
         sims, idx = nearest(block @ train_n.T, kmax)
         for k in ks:
             kk = min(k, n_train)
-            predicted[k][start:start + len(block)] = weighted_vote(sims[:, :kk], train_codes[idx[:, :kk]],
-                                                                   n_classes, temperature)
+            predicted[k][start : start + len(block)] = weighted_vote(
+                sims[:, :kk], train_codes[idx[:, :kk]], n_classes, temperature
+            )
     return predicted
 
 
@@ -133,14 +134,14 @@ def nearest(sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """
     rows, n = sim.shape
     if k < n:
-        idx = np.argpartition(sim, n - k, axis=1)[:, n - k:]
+        idx = np.argpartition(sim, n - k, axis=1)[:, n - k :]
         vals = np.take_along_axis(sim, idx, axis=1)
         threshold = vals.min(axis=1)
         # rows where more columns reach the k-th value than fit: argpartition chose among them arbitrarily
         tied = np.flatnonzero(np.count_nonzero(sim >= threshold[:, None], axis=1) > k)
         for r in tied:
             above = np.flatnonzero(sim[r] > threshold[r])
-            at = np.flatnonzero(sim[r] == threshold[r])[:k - len(above)]
+            at = np.flatnonzero(sim[r] == threshold[r])[: k - len(above)]
             idx[r] = np.concatenate([above, at])
             vals[r] = sim[r, idx[r]]
     else:
@@ -226,7 +227,10 @@ def _check_ks(ks: Iterable[int]) -> tuple[int, ...]:
 
 
 def _check_temperature(temperature: float) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, Real) or not (
-            np.isfinite(temperature) and temperature > 0):
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, Real)
+        or not (np.isfinite(temperature) and temperature > 0)
+    ):
         raise InvalidInputError(f"temperature {temperature!r} must be a positive finite number (the study's is 0.07)")
     return float(temperature)

@@ -70,8 +70,9 @@ class PluginSet:
     def failed(self) -> list[PluginInfo]:
         return [i for i in self.infos.values() if not i.ok]
 
-    def add(self, plugin: object, key: str, distribution: str, version: str, source: str,
-            import_seconds: float = 0.0) -> None:
+    def add(
+        self, plugin: object, key: str, distribution: str, version: str, source: str, import_seconds: float = 0.0
+    ) -> None:
         """Register one plugin object; on any problem record it as failed instead."""
         info = PluginInfo(key, distribution, version, source, import_seconds=import_seconds)
         try:
@@ -259,8 +260,9 @@ def discover() -> PluginSet:
             with plugin_code():  # a plugin calling sys.exit() at import must not end every command
                 obj = ep.load()
         except Exception as exc:
-            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=reason(exc),
-                                            import_seconds=time.perf_counter() - start)
+            plugins.infos[key] = PluginInfo(
+                key, dist, version, ep.value, error=reason(exc), import_seconds=time.perf_counter() - start
+            )
             continue
         plugins.add(obj, key, dist, version, ep.value, import_seconds=time.perf_counter() - start)
     plugins.unmatched = sorted((allowed or set()) - seen)

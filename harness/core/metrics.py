@@ -24,16 +24,27 @@ def silhouette(space: np.ndarray, labels: np.ndarray, *, max_samples: int, seed:
         return None
     sample = max_samples if len(labels) > max_samples else None
     try:
-        value = silhouette_score(space, labels, metric="euclidean", sample_size=sample,
-                                 random_state=seed if sample else None)
+        value = silhouette_score(
+            space, labels, metric="euclidean", sample_size=sample, random_state=seed if sample else None
+        )
     except ValueError:  # a subsample that happens to hold a single label
         return None
     return float(value)
 
 
 # The scores that depend on the two labellings alone: `zsbench verify` recomputes exactly these.
-LABEL_METRICS = ("ami", "ari", "nmi", "homogeneity", "completeness", "n_clusters", "n_classes", "n_samples",
-                 "fraction_clustered", "ami_clustered")
+LABEL_METRICS = (
+    "ami",
+    "ari",
+    "nmi",
+    "homogeneity",
+    "completeness",
+    "n_clusters",
+    "n_classes",
+    "n_samples",
+    "fraction_clustered",
+    "ami_clustered",
+)
 
 
 def label_scores(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict[str, Any]:
@@ -43,11 +54,9 @@ def label_scores(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict[str, 
     clustered = labels_pred >= 0
     n_clustered = int(clustered.sum())
     return {
-        "ami": float(m.adjusted_mutual_info_score(labels_true, labels_pred,
-                                                  average_method="arithmetic")),
+        "ami": float(m.adjusted_mutual_info_score(labels_true, labels_pred, average_method="arithmetic")),
         "ari": float(m.adjusted_rand_score(labels_true, labels_pred)),
-        "nmi": float(m.normalized_mutual_info_score(labels_true, labels_pred,
-                                                    average_method="arithmetic")),
+        "nmi": float(m.normalized_mutual_info_score(labels_true, labels_pred, average_method="arithmetic")),
         "homogeneity": float(m.homogeneity_score(labels_true, labels_pred)),
         "completeness": float(m.completeness_score(labels_true, labels_pred)),
         "n_clusters": int(len(np.unique(labels_pred[clustered]))),
@@ -55,9 +64,13 @@ def label_scores(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict[str, 
         "n_samples": int(len(labels_true)),
         "fraction_clustered": n_clustered / len(labels_pred),
         "ami_clustered": (
-            float(m.adjusted_mutual_info_score(labels_true[clustered], labels_pred[clustered],
-                                               average_method="arithmetic"))
-            if n_clustered else None
+            float(
+                m.adjusted_mutual_info_score(
+                    labels_true[clustered], labels_pred[clustered], average_method="arithmetic"
+                )
+            )
+            if n_clustered
+            else None
         ),
     }
 
@@ -76,7 +89,6 @@ def score(
     kw = {"max_samples": silhouette_max_samples, "seed": seed}
     # how many points the silhouettes were computed on (a seeded sample above the cap)
     scores["silhouette_samples"] = min(len(labels_pred), silhouette_max_samples)
-    scores["silhouette_proxy"] = (
-        silhouette(proxy_space, labels_pred, **kw) if proxy_space is not None else None)
+    scores["silhouette_proxy"] = silhouette(proxy_space, labels_pred, **kw) if proxy_space is not None else None
     scores["silhouette_original"] = silhouette(original_space, labels_pred, **kw)
     return scores

@@ -17,7 +17,7 @@ from typing import Any
 from zsbench.plugin.errors import ZsbenchError
 
 MAX_NAME_CHARS = 100
-FORBIDDEN = ',="\''
+FORBIDDEN = ",=\"'"
 SEPARATORS = ":/"  # a family ends in one; a name extended with one is inside the first's namespace
 ECHO_CHARS = 60  # user or plugin text quoted in a message is cut to this
 
@@ -25,7 +25,7 @@ ECHO_CHARS = 60  # user or plugin text quoted in a message is cut to this
 def shown(text: Any, limit: int = ECHO_CHARS) -> str:
     """``text`` for a one-line message: cut to ``limit`` characters, saying how long it was."""
     text = str(text)
-    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text):,} characters)"
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text):,} characters)"
 
 
 def _char(c: str) -> str:
@@ -72,11 +72,15 @@ def builtin_clash(name: str, builtins: Iterable[str]) -> str | None:
     for builtin in builtins:
         other = _stem(builtin)
         if stem == other:
-            return (f"a variant of the built-in name {builtin!r} (names are compared ignoring case and a "
-                    "trailing : or /)")
+            return (
+                f"a variant of the built-in name {builtin!r} (names are compared ignoring case and a trailing : or /)"
+            )
         if any(stem.startswith(other + sep) for sep in SEPARATORS):
-            what = "a member of the built-in family" if builtin.endswith(tuple(SEPARATORS)) else \
-                "an extension of the built-in name"
+            what = (
+                "a member of the built-in family"
+                if builtin.endswith(tuple(SEPARATORS))
+                else "an extension of the built-in name"
+            )
             return f"{what} {builtin!r}"
         if any(other.startswith(stem + sep) for sep in SEPARATORS):
             return f"a prefix of the built-in name {builtin!r}"
@@ -112,11 +116,12 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
     for item in filter(None, (s.strip() for s in rest.split(","))):
         key, eq, raw = (part.strip() for part in item.partition("="))
         if not eq or not key:
-            raise ZsbenchError(
-                f"cannot read option {shown(item)!r} in {shown(text)!r}; write NAME:key=value,key=value")
+            raise ZsbenchError(f"cannot read option {shown(item)!r} in {shown(text)!r}; write NAME:key=value,key=value")
         if not (key.isascii() and key.isidentifier()) or len(key) > MAX_NAME_CHARS:
-            raise ZsbenchError(f"option {shown(key, 40)!r} of {shown(name, 40)!r} is not a parameter name "
-                               f"(letters, digits and _, at most {MAX_NAME_CHARS} characters)")
+            raise ZsbenchError(
+                f"option {shown(key, 40)!r} of {shown(name, 40)!r} is not a parameter name "
+                f"(letters, digits and _, at most {MAX_NAME_CHARS} characters)"
+            )
         if key in params:  # last-wins would silently drop the first
             raise ZsbenchError(f"option {key} given twice in {shown(text)!r}; give it once")
         if not raw:
@@ -128,7 +133,8 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
             raise ZsbenchError(
                 f"option {key!r} of {shown(name, 40)!r} is {len(raw):,} characters "
                 f"nested {depth} deep; values are at most {MAX_OPTION_CHARS} characters and "
-                f"{MAX_OPTION_DEPTH} levels")
+                f"{MAX_OPTION_DEPTH} levels"
+            )
         try:
             params[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError, RecursionError, MemoryError):

@@ -11,8 +11,9 @@ log = logging.getLogger("zsbench")
 
 
 class Progress(Protocol):
-    def stage(self, description: str, total: int | None = None
-              ) -> contextlib.AbstractContextManager[Callable[[int], None]]: ...
+    def stage(
+        self, description: str, total: int | None = None
+    ) -> contextlib.AbstractContextManager[Callable[[int], None]]: ...
 
     def note(self, message: str) -> None: ...
 

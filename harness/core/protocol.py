@@ -60,8 +60,13 @@ PROTOCOLS = {
     "standard": "one fixed configuration for every encoder: UMAP-50, then six clusterers (the leaderboard's)",
     "study": "each study encoder's own tuned reducer and clusterer settings per clusterer (Lowe et al. 2024)",
 }
-ALIASES = {"1": "standard-1", "standard": "standard-1", "standard-1": "standard-1", "study": "study-1",
-           "study-1": "study-1"}
+ALIASES = {
+    "1": "standard-1",
+    "standard": "standard-1",
+    "standard-1": "standard-1",
+    "study": "study-1",
+    "study-1": "study-1",
+}
 
 
 def protocol_names() -> list[tuple[str, str, str]]:
@@ -74,12 +79,20 @@ def load_spec(version: str = "1") -> ProtocolSpec:
     """The protocol named ``version``: standard (also "1", "standard-1") or study ("study-1")."""
     full = ALIASES.get(str(version))
     if full is None:
-        raise ZsbenchError(f"unknown protocol {shown(version)!r}; this zsbench knows: standard (standard-1, "
-                           "recorded as version 1) and study (study-1); see `zsbench list protocols`")
+        raise ZsbenchError(
+            f"unknown protocol {shown(version)!r}; this zsbench knows: standard (standard-1, "
+            "recorded as version 1) and study (study-1); see `zsbench list protocols`"
+        )
     if full.startswith("study-"):
         study = load_study(full.removeprefix("study-"))
-        return replace(load_spec("1"), version=study.name, name="study", reducer="configured",
-                       clusterers=study.clusterers, study=study)
+        return replace(
+            load_spec("1"),
+            version=study.name,
+            name="study",
+            reducer="configured",
+            clusterers=study.clusterers,
+            study=study,
+        )
     text = resources.files("zsbench.core").joinpath("protocols/standard-1.toml").read_text()
     data = tomllib.loads(text)
     data["clusterers"] = tuple(data["clusterers"])
@@ -104,14 +117,15 @@ class Component:
         # common name of k, is never the user's to set either (to None it may be: "find k yourself")
         k_param = entry.meta.get("k_param", "n_clusters")
         taken = ["random_state"] * ("random_state" in params) + [
-            p for p in dict.fromkeys((k_param, "n_clusters")) if params.get(p) is not None]
+            p for p in dict.fromkeys((k_param, "n_clusters")) if params.get(p) is not None
+        ]
         if taken:
             raise ZsbenchError(
                 f"{shown(spec)}: {' and '.join(taken)} {'are' if len(taken) > 1 else 'is'} set by the protocol "
                 f"(random_state the seed, {k_param} the number of classes); only {k_param}=None, "
-                "'find k yourself', may be given")
-        label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
-                        if params else "")
+                "'find k yourself', may be given"
+            )
+        label = name + (":" + ",".join(f"{k}={v!r}" for k, v in sorted(params.items())) if params else "")
         component = cls(label, entry, params)
         if validate:  # fail now, before any work, on a bad parameter
             component.check(component.build(seed=0, n_clusters=2))
@@ -130,7 +144,8 @@ class Component:
         except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is a ValueError
             why = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
             raise InvalidInputError(
-                f"{shown(self.label, 120)}: {shown(why, 200)}; change or drop that option") from None
+                f"{shown(self.label, 120)}: {shown(why, 200)}; change or drop that option"
+            ) from None
 
     def build(self, *, seed: int, n_clusters: int | None = None) -> Any:
         estimator = self.entry.create()
@@ -148,14 +163,18 @@ class Component:
             raise ZsbenchError(
                 f"{self.entry.kind[:-1]} {self.entry.name!r} (plugin {self.entry.plugin}) declares "
                 f"k_param={k_param!r} but its estimator has no parameter {k_param!r} (it has: "
-                f"{shown(', '.join(sorted(own)) or 'none', 120)}); fix its register(..., k_param=...)")
+                f"{shown(', '.join(sorted(own)) or 'none', 120)}); fix its register(..., k_param=...)"
+            )
         if n_clusters is not None and own.get(k_param) is not None:
             updates[k_param] = n_clusters
         return estimator.set_params(**updates) if updates else estimator
 
     def describe(self, estimator: Any) -> dict[str, Any]:
-        return {"label": self.label, "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
-                "params": estimator.get_params(deep=False)}
+        return {
+            "label": self.label,
+            "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
+            "params": estimator.get_params(deep=False),
+        }
 
 
 # -- stages -----------------------------------------------------------------------------------------
@@ -173,13 +192,15 @@ def _encoder_code(label: str, entry: Entry | None) -> Iterator[None]:
     except ZsbenchError:
         raise
     except Exception as exc:
-        where = (f" of plugin {entry.plugin} (distribution {entry.distribution} {entry.version})"
-                 if entry is not None else "")
+        where = (
+            f" of plugin {entry.plugin} (distribution {entry.distribution} {entry.version})"
+            if entry is not None
+            else ""
+        )
         raise ZsbenchError(f"{label}: the encoder's embed(){where} raised {reason(exc)}") from exc
 
 
-def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress,
-          entry: Entry | None = None) -> np.ndarray:
+def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress, entry: Entry | None = None) -> np.ndarray:
     """Embed ``dataset`` batch by batch. ``entry``, the encoder's catalog entry (default: the one
     whose factory built ``encoder``), names the plugin when the encoder fails."""
     entry = entry or origin(encoder)
@@ -197,8 +218,7 @@ def embed(encoder: Any, dataset: Dataset, label: str, progress: Progress,
                 break
             batch = np.asarray(batch)
             if batch.ndim != 2:
-                raise InvalidInputError(
-                    f"{label}: the encoder yielded a batch of shape {batch.shape}; expected 2-d")
+                raise InvalidInputError(f"{label}: the encoder yielded a batch of shape {batch.shape}; expected 2-d")
             batches.append(batch.astype(np.float32, copy=False))
             advance(len(batch))
     x = np.concatenate(batches) if batches else np.empty((0, 0), np.float32)

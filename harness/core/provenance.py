@@ -14,8 +14,13 @@ from zsbench.plugin.system import usable_cores
 PACKAGES = ("zsbench", "numpy", "scikit-learn", "umap-learn", "hdbscan", "pynndescent", "numba")
 # Libraries encoders embed with (import name: distribution). Which ones made an embedding is read from the
 # process that embedded it (:func:`imported_versions` there): recorded only when they were used.
-EMBEDDING_LIBRARIES = {"torch": "torch", "torchvision": "torchvision", "timm": "timm",
-                       "open_clip": "open_clip_torch", "transformers": "transformers"}
+EMBEDDING_LIBRARIES = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "timm": "timm",
+    "open_clip": "open_clip_torch",
+    "transformers": "transformers",
+}
 
 
 def _version(distribution: str) -> str | None:
@@ -41,8 +46,12 @@ def environment(embedding: Mapping[str, str] | None = None) -> dict[str, object]
     versions = {name: v for name in PACKAGES if (v := _version(name)) is not None}
     versions.update(imported_versions({"torch": "torch"}))  # recorded only when some plugin actually used it
     versions.update(embedding or {})
-    return {"packages": versions, "python": platform.python_version(),
-            "platform": platform.platform(), "hardware": hardware()}
+    return {
+        "packages": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "hardware": hardware(),
+    }
 
 
 def hardware() -> dict[str, object]:
@@ -56,8 +65,11 @@ def hardware() -> dict[str, object]:
 
 @functools.cache
 def _machine() -> dict[str, object]:
-    info: dict[str, object] = {"machine": platform.machine(), "cpu": _cpu_model() or platform.processor(),
-                               "cpus": usable_cores()}
+    info: dict[str, object] = {
+        "machine": platform.machine(),
+        "cpu": _cpu_model() or platform.processor(),
+        "cpus": usable_cores(),
+    }
     try:
         info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):  # not POSIX

@@ -39,8 +39,9 @@ def memory_problem(function: Callable[[int, int], Any], n: int, d: int) -> tuple
     except Exception as exc:
         return 0, f"memory_bytes({n}, {d}) raised {shown(reason(exc), 200)}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        return 0, (f"memory_bytes({n}, {d}) returned {shown(repr(value), 40)}, not a number of bytes "
-                   "(finite, not negative)")
+        return 0, (
+            f"memory_bytes({n}, {d}) returned {shown(repr(value), 40)}, not a number of bytes (finite, not negative)"
+        )
     # typeshed's numbers.Real gives __trunc__ no int return, so int() of one finds no overload; it converts
     return int(value), None  # type: ignore[call-overload]
 
@@ -50,8 +51,9 @@ def memory_need(entry: Any, label: str, n: int, d: int) -> int:
     a failure of the plugin's function is one line naming the plugin."""
     need, problem = memory_problem(entry.meta["memory_bytes"], n, d)
     if problem is not None:
-        raise ZsbenchError(f"{entry.kind[:-1]} {label} (plugin {entry.plugin}): {problem}; "
-                           "fix its register(..., memory_bytes=...)")
+        raise ZsbenchError(
+            f"{entry.kind[:-1]} {label} (plugin {entry.plugin}): {problem}; fix its register(..., memory_bytes=...)"
+        )
     return need
 
 
@@ -60,8 +62,13 @@ def weights_files(weights: Any, call: str = "weights=") -> tuple[WeightsFile, ..
     starting with ``call`` otherwise."""
     if weights is None:
         return ()
-    files = ((weights,) if isinstance(weights, WeightsFile) else
-             tuple(weights) if isinstance(weights, Sequence) and not isinstance(weights, str | bytes) else None)
+    files = (
+        (weights,)
+        if isinstance(weights, WeightsFile)
+        else tuple(weights)
+        if isinstance(weights, Sequence) and not isinstance(weights, str | bytes)
+        else None
+    )
     if files is None or not all(isinstance(w, WeightsFile) for w in files):
         raise TypeError(f"{call} takes a zsbench.plugin.WeightsFile or a list of them, got {shown(repr(weights), 60)}")
     seen: set[tuple[str | None, str]] = set()
@@ -74,8 +81,9 @@ def weights_files(weights: Any, call: str = "weights=") -> tuple[WeightsFile, ..
     return files
 
 
-def check_registration(kind: str, name: Any, factory: Any, *, gpu: Any, memory_bytes: Any, k_param: Any,
-                       group: Any, weights: Any = None) -> dict[str, Any]:
+def check_registration(
+    kind: str, name: Any, factory: Any, *, gpu: Any, memory_bytes: Any, k_param: Any, group: Any, weights: Any = None
+) -> dict[str, Any]:
     """The metadata a registration declares, checked; raises TypeError or ValueError naming the rule."""
     if not isinstance(name, str) or not callable(factory):
         raise TypeError(f"register({shown(repr(name))}, ...) needs a name (a str) and a callable factory")
@@ -86,8 +94,10 @@ def check_registration(kind: str, name: Any, factory: Any, *, gpu: Any, memory_b
     meta = {k: v for k, v in given.items() if v is not None and v is not False}
     for keyword in meta:
         if kind not in METADATA[keyword]:
-            raise TypeError(f"register({name!r}, ..., {keyword}=...): {keyword} applies to "
-                            f"{' and '.join(METADATA[keyword])}, not {kind}")
+            raise TypeError(
+                f"register({name!r}, ..., {keyword}=...): {keyword} applies to "
+                f"{' and '.join(METADATA[keyword])}, not {kind}"
+            )
 
     def call(keyword: str, value: str = "...") -> str:
         return f"register({name!r}, ..., {keyword}={value})"
@@ -105,8 +115,10 @@ def check_registration(kind: str, name: Any, factory: Any, *, gpu: Any, memory_b
     if group is not None:
         canonical = canonical_group(group) if isinstance(group, str) else None
         if canonical is None:
-            raise ValueError(call("group", shown(repr(group), 40)) + ": group is one of "
-                             f"{', '.join(REGISTER_GROUPS)} (the study's dataset groups); leave it out otherwise")
+            raise ValueError(
+                call("group", shown(repr(group), 40)) + ": group is one of "
+                f"{', '.join(REGISTER_GROUPS)} (the study's dataset groups); leave it out otherwise"
+            )
         meta["group"] = canonical
     if weights is not None:
         meta["weights"] = weights_files(weights, call("weights"))

@@ -52,10 +52,8 @@ class Result:
 
     def flat(self) -> dict[str, Any]:
         """One flat row for tables and DataFrames: keys, metrics and timings side by side."""
-        row = {k: getattr(self, k) for k in
-               ("encoder", "dataset", "reducer", "clusterer", "seed", "status", "error")}
+        row = {k: getattr(self, k) for k in ("encoder", "dataset", "reducer", "clusterer", "seed", "status", "error")}
         row.update(self.metrics)
         row.update({f"time_{k}": v for k, v in self.timings.items()})
-        row.update(protocol_version=self.protocol_version, created_at=self.created_at,
-                   run_id=self.run_id)
+        row.update(protocol_version=self.protocol_version, created_at=self.created_at, run_id=self.run_id)
         return row

@@ -79,8 +79,10 @@ class StudyProtocol:
             if encoder.name == name:
                 return encoder
         covered = ", ".join(e.name for e in self.encoders)
-        raise ZsbenchError(f"encoder {shown(name)!r} is not in protocol {self.name}, which covers only the study's "
-                           f"encoders: {covered}; run it under the standard protocol instead")
+        raise ZsbenchError(
+            f"encoder {shown(name)!r} is not in protocol {self.name}, which covers only the study's "
+            f"encoders: {covered}; run it under the standard protocol instead"
+        )
 
     def configuration(self, encoder: str, clusterer: str, dataset: str | None = None) -> tuple[str, str]:
         """``(reducer_spec, clusterer_spec)`` of ``encoder`` for ``clusterer``, with the exceptions for
@@ -88,8 +90,10 @@ class StudyProtocol:
         entry = self.encoder(encoder)
         found = next((c for c in entry.configurations if c.clusterer == clusterer), None)
         if found is None:
-            raise ZsbenchError(f"clusterer {shown(clusterer)!r} is not in protocol {self.name}, which runs: "
-                               f"{', '.join(self.clusterers)}")
+            raise ZsbenchError(
+                f"clusterer {shown(clusterer)!r} is not in protocol {self.name}, which runs: "
+                f"{', '.join(self.clusterers)}"
+            )
         spec = found.clusterer_spec
         for rule in self.exceptions:
             if rule.clusterer == clusterer and dataset in rule.datasets:
@@ -100,6 +104,7 @@ class StudyProtocol:
 
 def format_spec(name: str, params: dict[str, Any]) -> str:
     """``parse_spec``'s inverse: a bare word stays bare when it reads back as itself."""
+
     def value(v: Any) -> str:
         if isinstance(v, str) and v.isidentifier() and v not in ("None", "True", "False"):
             return v
@@ -115,8 +120,9 @@ def _problem(source: str, key: str, what: str) -> ZsbenchError:
 def _unknown(source: str, where: str, table: dict, allowed: set[str]) -> None:
     extra = sorted(set(table) - allowed)
     if extra:
-        raise _problem(source, f"{where}.{extra[0]}" if where else extra[0],
-                       f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        raise _problem(
+            source, f"{where}.{extra[0]}" if where else extra[0], f"unknown key (allowed: {', '.join(sorted(allowed))})"
+        )
 
 
 def _spec(source: str, key: str, text: Any, expected_name: str | None = None) -> str:
@@ -155,8 +161,9 @@ def _families(source: str, table: Any) -> dict[str, str]:
     return table
 
 
-def _encoder(source: str, name: str, table: dict, clusterers: tuple[str, ...],
-             implementations: dict[str, str]) -> StudyEncoder:
+def _encoder(
+    source: str, name: str, table: dict, clusterers: tuple[str, ...], implementations: dict[str, str]
+) -> StudyEncoder:
     where = f"encoders.{name}"
     _unknown(source, where, table, ENCODER_KEYS | set(clusterers))
     study_name = table.get("study_name")
@@ -175,9 +182,14 @@ def _encoder(source: str, name: str, table: dict, clusterers: tuple[str, ...],
         missing = sorted(CONFIG_KEYS - set(config))
         if missing:
             raise _problem(source, f"{key}.{missing[0]}", "missing")
-        configurations.append(Configuration(
-            name, clusterer, _spec(source, f"{key}.reducer", config["reducer"]),
-            _spec(source, f"{key}.clusterer", config["clusterer"], implementations.get(clusterer, clusterer))))
+        configurations.append(
+            Configuration(
+                name,
+                clusterer,
+                _spec(source, f"{key}.reducer", config["reducer"]),
+                _spec(source, f"{key}.clusterer", config["clusterer"], implementations.get(clusterer, clusterer)),
+            )
+        )
     return StudyEncoder(name, study_name, size, tuple(configurations))
 
 
@@ -186,8 +198,9 @@ def _exception(source: str, i: int, table: Any, clusterers: tuple[str, ...]) -> 
     table = _table(source, key, table)
     _unknown(source, key, table, EXCEPTION_KEYS)
     if table.get("clusterer") not in clusterers:
-        raise _problem(source, f"{key}.clusterer", f"{shown(table.get('clusterer'))!r} is not one of: "
-                       f"{', '.join(clusterers)}")
+        raise _problem(
+            source, f"{key}.clusterer", f"{shown(table.get('clusterer'))!r} is not one of: {', '.join(clusterers)}"
+        )
     datasets = table.get("datasets")
     if not isinstance(datasets, list) or not datasets or not all(isinstance(d, str) and d for d in datasets):
         raise _problem(source, f"{key}.datasets", "expected a list of dataset names")
@@ -211,8 +224,12 @@ def parse_study(text: str, source: str) -> StudyProtocol:
     if not isinstance(data["version"], str):
         raise _problem(source, "version", "expected a string")
     clusterers = data["clusterers"]
-    if not isinstance(clusterers, list) or not clusterers or not all(isinstance(c, str) for c in clusterers) \
-            or len(set(clusterers)) != len(clusterers):
+    if (
+        not isinstance(clusterers, list)
+        or not clusterers
+        or not all(isinstance(c, str) for c in clusterers)
+        or len(set(clusterers)) != len(clusterers)
+    ):
         raise _problem(source, "clusterers", "expected a list of distinct clusterer names")
     clusterers = tuple(clusterers)
     if not isinstance(data["exceptions"], list):
@@ -224,10 +241,17 @@ def parse_study(text: str, source: str) -> StudyProtocol:
     if not encoders:
         raise _problem(source, "encoders", "no encoder is declared")
     return StudyProtocol(
-        data["version"], source, clusterers,
-        tuple(_encoder(source, name, _table(source, f"encoders.{name}", t), clusterers, implementations)
-              for name, t in encoders.items()),
-        exceptions, tuple(implementations.items()), tuple(families.items()))
+        data["version"],
+        source,
+        clusterers,
+        tuple(
+            _encoder(source, name, _table(source, f"encoders.{name}", t), clusterers, implementations)
+            for name, t in encoders.items()
+        ),
+        exceptions,
+        tuple(implementations.items()),
+        tuple(families.items()),
+    )
 
 
 def read_study(path: str | Path) -> StudyProtocol:
@@ -247,8 +271,7 @@ def load_study(version: str = "1") -> StudyProtocol:
     try:
         text = resources.files("zsbench.core").joinpath(f"protocols/{name}").read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ZsbenchError(f"unknown study protocol version {shown(version)!r}; this zsbench knows version 1") \
-            from None
+        raise ZsbenchError(f"unknown study protocol version {shown(version)!r}; this zsbench knows version 1") from None
     study = parse_study(text, name)
     if study.version != version:
         raise _problem(name, "version", f"says {study.version!r}, the file name {version!r}")

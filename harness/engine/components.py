@@ -36,8 +36,9 @@ class Components:
         """``encoder``'s (reducer, clusterer) pairs on ``dataset``; None: the cross product of the run's."""
         if self.configured is None:
             return None
-        return configured_pairs(catalog, spec, encoder, dataset, self.configured, self.resolved,
-                                resolve=self.params.resolve)
+        return configured_pairs(
+            catalog, spec, encoder, dataset, self.configured, self.resolved, resolve=self.params.resolve
+        )
 
 
 def names(value: Names, default: str) -> list[str]:
@@ -46,14 +47,22 @@ def names(value: Names, default: str) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def components(catalog: Catalog, spec: ProtocolSpec, reducers: Names, clusterers: Sequence[str] | None,
-               params: Params | None = None) -> Components:
+def components(
+    catalog: Catalog,
+    spec: ProtocolSpec,
+    reducers: Names,
+    clusterers: Sequence[str] | None,
+    params: Params | None = None,
+) -> Components:
     """The run's components, each checked (``params``: the run's, with the memo; default: built here)."""
     params = params or Params()
     proxy = params.resolve(catalog, "reducers", spec.proxy_reducer)
     if spec.study is not None:
         return Components([], [], proxy, configured_clusterers(spec, reducers, clusterers), params=params)
     chosen = list(clusterers) if clusterers else list(spec.clusterers)
-    return Components([params.resolve(catalog, "reducers", r) for r in names(reducers, spec.reducer)],
-                      [params.resolve(catalog, "clusterers", c) for c in chosen], proxy, params=params)
-
+    return Components(
+        [params.resolve(catalog, "reducers", r) for r in names(reducers, spec.reducer)],
+        [params.resolve(catalog, "clusterers", c) for c in chosen],
+        proxy,
+        params=params,
+    )

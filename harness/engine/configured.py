@@ -18,29 +18,40 @@ from zsbench.plugin.errors import ZsbenchError
 Pair = tuple[Component, Component]  # (reducer, clusterer)
 
 
-def configured_clusterers(spec: ProtocolSpec, reducers: Sequence[str] | str | None,
-                          clusterers: Sequence[str] | None) -> list[str]:
+def configured_clusterers(
+    spec: ProtocolSpec, reducers: Sequence[str] | str | None, clusterers: Sequence[str] | None
+) -> list[str]:
     """The protocol clusterers a configured run keeps. The protocol fixes reducers and parameters:
     ``--reducer`` is refused; ``--clusterer`` may only narrow the protocol's clusterers by name."""
     if reducers:
-        raise ZsbenchError(f"--reducer does not apply under protocol {spec.version}: it sets each encoder's reducer "
-                           "per clusterer; leave --reducer out (or run the standard protocol)")
+        raise ZsbenchError(
+            f"--reducer does not apply under protocol {spec.version}: it sets each encoder's reducer "
+            "per clusterer; leave --reducer out (or run the standard protocol)"
+        )
     if not clusterers:
         return list(spec.clusterers)
     chosen = []
     for given in clusterers:
         name, params = parse_spec(given)
         if params or name not in spec.clusterers:
-            raise ZsbenchError(f"--clusterer {shown(given)!r}: under protocol {spec.version} --clusterer only "
-                               f"chooses among its clusterers by name ({', '.join(spec.clusterers)}); their "
-                               "settings are the protocol's")
+            raise ZsbenchError(
+                f"--clusterer {shown(given)!r}: under protocol {spec.version} --clusterer only "
+                f"chooses among its clusterers by name ({', '.join(spec.clusterers)}); their "
+                "settings are the protocol's"
+            )
         chosen.append(name)
     return list(dict.fromkeys(chosen))
 
 
-def configured_pairs(catalog: Catalog, spec: ProtocolSpec, encoder: str, dataset: str,
-                     clusterers: Sequence[str], resolved: dict[tuple[str, str], Component] | None = None,
-                     resolve: Callable[[Catalog, str, str], Component] = Component.resolve) -> list[Pair]:
+def configured_pairs(
+    catalog: Catalog,
+    spec: ProtocolSpec,
+    encoder: str,
+    dataset: str,
+    clusterers: Sequence[str],
+    resolved: dict[tuple[str, str], Component] | None = None,
+    resolve: Callable[[Catalog, str, str], Component] = Component.resolve,
+) -> list[Pair]:
     """``encoder``'s (reducer, clusterer) on ``dataset`` for each of ``clusterers``; an encoder the protocol
     does not cover is one line naming the encoders it does. ``resolved`` shares components between calls;
     ``resolve`` makes each (a run's :meth:`zsbench.engine.params.Params.resolve`, which checks it through the

@@ -119,11 +119,13 @@ def checked(executor) -> Any:
     if executor is INLINE or isinstance(executor, CheckedExecutor):
         return executor
     entry = origin(executor)
-    return CheckedExecutor(executor, entry.name if entry else type(executor).__name__,
-                           entry.plugin if entry else "unknown")
+    return CheckedExecutor(
+        executor, entry.name if entry else type(executor).__name__, entry.plugin if entry else "unknown"
+    )
 
 
 # -- plan -------------------------------------------------------------------------------------------
+
 
 def store_inputs(embeddings: Iterable[Embedding], cache: ArtifactCache) -> None:
     """Put the embeddings, and their true labels (content-addressed, for `zsbench submit`), in the cache."""
@@ -132,13 +134,22 @@ def store_inputs(embeddings: Iterable[Embedding], cache: ArtifactCache) -> None:
             cache.put("embed", emb.key, emb.x, {"stage": "embed", "encoder": emb.encoder, "dataset": emb.dataset})
         truth = (emb.config.get("dataset") or {}).get("labels_sha256")
         if truth and not cache.has("truth", truth):
-            cache.put("truth", truth, np.ascontiguousarray(emb.y, dtype=np.int64),
-                      {"stage": "truth", "dataset": emb.dataset})
+            cache.put(
+                "truth", truth, np.ascontiguousarray(emb.y, dtype=np.int64), {"stage": "truth", "dataset": emb.dataset}
+            )
 
 
-def plan(embeddings: Sequence[Embedding], *, reducers: Sequence[Component], clusterers: Sequence[Component],
-         seeds: Sequence[int], proxy: Component, spec: ProtocolSpec,
-         pairs: Sequence[Sequence[Pair]] | None = None, params: Params | None = None) -> list[ClusterJob]:
+def plan(
+    embeddings: Sequence[Embedding],
+    *,
+    reducers: Sequence[Component],
+    clusterers: Sequence[Component],
+    seeds: Sequence[int],
+    proxy: Component,
+    spec: ProtocolSpec,
+    pairs: Sequence[Sequence[Pair]] | None = None,
+    params: Params | None = None,
+) -> list[ClusterJob]:
     """Every clustering of the grid, in order (embedding, reducer, seed, clusterer), each stage keyed once.
 
     ``pairs``, one list per embedding, replaces the cross product of ``reducers`` and ``clusterers``
@@ -153,8 +164,11 @@ def plan(embeddings: Sequence[Embedding], *, reducers: Sequence[Component], clus
         for red, clus in grouped(combos):
             for seed in seeds:
                 reduction = reduce_job(spec, red, seed, emb.key, emb.encoder, emb.dataset, params)
-                space = reduction if _same(red, proxy) else reduce_job(spec, proxy, seed, emb.key, emb.encoder,
-                                                                       emb.dataset, params)
+                space = (
+                    reduction
+                    if _same(red, proxy)
+                    else reduce_job(spec, proxy, seed, emb.key, emb.encoder, emb.dataset, params)
+                )
                 for clu in clus:
                     lkey = labels_key(spec, reduction.key, clu, seed, k, params)
                     rkey = result_key(spec, lkey, space.key, emb.config.get("encoder") or {}, emb.dataset)
@@ -176,8 +190,15 @@ def _same(a: Component, b: Component) -> bool:
 
 # -- submit -----------------------------------------------------------------------------------------
 
-def reduce_all(jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, progress: Progress, tally: Tally,
-               title: str | None = None) -> dict[str, Outcome]:
+
+def reduce_all(
+    jobs: Iterable[ReduceJob],
+    cache: ArtifactCache,
+    executor,
+    progress: Progress,
+    tally: Tally,
+    title: str | None = None,
+) -> dict[str, Outcome]:
     """Each distinct reduction once: from the cache when there (verified: a corrupt one is recomputed),
     else fitted on ``executor``. Returns the outcome per key."""
     outcomes: dict[str, Outcome] = {}
@@ -190,8 +211,19 @@ def reduce_all(jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, progre
             tally.reused["reduce"] += 1
             outcomes[job.key] = REUSED
             continue
-        futures[submit(executor, job.component, reduce_task, str(cache.root), job.input_key, job.component.label,
-                       job.seed, job.key, job.spec)] = job.key
+        futures[
+            submit(
+                executor,
+                job.component,
+                reduce_task,
+                str(cache.root),
+                job.input_key,
+                job.component.label,
+                job.seed,
+                job.key,
+                job.spec,
+            )
+        ] = job.key
         submitted.add(job.key)
     if futures:
         with progress.stage(title or f"reduce: {len(futures)} fit(s)", total=None if title else len(futures)) as step:
@@ -202,8 +234,9 @@ def reduce_all(jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, progre
     return outcomes
 
 
-def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress: Progress,
-           tally: Tally) -> Iterator[tuple[ClusterJob, Outcome, Mapping[str, Outcome]]]:
+def stream(
+    jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress: Progress, tally: Tally
+) -> Iterator[tuple[ClusterJob, Outcome, Mapping[str, Outcome]]]:
     """Each clustering's outcome as it is known, with the reductions' outcomes so far.
 
     Reductions and clusterings are one stream: every distinct reduction (and proxy space) is submitted
@@ -222,8 +255,19 @@ def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress:
             tally.reused["reduce"] += 1
             reductions[red.key] = REUSED
             continue
-        futures[submit(executor, red.component, reduce_task, str(cache.root), red.input_key, red.component.label,
-                       red.seed, red.key, red.spec)] = ("reduce", red.key)
+        futures[
+            submit(
+                executor,
+                red.component,
+                reduce_task,
+                str(cache.root),
+                red.input_key,
+                red.component.label,
+                red.seed,
+                red.key,
+                red.spec,
+            )
+        ] = ("reduce", red.key)
     fits = len(futures)
     with contextlib.ExitStack() as stage:
         step = stage.enter_context(progress.stage(f"reduce: {fits} fit(s)", total=fits)) if fits else None
@@ -234,14 +278,27 @@ def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress:
                 if job.reduce.key not in reductions or job.proxy.key not in reductions:
                     waiting.append(job)
                 elif error := reductions[job.reduce.key].error or memory_refusal(
-                        job.clusterer, len(job.embedding.x), job.embedding.x.shape[1]):
+                    job.clusterer, len(job.embedding.x), job.embedding.x.shape[1]
+                ):
                     yield job, Outcome(error), reductions
                 elif cache.get("labels", job.key) is not None:
                     tally.reused["labels"] += 1
                     yield job, REUSED, reductions
                 else:
-                    futures[submit(executor, job.clusterer, cluster_task, str(cache.root), job.reduce.key,
-                                   job.clusterer.label, job.seed, job.n_clusters, job.key, job.spec)] = ("cluster", job)
+                    futures[
+                        submit(
+                            executor,
+                            job.clusterer,
+                            cluster_task,
+                            str(cache.root),
+                            job.reduce.key,
+                            job.clusterer.label,
+                            job.seed,
+                            job.n_clusters,
+                            job.key,
+                            job.spec,
+                        )
+                    ] = ("cluster", job)
             queue = waiting
             for future in completed(executor, list(futures)):
                 kind, what = futures.pop(future)
@@ -262,9 +319,20 @@ def stream(jobs: Sequence[ClusterJob], cache: ArtifactCache, executor, progress:
 
 # -- finish -----------------------------------------------------------------------------------------
 
-def execute(embeddings: Sequence[Embedding], comps: Components, request: RunRequest, *, run_id: str,
-            cache: ArtifactCache, executor=None, store=None, progress: Progress | None = None,
-            tally: Tally | None = None, pairs: Sequence[Sequence[Pair]] | None = None) -> list[Result]:
+
+def execute(
+    embeddings: Sequence[Embedding],
+    comps: Components,
+    request: RunRequest,
+    *,
+    run_id: str,
+    cache: ArtifactCache,
+    executor=None,
+    store=None,
+    progress: Progress | None = None,
+    tally: Tally | None = None,
+    pairs: Sequence[Sequence[Pair]] | None = None,
+) -> list[Result]:
     """Run the grid of ``request`` (its protocol and seeds) with ``comps``; the results in plan order
     (embedding, reducer, seed, clusterer). ``store``: an open store, or None; ``pairs``: see :func:`plan`."""
     progress = progress or NullProgress()
@@ -275,12 +343,23 @@ def execute(embeddings: Sequence[Embedding], comps: Components, request: RunRequ
     for i, emb in enumerate(embeddings):
         check_reducers(reducers if pairs is None else [red for red, _ in grouped(pairs[i])], len(emb.x), params)
     store_inputs(embeddings, cache)
-    jobs = plan(embeddings, reducers=reducers, clusterers=clusterers, seeds=seeds, proxy=comps.proxy, spec=spec,
-                pairs=pairs, params=params)
+    jobs = plan(
+        embeddings,
+        reducers=reducers,
+        clusterers=clusterers,
+        seeds=seeds,
+        proxy=comps.proxy,
+        spec=spec,
+        pairs=pairs,
+        params=params,
+    )
     scoring = Scoring(spec, run_id, tuple(int(s) for s in seeds), cache, store)
     results: dict[str, Result] = {}
-    shape = (f"{len(reducers)} reducer(s) x {len(seeds)} seed(s) x {len(clusterers)} clusterer(s)" if pairs is None
-             else f"{len(seeds)} seed(s) x protocol {spec.version}'s (reducer, clusterer) pairs")
+    shape = (
+        f"{len(reducers)} reducer(s) x {len(seeds)} seed(s) x {len(clusterers)} clusterer(s)"
+        if pairs is None
+        else f"{len(seeds)} seed(s) x protocol {spec.version}'s (reducer, clusterer) pairs"
+    )
     with progress.stage(f"grid: {len(embeddings)} embedding(s) x {shape}", total=len(jobs)) as advance:
         pending = []
         for job in jobs:

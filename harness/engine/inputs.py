@@ -50,20 +50,19 @@ def check_embeddings(embeddings: Any, n: int, source: str) -> np.ndarray:
     with one to one); return them as float32."""
     x = np.asarray(embeddings)
     if x.ndim != 2:
-        raise InvalidInputError(
-            f"{source}: embeddings must be a 2-d (samples, features) array, got shape {x.shape}")
+        raise InvalidInputError(f"{source}: embeddings must be a 2-d (samples, features) array, got shape {x.shape}")
     if x.dtype.kind not in "fiub":
         raise InvalidInputError(f"{source}: embeddings of dtype {x.dtype} are not numbers")
     if len(x) != n:
-        raise InvalidInputError(
-            f"{source}: {len(x)} embeddings but {n} labels; they must pair one to one")
+        raise InvalidInputError(f"{source}: {len(x)} embeddings but {n} labels; they must pair one to one")
     x = x.astype(np.float32, copy=False)  # fp16 from a GPU must not reach the clusterers
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)
         raise InvalidInputError(
             f"{source}: {len(rows)} embeddings contain NaN or Inf (first rows: "
-            f"{', '.join(map(str, rows[:5]))}); fix the encoder or drop those samples")
+            f"{', '.join(map(str, rows[:5]))}); fix the encoder or drop those samples"
+        )
     return x
 
 
@@ -71,12 +70,12 @@ def check_classes(labels: np.ndarray, n: int, source: str) -> None:
     """Raise a clear error when ``labels`` (class codes of ``n`` samples) cannot be scored against."""
     k = len(np.unique(labels))
     if k < 2:
-        raise InvalidInputError(
-            f"{source}: found {k} distinct label(s); clustering needs at least 2 classes")
+        raise InvalidInputError(f"{source}: found {k} distinct label(s); clustering needs at least 2 classes")
     if k >= n:
         raise InvalidInputError(
             f"{source}: k={k} classes for {n} samples; k must be smaller than the sample "
-            "count (every sample has its own label?)")
+            "count (every sample has its own label?)"
+        )
 
 
 def check_inputs(embeddings: Any, labels: np.ndarray, source: str) -> np.ndarray:
@@ -93,13 +92,14 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
         raise InvalidInputError(f"{path}: no such file; pass an .npz with arrays 'embeddings' and 'labels'")
     with path.open("rb") as fh:
         if fh.read(2) != b"PK":
-            raise InvalidInputError(
-                f"{path}: not an .npz archive; save with np.savez(path, embeddings=X, labels=y)")
+            raise InvalidInputError(f"{path}: not an .npz archive; save with np.savez(path, embeddings=X, labels=y)")
     # np.load takes a "PK" file that is no zip for a pickle, and says "object arrays"
     if not zipfile.is_zipfile(path):
-        raise InvalidInputError(f"{path}: not a readable .npz file (starts like a zip archive but "
-                                "is not one: truncated?); save with np.savez(path, embeddings=X, "
-                                "labels=y)")
+        raise InvalidInputError(
+            f"{path}: not a readable .npz file (starts like a zip archive but "
+            "is not one: truncated?); save with np.savez(path, embeddings=X, "
+            "labels=y)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = {"embeddings", "labels"} - set(data.files)
@@ -107,20 +107,23 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict
                 raise InvalidInputError(
                     f"{path}: missing array(s) {', '.join(sorted(missing))}; found "
                     f"{', '.join(data.files) or 'none'}. Save with np.savez(path, "
-                    "embeddings=X, labels=y)")
+                    "embeddings=X, labels=y)"
+                )
             for key in ("embeddings", "labels"):
                 _check_declared_size(path, data.zip, key)
             x, y = data["embeddings"], data["labels"]
     except InvalidInputError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise InvalidInputError(f"{path}: not a readable .npz file ({exc}); save with "
-                                "np.savez(path, embeddings=X, labels=y)") from None
+        raise InvalidInputError(
+            f"{path}: not a readable .npz file ({exc}); save with np.savez(path, embeddings=X, labels=y)"
+        ) from None
     except ValueError as exc:
         if "pickle" in str(exc):
             raise InvalidInputError(
                 f"{path}: holds object arrays, which zsbench will not unpickle; save numeric "
-                "embeddings and integer or string labels") from None
+                "embeddings and integer or string labels"
+            ) from None
         raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
     except OSError as exc:
         raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
@@ -162,13 +165,15 @@ def _check_declared_size(path: Path, archive: zipfile.ZipFile, key: str) -> None
     if need > info.file_size:
         raise InvalidInputError(
             f"{path}: array {key!r} declares shape {tuple(shape)} ({need:,} bytes) but holds "
-            f"only {info.file_size:,}; the file is truncated or corrupt, save it again")
+            f"only {info.file_size:,}; the file is truncated or corrupt, save it again"
+        )
     available = available_memory()
     if available is not None and need > available // 2:
         raise InvalidInputError(
             f"{path}: array {key!r} of shape {tuple(shape)} needs {need / 2**30:.1f} GiB, more "
             f"than half the memory available ({available / 2**30:.1f} GiB); use fewer samples "
-            "or a smaller dtype")
+            "or a smaller dtype"
+        )
 
 
 class DatasetView:
@@ -210,8 +215,15 @@ def check_max_samples(max_samples: int | None) -> None:
         raise InvalidInputError(f"--max-samples must be at least 2, got {max_samples}")
 
 
-def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
-                   subsample_seed: int = 0, skip_bad: bool = False) -> tuple[DatasetView, dict[str, Any]]:
+def select_samples(
+    dataset: Any,
+    name: str,
+    progress: Progress,
+    *,
+    max_samples: int | None = None,
+    subsample_seed: int = 0,
+    skip_bad: bool = False,
+) -> tuple[DatasetView, dict[str, Any]]:
     """Drop unlabelled samples, take a seeded stratified subsample, and (optionally) leave out
     images that cannot be decoded. Returns the view and a record of what was done."""
     from zsbench.plugin.datasets import BadImageError, stratified_indices
@@ -219,8 +231,7 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
     if len(dataset) == 0:
         raise InvalidInputError(f"dataset {name} is empty; check its files")
     if len(dataset.labels) != len(dataset):
-        raise InvalidInputError(f"dataset {name} has {len(dataset)} images but "
-                                f"{len(dataset.labels)} labels")
+        raise InvalidInputError(f"dataset {name} has {len(dataset)} images but {len(dataset.labels)} labels")
     _, keep = prepare_labels(dataset.labels, f"dataset {name}", progress)
     positions = whole = np.flatnonzero(keep)
     record: dict[str, Any] = {"n_available": len(dataset), "n_missing_labels": int((~keep).sum())}
@@ -230,8 +241,7 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
     if max_samples is not None:
         labels = np.asarray(dataset.labels)[positions]
         positions = positions[stratified_indices(labels.astype(str), max_samples, subsample_seed)]
-        record.update(max_samples=max_samples, subsample_seed=subsample_seed,
-                      subsample="stratified by label, seeded")
+        record.update(max_samples=max_samples, subsample_seed=subsample_seed, subsample="stratified by label, seeded")
     if skip_bad:
         bad = []
         with progress.stage(f"check images of {name}", total=len(positions)) as advance:
@@ -248,8 +258,9 @@ def select_samples(dataset: Any, name: str, progress: Progress, *, max_samples: 
     return DatasetView(dataset, positions, whole if max_samples is not None else None), record
 
 
-def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None,
-                       subsample_seed: int = 0) -> tuple[DatasetView, dict[str, Any]]:
+def select_all_samples(
+    dataset: Any, name: str, progress: Progress, *, max_samples: int | None = None, subsample_seed: int = 0
+) -> tuple[DatasetView, dict[str, Any]]:
     """The images to cluster without labels: all of them, labelled or not. A dataset whose images all
     have a label gets exactly :func:`select_samples`'s selection, so the embedding is shared with runs."""
     from zsbench.core.progress import NullProgress
@@ -270,6 +281,9 @@ def select_all_samples(dataset: Any, name: str, progress: Progress, *, max_sampl
     if max_samples is not None:
         strata = np.where(has, labels.astype(str), "")  # the unlabelled images are one stratum
         positions = stratified_indices(strata, max_samples, subsample_seed)
-        record.update(max_samples=max_samples, subsample_seed=subsample_seed,
-                      subsample="stratified by label (unlabelled as one group), seeded")
+        record.update(
+            max_samples=max_samples,
+            subsample_seed=subsample_seed,
+            subsample="stratified by label (unlabelled as one group), seeded",
+        )
     return DatasetView(dataset, positions, whole if max_samples is not None else None), record

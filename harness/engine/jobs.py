@@ -71,8 +71,13 @@ class ReduceJob:
 
     @property
     def spec(self) -> dict[str, Any]:
-        return {"stage": "reduce", "reducer": self.component.label, "seed": self.seed, "encoder": self.encoder,
-                "dataset": self.dataset}
+        return {
+            "stage": "reduce",
+            "reducer": self.component.label,
+            "seed": self.seed,
+            "encoder": self.encoder,
+            "dataset": self.dataset,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,22 +98,40 @@ class ClusterJob:
 
     @property
     def spec(self) -> dict[str, Any]:
-        return {"stage": "labels", "clusterer": self.clusterer.label, "seed": self.seed,
-                "encoder": self.embedding.encoder, "dataset": self.embedding.dataset}
+        return {
+            "stage": "labels",
+            "clusterer": self.clusterer.label,
+            "seed": self.seed,
+            "encoder": self.embedding.encoder,
+            "dataset": self.embedding.dataset,
+        }
 
 
-
-def reduce_job(spec: ProtocolSpec, component: Component, seed: int, input_key: str, encoder: str,
-               dataset: str, params: Params | None = None) -> ReduceJob:
+def reduce_job(
+    spec: ProtocolSpec,
+    component: Component,
+    seed: int,
+    input_key: str,
+    encoder: str,
+    dataset: str,
+    params: Params | None = None,
+) -> ReduceJob:
     """The reduction of embedding ``input_key`` by ``component`` with ``seed``, keyed as every run keys it
     (``params``: a run's, with the memo; default: build the reducer)."""
     text = (params or Params()).text(component, seed=seed)
-    return ReduceJob(component, seed, input_key, stage_key("reduce", spec, input_key, component, text, seed),
-                     encoder, dataset)
+    return ReduceJob(
+        component, seed, input_key, stage_key("reduce", spec, input_key, component, text, seed), encoder, dataset
+    )
 
 
-def labels_key(spec: ProtocolSpec, reduce_key: str, clusterer: Component, seed: int, n_clusters: int | None,
-               params: Params | None = None) -> str:
+def labels_key(
+    spec: ProtocolSpec,
+    reduce_key: str,
+    clusterer: Component,
+    seed: int,
+    n_clusters: int | None,
+    params: Params | None = None,
+) -> str:
     """The key of ``clusterer``'s labels (given ``n_clusters``; None: it finds k) on reduction ``reduce_key``."""
     text = (params or Params()).text(clusterer, seed=seed, n_clusters=n_clusters)
     return stage_key("labels", spec, reduce_key, clusterer, text, seed)
@@ -123,5 +146,3 @@ class Scoring:
     seeds: tuple[int, ...]
     cache: ArtifactCache
     store: Any = None  # a ResultStore, or None: results are not stored
-
-

@@ -27,8 +27,9 @@ from zsbench.storage.cache import cache_key
 
 def sample_fingerprint(view, selection: dict[str, Any]) -> str:
     """The fingerprint of the samples a run clusters: ids, labels, split and selection rule."""
-    return fingerprint(view.ids, view.labels.astype(str).tolist(),
-                       {"split": view.info.get("split"), **selection_rule(selection)})
+    return fingerprint(
+        view.ids, view.labels.astype(str).tolist(), {"split": view.info.get("split"), **selection_rule(selection)}
+    )
 
 
 def selection_rule(selection: dict[str, Any]) -> dict[str, Any]:
@@ -42,37 +43,61 @@ def embed_key(spec: ProtocolSpec, enc_entry, described: Mapping[str, Any], datas
     It holds the encoder's identity by content (:func:`zsbench.identity.describe`), never a path:
     the same weights file reached through two paths is embedded once.
     """
-    return cache_key({"stage": "embed", "protocol": spec.stage_version, "encoder": enc_entry.name,
-                      "identity_sha256": described["identity_sha256"], "plugin": enc_entry.provenance,
-                      "dataset": dataset, "fingerprint": fingerprint_})
+    return cache_key(
+        {
+            "stage": "embed",
+            "protocol": spec.stage_version,
+            "encoder": enc_entry.name,
+            "identity_sha256": described["identity_sha256"],
+            "plugin": enc_entry.provenance,
+            "dataset": dataset,
+            "fingerprint": fingerprint_,
+        }
+    )
 
 
 def arrays_key(spec: ProtocolSpec, content: str, labels_fingerprint: str) -> str:
     """The key of embeddings scored as given (:func:`zsbench.run_embeddings`, ``zsbench run --embeddings``):
     their content's sha256 and their labels' fingerprint; no encoder, which is unknown."""
-    return cache_key({"stage": "embed", "protocol": spec.stage_version, "embeddings": content,
-                      "labels": labels_fingerprint})
+    return cache_key(
+        {"stage": "embed", "protocol": spec.stage_version, "embeddings": content, "labels": labels_fingerprint}
+    )
 
 
 def stage_key(stage: str, spec: ProtocolSpec, input_key: str, comp: Component, params: str, seed: int) -> str:
     """The key of a stage: ``params`` is the estimator's ``get_params(deep=False)`` as canonical JSON
     (:meth:`zsbench.engine.params.Params.text`), hashed as if the dict itself were in the spec."""
-    return cache_key({"stage": stage, "protocol": spec.stage_version, "input": input_key,
-                      "component": comp.label, "plugin": comp.entry.provenance, "seed": int(seed)},
-                     raw={"params": params})
+    return cache_key(
+        {
+            "stage": stage,
+            "protocol": spec.stage_version,
+            "input": input_key,
+            "component": comp.label,
+            "plugin": comp.entry.provenance,
+            "seed": int(seed),
+        },
+        raw={"params": params},
+    )
 
 
-def result_key(spec: ProtocolSpec, labels_key: str, proxy_key: str, encoder_config: Mapping[str, Any],
-               dataset: str) -> str:
+def result_key(
+    spec: ProtocolSpec, labels_key: str, proxy_key: str, encoder_config: Mapping[str, Any], dataset: str
+) -> str:
     """The key of a scored result in the store: its labels, the proxy space it is scored in, the scoring
     setting, and the row it is (encoder identity, dataset name)."""
     # a study result is its own, even where its configuration is the standard one
     made_by = {} if spec.study is None else {"protocol": spec.version}
     # The stages are keyed by content, so one file of embeddings run as --name alpha and
     # --name beta shares them; a stored result is a row, and answers only for its own.
-    return cache_key({"result": labels_key, "proxy": proxy_key,
-                      "silhouette_max_samples": spec.silhouette_max_samples, **made_by,
-                      "row": [of_config(encoder_config), dataset]})
+    return cache_key(
+        {
+            "result": labels_key,
+            "proxy": proxy_key,
+            "silhouette_max_samples": spec.silhouette_max_samples,
+            **made_by,
+            "row": [of_config(encoder_config), dataset],
+        }
+    )
 
 
 def factory_id(entry: Entry) -> list[Any] | None:
@@ -102,7 +127,18 @@ def memo_key(component: Component, purpose: str, seed: int, n_clusters: int | No
     # where: the environment and the factory's file, so environments (or copies of a plugin) that share a
     # cache folder never share entries, even at one version
     where = [sys.prefix, getattr(sys.modules.get(factory[0]), "__file__", None)]
-    return cache_key({"memo": purpose, "kind": entry.kind, "name": entry.name, "label": component.label,
-                      "options": component.params, "plugin": entry.provenance, "factory": factory, "where": where,
-                      "k_param": entry.meta.get("k_param"), "seed": int(seed),
-                      "n_clusters": None if n_clusters is None else int(n_clusters)})
+    return cache_key(
+        {
+            "memo": purpose,
+            "kind": entry.kind,
+            "name": entry.name,
+            "label": component.label,
+            "options": component.params,
+            "plugin": entry.provenance,
+            "factory": factory,
+            "where": where,
+            "k_param": entry.meta.get("k_param"),
+            "seed": int(seed),
+            "n_clusters": None if n_clusters is None else int(n_clusters),
+        }
+    )

@@ -45,11 +45,13 @@ def test_options(ds_entries: list[Entry], options: Mapping[str, Any] | None) -> 
     if lacking:
         raise InvalidInputError(
             f"--knn needs a dataset's train partition; dataset(s) {', '.join(lacking)} provide none (their "
-            "factory takes no split option); run them without --knn")
+            "factory takes no split option); run them without --knn"
+        )
     split = (options or {}).get("split", "test")
     if split != "test":
-        raise InvalidInputError(f"--knn clusters and scores the test partition; dataset option split={split!r} "
-                                "conflicts (leave split out)")
+        raise InvalidInputError(
+            f"--knn clusters and scores the test partition; dataset option split={split!r} conflicts (leave split out)"
+        )
     return {**(options or {}), "split": "test"}
 
 
@@ -75,8 +77,9 @@ class KnnRun:
     partitions: dict[str, Partition] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, request: RunRequest, ds_entries: list[Entry], load: Callable[..., Any],
-              embed_samples: Callable[..., Any]) -> KnnRun:
+    def start(
+        cls, request: RunRequest, ds_entries: list[Entry], load: Callable[..., Any], embed_samples: Callable[..., Any]
+    ) -> KnnRun:
         """The kNN step of ``request`` (checked before any work), or one that does nothing (without ``knn``)."""
         options = test_options(ds_entries, request.dataset_options) if request.knn else request.dataset_options
         return cls(request.spec, options, request.executor or DEFAULT_EXECUTOR, load, embed_samples, request.knn)
@@ -88,37 +91,83 @@ class KnnRun:
             self.partitions[ds_entry.name] = Partition(view, sample_fingerprint(view, selection), selection)
         return self.partitions[ds_entry.name]
 
-    def score(self, emb: Embedding, test: DatasetView, enc_entry: Entry, enc_options: Mapping[str, Any],
-              ds_entry: Entry, cache, progress: Progress, executor) -> None:
+    def score(
+        self,
+        emb: Embedding,
+        test: DatasetView,
+        enc_entry: Entry,
+        enc_options: Mapping[str, Any],
+        ds_entry: Entry,
+        cache,
+        progress: Progress,
+        executor,
+    ) -> None:
         """Embed ``ds_entry``'s train partition with the encoder (or find it cached) and score ``test``
         (the clustered samples, embedded as ``emb``) per k."""
         if not self.enabled:
             return
         part = self.train(ds_entry, progress)
         if part.view.ids is not None and test.ids is not None and set(part.view.ids) & set(test.ids):
-            raise InvalidInputError(f"dataset {ds_entry.name}: its train and test partitions share images; "
-                                    "kNN accuracy on them would be inflated (fix the dataset's split)")
+            raise InvalidInputError(
+                f"dataset {ds_entry.name}: its train and test partitions share images; "
+                "kNN accuracy on them would be inflated (fix the dataset's split)"
+            )
         train_options = {**(self.dataset_options or {}), "split": "train"}
-        e = self.embed_samples(enc_entry, ds_entry, part.view, part.fingerprint, self.spec, cache, progress, executor,
-                               encoder_options=enc_options, dataset_options=train_options,
-                               executor_name=self.executor_name)
+        e = self.embed_samples(
+            enc_entry,
+            ds_entry,
+            part.view,
+            part.fingerprint,
+            self.spec,
+            cache,
+            progress,
+            executor,
+            encoder_options=enc_options,
+            dataset_options=train_options,
+            executor_name=self.executor_name,
+        )
         start = time.perf_counter()
         with progress.stage(f"kNN {enc_entry.name} on {ds_entry.name}"):
             acc = knn_accuracy(e.x, part.view.labels, emb.x, test.labels, DEFAULT_KS, DEFAULT_TEMPERATURE)
         seconds = time.perf_counter() - start
-        train = {"split": part.view.info.get("split"), "fingerprint": part.fingerprint,
-                 "n_samples": len(part.view), "embedding": e.key, "embedding_reused": e.reused,
-                 "embedded_on": e.where}
+        train = {
+            "split": part.view.info.get("split"),
+            "fingerprint": part.fingerprint,
+            "n_samples": len(part.view),
+            "embedding": e.key,
+            "embedding_reused": e.reused,
+            "embedded_on": e.where,
+        }
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for k, value in acc.items():
-            config = {**emb.config, "k": k, "ks": list(DEFAULT_KS), "temperature": DEFAULT_TEMPERATURE,
-                      "weighting": "exp(cosine / T), DINO's weighted kNN", "train": train,
-                      "protocol": self.spec.version, "embedding": emb.key}
-            self.rows.append(Result(
-                encoder=emb.encoder, dataset=emb.dataset, reducer="none", clusterer=KNN, seed=0, status="ok",
-                error=None, metrics={METRIC: float(value), "k": int(k)}, config=config,
-                timings={"embed_train": e.seconds, "knn": seconds}, provenance=emb.provenance,
-                protocol_version=KNN_VERSION, created_at=now, run_id=""))
+            config = {
+                **emb.config,
+                "k": k,
+                "ks": list(DEFAULT_KS),
+                "temperature": DEFAULT_TEMPERATURE,
+                "weighting": "exp(cosine / T), DINO's weighted kNN",
+                "train": train,
+                "protocol": self.spec.version,
+                "embedding": emb.key,
+            }
+            self.rows.append(
+                Result(
+                    encoder=emb.encoder,
+                    dataset=emb.dataset,
+                    reducer="none",
+                    clusterer=KNN,
+                    seed=0,
+                    status="ok",
+                    error=None,
+                    metrics={METRIC: float(value), "k": int(k)},
+                    config=config,
+                    timings={"embed_train": e.seconds, "knn": seconds},
+                    provenance=emb.provenance,
+                    protocol_version=KNN_VERSION,
+                    created_at=now,
+                    run_id="",
+                )
+            )
 
     def store(self, grid, store) -> Any:
         """``grid`` (a :class:`~zsbench.engine.pipeline.GridRun`) with the kNN rows, stamped with its run

@@ -29,14 +29,18 @@ def pool_hazard() -> str | None:
     a notebook: no ``__file__``)."""
     script = unguarded_script()
     if script is not None:
-        return (f"{os.path.basename(script)} calls zsbench outside an `if __name__ == \"__main__\":` block, "
-                f"which worker processes would run again; add that guard to use worker processes")
+        return (
+            f'{os.path.basename(script)} calls zsbench outside an `if __name__ == "__main__":` block, '
+            f"which worker processes would run again; add that guard to use worker processes"
+        )
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     # `python - < script.py`: workers would run a file named "<stdin>", guard or not.
     if path and getattr(main, "__spec__", None) is None and not os.path.isfile(path):
-        return (f"the main script ({path}) is not a file, which worker processes would need to run "
-                f"again; run it from a file to use worker processes")
+        return (
+            f"the main script ({path}) is not a file, which worker processes would need to run "
+            f"again; run it from a file to use worker processes"
+        )
     return None
 
 
@@ -79,8 +83,11 @@ def stop_if_bootstrapping() -> None:
     call in the parent (e.g. one made from a thread)."""
     if not getattr(multiprocessing.current_process(), "_inheriting", False):
         return
-    print(f"zsbench: not run in worker process {os.getpid()}, which is re-running the parent's script; "
-          f'put the script\'s zsbench calls under `if __name__ == "__main__":`', file=sys.stderr)
+    print(
+        f"zsbench: not run in worker process {os.getpid()}, which is re-running the parent's script; "
+        f'put the script\'s zsbench calls under `if __name__ == "__main__":`',
+        file=sys.stderr,
+    )
     sys.stderr.flush()
     # SystemExit, not an error: a worker's bootstrap would print an error's traceback (forkserver
     # ends the child with os._exit, so a SystemExit message would be lost: hence the print).
@@ -97,8 +104,11 @@ def _guarded_lines(tree: ast.AST) -> list[tuple[int, int]]:
     spans = []
     for node in ast.walk(tree):
         if isinstance(node, ast.If):
-            branch = node.body if _tests_main(node.test, ast.Eq) else (
-                node.orelse if _tests_main(node.test, ast.NotEq) else None)
+            branch = (
+                node.body
+                if _tests_main(node.test, ast.Eq)
+                else (node.orelse if _tests_main(node.test, ast.NotEq) else None)
+            )
             if branch:
                 spans.append((branch[0].lineno, branch[-1].end_lineno or branch[-1].lineno))
     return spans

@@ -31,8 +31,6 @@ from zsbench.storage.params import ParamsMemo, sources
 CHECK_K = 2  # the k a component is checked with when resolved (Component.resolve's)
 
 
-
-
 def modules_behind(component: Component, estimator: Any) -> list[str]:
     """The modules whose code decides ``estimator``'s parameters: the factory's package (as loaded), the
     estimator's class and its bases, and the protocol's build."""

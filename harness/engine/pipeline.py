@@ -84,8 +84,17 @@ def open_store(store: StoreArg) -> ResultStore | None:
     return ResultStore(store)
 
 
-def run_grid(embeddings: list[Embedding], comps: Components, request: RunRequest, *, cache: ArtifactCache,
-             executor, progress: Progress, dropped_before: int = 0, catalog: Catalog | None = None) -> GridRun:
+def run_grid(
+    embeddings: list[Embedding],
+    comps: Components,
+    request: RunRequest,
+    *,
+    cache: ArtifactCache,
+    executor,
+    progress: Progress,
+    dropped_before: int = 0,
+    catalog: Catalog | None = None,
+) -> GridRun:
     """Reduce, cluster and score ``embeddings``; results go to the request's store as they are made."""
     pairs: list[list[Pair]] | None = None
     if comps.configured is not None:
@@ -98,14 +107,25 @@ def run_grid(embeddings: list[Embedding], comps: Components, request: RunRequest
     db = open_store(request.store)
     tally = Tally()
     try:
-        results = execute(embeddings, comps, request, run_id=run_id, cache=cache, executor=executor, store=db,
-                          progress=progress, tally=tally, pairs=pairs)
+        results = execute(
+            embeddings,
+            comps,
+            request,
+            run_id=run_id,
+            cache=cache,
+            executor=executor,
+            store=db,
+            progress=progress,
+            tally=tally,
+            pairs=pairs,
+        )
     finally:
         if db is not None and not isinstance(request.store, ResultStore):
             db.close()
     # a cache object may serve several runs: report only what this one dropped
-    return GridRun(run_id, results, db.path if db else None, tally.reused, tally.computed,
-                   list(cache.dropped[dropped_before:]))
+    return GridRun(
+        run_id, results, db.path if db else None, tally.reused, tally.computed, list(cache.dropped[dropped_before:])
+    )
 
 
 def load_dataset(entry: Entry, options: Mapping[str, Any] | None, progress: Progress) -> Any:
@@ -119,8 +139,11 @@ def check_weights(options: Mapping[str, Any] | None, component: str | None = Non
     ``component``, as ``NAME:weights=...`` in the component's name."""
     weights = (options or {}).get("weights")
     if weights is not None and not Path(str(weights)).expanduser().exists():
-        how = f"option weights={shown(weights, 200)} of {shown(component)}" if component else \
-            f"--weights {shown(weights, 200)}"
+        how = (
+            f"option weights={shown(weights, 200)} of {shown(component)}"
+            if component
+            else f"--weights {shown(weights, 200)}"
+        )
         raise InvalidInputError(f"{how}: no such file or folder; pass the path of the weights file")
 
 
@@ -151,9 +174,20 @@ class Embedded:
         return self.where == "cache"
 
 
-def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerprint_: str, spec: ProtocolSpec,
-                  cache: ArtifactCache, progress: Progress, executor, *, encoder_options: Mapping[str, Any] | None,
-                  dataset_options: Mapping[str, Any] | None, executor_name: str) -> Embedded:
+def embed_samples(
+    enc_entry: Entry,
+    ds_entry: Entry,
+    view: DatasetView,
+    fingerprint_: str,
+    spec: ProtocolSpec,
+    cache: ArtifactCache,
+    progress: Progress,
+    executor,
+    *,
+    encoder_options: Mapping[str, Any] | None,
+    dataset_options: Mapping[str, Any] | None,
+    executor_name: str,
+) -> Embedded:
     """The embedding of ``view`` (whose samples ``fingerprint_`` names) by the encoder, keyed by the
     encoder's identity (:func:`zsbench.engine.keys.embed_key`): from the cache, on an executor that
     runs embedding, or here. Checked (2-d, finite) and cached."""
@@ -172,13 +206,24 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
         x, where, rows_of, packages = cached.x, "cache", cached.rows_of, cached.packages
         if packages is None:  # an entry that does not say (an older zsbench's, a worker's): this process's
             packages = imported_versions()
-    elif getattr(executor, "runs_embedding", False) and "__main__" not in (enc_entry.distribution,
-                                                                            ds_entry.distribution):
+    elif getattr(executor, "runs_embedding", False) and "__main__" not in (
+        enc_entry.distribution,
+        ds_entry.distribution,
+    ):
         # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
         with progress.stage(f"embed {label} on executor {executor_name}"):
-            outcome = executor.submit(embed_task, str(cache.root), key, enc_entry.name, options, ds_entry.name,
-                                      dict(dataset_options or {}), view.positions.tolist(), made,
-                                      resources={"GPU": 1} if enc_entry.meta.get("gpu") else None).result()
+            outcome = executor.submit(
+                embed_task,
+                str(cache.root),
+                key,
+                enc_entry.name,
+                options,
+                ds_entry.name,
+                dict(dataset_options or {}),
+                view.positions.tolist(),
+                made,
+                resources={"GPU": 1} if enc_entry.meta.get("gpu") else None,
+            ).result()
         if outcome["error"]:
             raise ZsbenchError(outcome["error"])
         x, where, packages = np.asarray(cache.get("embed", key)), outcome["worker"], outcome["packages"]
@@ -193,19 +238,49 @@ def embed_samples(enc_entry: Entry, ds_entry: Entry, view: DatasetView, fingerpr
     return Embedded(x, key, described, where, seconds, packages, rows_of)
 
 
-def embedding(enc_entry: Entry, ds_entry: Entry, view: DatasetView, y: np.ndarray, dataset_config: dict[str, Any],
-              spec: ProtocolSpec, cache: ArtifactCache, progress: Progress, executor, *,
-              encoder_options: Mapping[str, Any] | None, dataset_options: Mapping[str, Any] | None,
-              executor_name: str) -> Embedding:
+def embedding(
+    enc_entry: Entry,
+    ds_entry: Entry,
+    view: DatasetView,
+    y: np.ndarray,
+    dataset_config: dict[str, Any],
+    spec: ProtocolSpec,
+    cache: ArtifactCache,
+    progress: Progress,
+    executor,
+    *,
+    encoder_options: Mapping[str, Any] | None,
+    dataset_options: Mapping[str, Any] | None,
+    executor_name: str,
+) -> Embedding:
     """A run's embedding of a dataset's selected samples, with the configuration its results record."""
-    e = embed_samples(enc_entry, ds_entry, view, dataset_config["fingerprint"], spec, cache, progress, executor,
-                      encoder_options=encoder_options, dataset_options=dataset_options, executor_name=executor_name)
+    e = embed_samples(
+        enc_entry,
+        ds_entry,
+        view,
+        dataset_config["fingerprint"],
+        spec,
+        cache,
+        progress,
+        executor,
+        encoder_options=encoder_options,
+        dataset_options=dataset_options,
+        executor_name=executor_name,
+    )
     check_classes(y, len(e.x), f"{enc_entry.name} on {ds_entry.name}")
-    config = {"encoder": e.described, "dataset": dataset_config, "n_samples": int(len(e.x)),
-              "n_features": int(e.x.shape[1]), "embedding_reused": e.reused, "embedded_on": e.where,
-              **({"embedding_rows_of": e.rows_of} if e.rows_of else {})}
-    provenance = {**environment(e.packages), "plugins": {"encoder": enc_entry.provenance,
-                                                         "dataset": ds_entry.provenance}}
+    config = {
+        "encoder": e.described,
+        "dataset": dataset_config,
+        "n_samples": int(len(e.x)),
+        "n_features": int(e.x.shape[1]),
+        "embedding_reused": e.reused,
+        "embedded_on": e.where,
+        **({"embedding_rows_of": e.rows_of} if e.rows_of else {}),
+    }
+    provenance = {
+        **environment(e.packages),
+        "plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance},
+    }
     return Embedding(e.x, y, enc_entry.name, ds_entry.name, e.key, config, provenance, e.seconds)
 
 
@@ -216,9 +291,12 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
     catalog = build_catalog()
     # "raw-pixels:size=16": that encoder's options, merged with encoder_options (--weights); a weights path
     # that is not there is said before "does not accept weights": a mistyped path is the likelier mistake
-    encoders = [catalog.with_options("encoders", e, request.encoder_options,
-                                     "encoder_options (--weights, --precision)", precheck=check_weights)
-                for e in request.encoder_names()]
+    encoders = [
+        catalog.with_options(
+            "encoders", e, request.encoder_options, "encoder_options (--weights, --precision)", precheck=check_weights
+        )
+        for e in request.encoder_names()
+    ]
     ds_entries = [catalog.get("datasets", d) for d in request.dataset_names()]
     # all names, before any work
     comps = components(catalog, spec, request.reducers, request.clusterers, Params.for_cache(request.cache))
@@ -231,31 +309,71 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
         embeddings = []
         for ds_entry in ds_entries:
             ds = load_dataset(ds_entry, dataset_options, progress)
-            view, selection = select_samples(ds, ds_entry.name, progress, max_samples=request.max_samples,
-                                             subsample_seed=request.subsample_seed, skip_bad=request.skip_bad)
+            view, selection = select_samples(
+                ds,
+                ds_entry.name,
+                progress,
+                max_samples=request.max_samples,
+                subsample_seed=request.subsample_seed,
+                skip_bad=request.skip_bad,
+            )
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
             # before embedding: a reducer that cannot fit would fail all
-            check_reducers(comps.reducers + [r for (_, d), ps in planned.items() if d == ds_entry.name
-                                             for r, _ in ps or ()], len(y), comps.params)
-            dataset_config = {"name": ds_entry.name, "info": recorded_info(view.info, ds_entry), **selection,
-                              "fingerprint": sample_fingerprint(view, selection), "labels_sha256": labels_hash(y)}
+            check_reducers(
+                comps.reducers + [r for (_, d), ps in planned.items() if d == ds_entry.name for r, _ in ps or ()],
+                len(y),
+                comps.params,
+            )
+            dataset_config = {
+                "name": ds_entry.name,
+                "info": recorded_info(view.info, ds_entry),
+                **selection,
+                "fingerprint": sample_fingerprint(view, selection),
+                "labels_sha256": labels_hash(y),
+            }
             for enc_entry, enc_options in encoders:
-                embeddings.append(embedding(enc_entry, ds_entry, view, y, dataset_config, spec, art, progress, pool,
-                                            encoder_options=enc_options, dataset_options=dataset_options,
-                                            executor_name=request.executor or DEFAULT_EXECUTOR))
+                embeddings.append(
+                    embedding(
+                        enc_entry,
+                        ds_entry,
+                        view,
+                        y,
+                        dataset_config,
+                        spec,
+                        art,
+                        progress,
+                        pool,
+                        encoder_options=enc_options,
+                        dataset_options=dataset_options,
+                        executor_name=request.executor or DEFAULT_EXECUTOR,
+                    )
+                )
                 knn_.score(embeddings[-1], view, enc_entry, enc_options, ds_entry, art, progress, pool)
-        grid = run_grid(embeddings, comps, request, cache=art, executor=pool, progress=progress,
-                        dropped_before=dropped_before, catalog=catalog)
+        grid = run_grid(
+            embeddings,
+            comps,
+            request,
+            cache=art,
+            executor=pool,
+            progress=progress,
+            dropped_before=dropped_before,
+            catalog=catalog,
+        )
     return knn_.store(grid, request.store)
 
 
-def run_arrays(embeddings: Any, labels: Any, request: RunRequest, *, source: dict[str, Any] | None = None,
-               progress: Progress | None = None) -> GridRun:
+def run_arrays(
+    embeddings: Any,
+    labels: Any,
+    request: RunRequest,
+    *,
+    source: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> GridRun:
     """Run the grid on embeddings computed elsewhere (see :func:`zsbench.run_embeddings`): the request names
     one encoder and one dataset, the names to record."""
     spec = request.spec
-    if request.encoders is None or request.datasets is None or len(request.encoders) != 1 \
-            or len(request.datasets) != 1:
+    if request.encoders is None or request.datasets is None or len(request.encoders) != 1 or len(request.datasets) != 1:
         raise InvalidInputError("scoring embeddings takes one encoder name and one dataset name, the names to record")
     # names a board shows: NFC, nothing invisible (registered names follow the ASCII grammar already)
     encoder = checked_name(request.encoders[0], "encoder name")
@@ -268,8 +386,7 @@ def run_arrays(embeddings: Any, labels: Any, request: RunRequest, *, source: dic
     y, keep = prepare_labels(labels, label, progress)
     x = np.asarray(embeddings)
     if x.ndim >= 1 and len(x) != len(keep):
-        raise InvalidInputError(
-            f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
+        raise InvalidInputError(f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
     check_reducers(comps.reducers + [r for r, _ in pairs or ()], len(x), comps.params)
     content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
@@ -278,17 +395,35 @@ def run_arrays(embeddings: Any, labels: Any, request: RunRequest, *, source: dic
     identity = {"embeddings": "precomputed"}
     origin = {"file": Path(source["path"]).name} if source and source.get("path") else {"array": "in memory"}
     config: dict[str, Any] = {
-        "encoder": {"name": encoder, "identity": identity, "options": {}, "source": {**origin, "sha256": content},
-                    "identity_sha256": identity_sha256(encoder, identity, {})},
-        "dataset": {"name": dataset, "n_missing_labels": int((~keep).sum()),
-                    # no sample identifiers in an embeddings file: the labels in order are the samples
-                    "fingerprint": fingerprint(None, np.asarray(labels)[keep].astype(str).tolist(),
-                                               {"samples": "precomputed embeddings"}),
-                    "labels_sha256": labels_hash(y)},
-        "n_samples": int(len(x)), "n_features": int(x.shape[1]),
+        "encoder": {
+            "name": encoder,
+            "identity": identity,
+            "options": {},
+            "source": {**origin, "sha256": content},
+            "identity_sha256": identity_sha256(encoder, identity, {}),
+        },
+        "dataset": {
+            "name": dataset,
+            "n_missing_labels": int((~keep).sum()),
+            # no sample identifiers in an embeddings file: the labels in order are the samples
+            "fingerprint": fingerprint(
+                None, np.asarray(labels)[keep].astype(str).tolist(), {"samples": "precomputed embeddings"}
+            ),
+            "labels_sha256": labels_hash(y),
+        },
+        "n_samples": int(len(x)),
+        "n_features": int(x.shape[1]),
     }
     key = arrays_key(spec, content, config["dataset"]["fingerprint"])
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
     with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
-        return run_grid([emb], comps, request, cache=art, executor=pool, progress=progress,
-                        dropped_before=len(art.dropped), catalog=catalog)
+        return run_grid(
+            [emb],
+            comps,
+            request,
+            cache=art,
+            executor=pool,
+            progress=progress,
+            dropped_before=len(art.dropped),
+            catalog=catalog,
+        )

@@ -25,9 +25,11 @@ def memory_refusal(component: Component, n: int, d: int) -> str | None:
         return str(exc)
     if need <= 0.8 * free:
         return None
-    return (f"clusterer {component.label} refused: it needs about {need / 2**30:.1f} GiB for "
-            f"{n:,} samples, more than 80% of the {free / 2**30:.1f} GiB available; cluster fewer "
-            f"samples with --max-samples (about {int(n * (0.8 * free / need) ** 0.5):,} would fit) or drop it")
+    return (
+        f"clusterer {component.label} refused: it needs about {need / 2**30:.1f} GiB for "
+        f"{n:,} samples, more than 80% of the {free / 2**30:.1f} GiB available; cluster fewer "
+        f"samples with --max-samples (about {int(n * (0.8 * free / need) ** 0.5):,} would fit) or drop it"
+    )
 
 
 def min_samples(estimator: Any) -> int:

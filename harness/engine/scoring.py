@@ -41,25 +41,51 @@ def finish(job: ClusterJob, outcome: Outcome, reductions: Mapping[str, Outcome],
             error = f"clusterer {clu.label} failed: its labels were lost from the cache; run again"
         else:
             start = time.perf_counter()
-            metrics = score(emb.y, np.asarray(pred),
-                            proxy_space=None if proxy_space is None else np.asarray(proxy_space),
-                            original_space=emb.x, seed=seed, silhouette_max_samples=spec.silhouette_max_samples)
+            metrics = score(
+                emb.y,
+                np.asarray(pred),
+                proxy_space=None if proxy_space is None else np.asarray(proxy_space),
+                original_space=emb.x,
+                seed=seed,
+                silhouette_max_samples=spec.silhouette_max_samples,
+            )
             timings["score"] = time.perf_counter() - start
     proxy = job.proxy.component
     result = Result(
-        encoder=emb.encoder, dataset=emb.dataset, reducer=red.label, clusterer=clu.label, seed=int(seed),
-        status="failed" if error else "ok", error=error, metrics=metrics,
-        config={**emb.config, "seed": int(seed), "seeds": list(scoring.seeds), "n_clusters_given": job.n_clusters,
-                "reducer": red.describe(red.build(seed=seed)), "proxy_reducer": proxy.label,
-                "clusterer": clu.describe(clu.build(seed=seed, n_clusters=job.n_clusters)), "warnings": messages,
-                "reused": reused, "artifacts": {"reduce": rkey, "labels": job.key, "proxy": pkey,
-                                                 "result": job.result_key}},
-        timings=timings, protocol_version=spec.version,
-        provenance={**emb.provenance, "plugins": {**emb.provenance.get("plugins", {}),
-                                                  "reducer": red.entry.provenance,
-                                                  "proxy_reducer": proxy.entry.provenance,
-                                                  "clusterer": clu.entry.provenance}},
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"), run_id=scoring.run_id)
+        encoder=emb.encoder,
+        dataset=emb.dataset,
+        reducer=red.label,
+        clusterer=clu.label,
+        seed=int(seed),
+        status="failed" if error else "ok",
+        error=error,
+        metrics=metrics,
+        config={
+            **emb.config,
+            "seed": int(seed),
+            "seeds": list(scoring.seeds),
+            "n_clusters_given": job.n_clusters,
+            "reducer": red.describe(red.build(seed=seed)),
+            "proxy_reducer": proxy.label,
+            "clusterer": clu.describe(clu.build(seed=seed, n_clusters=job.n_clusters)),
+            "warnings": messages,
+            "reused": reused,
+            "artifacts": {"reduce": rkey, "labels": job.key, "proxy": pkey, "result": job.result_key},
+        },
+        timings=timings,
+        protocol_version=spec.version,
+        provenance={
+            **emb.provenance,
+            "plugins": {
+                **emb.provenance.get("plugins", {}),
+                "reducer": red.entry.provenance,
+                "proxy_reducer": proxy.entry.provenance,
+                "clusterer": clu.entry.provenance,
+            },
+        },
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        run_id=scoring.run_id,
+    )
     if scoring.store is not None:
         scoring.store.add(result, job.result_key)  # a failed row carries its key: a re-run replaces it
     return result

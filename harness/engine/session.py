@@ -55,8 +55,10 @@ def takes_keyword(fn: Any, name: str, *, any_keyword: bool = False) -> bool:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-    if name in params and params[name].kind not in (inspect.Parameter.POSITIONAL_ONLY,
-                                                    inspect.Parameter.VAR_POSITIONAL):
+    if name in params and params[name].kind not in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.VAR_POSITIONAL,
+    ):
         return True
     return any_keyword and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
@@ -73,8 +75,10 @@ def env_workers() -> int | None:
         workers = 0
     if workers < 1:
         shown = raw if len(raw) <= 40 else raw[:37] + "..."
-        raise InvalidInputError(f"{ENV_WORKERS}={shown!r} is not a number of workers; set it to a positive "
-                                f"integer (e.g. {ENV_WORKERS}=4) or unset it")
+        raise InvalidInputError(
+            f"{ENV_WORKERS}={shown!r} is not a number of workers; set it to a positive "
+            f"integer (e.g. {ENV_WORKERS}=4) or unset it"
+        )
     return workers
 
 
@@ -87,8 +91,9 @@ def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any]
 
     mainguard.stop_if_bootstrapping()  # a pool worker re-running the parent's script: start nothing
     # "dask:workers=4": the factory's options, merged with those given apart (--workers, --scheduler)
-    entry, options = catalog.with_options("executors", name or DEFAULT_EXECUTOR, options,
-                                          "executor_options (--workers, --scheduler)")
+    entry, options = catalog.with_options(
+        "executors", name or DEFAULT_EXECUTOR, options, "executor_options (--workers, --scheduler)"
+    )
     name = entry.name
     # only a factory that names `workers` gets it: forcing it on another would be "unknown option"
     if "workers" not in options and takes_keyword(entry.factory, "workers"):
@@ -196,13 +201,16 @@ class CheckedExecutor:
         while waiting:
             got = self.call("as_completed", next, it, done)
             if got is done:
-                raise self.broke(f"as_completed finished without yielding {len(waiting)} of the "
-                                 f"{len(given)} submitted futures")
+                raise self.broke(
+                    f"as_completed finished without yielding {len(waiting)} of the {len(given)} submitted futures"
+                )
             mine = waiting.pop(id(got), None)
             if mine is None:
                 twice = any(f.inner is got for f in given)
-                raise self.broke("as_completed yielded " + (
-                    "a future twice" if twice else "None" if got is None else "a future it was not given"))
+                raise self.broke(
+                    "as_completed yielded "
+                    + ("a future twice" if twice else "None" if got is None else "a future it was not given")
+                )
             yield mine
 
     def close(self, cancel: bool = False) -> None:
@@ -226,11 +234,10 @@ class CheckedFuture:
         args = () if timeout is None else (timeout,)
         value = self.executor.call(f"result() of {self.task}", self.inner.result, *args)
         if not isinstance(value, dict):
-            raise self.executor.broke(f"result() of {self.task} returned {_article(value)}, not the task's "
-                                      "return value (a dict)")
+            raise self.executor.broke(
+                f"result() of {self.task} returned {_article(value)}, not the task's return value (a dict)"
+            )
         return value
-
-
 
 
 @dataclass(frozen=True)
@@ -242,8 +249,15 @@ class Cached:
     rows_of: str | None  # the key of the embedding of the whole dataset its rows were taken from, if so
 
 
-def cached_embedding(cache: ArtifactCache, key: str, spec: ProtocolSpec, enc_entry: Entry,
-                     described: Mapping[str, Any], dataset: str, view: DatasetView) -> Cached | None:
+def cached_embedding(
+    cache: ArtifactCache,
+    key: str,
+    spec: ProtocolSpec,
+    enc_entry: Entry,
+    described: Mapping[str, Any],
+    dataset: str,
+    view: DatasetView,
+) -> Cached | None:
     """The embedding ``key`` of ``view`` from the cache; else, for a subsample, its rows of the cached embedding
     of the samples it was drawn from (same encoder identity, same dataset: the whole's fingerprint is in that
     key); else None. The whole is never embedded to serve a subsample.
@@ -265,6 +279,5 @@ def cached_embedding(cache: ArtifactCache, key: str, spec: ProtocolSpec, enc_ent
         x = cache.get("embed", whole_key)
         if x is not None and len(x) == len(whole):
             # fancy indexing copies only these rows out of the read-only memory map
-            return Cached(np.asarray(x[view.rows_in(whole)]), cache.spec("embed", whole_key).get("packages"),
-                          whole_key)
+            return Cached(np.asarray(x[view.rows_in(whole)]), cache.spec("embed", whole_key).get("packages"), whole_key)
     return None

@@ -42,8 +42,17 @@ def _component(kind: str, label: str):
     return Component.resolve(build_catalog(), kind, label)
 
 
-def _stage(stage: str, output: str, what: str, cache_root: str, input_stage: str, input_key: str, key: str,
-           spec: dict[str, Any], work: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+def _stage(
+    stage: str,
+    output: str,
+    what: str,
+    cache_root: str,
+    input_stage: str,
+    input_key: str,
+    key: str,
+    spec: dict[str, Any],
+    work: Callable[[np.ndarray], np.ndarray],
+) -> dict[str, Any]:
     """Read ``input_key`` of ``input_stage`` from the cache, ``work`` on it, store the result at ``key``; any
     failure (even a plugin's SystemExit) comes back as the outcome's one-line ``error`` (the grid records it
     as a failed result)."""
@@ -73,9 +82,11 @@ class StageError(Exception):
 def integer_labels(pred: np.ndarray, label: str) -> np.ndarray:
     """``pred`` as int64 labels: integer or boolean values, or floats that are whole numbers (some libraries
     return those); anything else (0.5, NaN, strings) is a :class:`StageError`, never silently truncated."""
+
     def refuse(example: Any) -> StageError:
-        return StageError(f"clusterer {label} returned non-integer labels (e.g. {example!r}); labels must be "
-                          "integers, -1 for noise")
+        return StageError(
+            f"clusterer {label} returned non-integer labels (e.g. {example!r}); labels must be integers, -1 for noise"
+        )
 
     if pred.dtype.kind in "iub":
         return pred.astype(np.int64)
@@ -95,9 +106,11 @@ def integer_labels(pred: np.ndarray, label: str) -> np.ndarray:
 INPUTS = {"embed": "embedding", "reduce": "reduction"}
 
 
-def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str,
-                spec: dict[str, Any]) -> dict[str, Any]:
+def reduce_task(
+    cache_root: str, input_key: str, label: str, seed: int, key: str, spec: dict[str, Any]
+) -> dict[str, Any]:
     """Fit reducer ``label`` with ``seed`` on embedding ``input_key``; store the reduction at ``key``."""
+
     def work(x: np.ndarray) -> np.ndarray:
         z = np.asarray(_component("reducers", label).build(seed=seed).fit_transform(x), dtype=np.float32)
         if z.ndim != 2 or len(z) != len(x) or not np.isfinite(z).all():
@@ -107,9 +120,11 @@ def reduce_task(cache_root: str, input_key: str, label: str, seed: int, key: str
     return _stage("reduce", "reduce", f"reducer {label}", cache_root, "embed", input_key, key, spec, work)
 
 
-def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clusters: int | None, key: str,
-                 spec: dict[str, Any]) -> dict[str, Any]:
+def cluster_task(
+    cache_root: str, input_key: str, label: str, seed: int, n_clusters: int | None, key: str, spec: dict[str, Any]
+) -> dict[str, Any]:
     """Run clusterer ``label`` on reduction ``input_key``; store its labels at ``key``."""
+
     def work(z: np.ndarray) -> np.ndarray:
         estimator = _component("clusterers", label).build(seed=seed, n_clusters=n_clusters)
         pred = np.asarray(estimator.fit_predict(z))
@@ -120,8 +135,16 @@ def cluster_task(cache_root: str, input_key: str, label: str, seed: int, n_clust
     return _stage("cluster", "labels", f"clusterer {label}", cache_root, "reduce", input_key, key, spec, work)
 
 
-def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[str, Any], dataset: str,
-               dataset_options: dict[str, Any], positions: list[int], spec: dict[str, Any]) -> dict[str, Any]:
+def embed_task(
+    cache_root: str,
+    key: str,
+    encoder: str,
+    encoder_options: dict[str, Any],
+    dataset: str,
+    dataset_options: dict[str, Any],
+    positions: list[int],
+    spec: dict[str, Any],
+) -> dict[str, Any]:
     """Embed the samples ``positions`` of ``dataset`` with ``encoder`` on this worker; store at ``key``."""
     import os
     import socket
@@ -142,15 +165,29 @@ def embed_task(cache_root: str, key: str, encoder: str, encoder_options: dict[st
         # the libraries the encoder embedded with, read where they were imported: this worker
         packages = imported_versions()
         ArtifactCache(cache_root).put("embed", key, x, {**spec, "packages": packages})
-        return {"error": None, "seconds": time.perf_counter() - start,
-                "worker": f"{socket.gethostname()}:{os.getpid()}", "packages": packages}
+        return {
+            "error": None,
+            "seconds": time.perf_counter() - start,
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "packages": packages,
+        }
     except Exception as exc:
-        return {"error": f"embedding {encoder} on {dataset} failed on a worker: {type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start}
+        return {
+            "error": f"embedding {encoder} on {dataset} failed on a worker: {type(exc).__name__}: {exc}",
+            "seconds": time.perf_counter() - start,
+        }
 
 
-def candidate_task(cache_root: str, space_key: str, label: str, seed: int, n_clusters: int | None, key: str,
-                   spec: dict[str, Any], silhouette_max_samples: int) -> dict[str, Any]:
+def candidate_task(
+    cache_root: str,
+    space_key: str,
+    label: str,
+    seed: int,
+    n_clusters: int | None,
+    key: str,
+    spec: dict[str, Any],
+    silhouette_max_samples: int,
+) -> dict[str, Any]:
     """A candidate of `zsbench proxy --choose`: the clustering (from the cache, else :func:`cluster_task`)
     and its silhouette in the space it was fitted on, on the worker, so the silhouettes run in parallel too."""
     from zsbench.core.metrics import silhouette
@@ -165,6 +202,7 @@ def candidate_task(cache_root: str, space_key: str, label: str, seed: int, n_clu
     pred, space = cache.get("labels", key), cache.get("reduce", space_key)
     if pred is None or space is None:
         return {**outcome, "error": f"clusterer {label}: its input or labels were lost from the cache; run again"}
-    outcome["silhouette"] = silhouette(np.asarray(space), np.asarray(pred), max_samples=silhouette_max_samples,
-                                       seed=seed)
+    outcome["silhouette"] = silhouette(
+        np.asarray(space), np.asarray(pred), max_samples=silhouette_max_samples, seed=seed
+    )
     return outcome

@@ -140,4 +140,5 @@ def require_api(version: str) -> None:
     if major != have_major or minor > have_minor:
         raise PluginAPIError(
             f"this plugin needs zsbench plugin API {major}.{minor}, and the installed zsbench offers "
-            f"{API_VERSION}; install a zsbench whose plugin API is {major}.x with x >= {minor}")
+            f"{API_VERSION}; install a zsbench whose plugin API is {major}.x with x >= {minor}"
+        )

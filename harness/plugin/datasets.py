@@ -59,7 +59,8 @@ def missing(dataset: str, where: Path, expected: Iterable[str], how: str) -> Mis
     files = ", ".join(expected)
     return MissingDataError(
         f"dataset {dataset}: not found under {where} (expected {files}). {how} Put the files "
-        f"there, or point --data-dir / ${ENV_DATA_DIR} at the folder that holds them")
+        f"there, or point --data-dir / ${ENV_DATA_DIR} at the folder that holds them"
+    )
 
 
 def shown(path: str | os.PathLike[str]) -> str:
@@ -91,13 +92,15 @@ def to_8bit(image: PILImage.Image, name: str | None = None) -> PILImage.Image:
             raise BadImageError(
                 f"image {label} holds floats in [{lo:g}, {hi:g}] (NaN/Inf or outside 0..1 and "
                 "0..255), which cannot be mapped to pixel intensities; save it as 8- or 16-bit "
-                "integers, or pass --skip-bad to leave such files out")
+                "integers, or pass --skip-bad to leave such files out"
+            )
         scaled = values * 255.0 if hi <= 1.0 else values
     else:
         if lo < 0 or hi > 65535:
             raise BadImageError(
                 f"image {label} holds integers in [{lo:g}, {hi:g}], outside the 16-bit range "
-                "0..65535; save it as 8- or 16-bit, or pass --skip-bad to leave such files out")
+                "0..65535; save it as 8- or 16-bit, or pass --skip-bad to leave such files out"
+            )
         scaled = values.astype(np.float64) / 257.0  # 65535 -> 255
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
@@ -119,22 +122,28 @@ def open_image(path: str | os.PathLike[str]) -> PILImage.Image:
     except BadImageError:
         raise
     except Exception as exc:
-        raise BadImageError(f"image {shown(path)} cannot be read ({type(exc).__name__}: {exc}); "
-                            "replace it, or pass --skip-bad to leave such files out") from None
+        raise BadImageError(
+            f"image {shown(path)} cannot be read ({type(exc).__name__}: {exc}); "
+            "replace it, or pass --skip-bad to leave such files out"
+        ) from None
 
 
 class ImageFiles:
     """Images stored as files, one label each; ids are paths relative to ``root``."""
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]], labels: Sequence[Any],
-                 root: str | os.PathLike[str], info: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        labels: Sequence[Any],
+        root: str | os.PathLike[str],
+        info: dict[str, Any],
+    ) -> None:
         if len(paths) != len(labels):
             raise ValueError(f"{len(paths)} images but {len(labels)} labels")
         self.root = Path(root)
         self.paths = [Path(p) for p in paths]
         self.labels = np.asarray(labels)
-        self.ids = [str(p.relative_to(self.root)) if p.is_relative_to(self.root) else str(p)
-                    for p in self.paths]
+        self.ids = [str(p.relative_to(self.root)) if p.is_relative_to(self.root) else str(p) for p in self.paths]
         self.info = dict(info)
 
     def __len__(self) -> int:
@@ -147,8 +156,7 @@ class ImageFiles:
 class ArrayImages:
     """Images held in a uint8 array (N, H, W) or (N, H, W, C), e.g. MNIST, CIFAR, SVHN."""
 
-    def __init__(self, pixels: np.ndarray, labels: Sequence[Any], ids: Sequence[str],
-                 info: dict[str, Any]) -> None:
+    def __init__(self, pixels: np.ndarray, labels: Sequence[Any], ids: Sequence[str], info: dict[str, Any]) -> None:
         self.pixels = np.asarray(pixels)
         self.labels = np.asarray(labels)
         self.ids = list(ids)
@@ -165,8 +173,7 @@ class ArrayImages:
         return to_8bit(Image.fromarray(self.pixels[index]), self.ids[index])
 
 
-def image_folder(root: str | os.PathLike[str], dataset: str, info: dict[str, Any],
-                 how: str = "") -> ImageFiles:
+def image_folder(root: str | os.PathLike[str], dataset: str, info: dict[str, Any], how: str = "") -> ImageFiles:
     """An ImageFolder tree: ``root/<class>/**/<image>``; the label is the class folder's name."""
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -178,8 +185,10 @@ def image_folder(root: str | os.PathLike[str], dataset: str, info: dict[str, Any
                 paths.append(path)
                 labels.append(folder.name)
     if not paths:
-        raise MissingDataError(f"dataset {dataset}: no images in class sub-folders of {root}; "
-                               "expected <class>/<image> (one sub-folder per class)")
+        raise MissingDataError(
+            f"dataset {dataset}: no images in class sub-folders of {root}; "
+            "expected <class>/<image> (one sub-folder per class)"
+        )
     return ImageFiles(paths, labels, root, {"n_classes": len(set(labels)), **info})
 
 
@@ -191,8 +200,7 @@ def csv_images(path: str | os.PathLike[str], dataset: str, info: dict[str, Any])
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise MissingDataError(f"dataset {dataset}: {path} does not exist; pass csv:<file.csv> "
-                               "with columns path,label")
+        raise MissingDataError(f"dataset {dataset}: {path} does not exist; pass csv:<file.csv> with columns path,label")
     # utf-8-sig: a spreadsheet's byte-order mark must not become part of the first column name
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -202,9 +210,11 @@ def csv_images(path: str | os.PathLike[str], dataset: str, info: dict[str, Any])
             image_col = next((columns[c] for c in ("path", "image", "file", "filename") if c in columns), None)
             label_col = next((columns[c] for c in ("label", "class") if c in columns), None)
             if image_col is None or label_col is None:
-                raise ZsbenchError(f"dataset {dataset}: {path} needs a header with an image column "
-                                   f"(path/image/file/filename) and a label column (label/class); "
-                                   f"found {', '.join(fieldnames) or 'no header'}")
+                raise ZsbenchError(
+                    f"dataset {dataset}: {path} needs a header with an image column "
+                    f"(path/image/file/filename) and a label column (label/class); "
+                    f"found {', '.join(fieldnames) or 'no header'}"
+                )
             rows = []
             for row in reader:
                 # DictReader fills a short row's missing fields with None: that would turn a
@@ -214,11 +224,13 @@ def csv_images(path: str | os.PathLike[str], dataset: str, info: dict[str, Any])
                         f"dataset {dataset}: {path} line {reader.line_num} has "
                         f"{sum(v is not None for v in row.values())} field(s) but the header has "
                         f"{len(fieldnames)}; complete the row (an empty label is written as "
-                        "a trailing comma)")
+                        "a trailing comma)"
+                    )
                 rows.append(row)
         except UnicodeDecodeError as exc:
-            raise ZsbenchError(f"dataset {dataset}: {path} is not UTF-8 text ({exc.reason} at "
-                               f"byte {exc.start}); save the CSV as UTF-8") from None
+            raise ZsbenchError(
+                f"dataset {dataset}: {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8"
+            ) from None
     paths = [(path.parent / r[image_col]) for r in rows]
     labels = [r[label_col].strip() for r in rows]
     return ImageFiles(paths, labels, path.parent, {"source": str(path), **info})
@@ -248,8 +260,11 @@ def stratified_indices(labels: Sequence[Any] | np.ndarray, size: int | float, se
         for c in order[:short]:
             quota[c] += 1
     rng = np.random.default_rng(seed)
-    chosen = [rng.choice(np.flatnonzero(codes == c), size=min(q, counts[c]), replace=False)
-              for c, q in enumerate(quota) if q > 0]
+    chosen = [
+        rng.choice(np.flatnonzero(codes == c), size=min(q, counts[c]), replace=False)
+        for c, q in enumerate(quota)
+        if q > 0
+    ]
     return np.sort(np.concatenate(chosen))
 
 
@@ -260,9 +275,13 @@ def fingerprint(ids: Sequence[str] | None, labels: Sequence[Any], split: Any) ->
     as those original bytes; UTF-8 names hash exactly as before.
     """
     digest = hashlib.sha256()
-    digest.update(json.dumps({"split": split, "n": len(labels),
-                              "ids": "given" if ids is not None else "position"},
-                             sort_keys=True, default=str).encode())
+    digest.update(
+        json.dumps(
+            {"split": split, "n": len(labels), "ids": "given" if ids is not None else "position"},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     for i, label in enumerate(labels):
         sample = ids[i] if ids is not None else str(i)
         digest.update(f"\n{sample}\t{label}".encode("utf-8", "surrogateescape"))

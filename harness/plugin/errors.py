@@ -17,9 +17,7 @@ class UnknownComponentError(ZsbenchError):
         hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known) or 'none'}"
         singular = kind.rstrip("s")
         shown = name if len(name) <= 80 else name[:77] + "..."  # a hostile spec is not echoed whole
-        super().__init__(
-            f"unknown {singular} {shown!r}; {hint} (see `zsbench list {kind}`)"
-        )
+        super().__init__(f"unknown {singular} {shown!r}; {hint} (see `zsbench list {kind}`)")
 
 
 class DuplicateComponentError(ZsbenchError):

@@ -127,9 +127,18 @@ class Register(Protocol):
     ``zsbench plugins``.
     """
 
-    def __call__(self, name: str, factory: Callable[..., Any], *, description: str = "", gpu: bool = False,
-                 memory_bytes: Callable[[int, int], float] | None = None, k_param: str | None = None,
-                 group: str | None = None, weights: WeightsFile | Sequence[WeightsFile] | None = None) -> None: ...
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        gpu: bool = False,
+        memory_bytes: Callable[[int, int], float] | None = None,
+        k_param: str | None = None,
+        group: str | None = None,
+        weights: WeightsFile | Sequence[WeightsFile] | None = None,
+    ) -> None: ...
 
 
 # the dataset groups of the study's tables, in its order (the leaderboard's columns)

@@ -52,8 +52,7 @@ class Preprocess:
     std: tuple[float, float, float] = IMAGENET_STD
 
     def identity(self) -> dict[str, Any]:
-        return {"resize_shorter": self.input_size, "center_crop": self.input_size, "rgb": True,
-                **asdict(self)}
+        return {"resize_shorter": self.input_size, "center_crop": self.input_size, "rgb": True, **asdict(self)}
 
     def transform(self) -> Callable[[Any], Any]:
         return _Transform(self)
@@ -70,13 +69,15 @@ class _Transform:
             raise ValueError(f"interpolation {spec.interpolation!r}: use bilinear or bicubic")
         import torch
 
-        self._pipeline = v2.Compose([
-            v2.PILToTensor(),
-            v2.Resize(spec.input_size, interpolation=mode[spec.interpolation], antialias=True),
-            v2.CenterCrop(spec.input_size),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
-        ])
+        self._pipeline = v2.Compose(
+            [
+                v2.PILToTensor(),
+                v2.Resize(spec.input_size, interpolation=mode[spec.interpolation], antialias=True),
+                v2.CenterCrop(spec.input_size),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
+            ]
+        )
 
     def __call__(self, image: PILImage.Image) -> Any:  # a torch.Tensor (torchvision's v2 is untyped)
         from zsbench.plugin.datasets import to_8bit
@@ -131,8 +132,9 @@ def cpu_has_bf16() -> bool:
 def check_precision(precision: Any) -> str:
     """``precision`` if it is one zsbench knows (fp32, bf16, fp16), else a one-line error; imports no torch."""
     if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise InvalidInputError(f"precision {str(precision)[:40]!r} (--precision): use fp32 (the default), "
-                                "bf16 or fp16")
+        raise InvalidInputError(
+            f"precision {str(precision)[:40]!r} (--precision): use fp32 (the default), bf16 or fp16"
+        )
     return precision
 
 
@@ -155,12 +157,19 @@ def compute_dtype(precision: str, device: str | None = None) -> str | None:
         return PRECISIONS[precision]
     if kind == "cpu" and precision == "bf16":
         if not cpu_has_bf16():
-            raise InvalidInputError("--precision bf16: this CPU lacks native bf16 (AVX512-BF16, AMX or Arm "
-                                    "BF16), so bf16 would be emulated and no faster; use fp32 (the default)")
+            raise InvalidInputError(
+                "--precision bf16: this CPU lacks native bf16 (AVX512-BF16, AMX or Arm "
+                "BF16), so bf16 would be emulated and no faster; use fp32 (the default)"
+            )
         return PRECISIONS[precision]
-    raise InvalidInputError(f"--precision {precision} is not supported on device {device!r}: "
-                            + ("fp16 runs on a GPU only; on a CPU use bf16 where it has native bf16, or fp32"
-                               if kind == "cpu" else "use fp32 (the default)"))
+    raise InvalidInputError(
+        f"--precision {precision} is not supported on device {device!r}: "
+        + (
+            "fp16 runs on a GPU only; on a CPU use bf16 where it has native bf16, or fp32"
+            if kind == "cpu"
+            else "use fp32 (the default)"
+        )
+    )
 
 
 def default_workers(device: str) -> int:
@@ -205,16 +214,23 @@ class TorchEncoder:
         self.device = select_device(self.device)
         self._dtype = compute_dtype(self.precision, self.device)
         if self.autocast is not None:
-            warnings.warn("TorchEncoder(autocast=...) is deprecated: use precision='bf16' or 'fp16' (fp32 is the "
-                          "default); autocast=True keeps the former GPU-only autocast", DeprecationWarning,
-                          stacklevel=3)
+            warnings.warn(
+                "TorchEncoder(autocast=...) is deprecated: use precision='bf16' or 'fp16' (fp32 is the "
+                "default); autocast=True keeps the former GPU-only autocast",
+                DeprecationWarning,
+                stacklevel=3,
+            )
             if self.autocast and self.precision == "fp32" and self.device.startswith("cuda"):
                 import torch
 
                 self._dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
         # exactly the keys an fp32 encoder always had: its identity (and cached embeddings) stay valid
-        self.identity = {**self.identity, "preprocess": self.preprocess.identity(),
-                         "compute_dtype": self._dtype or "float32", "output_dtype": "float32"}
+        self.identity = {
+            **self.identity,
+            "preprocess": self.preprocess.identity(),
+            "compute_dtype": self._dtype or "float32",
+            "output_dtype": "float32",
+        }
 
     def module(self) -> nn.Module:
         """The network in eval mode on the chosen device, prepared for inference (built once)."""
@@ -225,8 +241,7 @@ class TorchEncoder:
             return prepared
         model: nn.Module = self.model if isinstance(self.model, torch.nn.Module) else self.model()
         model = model.eval().to(self._device())
-        convolutional = any(isinstance(m, torch.nn.Conv2d) and m.kernel_size != m.stride
-                            for m in model.modules())
+        convolutional = any(isinstance(m, torch.nn.Conv2d) and m.kernel_size != m.stride for m in model.modules())
         if self.channels_last is None:
             self.channels_last = convolutional
         if convolutional:
@@ -247,9 +262,14 @@ class TorchEncoder:
         workers = default_workers(self._device()) if self.num_workers is None else self.num_workers
         return torch.utils.data.DataLoader(
             # a map-style dataset is anything with __len__ and __getitem__; torch's stubs ask for its class
-            _Images(dataset, self.preprocess.transform()), batch_size=self._batch(),  # type: ignore[arg-type]
-            shuffle=False, num_workers=workers, pin_memory=self._device().startswith("cuda"),
-            prefetch_factor=4 if workers else None, persistent_workers=False)
+            _Images(dataset, self.preprocess.transform()),
+            batch_size=self._batch(),  # type: ignore[arg-type]
+            shuffle=False,
+            num_workers=workers,
+            pin_memory=self._device().startswith("cuda"),
+            prefetch_factor=4 if workers else None,
+            persistent_workers=False,
+        )
 
     def _batch(self) -> int:
         if self.batch_size:

@@ -48,8 +48,10 @@ def offline() -> bool:
         return True
     if value in ONLINE_VALUES:
         return False
-    raise WeightsError(f"${ENV_OFFLINE}={os.environ[ENV_OFFLINE]!r}: set it to 1, true, yes or on (no downloads), "
-                       "or 0, false, no or off (downloads allowed)")
+    raise WeightsError(
+        f"${ENV_OFFLINE}={os.environ[ENV_OFFLINE]!r}: set it to 1, true, yes or on (no downloads), "
+        "or 0, false, no or off (downloads allowed)"
+    )
 
 
 def pin(model: str, value: object, call: str | None = None, *, required: bool = False) -> str | None:
@@ -59,15 +61,20 @@ def pin(model: str, value: object, call: str | None = None, *, required: bool = 
         return None
     found = _SHA256.fullmatch(value) if isinstance(value, str) else None
     if found is None:
-        raise FetchArgumentError(f"{call or f'fetch({model!r}, ...)'}: sha256 must be the 64 hex digits of the "
-                                 f"file's SHA-256, got {value!r}")
+        raise FetchArgumentError(
+            f"{call or f'fetch({model!r}, ...)'}: sha256 must be the 64 hex digits of the file's SHA-256, got {value!r}"
+        )
     return found.group(1).lower()
 
 
 def is_plain_name(name: object) -> TypeGuard[str]:
     """Whether ``name`` is a file name and nothing more: no folder, no path separator, not ``.`` or ``..``."""
-    return not (not isinstance(name, str) or name.strip() in ("", ".", "..") or name != name.strip()
-                or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/", "\0")))
+    return not (
+        not isinstance(name, str)
+        or name.strip() in ("", ".", "..")
+        or name != name.strip()
+        or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/", "\0"))
+    )
 
 
 def plain_filename(model: str, filename: object, url: str) -> str:
@@ -76,8 +83,10 @@ def plain_filename(model: str, filename: object, url: str) -> str:
     name = url.rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0] if filename is None else filename
     if not is_plain_name(name):
         given = f"filename={filename!r}" if filename is not None else f"the file name of url {url!r} ({name!r})"
-        raise FetchArgumentError(f"fetch({model!r}, ...): {given} is not a plain file name; pass filename= a name "
-                                 f"such as 'model.pth' (the file is kept in {ENV_WEIGHTS_DIR})")
+        raise FetchArgumentError(
+            f"fetch({model!r}, ...): {given} is not a plain file name; pass filename= a name "
+            f"such as 'model.pth' (the file is kept in {ENV_WEIGHTS_DIR})"
+        )
     return name
 
 
@@ -93,8 +102,9 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return file_sha256(path)
 
 
-def fetch(model: str, url: str, filename: str | None = None, sha256: str | None = None, *,
-          sha256_hex: str | None = None) -> Path:
+def fetch(
+    model: str, url: str, filename: str | None = None, sha256: str | None = None, *, sha256_hex: str | None = None
+) -> Path:
     """The local copy of ``url``: reuse it when present, else download it, else a clear error.
 
     Pinning: ``sha256`` (hex) is the published file's SHA-256. When given it is checked every time
@@ -124,20 +134,25 @@ def fetch(model: str, url: str, filename: str | None = None, sha256: str | None 
         _verify(model, path, sha256)
         return path
     if offline():
-        raise WeightsError(f"{model}: weights not found at {path} and downloads are off (${ENV_OFFLINE}); "
-                           f"download {url} and put it at {path} (or in ${ENV_WEIGHTS_DIR}), or pass --weights PATH")
+        raise WeightsError(
+            f"{model}: weights not found at {path} and downloads are off (${ENV_OFFLINE}); "
+            f"download {url} and put it at {path} (or in ${ENV_WEIGHTS_DIR}), or pass --weights PATH"
+        )
     import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
     check = bool(re.search(r"-[0-9a-f]{8,}\.", filename))
     try:
-        torch.hub.download_url_to_file(url, str(path), hash_prefix=_hash_prefix(filename) if check else None,
-                                       progress=False)
+        torch.hub.download_url_to_file(
+            url, str(path), hash_prefix=_hash_prefix(filename) if check else None, progress=False
+        )
     except Exception as exc:
         path.unlink(missing_ok=True)
         raise WeightsError(
             f"{model}: weights not found at {path} and the download from {url} failed "
             f"({type(exc).__name__}: {exc}); download that file and put it at {path} (or in "
-            f"${ENV_WEIGHTS_DIR}), or pass --weights PATH") from None
+            f"${ENV_WEIGHTS_DIR}), or pass --weights PATH"
+        ) from None
     _verify(model, path, sha256, downloaded_from=url)
     return path
 
@@ -147,11 +162,15 @@ def _verify(model: str, path: Path, expected: str | None, downloaded_from: str |
         return
     if downloaded_from is not None:
         path.unlink(missing_ok=True)
-        raise WeightsError(f"{model}: the file downloaded from {downloaded_from} has SHA-256 {actual[:16]}..., "
-                           f"expected {expected[:16]}... (deleted): the published file changed or the pin is "
-                           "wrong; download it yourself and pass --weights PATH")
-    raise WeightsError(f"{model}: {path} has SHA-256 {actual[:16]}..., expected "
-                       f"{expected[:16]}...; delete it so zsbench downloads it again")
+        raise WeightsError(
+            f"{model}: the file downloaded from {downloaded_from} has SHA-256 {actual[:16]}..., "
+            f"expected {expected[:16]}... (deleted): the published file changed or the pin is "
+            "wrong; download it yourself and pass --weights PATH"
+        )
+    raise WeightsError(
+        f"{model}: {path} has SHA-256 {actual[:16]}..., expected "
+        f"{expected[:16]}...; delete it so zsbench downloads it again"
+    )
 
 
 def _hash_prefix(filename: str) -> str:
@@ -179,17 +198,24 @@ class WeightsFile:
     def __post_init__(self) -> None:
         call = f"WeightsFile({self.file!r}, ...)"
         if not is_plain_name(self.file):
-            raise FetchArgumentError(f"{call}: file must be a plain file name such as 'weights.safetensors', "
-                                     f"without a folder, got {self.file!r}")
+            raise FetchArgumentError(
+                f"{call}: file must be a plain file name such as 'weights.safetensors', "
+                f"without a folder, got {self.file!r}"
+            )
         object.__setattr__(self, "sha256", pin("", self.sha256, call, required=True))  # one spelling: == works
         if (self.package is None) == (self.url is None):
-            raise FetchArgumentError(f"{call}: give exactly one of package= (the import package that ships the file, "
-                                     "e.g. __package__) and url= (where to download it), not "
-                                     f"{'both' if self.package is not None else 'neither'}")
-        if self.package is not None and not (isinstance(self.package, str) and self.package
-                                             and all(p.isidentifier() for p in self.package.split("."))):
-            raise FetchArgumentError(f"{call}: package= must be an import package's name, e.g. __package__ in a "
-                                     f"module of that package, got {self.package!r}")
+            raise FetchArgumentError(
+                f"{call}: give exactly one of package= (the import package that ships the file, "
+                "e.g. __package__) and url= (where to download it), not "
+                f"{'both' if self.package is not None else 'neither'}"
+            )
+        if self.package is not None and not (
+            isinstance(self.package, str) and self.package and all(p.isidentifier() for p in self.package.split("."))
+        ):
+            raise FetchArgumentError(
+                f"{call}: package= must be an import package's name, e.g. __package__ in a "
+                f"module of that package, got {self.package!r}"
+            )
         if self.url is not None and not (isinstance(self.url, str) and self.url.strip()):
             raise FetchArgumentError(f"{call}: url= must be the file's address (a str), got {self.url!r}")
 
@@ -204,9 +230,11 @@ class WeightsFile:
             return fetch(model, self.url, filename=self.file, sha256=self.sha256)
         path = _packaged(model, str(self.package), self.file)
         if (actual := file_sha256(path)) != self.sha256:
-            raise WeightsError(f"{model}: {self.file} in the installed package {self.package} has SHA-256 "
-                               f"{actual[:16]}..., expected {self.sha256[:16]}... (its pin); reinstall the plugin, "
-                               "or, as its author, ship the published file or correct the pin")
+            raise WeightsError(
+                f"{model}: {self.file} in the installed package {self.package} has SHA-256 "
+                f"{actual[:16]}..., expected {self.sha256[:16]}... (its pin); reinstall the plugin, "
+                "or, as its author, ship the published file or correct the pin"
+            )
         return path
 
 
@@ -215,15 +243,21 @@ def _packaged(model: str, package: str, file: str) -> Path:
     try:
         resource = importlib.resources.files(package) / file
     except Exception as exc:  # not importable (ModuleNotFoundError), or a module that is not a package (TypeError)
-        raise WeightsError(f"{model}: cannot read {file} from package {package!r} ({type(exc).__name__}: {exc}); "
-                           "WeightsFile(package=) names the installed import package that ships the file") from None
+        raise WeightsError(
+            f"{model}: cannot read {file} from package {package!r} ({type(exc).__name__}: {exc}); "
+            "WeightsFile(package=) names the installed import package that ships the file"
+        ) from None
     if not isinstance(resource, Path):  # e.g. a zip import: loading code needs a real file
-        raise WeightsError(f"{model}: package {package} is not installed as files on disk ({type(resource).__name__}),"
-                           f" so {file} cannot be opened; install the plugin's distribution unzipped with pip")
+        raise WeightsError(
+            f"{model}: package {package} is not installed as files on disk ({type(resource).__name__}),"
+            f" so {file} cannot be opened; install the plugin's distribution unzipped with pip"
+        )
     if not resource.is_file():
-        raise WeightsError(f"{model}: {file} is not in the installed package {package} ({resource.parent}); declare "
-                           f'it as package data ([tool.setuptools.package-data] {package} = ["{file}"]), then rebuild '
-                           "and reinstall the distribution")
+        raise WeightsError(
+            f"{model}: {file} is not in the installed package {package} ({resource.parent}); declare "
+            f'it as package data ([tool.setuptools.package-data] {package} = ["{file}"]), then rebuild '
+            "and reinstall the distribution"
+        )
     return resource
 
 
@@ -245,7 +279,8 @@ def read_state_dict(path: str | os.PathLike[str], model: str) -> dict[str, Any]:
         raise WeightsError(
             f"{model}: cannot read weights file {path} ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); pass a .safetensors file or a "
-            "torch checkpoint of tensors") from None
+            "torch checkpoint of tensors"
+        ) from None
 
 
 def select(checkpoint: Mapping[str, Any], *path: str) -> dict[str, Any]:
@@ -253,8 +288,9 @@ def select(checkpoint: Mapping[str, Any], *path: str) -> dict[str, Any]:
     node: Any = checkpoint
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
-            raise WeightsError(f"checkpoint has no {key!r} entry (looked for {'/'.join(path)}); "
-                               "is this the published file?")
+            raise WeightsError(
+                f"checkpoint has no {key!r} entry (looked for {'/'.join(path)}); is this the published file?"
+            )
         node = node[key]
     return dict(node)
 
@@ -262,12 +298,13 @@ def select(checkpoint: Mapping[str, Any], *path: str) -> dict[str, Any]:
 def strip_prefix(state: Mapping[str, Any], prefix: str, drop: Iterable[str] = ()) -> dict[str, Any]:
     """Keys under ``prefix`` with it removed; keys starting with any of ``drop`` (after) removed."""
     drop = tuple(drop)
-    out = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    out = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     return {k: v for k, v in out.items() if not (drop and k.startswith(drop))}
 
 
-def load_into(net: nn.Module, state: Mapping[str, Any], model: str, *, ignore: Iterable[str] = (),
-              keep_init: Iterable[str] = ()) -> dict[str, Any]:
+def load_into(
+    net: nn.Module, state: Mapping[str, Any], model: str, *, ignore: Iterable[str] = (), keep_init: Iterable[str] = ()
+) -> dict[str, Any]:
     """Load ``state`` into ``net`` requiring every key to match in name and shape.
 
     ``ignore``: checkpoint keys deliberately not used (e.g. a classifier head). ``keep_init``:
@@ -288,12 +325,13 @@ def load_into(net: nn.Module, state: Mapping[str, Any], model: str, *, ignore: I
                 parts.append(f"{len(keys)} {label} key(s) ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})")
         if wrong:
             k = wrong[0]
-            parts.append(f"{len(wrong)} shape mismatch(es) ({k}: file {tuple(given[k].shape)}, "
-                         f"network {tuple(own[k].shape)})")
-        raise WeightsError(f"{model}: the weights do not fit the network: {'; '.join(parts)}. "
-                           "Is this the right file for this encoder?")
+            parts.append(
+                f"{len(wrong)} shape mismatch(es) ({k}: file {tuple(given[k].shape)}, network {tuple(own[k].shape)})"
+            )
+        raise WeightsError(
+            f"{model}: the weights do not fit the network: {'; '.join(parts)}. Is this the right file for this encoder?"
+        )
     result = net.load_state_dict(given, strict=False)
     if set(result.missing_keys) - keep_init or result.unexpected_keys:  # belt and braces
         raise WeightsError(f"{model}: partial load ({result})")
-    return {"tensors_loaded": len(given), "ignored": sorted(ignore & set(state)),
-            "left_at_init": sorted(keep_init)}
+    return {"tensors_loaded": len(given), "ignored": sorted(ignore & set(state)), "left_at_init": sorted(keep_init)}

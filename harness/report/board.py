@@ -64,13 +64,20 @@ def _text_rows(board: Leaderboard, cols: list[tuple[str, str]]) -> list[list[str
 
 
 def caption(board: Leaderboard, cols: list[tuple[str, str]]) -> str:
-    what = ("overall score per clusterer (the mean view averages them)" if cols and cols[0][0] == "view"
-            else "averaged over clusterers" if board.view == MEAN else f"clusterer {board.view}")
+    what = (
+        "overall score per clusterer (the mean view averages them)"
+        if cols and cols[0][0] == "view"
+        else "averaged over clusterers"
+        if board.view == MEAN
+        else f"clusterer {board.view}"
+    )
     datasets = ", ".join(d.name for d in board.datasets)
-    return (f"AMI ×100, mean ± half-width of the 95% t-interval over seeds; {what}; protocol "
-            f"{board.protocol_version}; suite: {datasets}. A row is one encoder identity (its sha256, shortened). "
-            "Ranks are intervals: rows that seed noise cannot tell apart share a range; rows without every suite "
-            "dataset and clusterer are not ranked.")
+    return (
+        f"AMI ×100, mean ± half-width of the 95% t-interval over seeds; {what}; protocol "
+        f"{board.protocol_version}; suite: {datasets}. A row is one encoder identity (its sha256, shortened). "
+        "Ranks are intervals: rows that seed noise cannot tell apart share a range; rows without every suite "
+        "dataset and clusterer are not ranked."
+    )
 
 
 def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
@@ -85,20 +92,46 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["encoder", "identity_sha256", "reducer", "source", "view", "level", "name", "ami_mean",
-                         "ci_low", "ci_high", "n_seeds", "rank_low", "rank_high"])
+        writer.writerow(
+            [
+                "encoder",
+                "identity_sha256",
+                "reducer",
+                "source",
+                "view",
+                "level",
+                "name",
+                "ami_mean",
+                "ci_low",
+                "ci_high",
+                "n_seeds",
+                "rank_low",
+                "rank_high",
+            ]
+        )
         for row in board.rows:
             for view_name in board.views:
                 view = row.views[view_name]
                 rank = view.rank or (None, None)
-                levels = ([("overall", "overall", view.overall)] + [("group", g, s) for g, s in view.groups.items()]
-                          + [("dataset", d, s) for d, s in view.datasets.items()])
+                levels = (
+                    [("overall", "overall", view.overall)]
+                    + [("group", g, s) for g, s in view.groups.items()]
+                    + [("dataset", d, s) for d, s in view.datasets.items()]
+                )
                 for level, name, s in levels:
                     if s is not None:
                         names = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
-                        writer.writerow([csv_cell(c) for c in names] + [
-                            f"{s.mean:.4f}", _fmt(s.low), _fmt(s.high), s.n_seeds,
-                            rank[0] if level == "overall" else "", rank[1] if level == "overall" else ""])
+                        writer.writerow(
+                            [csv_cell(c) for c in names]
+                            + [
+                                f"{s.mean:.4f}",
+                                _fmt(s.low),
+                                _fmt(s.high),
+                                s.n_seeds,
+                                rank[0] if level == "overall" else "",
+                                rank[1] if level == "overall" else "",
+                            ]
+                        )
         return out.getvalue()
     if fmt == "json":
         # names stay readable, but no bidi override or C1 control reaches a terminal raw (json_text)
@@ -127,33 +160,79 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
         views = {}
         for name in board.views:
             v = row.views[name]
-            views[name] = {"rank": None if v.rank is None else {"low": v.rank[0], "high": v.rank[1]},
-                           "lacks": list(row.lacks.get(name, [])),
-                           "overall": js(v.overall), "groups": {g: js(s) for g, s in v.groups.items()},
-                           "datasets": {d: js(s) for d, s in v.datasets.items()}}
+            views[name] = {
+                "rank": None if v.rank is None else {"low": v.rank[0], "high": v.rank[1]},
+                "lacks": list(row.lacks.get(name, [])),
+                "overall": js(v.overall),
+                "groups": {g: js(s) for g, s in v.groups.items()},
+                "datasets": {d: js(s) for d, s in v.datasets.items()},
+            }
         cells = []
         for ds, clu in board.cells(row):
             sil = row.silhouette.get((ds, clu))
             ncl = row.n_clusters.get((ds, clu))
-            cells.append({"dataset": ds, "clusterer": clu, "ami": js(score(row.ami[(ds, clu)])),
-                          "silhouette_proxy": rounded(statistics.fmean(sil.values())) if sil else None,
-                          "n_clusters": rounded(statistics.fmean(ncl.values())) if ncl else None})
-        rows.append({"encoder": row.encoder, "identity_sha256": row.identity, "label": row.label,
-                     "reducer": row.reducer, "source": row.source, "partial": row.partial, "views": views,
-                     "cells": cells})
-    points = [proxy.Point(row.label, ds, clu, statistics.fmean(row.ami[(ds, clu)].values()) / 100.0,
-                          statistics.fmean(row.silhouette[(ds, clu)].values()), len(row.silhouette[(ds, clu)]))
-              for row in board.rows for ds, clu in board.cells(row) if (ds, clu) in row.silhouette]
-    correlations = [{"clusterer": c.clusterer, "n": c.n, "spearman": rounded(c.spearman),
-                     "pearson": rounded(c.pearson)} for c in proxy.correlations(points, board.clusterers)]
+            cells.append(
+                {
+                    "dataset": ds,
+                    "clusterer": clu,
+                    "ami": js(score(row.ami[(ds, clu)])),
+                    "silhouette_proxy": rounded(statistics.fmean(sil.values())) if sil else None,
+                    "n_clusters": rounded(statistics.fmean(ncl.values())) if ncl else None,
+                }
+            )
+        rows.append(
+            {
+                "encoder": row.encoder,
+                "identity_sha256": row.identity,
+                "label": row.label,
+                "reducer": row.reducer,
+                "source": row.source,
+                "partial": row.partial,
+                "views": views,
+                "cells": cells,
+            }
+        )
+    points = [
+        proxy.Point(
+            row.label,
+            ds,
+            clu,
+            statistics.fmean(row.ami[(ds, clu)].values()) / 100.0,
+            statistics.fmean(row.silhouette[(ds, clu)].values()),
+            len(row.silhouette[(ds, clu)]),
+        )
+        for row in board.rows
+        for ds, clu in board.cells(row)
+        if (ds, clu) in row.silhouette
+    ]
+    correlations = [
+        {"clusterer": c.clusterer, "n": c.n, "spearman": rounded(c.spearman), "pearson": rounded(c.pearson)}
+        for c in proxy.correlations(points, board.clusterers)
+    ]
     return {
-        "format": "zsbench-leaderboard/1", "protocol_version": board.protocol_version, "suite": board.suite,
+        "format": "zsbench-leaderboard/1",
+        "protocol_version": board.protocol_version,
+        "suite": board.suite,
         "metric": "AMI x100",
-        "interval": "95% t-interval over seeds", "view": board.view, "views": board.views,
-        "clusterers": board.clusterers, "groups": board.groups,
-        "datasets": [{"name": d.name, "group": d.group, "fingerprint": d.fingerprint, "n_samples": d.n_samples,
-                      "n_classes": d.n_classes} for d in board.datasets],
-        "sources": board.sources, "rows": rows, "proxy": correlations, "notes": board.notes,
+        "interval": "95% t-interval over seeds",
+        "view": board.view,
+        "views": board.views,
+        "clusterers": board.clusterers,
+        "groups": board.groups,
+        "datasets": [
+            {
+                "name": d.name,
+                "group": d.group,
+                "fingerprint": d.fingerprint,
+                "n_samples": d.n_samples,
+                "n_classes": d.n_classes,
+            }
+            for d in board.datasets
+        ],
+        "sources": board.sources,
+        "rows": rows,
+        "proxy": correlations,
+        "notes": board.notes,
         "failed_results": board.failed,
         "refused": [{"file": file, "reason": reason} for file, reason in board.refused],
     }
@@ -173,9 +252,13 @@ def rich_table(board: Leaderboard, title: str = "zsbench leaderboard", by: str =
     return table
 
 
-SUMMARY_METRICS = (("ami", "AMI", 100.0), ("ari", "ARI", 100.0), ("n_clusters", "clusters", 1.0),
-                   ("fraction_clustered", "clustered %", 100.0),
-                   ("silhouette_proxy", "silhouette (proxy)", 1.0))
+SUMMARY_METRICS = (
+    ("ami", "AMI", 100.0),
+    ("ari", "ARI", 100.0),
+    ("n_clusters", "clusters", 1.0),
+    ("fraction_clustered", "clustered %", 100.0),
+    ("silhouette_proxy", "silhouette (proxy)", 1.0),
+)
 
 
 def summary_table(results: list[Result], title: str):

@@ -67,8 +67,16 @@ def inert_text(text: Text, *, one_line: bool = True) -> Text:
         at += len(shown[-1])
     starts.append(at)
     spans = [Span(starts[min(s.start, len(plain))], starts[min(s.end, len(plain))], s.style) for s in text.spans]
-    return Text("".join(shown), style=text.style, justify=text.justify, overflow=text.overflow,
-                no_wrap=text.no_wrap, end=text.end, tab_size=text.tab_size, spans=spans)
+    return Text(
+        "".join(shown),
+        style=text.style,
+        justify=text.justify,
+        overflow=text.overflow,
+        no_wrap=text.no_wrap,
+        end=text.end,
+        tab_size=text.tab_size,
+        spans=spans,
+    )
 
 
 @overload
@@ -93,8 +101,9 @@ def cell(value: RenderableType | None) -> RenderableType | None:
 class InertTable(Table):
     """A rich Table whose title, caption, headers and cells (str or Text) are escaped to one line each."""
 
-    def __init__(self, *headers: Any, title: str | Text | None = None, caption: str | Text | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, *headers: Any, title: str | Text | None = None, caption: str | Text | None = None, **options: Any
+    ) -> None:
         super().__init__(*headers, title=cell(title), caption=cell(caption), **options)
 
     def add_column(self, header: RenderableType = "", *args: Any, **options: Any) -> None:

@@ -57,27 +57,37 @@ def png(draw: Callable[[Any], None]) -> tuple[bytes | None, str | None]:
     return buf.getvalue(), None
 
 
-def supervision(sources: Sequence[Any], protocol: str, *, families: Mapping[str, str] | None = None,
-                encoders: Sequence[str] = (), datasets: Sequence[str] | None = None) -> Built:
+def supervision(
+    sources: Sequence[Any],
+    protocol: str,
+    *,
+    families: Mapping[str, str] | None = None,
+    encoders: Sequence[str] = (),
+    datasets: Sequence[str] | None = None,
+) -> Built:
     """(a) supervised against self-supervised encoders, by dataset group."""
     from zsbench.analysis.supervision import compare
     from zsbench.report import findings as rf
     from zsbench.report.finding_plots import plot_supervision
 
-    result = compare(sources, protocol=protocol, families=families or {}, encoders=list(encoders),
-                     datasets=datasets)
+    result = compare(sources, protocol=protocol, families=families or {}, encoders=list(encoders), datasets=datasets)
     if result.unmatched:
-        raise NoFinding(f"--family {', '.join(result.unmatched)}: no such encoder in {_where(sources)}; check the "
-                        "name (as `zsbench leaderboard` shows it) or drop the option")
+        raise NoFinding(
+            f"--family {', '.join(result.unmatched)}: no such encoder in {_where(sources)}; check the "
+            "name (as `zsbench leaderboard` shows it) or drop the option"
+        )
     if not result.families or not any(g.levels for g in result.groups):
         unknown = f" (family unknown: {', '.join(result.unclassified)})" if result.unclassified else ""
-        raise NoFinding(f"no encoder with a known family and scores on a full dataset group in {_where(sources)}"
-                        f"{unknown}; run `zsbench run` first, or pass --family NAME=FAMILY")
+        raise NoFinding(
+            f"no encoder with a known family and scores on a full dataset group in {_where(sources)}"
+            f"{unknown}; run `zsbench run` first, or pass --family NAME=FAMILY"
+        )
     return Built(rf.supervision(result), lambda target: plot_supervision(result, target))
 
 
-def silhouette(sources: Sequence[Any], protocol: str, *, encoders: Sequence[str] = (),
-               datasets: Sequence[str] = ()) -> Built:
+def silhouette(
+    sources: Sequence[Any], protocol: str, *, encoders: Sequence[str] = (), datasets: Sequence[str] = ()
+) -> Built:
     """(b) the label-free proxy: silhouette in UMAP space against AMI, per clusterer and pooled."""
     from zsbench.analysis import proxy as px
     from zsbench.core.protocol import load_spec
@@ -88,18 +98,22 @@ def silhouette(sources: Sequence[Any], protocol: str, *, encoders: Sequence[str]
     results, left_out = px.from_sources(sources, protocol=protocol, encoders=list(encoders), datasets=list(datasets))
     pts = px.points(results)
     if not pts:
-        narrowed = "".join(f" --{flag} {v}" for flag, vs in (("encoder", encoders), ("dataset", datasets))
-                           for v in vs)
-        raise NoFinding(f"no scored protocol {spec.version} results with reducer {spec.reducer} outside partial "
-                        f"records{' for' + narrowed if narrowed else ''} in {_where(sources)}; run `zsbench run` "
-                        "first or pass --registry")
+        narrowed = "".join(f" --{flag} {v}" for flag, vs in (("encoder", encoders), ("dataset", datasets)) for v in vs)
+        raise NoFinding(
+            f"no scored protocol {spec.version} results with reducer {spec.reducer} outside partial "
+            f"records{' for' + narrowed if narrowed else ''} in {_where(sources)}; run `zsbench run` "
+            "first or pass --registry"
+        )
     corrs = px.correlations(pts, spec.clusterers)
-    return Built(rf.silhouette(corrs, pts, spec, len(results), left_out),
-                 lambda target: plot_correlations(pts, corrs, target, clusterer_order=spec.clusterers))
+    return Built(
+        rf.silhouette(corrs, pts, spec, len(results), left_out),
+        lambda target: plot_correlations(pts, corrs, target, clusterer_order=spec.clusterers),
+    )
 
 
-def knn(sources: Sequence[Any], protocol: str, *, encoders: Sequence[str] = (), datasets: Sequence[str] = (),
-        k: int = KNN_K) -> Built:
+def knn(
+    sources: Sequence[Any], protocol: str, *, encoders: Sequence[str] = (), datasets: Sequence[str] = (), k: int = KNN_K
+) -> Built:
     """(c) AMI against kNN top-1 accuracy, per clusterer and k, pooled and by backbone; the figure at ``k``."""
     from zsbench.analysis import knn as ak
     from zsbench.core.knn import DEFAULT_KS
@@ -112,10 +126,12 @@ def knn(sources: Sequence[Any], protocol: str, *, encoders: Sequence[str] = (), 
     results = [r for s in sources for r in s.results]
     corrs, n_ami, n_knn = ak.versus(results, protocol=protocol, encoders=list(encoders), datasets=list(datasets))
     if not corrs or not n_knn:
-        raise NoFinding(f"no encoder × dataset cells with both AMI (protocol {load_spec(protocol).version}) and kNN "
-                        "accuracy in "
-                        f"{_where(sources)} ({n_ami} AMI point(s), {n_knn} kNN cell(s)); run `zsbench run --knn` first "
-                        "(records do not carry kNN accuracy)")
+        raise NoFinding(
+            f"no encoder × dataset cells with both AMI (protocol {load_spec(protocol).version}) and kNN "
+            "accuracy in "
+            f"{_where(sources)} ({n_ami} AMI point(s), {n_knn} kNN cell(s)); run `zsbench run --knn` first "
+            "(records do not carry kNN accuracy)"
+        )
 
     def draw(target: Any) -> None:
         pts, acc = ak.cells(results, protocol=protocol, encoders=list(encoders), datasets=list(datasets))

@@ -49,8 +49,14 @@ def plot_supervision(s: Supervision, path) -> None:
         axes[1].set_title("difference from supervised (95% interval over pairs)", fontsize=10)
 
 
-def plot_knn(pairs: dict[str, list[tuple[float, float, str]]], rho: dict[str, float | None], k: int, path, *,
-             order: Sequence[str] = ()) -> None:
+def plot_knn(
+    pairs: dict[str, list[tuple[float, float, str]]],
+    rho: dict[str, float | None],
+    k: int,
+    path,
+    *,
+    order: Sequence[str] = (),
+) -> None:
     """Per clusterer: kNN top-1 ×100 (x) against AMI ×100 (y), one point per encoder × dataset cell,
     coloured by backbone; each panel titled with its pooled Spearman ρ."""
     names = sorted(pairs, key=lambda c: (list(order).index(c) if c in order else len(order), c))
@@ -63,8 +69,14 @@ def plot_knn(pairs: dict[str, list[tuple[float, float, str]]], rho: dict[str, fl
             for i, bb in enumerate(backbones):
                 mine = [(x, y) for x, y, b in pairs[name] if b == bb]
                 if mine:
-                    ax.scatter([x for x, _ in mine], [y for _, y in mine], s=22, color=colours(i % colours.N),
-                               label=bb, edgecolors="none")
+                    ax.scatter(
+                        [x for x, _ in mine],
+                        [y for _, y in mine],
+                        s=22,
+                        color=colours(i % colours.N),
+                        label=bb,
+                        edgecolors="none",
+                    )
             r = rho.get(name)
             ax.set_title(f"{name}: ρ = {'n/a' if r is None else f'{r:.2f}'}, n = {len(pairs[name])}", fontsize=10)
             ax.set_xlabel(f"kNN top-1 ×100 (k={k})")
@@ -72,4 +84,3 @@ def plot_knn(pairs: dict[str, list[tuple[float, float, str]]], rho: dict[str, fl
             ax.grid(True, alpha=0.3)
         if axes and len(backbones) > 1:
             axes[0].legend(fontsize=7, title="backbone", title_fontsize=7, loc="best")
-

@@ -47,24 +47,34 @@ class Finding:
 
     def markdown(self) -> str:
         align = ["---"] * self.text_columns + ["---:"] * (len(self.header) - self.text_columns)
-        lines = [f"**{md(self.title)}**", "", "| " + " | ".join(md(h) for h in self.header) + " |",
-                 "|" + "|".join(align) + "|"]
+        lines = [
+            f"**{md(self.title)}**",
+            "",
+            "| " + " | ".join(md(h) for h in self.header) + " |",
+            "|" + "|".join(align) + "|",
+        ]
         lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in self.rows]
         extra = ([md(self.caption)] if self.caption else []) + [f"- {md(n)}" for n in self.notes]
         return "\n".join(lines + ([""] + extra if extra else [])) + "\n"
 
     def html(self, png: bytes | None = None, *, meta: Sequence[str] = (), figure_note: str | None = None) -> str:
         """A self-contained page: no external resource, the figure (if any) inlined."""
-        head = "".join(f'<th class="{"text" if i < self.text_columns else "num"}">{esc(h)}</th>'
-                       for i, h in enumerate(self.header))
+        head = "".join(
+            f'<th class="{"text" if i < self.text_columns else "num"}">{esc(h)}</th>' for i, h in enumerate(self.header)
+        )
         body = []
         for i, row in enumerate(self.rows):
             cls = ' class="section"' if i in self.sections and i else ""
-            cells = "".join(f'<td class="{"text" if j < self.text_columns else "num"}">{esc(c)}</td>'
-                            for j, c in enumerate(row))
+            cells = "".join(
+                f'<td class="{"text" if j < self.text_columns else "num"}">{esc(c)}</td>' for j, c in enumerate(row)
+            )
             body.append(f"<tr{cls}>{cells}</tr>")
-        parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-                 f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>", f"<h1>{esc(self.title)}</h1>"]
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{esc(self.title)}</h1>",
+        ]
         parts += [f'<p class="meta">{esc(m)}</p>' for m in meta]
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
         if self.caption:
@@ -106,36 +116,60 @@ def interval_text(iv: Interval | None, spec: str = "+.1f") -> str:
 
 # -- (a) supervised vs self-supervised, by dataset group ---------------------------------------------
 
+
 def supervision(s: Supervision) -> Finding:
     fams = s.shown_families
     compared = [f for f in fams if f != SUPERVISED and any(f in g.differences for g in s.groups)]
     compared.sort(key=lambda f: (COMPARED.index(f) if f in COMPARED else len(COMPARED), f))
     header = ["group", "datasets", *(f"{f} AMI×100" for f in fams), *(f"{f} − supervised" for f in compared)]
-    rows = [[g.name, str(len(g.datasets)), *(interval_text(g.levels.get(f), ".1f") for f in fams),
-             *(interval_text(g.differences.get(f)) for f in compared)] for g in s.groups]
+    rows = [
+        [
+            g.name,
+            str(len(g.datasets)),
+            *(interval_text(g.levels.get(f), ".1f") for f in fams),
+            *(interval_text(g.differences.get(f)) for f in compared),
+        ]
+        for g in s.groups
+    ]
     members: dict[str, list[str]] = {}
     for enc, fam in sorted(s.families.items()):
         members.setdefault(fam, []).append(enc)
     notes = [f"{f}: {', '.join(members[f])}" for f in fams]
     if s.unclassified:
-        notes.append(f"left out, family unknown: {', '.join(s.unclassified)}; pass --family NAME=FAMILY "
-                     "(e.g. self-supervised)")
+        notes.append(
+            f"left out, family unknown: {', '.join(s.unclassified)}; pass --family NAME=FAMILY (e.g. self-supervised)"
+        )
     notes += s.notes
-    doc = {"protocol": s.protocol, "families": s.families, "unclassified": s.unclassified, "sources": s.sources,
-           "groups": [{"group": g.name, "datasets": g.datasets,
-                       "levels": {f: iv.to_json() for f, iv in g.levels.items()},
-                       "differences_from_supervised": {f: iv.to_json() for f, iv in g.differences.items()}}
-                      for g in s.groups],
-           "notes": s.notes}
-    title = (f"supervised vs self-supervised encoders by dataset group: AMI ×100, mean over the protocol's "
-             f"clusterers and seeds (protocol {s.protocol})")
-    caption = ("levels: mean over the family's encoders [95% t-interval over encoders] (n encoders); "
-               "differences: paired with the supervised encoder of the same backbone on each dataset "
-               "[95% t-interval over pairs] (n pairs)")
+    doc = {
+        "protocol": s.protocol,
+        "families": s.families,
+        "unclassified": s.unclassified,
+        "sources": s.sources,
+        "groups": [
+            {
+                "group": g.name,
+                "datasets": g.datasets,
+                "levels": {f: iv.to_json() for f, iv in g.levels.items()},
+                "differences_from_supervised": {f: iv.to_json() for f, iv in g.differences.items()},
+            }
+            for g in s.groups
+        ],
+        "notes": s.notes,
+    }
+    title = (
+        f"supervised vs self-supervised encoders by dataset group: AMI ×100, mean over the protocol's "
+        f"clusterers and seeds (protocol {s.protocol})"
+    )
+    caption = (
+        "levels: mean over the family's encoders [95% t-interval over encoders] (n encoders); "
+        "differences: paired with the supervised encoder of the same backbone on each dataset "
+        "[95% t-interval over pairs] (n pairs)"
+    )
     return Finding("supervision", title, header, rows, text_columns=1, notes=notes, caption=caption, doc=doc)
 
 
 # -- (b) the silhouette proxy against AMI ------------------------------------------------------------
+
 
 def silhouette(corrs: list, pts: list, spec, n_results: int, left_out: list[str]) -> Finding:
     notes: dict[str, list[str]] = {}
@@ -144,14 +178,28 @@ def silhouette(corrs: list, pts: list, spec, n_results: int, left_out: list[str]
             notes.setdefault(why, []).append(c.clusterer)
     footer = [f"n/a: {text} ({', '.join(names)})" for text, names in notes.items()] + list(left_out)
     rows = [[c.clusterer, str(c.n), _na(c.spearman), _na(c.pearson)] for c in corrs]
-    title = (f"label-free proxy: silhouette in the {spec.proxy_reducer} space vs AMI, across encoder × dataset "
-             f"cells (protocol {spec.version}, reducer {spec.reducer}, {n_results} results)")
-    doc = {"protocol": spec.version, "reducer": spec.reducer, "proxy_space": spec.proxy_reducer,
-           "correlations": [{**asdict(c), "note": px.note(c)} for c in corrs],
-           "points": [asdict(p) for p in pts], "left_out": list(left_out)}
-    return Finding("silhouette", title, ["clusterer", "cells", "Spearman ρ", "Pearson r"], rows, notes=footer,
-                   caption="cells: encoder × dataset, each averaged over its seeds",
-                   sections=[i for i, c in enumerate(corrs) if c.clusterer == px.POOLED], doc=doc)
+    title = (
+        f"label-free proxy: silhouette in the {spec.proxy_reducer} space vs AMI, across encoder × dataset "
+        f"cells (protocol {spec.version}, reducer {spec.reducer}, {n_results} results)"
+    )
+    doc = {
+        "protocol": spec.version,
+        "reducer": spec.reducer,
+        "proxy_space": spec.proxy_reducer,
+        "correlations": [{**asdict(c), "note": px.note(c)} for c in corrs],
+        "points": [asdict(p) for p in pts],
+        "left_out": list(left_out),
+    }
+    return Finding(
+        "silhouette",
+        title,
+        ["clusterer", "cells", "Spearman ρ", "Pearson r"],
+        rows,
+        notes=footer,
+        caption="cells: encoder × dataset, each averaged over its seeds",
+        sections=[i for i, c in enumerate(corrs) if c.clusterer == px.POOLED],
+        doc=doc,
+    )
 
 
 def _na(value: float | None) -> str:
@@ -160,15 +208,22 @@ def _na(value: float | None) -> str:
 
 # -- (c) AMI against kNN accuracy --------------------------------------------------------------------
 
+
 def knn(corrs: list, protocol: str, ks: tuple[int, ...]) -> Finding:
     by: dict[tuple[str, str], dict[int, Any]] = {}
     for c in corrs:
         by.setdefault((c.clusterer, c.backbone), {})[c.k] = c
-    rows = [[clu, bb, str(max(c.n for c in cs.values())), *(_num(cs[k].spearman, ".3f") if k in cs else DASH
-                                                              for k in ks)]
-            for (clu, bb), cs in by.items()]
+    rows = [
+        [clu, bb, str(max(c.n for c in cs.values())), *(_num(cs[k].spearman, ".3f") if k in cs else DASH for k in ks)]
+        for (clu, bb), cs in by.items()
+    ]
     title = "Spearman ρ of AMI with kNN top-1 accuracy across encoder × dataset cells, per clusterer and k"
-    return Finding("knn", title, ["clusterer", "backbone", "cells", *(f"k={k}" for k in ks)], rows, text_columns=2,
-                   caption=f"cells: encoder × dataset, AMI averaged over seeds; {DASH}: under 3 cells or a constant "
-                           "score",
-                   doc={"protocol": protocol, "correlations": [asdict(c) for c in corrs]})
+    return Finding(
+        "knn",
+        title,
+        ["clusterer", "backbone", "cells", *(f"k={k}" for k in ks)],
+        rows,
+        text_columns=2,
+        caption=f"cells: encoder × dataset, AMI averaged over seeds; {DASH}: under 3 cells or a constant score",
+        doc={"protocol": protocol, "correlations": [asdict(c) for c in corrs]},
+    )

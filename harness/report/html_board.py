@@ -80,8 +80,10 @@ SCRIPT_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).di
 # figures and inline styles; the only script that may run is the board's own, by its hash; no <base>, no
 # form. So even an escaping bug could not run a script from a record. (A meta tag cannot set
 # frame-ancestors or sandbox.)
-CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
-       f"script-src {SCRIPT_SOURCE}; base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    f"script-src {SCRIPT_SOURCE}; base-uri 'none'; form-action 'none'"
+)
 
 
 def _score(score: dict | None) -> str:
@@ -120,6 +122,7 @@ def _view_of(row: dict, view: str) -> dict:
 
 def ordered(rows: list[dict], view: str) -> list[dict]:
     """Rows by the view's overall mean, best first, missing last; ties keep the document's order."""
+
     def key(row: dict) -> tuple[bool, float]:
         mean = _mean(_view_of(row, view).get("overall"))
         return (mean is None, -(mean or 0.0))
@@ -134,8 +137,13 @@ def view_label(view: str) -> str:
 def board_table(doc: dict, view: str, rows: list[dict], href: Href | None = None) -> str:
     """The view's sortable table; ``href(row)``, when given, links a row's encoder (a relative URL or None)."""
     groups, datasets = doc.get("groups", []), doc.get("datasets", [])
-    heads = [("rank", "rank", "num"), ("encoder", "encoder", "text"), ("identity", "identity", "text"),
-             ("reducer", "reducer", "text"), ("overall", "overall", "num")]
+    heads = [
+        ("rank", "rank", "num"),
+        ("encoder", "encoder", "text"),
+        ("identity", "identity", "text"),
+        ("reducer", "reducer", "text"),
+        ("overall", "overall", "num"),
+    ]
     heads += [(f"group:{g}", g, "num") for g in groups]
     heads += [(f"dataset:{d['name']}", d["name"], "num") for d in datasets]
     th = []
@@ -143,8 +151,10 @@ def board_table(doc: dict, view: str, rows: list[dict], href: Href | None = None
         # Rows arrive sorted by overall, descending: the header says so from the start.
         sort = ' aria-sort="descending"' if key == "overall" else ""
         arrow = "▼" if sort else ""
-        th.append(f'<th data-key="{esc(key)}" data-type="{kind}" class="{kind}"{sort}>'
-                  f'<button type="button">{esc(label)}</button><span class="arrow">{arrow}</span></th>')
+        th.append(
+            f'<th data-key="{esc(key)}" data-type="{kind}" class="{kind}"{sort}>'
+            f'<button type="button">{esc(label)}</button><span class="arrow">{arrow}</span></th>'
+        )
     out = [f'<table class="board" data-view="{esc(view)}"><thead><tr>{"".join(th)}</tr></thead><tbody>']
     for row in rows:
         v = _view_of(row, view)
@@ -153,13 +163,16 @@ def board_table(doc: dict, view: str, rows: list[dict], href: Href | None = None
         name = esc(_label(row))
         link = href(row) if href is not None else None
         sha = str(row.get("identity_sha256") or "")
-        cells = [f'<td class="rank"{rank_value}>{esc(_rank(rank))}</td>',
-                 f'<td class="encoder" data-value="{name}">'
-                 + (f'<a href="{esc(link)}">{name}</a>' if link else name) + "</td>",
-                 # the short identity; the full sha256 (and what keeps a row unranked) on hover
-                 f'<td class="identity" data-value="{esc(sha[:12])}" title="{esc(_identity_title(sha, v))}">'
-                 f'{esc(sha[:12])}</td>',
-                 f'<td class="reducer" data-value="{esc(row.get("reducer", ""))}">{esc(row.get("reducer", ""))}</td>']
+        cells = [
+            f'<td class="rank"{rank_value}>{esc(_rank(rank))}</td>',
+            f'<td class="encoder" data-value="{name}">'
+            + (f'<a href="{esc(link)}">{name}</a>' if link else name)
+            + "</td>",
+            # the short identity; the full sha256 (and what keeps a row unranked) on hover
+            f'<td class="identity" data-value="{esc(sha[:12])}" title="{esc(_identity_title(sha, v))}">'
+            f"{esc(sha[:12])}</td>",
+            f'<td class="reducer" data-value="{esc(row.get("reducer", ""))}">{esc(row.get("reducer", ""))}</td>',
+        ]
         scores = [v.get("overall")] + [(v.get("groups") or {}).get(g) for g in groups]
         scores += [(v.get("datasets") or {}).get(d["name"]) for d in datasets]
         for score in scores:
@@ -174,10 +187,12 @@ def board_table(doc: dict, view: str, rows: list[dict], href: Href | None = None
 def heatmap(doc: dict, view: str, rows: list[dict]) -> str:
     datasets = doc.get("datasets", [])
     head = "".join(f'<th title="{esc(d.get("group", ""))}">{esc(d["name"])}</th>' for d in datasets)
-    out = [f'<table class="heat" data-view="{esc(view)}"><thead><tr><th class="text">encoder</th>{head}</tr>'
-           "</thead><tbody>"]
+    out = [
+        f'<table class="heat" data-view="{esc(view)}"><thead><tr><th class="text">encoder</th>{head}</tr>'
+        "</thead><tbody>"
+    ]
     for row in rows:
-        scores = (_view_of(row, view).get("datasets") or {})
+        scores = _view_of(row, view).get("datasets") or {}
         cells = []
         for d in datasets:
             score = scores.get(d["name"])
@@ -194,8 +209,10 @@ def heatmap(doc: dict, view: str, rows: list[dict]) -> str:
 
 def legend() -> str:
     stops = ",".join(f"{c} {100 * i / (len(_VIRIDIS) - 1):.1f}%" for i, c in enumerate(_VIRIDIS))
-    return (f'<div class="legend"><span>0</span><span class="bar" style="background:linear-gradient(to right,{stops})">'
-            "</span><span>100</span><span>AMI ×100</span></div>")
+    return (
+        f'<div class="legend"><span>0</span><span class="bar" style="background:linear-gradient(to right,{stops})">'
+        "</span><span>100</span><span>AMI ×100</span></div>"
+    )
 
 
 def _fmt_tick(t: float) -> str:
@@ -227,29 +244,39 @@ def scatter(doc: dict, clusterer: str, domain: tuple[float, float, float]) -> st
     proxy = next((p for p in doc.get("proxy", []) if p.get("clusterer") == clusterer), None)
     rho = proxy.get("spearman") if proxy else None
     title = f"{clusterer}: " + ("ρ n/a" if rho is None else f"ρ = {rho:.2f}") + f", n = {proxy['n'] if proxy else 0}"
-    parts = [f'<svg class="scatter" data-clusterer="{esc(clusterer)}" width="{w}" height="{h}" role="img" '
-             f'aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="{w / 2:.0f}" y="14" text-anchor="middle" font-weight="bold">{esc(title)}</text>']
+    parts = [
+        f'<svg class="scatter" data-clusterer="{esc(clusterer)}" width="{w}" height="{h}" role="img" '
+        f'aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{w / 2:.0f}" y="14" text-anchor="middle" font-weight="bold">{esc(title)}</text>',
+    ]
     x0, x1, y0, y1 = left, w - right, h - bottom, top
     for y in (0, 25, 50, 75, 100):
-        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#e4e4e4"/>'
-                     f'<text x="{x0 - 4}" y="{sy(y) + 4:.1f}" text-anchor="end">{y}</text>')
+        parts.append(
+            f'<line x1="{x0}" x2="{x1}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#e4e4e4"/>'
+            f'<text x="{x0 - 4}" y="{sy(y) + 4:.1f}" text-anchor="end">{y}</text>'
+        )
     first = math.ceil(lo / step - 1e-9)
     for t in (k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)):  # no drift from summing steps
-        parts.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{y1}" y2="{y0}" stroke="#e4e4e4"/>'
-                     f'<text x="{sx(t):.1f}" y="{y0 + 14}" text-anchor="middle">{_fmt_tick(t)}</text>')
-    parts.append(f'<path d="M{x0},{y1}V{y0}H{x1}" fill="none" stroke="#666"/>'
-                 f'<text x="{(x0 + x1) / 2:.0f}" y="{h - 4}" text-anchor="middle">silhouette (UMAP space)</text>'
-                 f'<text transform="translate(11,{(y0 + y1) / 2:.0f}) rotate(-90)" text-anchor="middle">'
-                 "AMI ×100</text>")
+        parts.append(
+            f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{y1}" y2="{y0}" stroke="#e4e4e4"/>'
+            f'<text x="{sx(t):.1f}" y="{y0 + 14}" text-anchor="middle">{_fmt_tick(t)}</text>'
+        )
+    parts.append(
+        f'<path d="M{x0},{y1}V{y0}H{x1}" fill="none" stroke="#666"/>'
+        f'<text x="{(x0 + x1) / 2:.0f}" y="{h - 4}" text-anchor="middle">silhouette (UMAP space)</text>'
+        f'<text transform="translate(11,{(y0 + y1) / 2:.0f}) rotate(-90)" text-anchor="middle">'
+        "AMI ×100</text>"
+    )
     for row in doc.get("rows", []):
         for cell in row.get("cells", []):
             sil, ami = cell.get("silhouette_proxy"), _mean(cell.get("ami"))
             if cell.get("clusterer") != clusterer or sil is None or ami is None:
                 continue
             tip = f"{_label(row)} / {cell['dataset']}: AMI {ami:.1f}, silhouette {sil:.2f}"
-            parts.append(f'<circle cx="{sx(sil):.1f}" cy="{sy(ami):.1f}" r="3.5" fill="#2c728e" fill-opacity="0.75">'
-                         f"<title>{esc(tip)}</title></circle>")
+            parts.append(
+                f'<circle cx="{sx(sil):.1f}" cy="{sy(ami):.1f}" r="3.5" fill="#2c728e" fill-opacity="0.75">'
+                f"<title>{esc(tip)}</title></circle>"
+            )
     parts.append("</svg>")
     return "\n".join(parts)
 

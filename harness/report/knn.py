@@ -32,14 +32,19 @@ def header(board: KnnBoard) -> list[str]:
 
 def rows(board: KnnBoard) -> list[list[str]]:
     """One row of text per encoder: its accuracy x100 on each dataset, then its mean."""
-    return [[e, *(_num(board.top1.get((e, d))) for d in board.datasets), _num(board.mean(e))]
-            for e in board.encoders]
+    return [[e, *(_num(board.top1.get((e, d))) for d in board.datasets), _num(board.mean(e))] for e in board.encoders]
 
 
 def to_json(board: KnnBoard) -> dict[str, object]:
-    return {"format": FORMAT_ID, "k": board.k, "datasets": board.datasets,
-            "rows": [{"encoder": e, "top1": {d: board.top1.get((e, d)) for d in board.datasets},
-                      "mean": board.mean(e)} for e in board.encoders]}
+    return {
+        "format": FORMAT_ID,
+        "k": board.k,
+        "datasets": board.datasets,
+        "rows": [
+            {"encoder": e, "top1": {d: board.top1.get((e, d)) for d in board.datasets}, "mean": board.mean(e)}
+            for e in board.encoders
+        ],
+    }
 
 
 def render(board: KnnBoard, fmt: str) -> str:
@@ -49,12 +54,17 @@ def render(board: KnnBoard, fmt: str) -> str:
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(
-            [[csv_cell(str(c)) for c in row] for row in [header(board), *rows(board)]])
+            [[csv_cell(str(c)) for c in row] for row in [header(board), *rows(board)]]
+        )
         return buf.getvalue()
     if fmt == "markdown":
         head = header(board)
-        lines = [f"**{markdown(title(board))}**", "", "| " + " | ".join(markdown(h) for h in head) + " |",
-                 "|---|" + "---:|" * (len(head) - 1)]
+        lines = [
+            f"**{markdown(title(board))}**",
+            "",
+            "| " + " | ".join(markdown(h) for h in head) + " |",
+            "|---|" + "---:|" * (len(head) - 1),
+        ]
         lines += ["| " + " | ".join(markdown(c) for c in row) + " |" for row in rows(board)]
         return "\n".join(lines) + "\n"
     raise ValueError(f"kNN board format {fmt!r}: expected markdown, csv or json")

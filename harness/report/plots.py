@@ -49,8 +49,9 @@ def figure(path, panels: int, *, width: float = 4.0, height: float = 3.4, cols: 
             raise ZsbenchError(f"cannot write {path}: {exc.strerror or exc}; pass another path") from None
 
 
-def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, *,
-                      clusterer_order: Iterable[str] = ()) -> None:
+def plot_correlations(
+    pts: Iterable[Point], corrs: Iterable[Correlation], path, *, clusterer_order: Iterable[str] = ()
+) -> None:
     """Scatter of silhouette (x) against AMI x100 (y), one panel per clusterer, titled with rho and n."""
     pts = list(pts)
     by = {c.clusterer: c for c in corrs}
@@ -68,8 +69,14 @@ def plot_correlations(pts: Iterable[Point], corrs: Iterable[Correlation], path, 
             for i, g in enumerate(groups):
                 mine = [p for p in pts if p.clusterer == name and group(p) == g]
                 if mine:
-                    ax.scatter([p.silhouette for p in mine], [100 * p.ami for p in mine], s=22,
-                               color=colours(i % colours.N), label=g, edgecolors="none")
+                    ax.scatter(
+                        [p.silhouette for p in mine],
+                        [100 * p.ami for p in mine],
+                        s=22,
+                        color=colours(i % colours.N),
+                        label=g,
+                        edgecolors="none",
+                    )
             c = by.get(name)
             rho = f"{c.spearman:.2f}" if c is not None and c.spearman is not None else "n/a"
             ax.set_title(f"{name}: ρ = {rho}, n = {c.n if c else 0}", fontsize=10)
@@ -106,14 +113,30 @@ def plot_choice(choice: Choice, path) -> None:
                 axes[1].scatter([c.silhouette for c in mine], [100 * _ami(c) for c in mine], s=14, **style)
         chosen, best = choice.chosen, choice.best
         if chosen is not None:
-            axes[0].scatter([chosen.found], [chosen.silhouette], marker="*", s=220, color="black", zorder=5,
-                            label="choice")
+            axes[0].scatter(
+                [chosen.found], [chosen.silhouette], marker="*", s=220, color="black", zorder=5, label="choice"
+            )
             if choice.checked:
-                axes[1].scatter([chosen.silhouette], [100 * _ami(chosen)], marker="*", s=220, color="black", zorder=5,
-                                label="choice")
+                axes[1].scatter(
+                    [chosen.silhouette],
+                    [100 * _ami(chosen)],
+                    marker="*",
+                    s=220,
+                    color="black",
+                    zorder=5,
+                    label="choice",
+                )
         if choice.checked and best is not None and best.silhouette is not None:
-            axes[1].scatter([best.silhouette], [100 * _ami(best)], s=140, facecolors="none", edgecolors="black",
-                            linewidths=1.2, zorder=6, label="best AMI")
+            axes[1].scatter(
+                [best.silhouette],
+                [100 * _ami(best)],
+                s=140,
+                facecolors="none",
+                edgecolors="black",
+                linewidths=1.2,
+                zorder=6,
+                label="best AMI",
+            )
             axes[1].legend(fontsize=7, loc="lower right")
         axes[0].set_title(f"{choice.encoder} on {choice.dataset}: no labels used", fontsize=10)
         axes[0].set_xlabel("clusters found")

@@ -39,12 +39,19 @@ class RichProgress:
         # stage names and notes carry user text: never markup, never a hidden character, one line each
         self.console = console(stderr=True, one_line=True)
         self.min_seconds = min_seconds_to_log
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
-                                  MofNCompleteColumn(), _Rate(), TimeElapsedColumn(),
-                                  console=self.console, transient=True,
-                                  # off a terminal (CI logs, pipes) no live bar: it would leave a blank line
-                                  # before the one-line error; the "done" lines still say what ran
-                                  disable=not self.console.is_terminal)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _Rate(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            # off a terminal (CI logs, pipes) no live bar: it would leave a blank line
+            # before the one-line error; the "done" lines still say what ran
+            disable=not self.console.is_terminal,
+        )
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -73,8 +80,9 @@ class RichProgress:
             self._progress.remove_task(task)
             seconds = time.perf_counter() - start
             if seconds >= self.min_seconds:
-                self._progress.console.print(styled("done", "dim", description, " ", (f"{seconds:.1f} s", "dim")),
-                                             highlight=False)
+                self._progress.console.print(
+                    styled("done", "dim", description, " ", (f"{seconds:.1f} s", "dim")), highlight=False
+                )
 
     def note(self, message: str) -> None:
         from zsbench.report.console import styled

@@ -53,8 +53,9 @@ class Site:
         return sorted(name for name in self.files if name.endswith(".png"))
 
 
-def build(registries: Sequence[str | Path], store: str | Path | None | bool = False, *,
-          protocol: str = "standard") -> Site:
+def build(
+    registries: Sequence[str | Path], store: str | Path | None | bool = False, *, protocol: str = "standard"
+) -> Site:
     """The site of ``registries`` (record files or folders) and, unless ``store`` is False, a store (None:
     the default store), for one protocol."""
     from zsbench.analysis.leaderboard import build as board_of
@@ -90,15 +91,24 @@ def build(registries: Sequence[str | Path], store: str | Path | None | bool = Fa
         used.add(name.casefold())
         return f"records/{name}.html"
 
-    records = [(s.name, read(local[s.name]), s.partial) for s in sorted(sources, key=lambda s: s.name)
-               if s.name in named]
+    records = [
+        (s.name, read(local[s.name]), s.partial) for s in sorted(sources, key=lambda s: s.name) if s.name in named
+    ]
     pages = {path: page_of(slug(str(record["encoder"]["name"]))) for path, record, _ in records}
     refused = [(page_of(slug(Path(file).stem)), file, why) for file, why in sorted(refused_files)]
     rows = {str(row.get("source")): row for row in doc.get("rows", [])}
 
     listed = [(pages[path], str(record["encoder"]["name"]), path, partial) for path, record, partial in records]
-    text = {"index.html": render(doc, csp=CSP, href=lambda row: pages.get(str(row.get("source"))), nav=nav(""),
-                                 after=record_lists(listed, refused), css=CSS)}
+    text = {
+        "index.html": render(
+            doc,
+            csp=CSP,
+            href=lambda row: pages.get(str(row.get("source"))),
+            nav=nav(""),
+            after=record_lists(listed, refused),
+            css=CSS,
+        )
+    }
     text |= {pages[path]: record_page(path, record, rows.get(path)) for path, record, _ in records}
     text |= {page: refused_page(file, why) for page, file, why in refused}
     parts = findings(sources, protocol)
@@ -133,8 +143,10 @@ def write(site: Site, folder: str | Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ZsbenchError(f"{folder}: not a folder; pass the folder to write the site into")
     if folder.is_dir() and not marker.is_file() and any(folder.iterdir()):
-        raise ZsbenchError(f"{folder} holds files but no zsbench site; pass a new or empty folder (a site "
-                           "replaces what an earlier build wrote there)")
+        raise ZsbenchError(
+            f"{folder} holds files but no zsbench site; pass a new or empty folder (a site "
+            "replaces what an earlier build wrote there)"
+        )
     try:
         earlier = marker.read_text(encoding="utf-8").splitlines() if marker.is_file() else []
         for name in earlier:
@@ -146,5 +158,4 @@ def write(site: Site, folder: str | Path) -> None:
             target.write_bytes(data)
         marker.write_text("".join(f"{name}\n" for name in site.files), encoding="utf-8")
     except OSError as exc:
-        raise ZsbenchError(f"cannot write the site to {folder}: {exc.strerror or exc}; pass another folder") \
-            from None
+        raise ZsbenchError(f"cannot write the site to {folder}: {exc.strerror or exc}; pass another folder") from None

@@ -17,9 +17,11 @@ from zsbench.plugin.errors import ZsbenchError
 from zsbench.report.findings import Finding
 
 KINDS = ("supervision", "silhouette", "knn")
-TITLES = {"supervision": "Supervised against self-supervised encoders, by dataset group",
-          "silhouette": "The label-free proxy: silhouette against AMI",
-          "knn": "AMI against kNN accuracy"}
+TITLES = {
+    "supervision": "Supervised against self-supervised encoders, by dataset group",
+    "silhouette": "The label-free proxy: silhouette against AMI",
+    "knn": "AMI against kNN accuracy",
+}
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,7 @@ def findings(sources: Sequence[Any], protocol: str) -> list[SiteFinding]:
 
     meta = tuple(builds.meta(sources, protocol))
     out = []
-    for kind, build in (("supervision", builds.supervision), ("silhouette", builds.silhouette),
-                        ("knn", builds.knn)):
+    for kind, build in (("supervision", builds.supervision), ("silhouette", builds.silhouette), ("knn", builds.knn)):
         try:
             built = build(sources, protocol)
         except ZsbenchError as exc:  # e.g. a finding its inputs cannot give; the site still builds

@@ -103,8 +103,10 @@ class ArtifactCache:
             with tempfile.TemporaryFile(dir=self.root):  # fail now, not after an hour of embedding
                 pass
         except OSError as exc:
-            raise CacheError(f"cannot use artifact cache {self.root}: {exc.strerror or exc}; pass --cache "
-                             f"with a writable folder or set {ENV_CACHE}") from None
+            raise CacheError(
+                f"cannot use artifact cache {self.root}: {exc.strerror or exc}; pass --cache "
+                f"with a writable folder or set {ENV_CACHE}"
+            ) from None
 
     def _paths(self, stage: str, key: str) -> tuple[Path, Path]:
         if not _STAGE.fullmatch(stage):
@@ -143,17 +145,28 @@ class ArtifactCache:
         meta_path, npy_path = self._paths(stage, key)
         array = np.asarray(array)
         if array.dtype.hasobject:
-            raise ValueError(f"cannot cache an object array for {stage}: loading it would need pickle, which "
-                             "the cache never uses; convert it to a numeric dtype")
+            raise ValueError(
+                f"cannot cache an object array for {stage}: loading it would need pickle, which "
+                "the cache never uses; convert it to a numeric dtype"
+            )
         try:
             sha, nbytes = self._commit(npy_path, lambda f: np.save(f, array, allow_pickle=False))
-            meta = {"stage": stage, "key": key, "shape": list(array.shape), "dtype": str(array.dtype),
-                    "sha256": sha, "nbytes": nbytes, "created": _iso(time.time()),
-                    "spec": json.loads(json.dumps(dict(spec), default=str))}
+            meta = {
+                "stage": stage,
+                "key": key,
+                "shape": list(array.shape),
+                "dtype": str(array.dtype),
+                "sha256": sha,
+                "nbytes": nbytes,
+                "created": _iso(time.time()),
+                "spec": json.loads(json.dumps(dict(spec), default=str)),
+            }
             self._commit(meta_path, lambda f: f.write(json.dumps(meta, indent=1, sort_keys=True).encode()))
         except OSError as exc:
-            raise CacheError(f"cannot write to artifact cache {self.root}: {exc.strerror or exc}; free some "
-                             f"space (`zsbench cache gc`), pass --cache elsewhere or set {ENV_CACHE}") from None
+            raise CacheError(
+                f"cannot write to artifact cache {self.root}: {exc.strerror or exc}; free some "
+                f"space (`zsbench cache gc`), pass --cache elsewhere or set {ENV_CACHE}"
+            ) from None
 
     def spec(self, stage: str, key: str) -> dict[str, Any]:
         """The spec an entry was stored with (see :meth:`put`), from its metadata alone; {} when there is none."""
@@ -168,10 +181,17 @@ class ArtifactCache:
         for meta_path in self._meta_files():
             try:
                 meta = json.loads(meta_path.read_bytes())
-                entry = CacheEntry(meta_path.parent.parent.name, meta_path.stem, tuple(meta["shape"]),
-                                   str(meta["dtype"]), int(meta["nbytes"]), str(meta["created"]),
-                                   _iso(meta_path.stat().st_mtime), dict(meta["spec"]),
-                                   meta_path.with_suffix(".npy"))
+                entry = CacheEntry(
+                    meta_path.parent.parent.name,
+                    meta_path.stem,
+                    tuple(meta["shape"]),
+                    str(meta["dtype"]),
+                    int(meta["nbytes"]),
+                    str(meta["created"]),
+                    _iso(meta_path.stat().st_mtime),
+                    dict(meta["spec"]),
+                    meta_path.with_suffix(".npy"),
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             yield entry

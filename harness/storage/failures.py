@@ -35,8 +35,13 @@ def write_problem(path: Path, exc: BaseException) -> str:
     code = getattr(exc, "errno", None)
     if code in (errno.ENOSPC, errno.EDQUOT) or "full" in low or "disk i/o" in low or "no space" in low:
         todo = "free space on that disk (nothing stored was lost) or pass --store with a file on another disk"
-    elif (code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in low or "read-only" in low
-          or "permission" in low or "unable to open" in low):
+    elif (
+        code in (errno.EACCES, errno.EPERM, errno.EROFS)
+        or "readonly" in low
+        or "read-only" in low
+        or "permission" in low
+        or "unable to open" in low
+    ):
         todo = "make the file and its folder writable or pass --store with a writable file"
     elif "locked" in low or "busy" in low:
         todo = "another process holds it; try again when it is done or pass --store with another file"

@@ -77,8 +77,9 @@ def sources(modules: Iterable[str]) -> dict[str, Any] | None:
 def current(entry: Mapping[str, Any]) -> bool:
     """Whether every file and distribution version an entry records is as it is now."""
     files, distributions = entry["files"], entry["distributions"]
-    return (all(file_state(path) == list(state) for path, state in files.items())
-            and all(installed_version(dist) == version for dist, version in distributions.items()))
+    return all(file_state(path) == list(state) for path, state in files.items()) and all(
+        installed_version(dist) == version for dist, version in distributions.items()
+    )
 
 
 class ParamsMemo:

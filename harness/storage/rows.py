@@ -50,11 +50,23 @@ class BadRow:
         return f"row {self.id}: {what}{self.problem}" + (f" ({self.detail})" if self.detail else "")
 
 
-COLUMNS = ("id, run_id, created_at, protocol_version, encoder, dataset, reducer, clusterer, seed, "
-            "status, error, metrics, config, timings, provenance")
+COLUMNS = (
+    "id, run_id, created_at, protocol_version, encoder, dataset, reducer, clusterer, seed, "
+    "status, error, metrics, config, timings, provenance"
+)
 NAMES = [c.strip() for c in COLUMNS.split(",")]
-REQUIRED = {"id", "run_id", "created_at", "protocol_version", "encoder", "dataset", "reducer", "clusterer", "seed",
-             "status"}
+REQUIRED = {
+    "id",
+    "run_id",
+    "created_at",
+    "protocol_version",
+    "encoder",
+    "dataset",
+    "reducer",
+    "clusterer",
+    "seed",
+    "status",
+}
 OBJECTS = ("metrics", "config", "timings", "provenance")
 
 
@@ -85,9 +97,23 @@ def parse(row: tuple) -> Result | list[BadRow]:
         parsed[name] = value
     if problems:
         return problems
-    return Result(values["encoder"], values["dataset"], values["reducer"], values["clusterer"], values["seed"],
-                  values["status"], values["error"], parsed["metrics"], parsed["config"], parsed["timings"],
-                  parsed["provenance"], values["protocol_version"], values["created_at"], values["run_id"], id=id_)
+    return Result(
+        values["encoder"],
+        values["dataset"],
+        values["reducer"],
+        values["clusterer"],
+        values["seed"],
+        values["status"],
+        values["error"],
+        parsed["metrics"],
+        parsed["config"],
+        parsed["timings"],
+        parsed["provenance"],
+        values["protocol_version"],
+        values["created_at"],
+        values["run_id"],
+        id=id_,
+    )
 
 
 def _json_type(value: object) -> str:

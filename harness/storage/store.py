@@ -100,8 +100,10 @@ class ResultStore:
             raise self._unopenable(exc) from None
         if "results" not in tables:  # an empty file: a store nothing was written to
             if self.path.stat().st_size:
-                raise ZsbenchError(f"{self.path} is an SQLite file but not a zsbench results store (no results "
-                                   "table); pass --store with a results store")
+                raise ZsbenchError(
+                    f"{self.path} is an SQLite file but not a zsbench results store (no results "
+                    "table); pass --store with a results store"
+                )
             self._db.close()
             self._blank()
             return
@@ -120,11 +122,14 @@ class ResultStore:
         if version > SCHEMA_VERSION:
             raise ZsbenchError(
                 f"results store {self.path} was written by a newer zsbench (schema {version}); "
-                "upgrade zsbench or pass --store with another file")
+                "upgrade zsbench or pass --store with another file"
+            )
 
     def _unopenable(self, exc: sqlite3.DatabaseError) -> ZsbenchError:
-        return ZsbenchError(f"cannot open results store {self.path}: {exc}; pass --store with a results store "
-                            f"(or a new file) or set {ENV_STORE}")
+        return ZsbenchError(
+            f"cannot open results store {self.path}: {exc}; pass --store with a results store "
+            f"(or a new file) or set {ENV_STORE}"
+        )
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -189,11 +194,24 @@ class ResultStore:
                 "INSERT INTO results (run_id, created_at, protocol_version, encoder, dataset, "
                 "reducer, clusterer, seed, status, error, ami, metrics, config, timings, provenance, "
                 "result_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record["run_id"], record["created_at"], record["protocol_version"],
-                 record["encoder"], record["dataset"], record["reducer"], record["clusterer"],
-                 record["seed"], record["status"], record["error"], result.ami,
-                 json.dumps(record["metrics"]), json.dumps(record["config"]),
-                 json.dumps(record["timings"]), json.dumps(record["provenance"]), result_key),
+                (
+                    record["run_id"],
+                    record["created_at"],
+                    record["protocol_version"],
+                    record["encoder"],
+                    record["dataset"],
+                    record["reducer"],
+                    record["clusterer"],
+                    record["seed"],
+                    record["status"],
+                    record["error"],
+                    result.ami,
+                    json.dumps(record["metrics"]),
+                    json.dumps(record["config"]),
+                    json.dumps(record["timings"]),
+                    json.dumps(record["provenance"]),
+                    result_key,
+                ),
             )
 
     def finished(self, result_key: str) -> Result | None:
@@ -203,16 +221,21 @@ class ResultStore:
         bad: list[BadRow] = []
         found = None
         try:
-            for row in self._db.execute(f"SELECT {COLUMNS} FROM results WHERE result_key = ? AND status = 'ok' "
-                                        "ORDER BY id DESC", (result_key,)):
+            for row in self._db.execute(
+                f"SELECT {COLUMNS} FROM results WHERE result_key = ? AND status = 'ok' ORDER BY id DESC", (result_key,)
+            ):
                 parsed = parse(row)
                 if isinstance(parsed, Result):
                     found = parsed
                     break
                 bad.extend(parsed)
         except sqlite3.DatabaseError as exc:  # a damaged file: compute again rather than fail
-            warnings.warn(f"results store {self.path} is damaged ({exc}); computing again; see "
-                          f"`zsbench store check --store {self.path}`", StoreWarning, stacklevel=2)
+            warnings.warn(
+                f"results store {self.path} is damaged ({exc}); computing again; see "
+                f"`zsbench store check --store {self.path}`",
+                StoreWarning,
+                stacklevel=2,
+            )
         self._report(bad)
         return found
 
@@ -260,8 +283,10 @@ class ResultStore:
         except sqlite3.DatabaseError:
             top = None
         if not isinstance(top, int) or top - last > _SALVAGE_MAX_ROWS:
-            raise ZsbenchError(f"results store {self.path} is damaged ({damage}); recover what it holds with "
-                               f"`sqlite3 {self.path} .recover`, or pass --store with another file")
+            raise ZsbenchError(
+                f"results store {self.path} is damaged ({damage}); recover what it holds with "
+                f"`sqlite3 {self.path} .recover`, or pass --store with another file"
+            )
         for start in range(last, top, _SALVAGE_CHUNK):
             end = min(start + _SALVAGE_CHUNK, top)
             try:
@@ -271,8 +296,9 @@ class ResultStore:
                 pass
             for id_ in range(start + 1, end + 1):
                 try:
-                    row = self._db.execute(f"SELECT {COLUMNS} FROM results WHERE id = ?{where}",
-                                           (id_, *args)).fetchone()
+                    row = self._db.execute(
+                        f"SELECT {COLUMNS} FROM results WHERE id = ?{where}", (id_, *args)
+                    ).fetchone()
                 except sqlite3.DatabaseError as exc:
                     bad.append(BadRow(id_, "row", "unreadable", str(exc)))
                     continue
@@ -290,8 +316,12 @@ class ResultStore:
                 ids.append(b.id)
         for (column, problem), ids in groups.items():
             what = "" if column == "row" else f"{column} "
-            warnings.warn(f"results store {self.path}: skipped {rows_text(ids)}: {what}{problem}; see "
-                          f"`zsbench store check --store {self.path}`", StoreWarning, stacklevel=3)
+            warnings.warn(
+                f"results store {self.path}: skipped {rows_text(ids)}: {what}{problem}; see "
+                f"`zsbench store check --store {self.path}`",
+                StoreWarning,
+                stacklevel=3,
+            )
 
     def close(self) -> None:
         self._db.close()

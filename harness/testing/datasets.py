@@ -19,9 +19,13 @@ from zsbench.testing.subjects import as_entry, component_name, create
 DATASET_CHECKS = ("create", "unknown-option", "labels", "ids", "images", "info", "quiet")
 
 
-def check_dataset(dataset: Entry | Callable[..., Any], name: str | None = None, *,
-                  options: Mapping[str, Any] | None = None, timeout: float | None = DEFAULT_TIMEOUT_S
-                  ) -> list[Finding]:
+def check_dataset(
+    dataset: Entry | Callable[..., Any],
+    name: str | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[Finding]:
     """Check a dataset (a catalog entry, or a factory named ``name``) built with ``options``
     (e.g. ``{"data_dir": ...}``). A dataset whose files are not on this machine is reported as skipped.
     Each check fails after ``timeout`` seconds (None: no limit)."""
@@ -88,8 +92,10 @@ def labels(dataset: Any) -> str:
     with counting_reads(dataset) as calls:
         values = np.asarray(dataset.labels)
     if calls[0]:
-        raise CheckFailed(f"reading labels decoded {calls[0]} image(s); keep labels apart from images "
-                          "(from folder or file names, or an annotation file)")
+        raise CheckFailed(
+            f"reading labels decoded {calls[0]} image(s); keep labels apart from images "
+            "(from folder or file names, or an annotation file)"
+        )
     if values.ndim != 1 or len(values) != n:
         raise CheckFailed(f"labels have shape {values.shape} for {n} images; give one label per image, 1-d")
     notes = _Notes()
@@ -121,8 +127,10 @@ def ids(dataset: Any) -> str:
             if twice in seen:
                 break
             seen.add(twice)
-        raise CheckFailed(f"{len(values) - len(set(values))} repeated id(s), e.g. {twice!r}; each image needs "
-                          "its own id (ids are hashed into a run's fingerprint)")
+        raise CheckFailed(
+            f"{len(values) - len(set(values))} repeated id(s), e.g. {twice!r}; each image needs "
+            "its own id (ids are hashed into a run's fingerprint)"
+        )
     return f"{len(values)} unique strings"
 
 

@@ -20,9 +20,15 @@ from zsbench.testing.subjects import TinyImages, as_entry, component_name, creat
 ENCODER_CHECKS = ("create", "unknown-option", "weights", "identity", "embed", "deterministic", "quiet")
 
 
-def check_encoder(encoder: Entry | Callable[..., Any], name: str | None = None, *,
-                  options: Mapping[str, Any] | None = None, download: bool = False,
-                  weights: Any = None, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
+def check_encoder(
+    encoder: Entry | Callable[..., Any],
+    name: str | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    download: bool = False,
+    weights: Any = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[Finding]:
     """Check an encoder (a catalog entry, or a factory named ``name`` declaring ``weights``, as
     ``register(..., weights=)`` would) built with ``options``.
 
@@ -104,8 +110,10 @@ def identity(entry: Entry, encoder: Any, options: Mapping[str, Any]) -> str:
 
     value = getattr(encoder, "identity", None)
     if not isinstance(value, Mapping):
-        raise CheckFailed(f"identity is a {type(value).__name__}; give the encoder an identity dict naming its "
-                          "weights (by sha256), preprocessing and dtype")
+        raise CheckFailed(
+            f"identity is a {type(value).__name__}; give the encoder an identity dict naming its "
+            "weights (by sha256), preprocessing and dtype"
+        )
     try:
         described = describe(entry.name, entry.plugin, encoder, options)
     except ZsbenchError as exc:
@@ -123,8 +131,10 @@ def embedding(encoder: Any, dataset: Any) -> np.ndarray:
         if array.dtype.kind != "f":
             raise CheckFailed(f"batch {i} is {array.dtype}; yield float arrays")
         if batches and array.shape[1] != batches[0].shape[1]:
-            raise CheckFailed(f"batch {i} has {array.shape[1]} dims, batch 0 had {batches[0].shape[1]}; "
-                              "every row of a dataset has one length")
+            raise CheckFailed(
+                f"batch {i} has {array.shape[1]} dims, batch 0 had {batches[0].shape[1]}; "
+                "every row of a dataset has one length"
+            )
         batches.append(array)
     rows = sum(len(b) for b in batches)
     if rows != len(dataset):
@@ -145,6 +155,8 @@ def deterministic(encoder: Any, dataset: Any, first: list[np.ndarray]) -> str:
     if again.shape != first[0].shape:
         raise CheckFailed(f"embedding the same images twice gave shapes {first[0].shape} and {again.shape}")
     if not np.allclose(again, first[0], rtol=1e-5, atol=1e-6):
-        raise CheckFailed(f"embedding the same images twice differs (by up to {np.max(np.abs(again - first[0])):.3g}); "
-                          "the cache assumes an encoder's identity fixes its output (eval mode, no dropout, seeded)")
+        raise CheckFailed(
+            f"embedding the same images twice differs (by up to {np.max(np.abs(again - first[0])):.3g}); "
+            "the cache assumes an encoder's identity fixes its output (eval mode, no dropout, seeded)"
+        )
     return "the same rows twice"

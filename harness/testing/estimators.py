@@ -23,17 +23,41 @@ from zsbench.core.protocol import Component
 from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, CheckSkipped, Finding, Recorder
 from zsbench.testing.subjects import as_entry, blobs, component_name, create, read_only
 
-REDUCER_CHECKS = ("create", "unknown-option", "params", "output", "deterministic", "read-only-input",
-                  "input-unchanged", "memory-model", "quiet")
-CLUSTERER_CHECKS = ("create", "unknown-option", "params", "labels", "k-honoured", "deterministic",
-                    "read-only-input", "input-unchanged", "memory-model", "quiet")
+REDUCER_CHECKS = (
+    "create",
+    "unknown-option",
+    "params",
+    "output",
+    "deterministic",
+    "read-only-input",
+    "input-unchanged",
+    "memory-model",
+    "quiet",
+)
+CLUSTERER_CHECKS = (
+    "create",
+    "unknown-option",
+    "params",
+    "labels",
+    "k-honoured",
+    "deterministic",
+    "read-only-input",
+    "input-unchanged",
+    "memory-model",
+    "quiet",
+)
 # (n, d) pairs a declared memory_bytes is asked about: a finite number of bytes, 0 or more, growing with n
 MEMORY_POINTS = ((1_000, 50), (10_000, 50), (100_000, 50), (1_000, 2), (10_000, 768))
 
 
-def check_reducer(reducer: Entry | Callable[..., Any], name: str | None = None, *,
-                  params: Mapping[str, Any] | None = None, memory_bytes: Callable[[int, int], float] | None = None,
-                  timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
+def check_reducer(
+    reducer: Entry | Callable[..., Any],
+    name: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    memory_bytes: Callable[[int, int], float] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[Finding]:
     """Check a reducer (a catalog entry, or a factory named ``name``), with ``params`` set as
     ``--reducer NAME:key=value`` would set them, on 90 samples of 64 dims (6 gaussian blobs). Each
     check fails after ``timeout`` seconds (None: no limit)."""
@@ -41,10 +65,15 @@ def check_reducer(reducer: Entry | Callable[..., Any], name: str | None = None, 
     return _check(entry, Component(entry.name, entry, dict(params or {})), _reduced, timeout)
 
 
-def check_clusterer(clusterer: Entry | Callable[..., Any], name: str | None = None, *,
-                    params: Mapping[str, Any] | None = None, k_param: str | None = None,
-                    memory_bytes: Callable[[int, int], float] | None = None,
-                    timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
+def check_clusterer(
+    clusterer: Entry | Callable[..., Any],
+    name: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    k_param: str | None = None,
+    memory_bytes: Callable[[int, int], float] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[Finding]:
     """Check a clusterer (a catalog entry, or a factory named ``name`` whose k parameter is ``k_param``,
     default ``n_clusters``), with ``params`` set as ``--clusterer NAME:key=value`` would set them. Each
     check fails after ``timeout`` seconds (None: no limit)."""
@@ -52,8 +81,7 @@ def check_clusterer(clusterer: Entry | Callable[..., Any], name: str | None = No
     return _check(entry, Component(entry.name, entry, dict(params or {})), _labelled, timeout)
 
 
-def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray],
-           timeout: float | None) -> list[Finding]:
+def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray], timeout: float | None) -> list[Finding]:
     is_clusterer = entry.kind == "clusterers"
     rec = Recorder(component_name(entry), timeout)
     x, y = blobs()
@@ -84,6 +112,7 @@ def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray],
 
     rec.run("labels" if is_clusterer else "output", first_run)
     if is_clusterer:
+
         def k_honoured() -> str:
             declared_k(entry, built)
             return honours_k(build, x, k, takes_k, k_param, run, out)
@@ -100,8 +129,10 @@ def _check(entry: Entry, component: Component, run: Callable[..., np.ndarray],
             except CheckFailed:
                 raise
             except Exception as exc:
-                raise CheckFailed(f"fails on a read-only memory map, as the artifact cache hands out inputs: "
-                                  f"{reason(exc)}; copy the input before writing to it") from None
+                raise CheckFailed(
+                    f"fails on a read-only memory map, as the artifact cache hands out inputs: "
+                    f"{reason(exc)}; copy the input before writing to it"
+                ) from None
         if not rec.ok("deterministic"):
             return "a read-only memory map is accepted (results not compared: they vary from run to run)"
         if not same(result, out["first"]):
@@ -159,8 +190,15 @@ def describe(result: np.ndarray, k: int | None, k_param: str) -> str:
     return f"{found} clusters{given}" + (f", {noise} noise" if noise else "")
 
 
-def honours_k(build: Callable[[int | None], Any], x: np.ndarray, k: int, takes_k: bool, k_param: str,
-              run: Callable[..., np.ndarray], out: dict[str, Any]) -> str:
+def honours_k(
+    build: Callable[[int | None], Any],
+    x: np.ndarray,
+    k: int,
+    takes_k: bool,
+    k_param: str,
+    run: Callable[..., np.ndarray],
+    out: dict[str, Any],
+) -> str:
     """At most k clusters for the blobs' k, and for k - 1 (a clusterer ignoring k finds every blob)."""
     if not takes_k:
         return f"finds k itself ({k_param} is None or absent)"
@@ -169,8 +207,10 @@ def honours_k(build: Callable[[int | None], Any], x: np.ndarray, k: int, takes_k
     fewer = clusters(run(build(k - 1), x.copy()))
     for given, found in ((k, clusters(out["first"])), (k - 1, fewer)):
         if found > given:
-            raise CheckFailed(f"{found} clusters with {k_param}={given}; a run sets {k_param} to the number of "
-                              "classes and expects at most that many clusters")
+            raise CheckFailed(
+                f"{found} clusters with {k_param}={given}; a run sets {k_param} to the number of "
+                "classes and expects at most that many clusters"
+            )
     return f"{clusters(out['first'])} clusters with {k_param}={k}, {fewer} with {k_param}={k - 1}"
 
 
@@ -181,9 +221,11 @@ def declared_k(entry: Entry, estimator: Any) -> None:
         return
     params = estimator.get_params(deep=False)
     if declared not in params:
-        raise CheckFailed(f"k_param {declared!r} is not a parameter of {type(estimator).__name__} (its "
-                          f"parameters: {', '.join(sorted(params)) or 'none'}); register(..., k_param=...) names "
-                          "the parameter that takes the number of clusters")
+        raise CheckFailed(
+            f"k_param {declared!r} is not a parameter of {type(estimator).__name__} (its "
+            f"parameters: {', '.join(sorted(params)) or 'none'}); register(..., k_param=...) names "
+            "the parameter that takes the number of clusters"
+        )
 
 
 def memory_model(estimate: Callable[[int, int], Any] | None) -> str:
@@ -198,20 +240,25 @@ def memory_model(estimate: Callable[[int, int], Any] | None) -> str:
         except Exception as exc:
             raise CheckFailed(f"memory_bytes({n}, {d}) raised {reason(exc)}") from None
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise CheckFailed(f"memory_bytes({n}, {d}) returned a {type(value).__name__} ({str(value)[:40]!r}); "
-                              "return a number of bytes")
+            raise CheckFailed(
+                f"memory_bytes({n}, {d}) returned a {type(value).__name__} ({str(value)[:40]!r}); "
+                "return a number of bytes"
+            )
         try:
             number = float(value)
         except OverflowError:  # an int past float's range
             number = math.inf
         if not math.isfinite(number) or number < 0:
-            raise CheckFailed(f"memory_bytes({n}, {d}) returned {str(value)[:40]}; return a finite number of bytes, "
-                              "0 or more")
+            raise CheckFailed(
+                f"memory_bytes({n}, {d}) returned {str(value)[:40]}; return a finite number of bytes, 0 or more"
+            )
         got[(n, d)] = number
     growing = [got[(n, 50)] for n in (1_000, 10_000, 100_000)]
     if not (growing[0] <= growing[1] <= growing[2] and growing[0] < growing[2]):
-        raise CheckFailed(f"memory_bytes(n, 50) for n = 1000, 10000, 100000 is {', '.join(f'{v:.3g}' for v in growing)}"
-                          "; it should grow with the number of samples n")
+        raise CheckFailed(
+            f"memory_bytes(n, 50) for n = 1000, 10000, 100000 is {', '.join(f'{v:.3g}' for v in growing)}"
+            "; it should grow with the number of samples n"
+        )
     return f"{got[(100_000, 50)] / 2**30:.3g} GiB for 100000 x 50, growing with n"
 
 
@@ -219,8 +266,10 @@ def deterministic(out: dict[str, Any], again: Callable[[], np.ndarray]) -> str:
     if "first" not in out:
         raise CheckSkipped("needs a first run, which failed")
     if not same(again(), out["first"]):
-        raise CheckFailed("two fresh estimators with the same seed (random_state) gave different results; "
-                          "pass random_state to every random step, so a run's seeds reproduce it")
+        raise CheckFailed(
+            "two fresh estimators with the same seed (random_state) gave different results; "
+            "pass random_state to every random step, so a run's seeds reproduce it"
+        )
     return "the same result twice with seed 0"
 
 
@@ -228,8 +277,9 @@ def unchanged(out: dict[str, Any]) -> str:
     if "mutated" not in out:
         raise CheckSkipped("needs a first run, which failed")
     if out["mutated"]:
-        raise CheckFailed("fitting changed the input array; work on a copy (inputs are shared, and cached "
-                          "inputs are read-only)")
+        raise CheckFailed(
+            "fitting changed the input array; work on a copy (inputs are shared, and cached inputs are read-only)"
+        )
     return "the input is left as it was"
 
 

@@ -24,9 +24,13 @@ SLOW_TASK_S = 30.0  # the task running while close(cancel=True) is called
 CLOSE_WITHIN_S = 8.0
 
 
-def check_executor(executor: Entry | Callable[..., Any], name: str | None = None, *,
-                   options: Mapping[str, Any] | None = None, timeout: float | None = DEFAULT_TIMEOUT_S
-                   ) -> list[Finding]:
+def check_executor(
+    executor: Entry | Callable[..., Any],
+    name: str | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[Finding]:
     """Check an executor (a catalog entry, or a factory named ``name``) built with ``options``.
 
     By default a factory with a ``workers`` parameter gets ``workers=2``: a real pool, so the tasks
@@ -77,8 +81,9 @@ def exceptions(executor: Any) -> str:
     try:
         future = executor.submit(tasks.fail, message)
     except Exception as exc:
-        raise CheckFailed(f"submit() raised the task's error ({reason(exc)}); the future's result() should "
-                          "raise it") from None
+        raise CheckFailed(
+            f"submit() raised the task's error ({reason(exc)}); the future's result() should raise it"
+        ) from None
     try:
         future.result(timeout=RESULT_TIMEOUT_S)
     except ValueError as exc:
@@ -94,8 +99,9 @@ def as_completed(executor: Any) -> str:
     futures = [executor.submit(tasks.square, i) for i in range(4)]
     seen = list(executor.as_completed(futures))
     if sorted(map(id, seen)) != sorted(map(id, futures)):
-        raise CheckFailed(f"as_completed yielded {len(seen)} futures for the {len(futures)} given "
-                          "(each of them, once, is expected)")
+        raise CheckFailed(
+            f"as_completed yielded {len(seen)} futures for the {len(futures)} given (each of them, once, is expected)"
+        )
     values = sorted(f.result(timeout=RESULT_TIMEOUT_S) for f in seen)
     if values != [0, 1, 4, 9]:
         raise CheckFailed(f"the futures' results are {values}, expected [0, 1, 4, 9]")
@@ -104,8 +110,10 @@ def as_completed(executor: Any) -> str:
 
 def close(executor: Any, state: dict[str, bool]) -> str:
     if not takes_keyword(executor.close, "cancel", any_keyword=True):
-        raise CheckFailed("close() takes no cancel=: on Ctrl-C or an error a run then waits for every queued "
-                          "task; accept close(cancel=False) and stop at once when it is True")
+        raise CheckFailed(
+            "close() takes no cancel=: on Ctrl-C or an error a run then waits for every queued "
+            "task; accept close(cancel=False) and stop at once when it is True"
+        )
     if state.get("synchronous"):
         executor.close(cancel=True)
         state["closed"] = True
@@ -118,8 +126,10 @@ def close(executor: Any, state: dict[str, bool]) -> str:
         took = time.perf_counter() - start
         state["closed"] = True
         if took > CLOSE_WITHIN_S:
-            raise CheckFailed(f"close(cancel=True) took {took:.1f} s with a task running; stop at once (it is "
-                              "what a run calls on Ctrl-C or an error)")
+            raise CheckFailed(
+                f"close(cancel=True) took {took:.1f} s with a task running; stop at once (it is "
+                "what a run calls on Ctrl-C or an error)"
+            )
         what = f"close(cancel=True) returned in {took:.1f} s with a task running"
     try:
         executor.close()

@@ -61,7 +61,7 @@ class Finding:
 def one_line(text: str) -> str:
     """``text`` on one line, at most :data:`MAX_MESSAGE` characters."""
     text = " ".join(str(text).split())
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 class CheckFailed(Exception):
@@ -169,8 +169,11 @@ class Recorder:
         written = io.StringIO()
         # Warnings and stdout are process-wide: silenced and captured here, around the wait, so an
         # abandoned check cannot leave them changed.
-        with warnings.catch_warnings(), contextlib.redirect_stdout(written), \
-                contextlib.redirect_stderr(StdoutTap(sys.stderr, written)):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(written),
+            contextlib.redirect_stderr(StdoutTap(sys.stderr, written)),
+        ):
             warnings.simplefilter("ignore")
             outcome = within(fn, self.timeout, name=f"zsbench-check {self.component} {check}")
         if written.getvalue():
@@ -178,8 +181,12 @@ class Recorder:
         if not outcome.done:
             self.timed_out = True
             self.blocked = f"not run: {check} timed out"
-            return self.add(check, FAILED, f"timed out after {self.timeout:g} s: still running, abandoned (a run "
-                                           "would wait for it forever); its later checks are skipped")
+            return self.add(
+                check,
+                FAILED,
+                f"timed out after {self.timeout:g} s: still running, abandoned (a run "
+                "would wait for it forever); its later checks are skipped",
+            )
         exc = outcome.error
         if isinstance(exc, CheckSkipped):
             return self.add(check, SKIPPED, str(exc))
@@ -196,8 +203,12 @@ class Recorder:
         zsbench prints its results tables (a plugin says things with ``logging`` or ``warnings``)."""
         if self.printed:
             check, text = self.printed[0]
-            return self.add("quiet", FAILED, f"wrote to stdout during {check}: {text[:QUOTED]!r}; stdout holds "
-                                             "zsbench's results, so use logging or warnings instead of print")
+            return self.add(
+                "quiet",
+                FAILED,
+                f"wrote to stdout during {check}: {text[:QUOTED]!r}; stdout holds "
+                "zsbench's results, so use logging or warnings instead of print",
+            )
         if not self.ok("create"):
             return self.add("quiet", SKIPPED, self.blocked or "not built (see create)")
         return self.add("quiet", PASSED, "wrote nothing to stdout while built and used")

@@ -20,8 +20,21 @@ from zsbench.plugin.hookspecs import PROJECT
 from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding, one_line, time_limit
 
 # Top-level packages no plugin may import at load time (each costs seconds, or hundreds of MB).
-HEAVY_MODULES = ("torch", "torchvision", "timm", "open_clip", "sklearn", "umap", "numba", "hdbscan", "dask",
-                 "distributed", "tensorflow", "jax", "transformers")
+HEAVY_MODULES = (
+    "torch",
+    "torchvision",
+    "timm",
+    "open_clip",
+    "sklearn",
+    "umap",
+    "numba",
+    "hdbscan",
+    "dask",
+    "distributed",
+    "tensorflow",
+    "jax",
+    "transformers",
+)
 STARTUP_S = 15.0  # a fresh interpreter importing zsbench: added to the check's time limit
 
 _SCRIPT = """
@@ -77,9 +90,28 @@ def check_lazy_imports(distribution: str, timeout: float | None = DEFAULT_TIMEOU
     points = entry_points(distribution)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # what this process sees
     hooks = ",".join(KINDS.values())
-    running = [(point, subprocess.Popen(
-        [sys.executable, "-c", _SCRIPT, PROJECT, point.distribution, point.name, hooks, ",".join(HEAVY_MODULES)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)) for point in points]
+    running = [
+        (
+            point,
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _SCRIPT,
+                    PROJECT,
+                    point.distribution,
+                    point.name,
+                    hooks,
+                    ",".join(HEAVY_MODULES),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            ),
+        )
+        for point in points
+    ]
     return [_finding(point, process, limit) for point, process in running]
 
 
@@ -96,11 +128,17 @@ def _finding(point: EntryPoint, process: subprocess.Popen[str], limit: float | N
     try:
         result = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        return found(FAILED, f"the interpreter loading it ended with code {process.returncode}: "
-                             f"{err.strip().splitlines()[-1] if err.strip() else 'no output'}")
+        return found(
+            FAILED,
+            f"the interpreter loading it ended with code {process.returncode}: "
+            f"{err.strip().splitlines()[-1] if err.strip() else 'no output'}",
+        )
     if result["heavy"]:
-        return found(FAILED, f"loading it and calling its register hooks imports {', '.join(result['heavy'])}; "
-                             "import them inside factories, so listing plugins stays fast")
+        return found(
+            FAILED,
+            f"loading it and calling its register hooks imports {', '.join(result['heavy'])}; "
+            "import them inside factories, so listing plugins stays fast",
+        )
     if result["error"]:
         return found(SKIPPED, f"it does not load: {result['error']}")
     return found(PASSED, "loading it and calling its hooks imports no heavy library")

@@ -20,19 +20,27 @@ from zsbench.testing.findings import CheckFailed, CheckSkipped, Recorder, one_li
 UNKNOWN_OPTION = "__zsbench_unknown_option"
 
 
-def as_entry(kind: str, subject: Entry | Callable[..., Any], name: str | None = None,
-             k_param: str | None = None, memory_bytes: Callable[[int, int], float] | None = None,
-             weights: Any = None) -> Entry:
+def as_entry(
+    kind: str,
+    subject: Entry | Callable[..., Any],
+    name: str | None = None,
+    k_param: str | None = None,
+    memory_bytes: Callable[[int, int], float] | None = None,
+    weights: Any = None,
+) -> Entry:
     """``subject`` as a catalog entry of ``kind``: an :class:`Entry` as it is, or a factory under ``name``
     (with the ``k_param``, ``memory_bytes`` and ``weights`` it would be registered with)."""
     if isinstance(subject, Entry):
         if subject.kind != kind:
-            raise ZsbenchError(f"{subject.kind[:-1]} {subject.name!r} is not a {kind[:-1]}; "
-                               "use check_entry(), which checks each entry by its kind")
+            raise ZsbenchError(
+                f"{subject.kind[:-1]} {subject.name!r} is not a {kind[:-1]}; "
+                "use check_entry(), which checks each entry by its kind"
+            )
         return subject
     if not callable(subject):
-        raise ZsbenchError(f"check_{kind[:-1]}() takes a catalog Entry or a factory (a callable), "
-                           f"not {type(subject).__name__}")
+        raise ZsbenchError(
+            f"check_{kind[:-1]}() takes a catalog Entry or a factory (a callable), not {type(subject).__name__}"
+        )
     name = name or getattr(subject, "__name__", None) or type(subject).__name__
     given = {"k_param": k_param, "memory_bytes": memory_bytes, "weights": weights_files(weights) or None}
     meta = MappingProxyType({key: value for key, value in given.items() if value is not None})
@@ -63,19 +71,24 @@ def unknown_option(entry: Entry, close: Callable[[Any], None] = lambda obj: None
     except ZsbenchError:
         return "refuses an option it does not declare"
     close(built)
-    raise CheckFailed(f"the factory accepted {UNKNOWN_OPTION}=1 (it takes **kwargs?): a misspelt option would "
-                      "be ignored silently; declare each option as a parameter")
+    raise CheckFailed(
+        f"the factory accepted {UNKNOWN_OPTION}=1 (it takes **kwargs?): a misspelt option would "
+        "be ignored silently; declare each option as a parameter"
+    )
 
 
-def create(rec: Recorder, entry: Entry, make: Callable[[], Any],
-           close: Callable[[Any], None] = lambda obj: None) -> Any:
+def create(
+    rec: Recorder, entry: Entry, make: Callable[[], Any], close: Callable[[Any], None] = lambda obj: None
+) -> Any:
     """The ``create`` and ``unknown-option`` checks; the built object, or None (later checks are then skipped)."""
     built: list[Any] = []
 
     def build() -> str:
         if entry.is_family:
-            raise CheckSkipped(f"{entry.name}… is a family; check a member, e.g. "
-                               f"check_entry(catalog.get({entry.kind!r}, {entry.name + '<member>'!r}))")
+            raise CheckSkipped(
+                f"{entry.name}… is a family; check a member, e.g. "
+                f"check_entry(catalog.get({entry.kind!r}, {entry.name + '<member>'!r}))"
+            )
         try:
             obj = make()
         except ZsbenchError as exc:
@@ -102,10 +115,12 @@ class TinyImages:
         from PIL import Image
 
         rng = np.random.default_rng(0)
-        self._images = [Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)),
-                        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)),
-                        Image.fromarray(rng.integers(0, 256, (40, 48), dtype=np.uint8)),  # greyscale
-                        Image.fromarray(rng.integers(0, 256, (53, 37, 3), dtype=np.uint8))]  # odd size
+        self._images = [
+            Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)),
+            Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)),
+            Image.fromarray(rng.integers(0, 256, (40, 48), dtype=np.uint8)),  # greyscale
+            Image.fromarray(rng.integers(0, 256, (53, 37, 3), dtype=np.uint8)),
+        ]  # odd size
         self.labels = np.array([0, 1, 0, 1])
         self.ids = [f"zsbench.testing/{i}" for i in range(len(self._images))]
         self.info = {"source": "zsbench.testing", "n_classes": 2}

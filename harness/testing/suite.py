@@ -22,13 +22,21 @@ from zsbench.testing.imports import check_lazy_imports, entry_points, normalise
 from zsbench.testing.subjects import component_name
 
 # The checks of each kind, in the order they run: what pytest ids and tables show.
-CHECKS: dict[str, tuple[str, ...]] = {"encoders": ENCODER_CHECKS, "datasets": DATASET_CHECKS,
-                                      "reducers": REDUCER_CHECKS, "clusterers": CLUSTERER_CHECKS,
-                                      "executors": EXECUTOR_CHECKS}
+CHECKS: dict[str, tuple[str, ...]] = {
+    "encoders": ENCODER_CHECKS,
+    "datasets": DATASET_CHECKS,
+    "reducers": REDUCER_CHECKS,
+    "clusterers": CLUSTERER_CHECKS,
+    "executors": EXECUTOR_CHECKS,
+}
 PLUGIN_CHECKS = ("loads", "register", "unique-names", "lazy-imports")
 _BY_KIND: dict[str, Callable[..., list[Finding]]] = {
-    "encoders": check_encoder, "datasets": check_dataset, "reducers": check_reducer,
-    "clusterers": check_clusterer, "executors": check_executor}
+    "encoders": check_encoder,
+    "datasets": check_dataset,
+    "reducers": check_reducer,
+    "clusterers": check_clusterer,
+    "executors": check_executor,
+}
 
 
 def checks_of(entry: Entry) -> tuple[str, ...]:
@@ -75,8 +83,10 @@ def discover(timeout: float | None = DEFAULT_TIMEOUT_S) -> tuple[PluginSet, Cata
 
     outcome = within(load, timeout, name="zsbench-check discovery")
     if not outcome.done:
-        raise ZsbenchError(f"loading the installed plugins took over {timeout:g} s: a plugin's import or register "
-                           f"hook does not return; load only the distribution to check with {ENV_LOAD_PLUGINS}=DIST")
+        raise ZsbenchError(
+            f"loading the installed plugins took over {timeout:g} s: a plugin's import or register "
+            f"hook does not return; load only the distribution to check with {ENV_LOAD_PLUGINS}=DIST"
+        )
     if outcome.error is not None:
         raise outcome.error
     loaded: tuple[PluginSet, Catalog] = outcome.value  # load()'s value (within() is untyped in its value)
@@ -89,8 +99,13 @@ class Suite:
     to check. Each component's checks run once, when one of its findings is first asked for; each check
     fails after ``timeout`` seconds (None: no limit)."""
 
-    def __init__(self, distribution: str, where: Callable[[Entry], bool] | None = None, *,
-                 timeout: float | None = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        distribution: str,
+        where: Callable[[Entry], bool] | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT_S,
+    ) -> None:
         distribution = distribution_name(distribution)
         self.timeout = time_limit(timeout)
         plugins, catalog = discover(self.timeout)
@@ -111,8 +126,11 @@ class Suite:
             for name in sorted(catalog.entries[kind]):
                 entry = catalog.entries[kind][name]
                 if normalise(entry.distribution) == normalise(distribution) and (where is None or where(entry)):
-                    self._add(component_name(entry), checks_of(entry),
-                              functools.partial(check_entry, entry, timeout=self.timeout))
+                    self._add(
+                        component_name(entry),
+                        checks_of(entry),
+                        functools.partial(check_entry, entry, timeout=self.timeout),
+                    )
 
     def _add(self, component: str, checks: tuple[str, ...], run: Callable[[], list[Finding]]) -> None:
         self._runs[component] = run
@@ -133,12 +151,15 @@ class Suite:
 
     def finding(self, case: Case) -> Finding:
         found = self.findings(case.component)
-        return next((f for f in found if f.check == case.check),
-                    next((f for f in found if f.check == "checks"), None)
-                    or Finding(case.check, case.component, FAILED, "the check did not run"))
+        return next(
+            (f for f in found if f.check == case.check),
+            next((f for f in found if f.check == "checks"), None)
+            or Finding(case.check, case.component, FAILED, "the check did not run"),
+        )
 
-    def run(self, progress: Callable[[str], None] | None = None,
-            done: Callable[[str, list[Finding]], None] | None = None) -> list[Finding]:
+    def run(
+        self, progress: Callable[[str], None] | None = None, done: Callable[[str, list[Finding]], None] | None = None
+    ) -> list[Finding]:
         """Every finding, component by component (``progress`` is told each component before its checks,
         ``done`` each component and its findings after them)."""
         out: list[Finding] = []
@@ -152,26 +173,45 @@ class Suite:
         return out
 
     def _plugin(self, info: PluginInfo, catalog: Catalog, component: str) -> list[Finding]:
-        loads = Finding("loads", component, FAILED if info.error else PASSED,
-                        info.error or f"hooks: {', '.join(info.hooks) or 'none'}")
+        loads = Finding(
+            "loads",
+            component,
+            FAILED if info.error else PASSED,
+            info.error or f"hooks: {', '.join(info.hooks) or 'none'}",
+        )
         hook_error = catalog.hook_errors.get(info.key)  # e.g. a name the core refuses: nothing of that hook is kept
-        register = (Finding("register", component, SKIPPED, "not loaded (see loads)") if info.error else
-                    Finding("register", component, FAILED, hook_error) if hook_error else
-                    Finding("register", component, PASSED, "its register hooks ran"))
-        lost = [f"{kind[:-1]} {name!r} is left unusable (also registered by "
-                f"{', '.join(k for k in keys if k != info.key)})"
-                for (kind, name), keys in sorted(catalog.conflicts.items()) if info.key in keys]
-        lost += [f"{kind[:-1]} {name!r} is left unusable (a built-in name)"
-                 for (kind, name), keys in sorted(getattr(catalog, "refused", {}).items()) if info.key in keys]
+        register = (
+            Finding("register", component, SKIPPED, "not loaded (see loads)")
+            if info.error
+            else Finding("register", component, FAILED, hook_error)
+            if hook_error
+            else Finding("register", component, PASSED, "its register hooks ran")
+        )
+        lost = [
+            f"{kind[:-1]} {name!r} is left unusable (also registered by {', '.join(k for k in keys if k != info.key)})"
+            for (kind, name), keys in sorted(catalog.conflicts.items())
+            if info.key in keys
+        ]
+        lost += [
+            f"{kind[:-1]} {name!r} is left unusable (a built-in name)"
+            for (kind, name), keys in sorted(getattr(catalog, "refused", {}).items())
+            if info.key in keys
+        ]
         lost += name_problems(catalog, info.key)
-        unique = Finding("unique-names", component, FAILED if lost else PASSED,
-                         f"{'; '.join(lost)}; rename them" if lost else "no name clashes")
+        unique = Finding(
+            "unique-names",
+            component,
+            FAILED if lost else PASSED,
+            f"{'; '.join(lost)}; rename them" if lost else "no name clashes",
+        )
         found = [loads, register, unique]
         if any(c.component == component and c.check == "lazy-imports" for c in self.cases):
             if self._lazy is None:  # every entry point of the distribution at once, in parallel interpreters
                 self._lazy = {f.component: f for f in check_lazy_imports(self.distribution, self.timeout)}
-            found.append(self._lazy.get(component) or Finding("lazy-imports", component, FAILED,
-                                                              "its entry point was not found again"))
+            found.append(
+                self._lazy.get(component)
+                or Finding("lazy-imports", component, FAILED, "its entry point was not found again")
+            )
         return found
 
 
@@ -180,8 +220,10 @@ def distribution_name(distribution: object) -> str:
     if not isinstance(distribution, str):
         raise TypeError(f"distribution must be a distribution's name (a str), got {type(distribution).__name__}")
     if not distribution.strip():
-        raise ValueError(f"distribution is empty ({distribution!r}); name an installed distribution, e.g. "
-                         "check_distribution('my-plugin')")
+        raise ValueError(
+            f"distribution is empty ({distribution!r}); name an installed distribution, e.g. "
+            "check_distribution('my-plugin')"
+        )
     return distribution
 
 
@@ -213,18 +255,23 @@ def name_problems(catalog: Catalog, key: str) -> list[str]:
             twins = [other for other in catalog.entries[kind] if other != name and squashed(other) == squashed(name)]
             if twins:
                 owner = catalog.entries[kind][twins[0]].plugin
-                problems.append(f"{kind[:-1]} {name!r} differs from {twins[0]!r} (plugin {owner}) only by case or "
-                                "whitespace")
+                problems.append(
+                    f"{kind[:-1]} {name!r} differs from {twins[0]!r} (plugin {owner}) only by case or whitespace"
+                )
     return problems
 
 
 def _not_found(distribution: str) -> str:
     narrowed = os.environ.get(ENV_LOAD_PLUGINS)
     if narrowed is not None and normalise(distribution) not in {normalise(d) for d in narrowed.split(",")}:
-        return (f"no plugin of distribution {distribution!r} is loaded: {ENV_LOAD_PLUGINS}={narrowed} leaves it "
-                f"out; add it there")
-    return (f"no plugin of distribution {distribution!r} is loaded; is it installed, with a `zsbench` entry "
-            f"point (pip show {distribution})? Loaded: {', '.join(distributions()) or 'none'}")
+        return (
+            f"no plugin of distribution {distribution!r} is loaded: {ENV_LOAD_PLUGINS}={narrowed} leaves it "
+            f"out; add it there"
+        )
+    return (
+        f"no plugin of distribution {distribution!r} is loaded; is it installed, with a `zsbench` entry "
+        f"point (pip show {distribution})? Loaded: {', '.join(distributions()) or 'none'}"
+    )
 
 
 def check_distribution(distribution: str, *, timeout: float | None = DEFAULT_TIMEOUT_S) -> list[Finding]:
@@ -234,9 +281,14 @@ def check_distribution(distribution: str, *, timeout: float | None = DEFAULT_TIM
     return Suite(distribution, timeout=timeout).run()
 
 
-def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | None = None,
-                       argname: str = "finding", timeout: float | None = DEFAULT_TIMEOUT_S,
-                       strict: bool = False) -> Callable[[Callable[..., Any]], Any]:
+def parametrize_checks(
+    distribution: str,
+    *,
+    where: Callable[[Entry], bool] | None = None,
+    argname: str = "finding",
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+    strict: bool = False,
+) -> Callable[[Callable[..., Any]], Any]:
     """A pytest decorator: one test per (component, check) of ``distribution``, given the :class:`Finding`.
 
     ::
@@ -263,8 +315,9 @@ def parametrize_checks(distribution: str, *, where: Callable[[Entry], bool] | No
             finding = suite.finding(kwargs[argname])
             if finding.skipped:
                 if strict:
-                    pytest.fail(f"strict: {finding.component} {finding.check} was skipped: {finding.message}",
-                                pytrace=False)
+                    pytest.fail(
+                        f"strict: {finding.component} {finding.check} was skipped: {finding.message}", pytrace=False
+                    )
                 pytest.skip(f"{finding.component} {finding.check}: {finding.message}")
             kwargs[argname] = finding
             return test(*args, **kwargs)

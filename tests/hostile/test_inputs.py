@@ -60,6 +60,7 @@ def _fifo_supported() -> bool:
 
 # 12. non-UTF-8 class and file names ------------------------------------------------------------
 
+
 def test_folder_with_non_utf8_names_runs(tmp_path):
     root = os.fsencode(tmp_path / "tree")
     for cls, shade in ((b"caf\xe9", 40), (b"plain", 220)):
@@ -87,6 +88,7 @@ def test_non_utf8_names_fingerprint_their_bytes_and_print_escaped(tmp_path):
 
 
 # 13. mixed sizes below the raw-pixel size ------------------------------------------------------
+
 
 class _Images:
     def __init__(self, images, ids=None):
@@ -116,10 +118,10 @@ def test_raw_pixels_keeps_uniform_sizes_as_before():
 
 # 14. hostile .npz files ------------------------------------------------------------------------
 
+
 def _npz_with_header(path: Path, shape: tuple[int, ...], compression: int) -> None:
     member = io.BytesIO()
-    np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
-                                                  "shape": shape})
+    np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False, "shape": shape})
     member.write(b"\0" * 64)
     labels = io.BytesIO()
     np.save(labels, np.arange(4))
@@ -158,12 +160,14 @@ def test_npz_larger_than_half_the_memory_is_refused(tmp_path, monkeypatch):
 def test_npz_via_cli_is_one_line(tmp_path):
     path = tmp_path / "fake.npz"
     path.write_bytes(b"PK\x03\x04 not really")
-    line = _one_line_error(_cli("run", "--embeddings", str(path), "--reducer", "none",
-                                "--clusterer", "kmeans", "--seeds", "1"))
+    line = _one_line_error(
+        _cli("run", "--embeddings", str(path), "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1")
+    )
     assert "fake.npz" in line
 
 
 # 15. seeds and option values -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("extra", [["--max-samples", "50"], []])
 def test_negative_subsample_seed_is_one_line(extra):
@@ -173,9 +177,21 @@ def test_negative_subsample_seed_is_one_line(extra):
 
 def test_deeply_nested_option_value_is_one_line():
     deep = "[" * 10_000 + "]" * 10_000
-    line = _one_line_error(_cli("run", "--encoder", "raw-pixels", "--dataset", "digits",
-                                "--reducer", "none", "--clusterer", f"kmeans:n_init={deep}",
-                                "--seeds", "1"))
+    line = _one_line_error(
+        _cli(
+            "run",
+            "--encoder",
+            "raw-pixels",
+            "--dataset",
+            "digits",
+            "--reducer",
+            "none",
+            "--clusterer",
+            f"kmeans:n_init={deep}",
+            "--seeds",
+            "1",
+        )
+    )
     assert "'n_init'" in line and "10000 deep" in line and len(line) < 300
     for value in ("-" * 100_000 + "1", "1+" * 100_000 + "1"):
         with pytest.raises(ZsbenchError, match="at most"):
@@ -184,6 +200,7 @@ def test_deeply_nested_option_value_is_one_line():
 
 
 # 16. CSV datasets ------------------------------------------------------------------------------
+
 
 def _csv_tree(tmp_path: Path, text: str) -> Path:
     for name, shade in (("a.png", 30), ("b.png", 200)):
@@ -221,6 +238,7 @@ def test_csv_row_pointing_at_a_fifo_is_a_bad_image(tmp_path):
 
 # 17. 16-bit and float images -------------------------------------------------------------------
 
+
 def _encode(tmp_path: Path, images: dict[str, Image.Image]) -> np.ndarray:
     paths = []
     for name, image in images.items():
@@ -233,8 +251,7 @@ def _encode(tmp_path: Path, images: dict[str, Image.Image]) -> np.ndarray:
 def test_sixteen_bit_png_keeps_its_intensities(tmp_path):
     image = Image.fromarray(np.full((8, 8), 32768, dtype=np.uint16))
     assert image.mode.startswith("I;16")
-    rows = _encode(tmp_path, {"half.png": image,
-                              "full.png": Image.fromarray(np.full((8, 8), 65535, dtype=np.uint16))})
+    rows = _encode(tmp_path, {"half.png": image, "full.png": Image.fromarray(np.full((8, 8), 65535, dtype=np.uint16))})
     np.testing.assert_allclose(rows[0], 0.5, atol=0.01)
     np.testing.assert_allclose(rows[1], 1.0, atol=1e-6)
 

@@ -21,9 +21,11 @@ FORMULA = '=HYPERLINK("x")'
 def board():
     results = grid(encoder=IMG, dataset=FORMULA, clusterers=["kmeans"], ami=0.5)
     # a second encoder whose AMI varies over seeds, so the interval reaches below zero
-    results += [r for s, ami in enumerate((0.0, 0.02, -0.01))
-                for r in grid(encoder="-weird", dataset=FORMULA, clusterers=["kmeans"], seeds=(s,), ami=ami,
-                              weights="b")]
+    results += [
+        r
+        for s, ami in enumerate((0.0, 0.02, -0.01))
+        for r in grid(encoder="-weird", dataset=FORMULA, clusterers=["kmeans"], seeds=(s,), ami=ami, weights="b")
+    ]
     return build(results)
 
 
@@ -48,6 +50,7 @@ def test_gate_markdown_escapes_html_in_names():
     text = markdown(report)
     assert "&lt;img src=x onerror=alert(1)&gt;" in text and "&lt;svg onload=alert(1)&gt;\\|x" in text
     assert "&lt;script&gt;" in text and "&lt;b&gt;cand&lt;/b&gt;" in text
-    html_tags = text.replace("<details>", "").replace("</details>", "").replace("<summary>", "").replace(
-        "</summary>", "")
+    html_tags = (
+        text.replace("<details>", "").replace("</details>", "").replace("<summary>", "").replace("</summary>", "")
+    )
     assert "<" not in html_tags.replace("&lt;", "")

@@ -64,8 +64,7 @@ def _distribution(root: Path, dist: str, modules: dict[str, str]) -> None:
     info = root / f"{dist}-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        "[zsbench]\n" + "".join(f"{name} = {name}\n" for name in modules))
+    (info / "entry_points.txt").write_text("[zsbench]\n" + "".join(f"{name} = {name}\n" for name in modules))
     for name, source in modules.items():
         (root / f"{name}.py").write_text(textwrap.dedent(source))
 
@@ -80,13 +79,36 @@ def _start_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     labels = np.repeat(np.arange(3), 8)  # 24 samples: too few for the UMAP proxy, so no numba start-up
     np.savez(tmp_path / "F.npz", embeddings=rng.normal(size=(24, 4)) + labels[:, None], labels=labels)
     env = {key: value for key, value in os.environ.items() if key != "ZSBENCH_WORKERS"}  # a real pool
-    env.update(ZSBENCH_STORE=str(tmp_path / "r.sqlite"), ZSBENCH_CACHE=str(tmp_path / "cache"),
-               ZSBENCH_LOAD_PLUGINS="zsbench,slowplug", SLOWPLUG_MARKS=str(marks),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")])))
+    env.update(
+        ZSBENCH_STORE=str(tmp_path / "r.sqlite"),
+        ZSBENCH_CACHE=str(tmp_path / "cache"),
+        ZSBENCH_LOAD_PLUGINS="zsbench,slowplug",
+        SLOWPLUG_MARKS=str(marks),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")])),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from zsbench.cli import main; main()", "run", "--embeddings",
-         str(tmp_path / "F.npz"), "--reducer", "sleepy", "--clusterer", "kmeans", "--seeds", "8", "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-c",
+            "from zsbench.cli import main; main()",
+            "run",
+            "--embeddings",
+            str(tmp_path / "F.npz"),
+            "--reducer",
+            "sleepy",
+            "--clusterer",
+            "kmeans",
+            "--seeds",
+            "8",
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     return proc, marks
 
 
@@ -199,8 +221,19 @@ def _failing_plugin() -> types.SimpleNamespace:
 
 def test_encoder_that_raises_is_one_line_naming_its_plugin_and_debug_shows_the_traceback(monkeypatch):
     monkeypatch.delenv("ZSBENCH_DEBUG", raising=False)
-    args = ["run", "--encoder", "failing", "--dataset", "blobs", "--reducer", "none", "--clusterer", "kmeans",
-            "--seeds", "1"]
+    args = [
+        "run",
+        "--encoder",
+        "failing",
+        "--dataset",
+        "blobs",
+        "--reducer",
+        "none",
+        "--clusterer",
+        "kmeans",
+        "--seeds",
+        "1",
+    ]
     with zsbench.registered(_failing_plugin(), "failing"):
         plain = CliRunner().invoke(app, args)
         debug = CliRunner().invoke(app, ["--debug", *args])
@@ -221,13 +254,19 @@ def test_encoder_that_raises_is_one_line_naming_its_plugin_and_debug_shows_the_t
 def hostile_site(tmp_path, monkeypatch):
     """Two installed plugins: one calls sys.exit(3) at import, one's register hook raises KeyboardInterrupt."""
     _distribution(tmp_path, "zsb_exits", {"zsb_exits_mod": "import sys\nsys.exit(3)\n"})
-    _distribution(tmp_path, "zsb_interrupts", {"zsb_interrupts_mod": """
+    _distribution(
+        tmp_path,
+        "zsb_interrupts",
+        {
+            "zsb_interrupts_mod": """
         import zsbench
 
         @zsbench.hookimpl
         def register_encoders(register):
             raise KeyboardInterrupt
-    """})
+    """
+        },
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("ZSBENCH_LOAD_PLUGINS", "zsbench,zsb_exits,zsb_interrupts")
     manager.reset()
@@ -245,7 +284,8 @@ def test_plugin_exiting_at_import_or_interrupting_in_a_hook_is_listed_as_failed(
     listed = CliRunner().invoke(app, ["list", "encoders"])
     assert listed.exit_code == 0 and "raw-pixels" in listed.stdout
     assert "zsb_interrupts:zsb_interrupts_mod: register_encoders raised KeyboardInterrupt" in " ".join(
-        listed.stderr.split())
+        listed.stderr.split()
+    )
 
 
 def test_a_real_ctrl_c_during_plugin_code_still_stops():

@@ -144,9 +144,11 @@ def test_a_referenced_member_of_the_wrong_dtype_or_shape_is_a_mismatch_not_loade
     digest = records.read(record)["results"][0]["labels_sha256"]
     with zipfile.ZipFile(archive) as zf:
         members = {i.filename: zf.read(i) for i in zf.infolist() if i.filename != f"{digest}.npy"}
-    for shape, dtype, words in [((200_000_000,), "<i8", "not int64 of shape (1797,)"),
-                                ((1797,), "<f8", "float64 of shape (1797,)"),
-                                ((1797, 1), "<i8", "shape (1797, 1)")]:
+    for shape, dtype, words in [
+        ((200_000_000,), "<i8", "not int64 of shape (1797,)"),
+        ((1797,), "<f8", "float64 of shape (1797,)"),
+        ((1797, 1), "<i8", "shape (1797, 1)"),
+    ]:
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, data in members.items():
                 zf.writestr(name, data)

@@ -43,25 +43,40 @@ def _one_line(result, *fragments: str) -> None:
         assert fragment in result.output, result.output
 
 
-@pytest.mark.parametrize("reducer, clusterer, fragment", [
-    ("pca:n_components=-1", "kmeans", "pca:n_components=-1: n_components=-1 must be positive"),
-    ("none", "kmeans:max_iter='x'", "The 'max_iter' parameter of KMeans"),
-    ("none", "kmeans:n_init=0", "The 'n_init' parameter of KMeans"),
-])
+@pytest.mark.parametrize(
+    "reducer, clusterer, fragment",
+    [
+        ("pca:n_components=-1", "kmeans", "pca:n_components=-1: n_components=-1 must be positive"),
+        ("none", "kmeans:max_iter='x'", "The 'max_iter' parameter of KMeans"),
+        ("none", "kmeans:n_init=0", "The 'n_init' parameter of KMeans"),
+    ],
+)
 def test_bad_estimator_options_are_refused_before_any_work(tmp_path, reducer, clusterer, fragment):
     x, y = blobs()
     cache = tmp_path / "cache"
     with pytest.raises(InvalidInputError, match="change or drop that option") as caught:
-        zsbench.run_embeddings(x, y, encoder="e", dataset="d", reducer=reducer, clusterers=[clusterer],
-                               seeds=1, store=tmp_path / "r.sqlite", cache=cache)
+        zsbench.run_embeddings(
+            x,
+            y,
+            encoder="e",
+            dataset="d",
+            reducer=reducer,
+            clusterers=[clusterer],
+            seeds=1,
+            store=tmp_path / "r.sqlite",
+            cache=cache,
+        )
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
     assert not (tmp_path / "r.sqlite").exists() or zsbench.ResultStore(tmp_path / "r.sqlite").results() == []
     assert not cache.exists() or list(ArtifactCache(cache).entries()) == []  # nothing embedded or reduced
 
 
 def test_a_bare_word_option_is_refused_on_the_command_line(npz):
-    _one_line(cli("run", "--embeddings", npz, "--reducer", "none", "--clusterer", "kmeans:max_iter=x",
-                  "--seeds", "1"), "kmeans:max_iter='x'", "'max_iter' parameter")
+    _one_line(
+        cli("run", "--embeddings", npz, "--reducer", "none", "--clusterer", "kmeans:max_iter=x", "--seeds", "1"),
+        "kmeans:max_iter='x'",
+        "'max_iter' parameter",
+    )
 
 
 def test_umap_needs_n_components_plus_two_samples():
@@ -73,23 +88,43 @@ def test_umap_needs_n_components_plus_two_samples():
 def test_too_few_samples_for_umap_are_refused_before_any_work(tmp_path, npz):
     x, y = blobs()
     with pytest.raises(InvalidInputError) as caught:
-        zsbench.run_embeddings(x, y, encoder="e", dataset="d", reducer="umap", clusterers=["kmeans"], seeds=1,
-                               store=False, cache=tmp_path / "cache")
-    assert str(caught.value) == ("45 samples are too few for reducer umap (needs at least 52); "
-                                 "use more samples or --reducer none")
+        zsbench.run_embeddings(
+            x,
+            y,
+            encoder="e",
+            dataset="d",
+            reducer="umap",
+            clusterers=["kmeans"],
+            seeds=1,
+            store=False,
+            cache=tmp_path / "cache",
+        )
+    assert str(caught.value) == (
+        "45 samples are too few for reducer umap (needs at least 52); use more samples or --reducer none"
+    )
     assert list(ArtifactCache(tmp_path / "cache").entries()) == []
     # a dataset run is refused after loading, before embedding
     with pytest.raises(InvalidInputError, match="30 samples are too few for reducer umap"):
-        zsbench.run("raw-pixels", "digits", clusterers=["kmeans"], seeds=1, max_samples=30, store=False,
-                    cache=tmp_path / "cache")
+        zsbench.run(
+            "raw-pixels",
+            "digits",
+            clusterers=["kmeans"],
+            seeds=1,
+            max_samples=30,
+            store=False,
+            cache=tmp_path / "cache",
+        )
     assert list(ArtifactCache(tmp_path / "cache").entries()) == []
-    _one_line(cli("run", "--embeddings", npz, "--clusterer", "kmeans", "--seeds", "1"),
-              "45 samples are too few for reducer umap (needs at least 52)")
+    _one_line(
+        cli("run", "--embeddings", npz, "--clusterer", "kmeans", "--seeds", "1"),
+        "45 samples are too few for reducer umap (needs at least 52)",
+    )
 
 
 def test_a_run_where_nothing_succeeded_exits_1(npz):
-    out = cli("run", "--embeddings", npz, "--reducer", "none", "--seeds", "1",
-              "--clusterer", "spectral:n_neighbors=60")  # valid, but more neighbours than samples
+    out = cli(
+        "run", "--embeddings", npz, "--reducer", "none", "--seeds", "1", "--clusterer", "spectral:n_neighbors=60"
+    )  # valid, but more neighbours than samples
     assert out.exit_code == 1, out.output
     assert "failed spectral:n_neighbors=60 seed 0" in out.output
     assert "no result succeeded" in out.output and "0 results in" in out.output
@@ -118,8 +153,7 @@ def test_corrupt_cache_entries_are_named_and_recomputed(tmp_path, npz):
     assert ArtifactCache(cache).verify(remove=False) == []  # recomputed and stored again
 
     # the command line names it (a fresh store each time, so the cache is read, not the stored result)
-    args = ["run", "--embeddings", npz, "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1",
-            "--cache", cache]
+    args = ["run", "--embeddings", npz, "--reducer", "none", "--clusterer", "kmeans", "--seeds", "1", "--cache", cache]
     assert cli(*args, "--store", tmp_path / "a.sqlite").exit_code == 0
     [stored] = zsbench.ResultStore(tmp_path / "a.sqlite").results()
     entry = _artifact(cache, stored.config["artifacts"]["labels"])

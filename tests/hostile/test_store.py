@@ -18,28 +18,81 @@ from zsbench.storage.store import ResultStore, StoreWarning, StoreWriteError
 
 
 def result(seed: int = 0, status: str = "ok", clusterer: str = "kmeans") -> Result:
-    return Result("enc", "ds", "none", clusterer, seed, status, None if status == "ok" else "boom",
-                  {"ami": 0.5} if status == "ok" else {}, {"seed": seed}, {"cluster": 0.1}, {"zsbench": "x"},
-                  "1", "2025-01-01T00:00:00+00:00", "run")
+    return Result(
+        "enc",
+        "ds",
+        "none",
+        clusterer,
+        seed,
+        status,
+        None if status == "ok" else "boom",
+        {"ami": 0.5} if status == "ok" else {},
+        {"seed": seed},
+        {"cluster": 0.1},
+        {"zsbench": "x"},
+        "1",
+        "2025-01-01T00:00:00+00:00",
+        "run",
+    )
 
 
 def board_result(seed: int) -> Result:
     """A result as a run of K-Means on precomputed embeddings stores it (what the board reads)."""
-    config = {"encoder": {"name": "enc", "identity": {"embeddings": "precomputed"}, "options": {},
-                          "source": {"array": "in memory", "sha256": "ab" * 32}, "identity_sha256": "cd" * 32},
-              "dataset": {"name": "ds", "n_missing_labels": 0, "fingerprint": "ef" * 32, "labels_sha256": "01" * 32},
-              "n_samples": 45, "n_features": 5, "seed": seed, "seeds": [0, 1], "n_clusters_given": 3,
-              "reducer": {"label": "none", "class": "zsbench.plugins._estimators.Identity", "params": {}},
-              "proxy_reducer": "umap", "clusterer": {"label": "kmeans", "class": "sklearn.cluster.KMeans",
-                                                     "params": {"n_clusters": 3, "random_state": seed}},
-              "warnings": [], "reused": [], "artifacts": {}}
-    metrics = {"ami": 0.9 + seed / 100, "ari": 0.9, "n_clusters": 3, "n_classes": 3, "n_samples": 45,
-               "fraction_clustered": 1.0, "silhouette_proxy": None}
+    config = {
+        "encoder": {
+            "name": "enc",
+            "identity": {"embeddings": "precomputed"},
+            "options": {},
+            "source": {"array": "in memory", "sha256": "ab" * 32},
+            "identity_sha256": "cd" * 32,
+        },
+        "dataset": {"name": "ds", "n_missing_labels": 0, "fingerprint": "ef" * 32, "labels_sha256": "01" * 32},
+        "n_samples": 45,
+        "n_features": 5,
+        "seed": seed,
+        "seeds": [0, 1],
+        "n_clusters_given": 3,
+        "reducer": {"label": "none", "class": "zsbench.plugins._estimators.Identity", "params": {}},
+        "proxy_reducer": "umap",
+        "clusterer": {
+            "label": "kmeans",
+            "class": "sklearn.cluster.KMeans",
+            "params": {"n_clusters": 3, "random_state": seed},
+        },
+        "warnings": [],
+        "reused": [],
+        "artifacts": {},
+    }
+    metrics = {
+        "ami": 0.9 + seed / 100,
+        "ari": 0.9,
+        "n_clusters": 3,
+        "n_classes": 3,
+        "n_samples": 45,
+        "fraction_clustered": 1.0,
+        "silhouette_proxy": None,
+    }
     plugin = {"plugin": "zsbench:x", "distribution": "zsbench", "version": "0.1.0"}
-    provenance = {"packages": {"zsbench": "0.1.0"}, "plugins": {"reducer": {"name": "none", **plugin},
-                                                                "clusterer": {"name": "kmeans", **plugin}}}
-    return Result("enc", "ds", "none", "kmeans", seed, "ok", None, metrics, config,
-                  {"embed": 0.0, "reduce": 0.0, "cluster": 0.1}, provenance, "1", "2025-01-01T00:00:00+00:00", "r")
+    provenance = {
+        "packages": {"zsbench": "0.1.0"},
+        "plugins": {"reducer": {"name": "none", **plugin}, "clusterer": {"name": "kmeans", **plugin}},
+    }
+    return Result(
+        "enc",
+        "ds",
+        "none",
+        "kmeans",
+        seed,
+        "ok",
+        None,
+        metrics,
+        config,
+        {"embed": 0.0, "reduce": 0.0, "cluster": 0.1},
+        provenance,
+        "1",
+        "2025-01-01T00:00:00+00:00",
+        "r",
+    )
 
 
 @pytest.fixture
@@ -95,11 +148,15 @@ class Failing:
 
 # Case 6: a full disk, or a file or folder that cannot be written.
 
-@pytest.mark.parametrize(("message", "todo"), [
-    ("database or disk is full", "free space on that disk"),
-    ("disk I/O error", "free space on that disk"),
-    ("attempt to write a readonly database", "make the file and its folder writable"),
-])
+
+@pytest.mark.parametrize(
+    ("message", "todo"),
+    [
+        ("database or disk is full", "free space on that disk"),
+        ("disk I/O error", "free space on that disk"),
+        ("attempt to write a readonly database", "make the file and its folder writable"),
+    ],
+)
 def test_a_failed_insert_is_one_line_naming_the_store_and_its_free_space(tmp_path, message, todo):
     path = tmp_path / "r.sqlite"
     store = ResultStore(path)
@@ -119,10 +176,15 @@ def test_a_failed_insert_is_one_line_naming_the_store_and_its_free_space(tmp_pat
 
 def test_a_full_disk_while_creating_the_schema_is_one_line(tmp_path, monkeypatch):
     connect = sqlite3.connect
-    monkeypatch.setattr("zsbench.storage.store.sqlite3.connect",
-                        lambda *a, **k: Failing(connect(*a, **k), "CREATE", "database or disk is full"))
-    with pytest.raises(StoreWriteError, match=r"cannot write results store .*new\.sqlite: database or disk is "
-                       r"full \(.* free in .*\); free space"):
+    monkeypatch.setattr(
+        "zsbench.storage.store.sqlite3.connect",
+        lambda *a, **k: Failing(connect(*a, **k), "CREATE", "database or disk is full"),
+    )
+    with pytest.raises(
+        StoreWriteError,
+        match=r"cannot write results store .*new\.sqlite: database or disk is "
+        r"full \(.* free in .*\); free space",
+    ):
         ResultStore(tmp_path / "new.sqlite")
 
 
@@ -144,6 +206,7 @@ def test_a_file_that_is_not_sqlite_is_still_named(tmp_path):
 
 
 # Case 7: rows that do not read back.
+
 
 def _store_with_bad_rows(path: Path) -> None:
     with ResultStore(path) as store:
@@ -184,7 +247,10 @@ def test_nulls_in_required_columns_make_a_row_bad(tmp_path):
     with ResultStore(path, readonly=True) as store, pytest.warns(StoreWarning) as caught:
         assert [r.id for r in store.results()] == [1]
         assert sorted(str(w.message).split(": ", 1)[1].split(";")[0] for w in caught) == [
-            "skipped row 2: encoder is null", "skipped row 2: provenance is null", "skipped row 2: seed is null"]
+            "skipped row 2: encoder is null",
+            "skipped row 2: provenance is null",
+            "skipped row 2: seed is null",
+        ]
         assert {(b.id, b.column) for b in store.skipped} == {(2, "encoder"), (2, "seed"), (2, "provenance")}
 
 
@@ -193,15 +259,37 @@ def test_garbage_mid_file_costs_only_the_damaged_rows(tmp_path, cli):
     with ResultStore(path) as store:
         store._db.execute("PRAGMA synchronous=OFF")  # speed: 300 commits
         for seed in range(300):
-            store.add(Result("enc", "ds", "none", "kmeans", seed, "ok", None, {"ami": 0.5}, {"pad": "x" * 500},
-                             {}, {}, "1", "t", "run"))
+            store.add(
+                Result(
+                    "enc",
+                    "ds",
+                    "none",
+                    "kmeans",
+                    seed,
+                    "ok",
+                    None,
+                    {"ami": 0.5},
+                    {"pad": "x" * 500},
+                    {},
+                    {},
+                    "1",
+                    "t",
+                    "run",
+                )
+            )
     data = path.read_bytes()  # closed: every row is in the main file
     middle = data.index(b'{"pad"', len(data) // 2)
     with path.open("r+b") as f:  # garbage over the header of the table page that holds a middle row
         f.seek(middle // 4096 * 4096)
         f.write(b"\xa5" * 200)
-    with ResultStore(path, readonly=True) as store, pytest.warns(StoreWarning, match=r"skipped rows \d+-\d+: "
-                                                                 "unreadable"):
+    with (
+        ResultStore(path, readonly=True) as store,
+        pytest.warns(
+            StoreWarning,
+            match=r"skipped rows \d+-\d+: "
+            "unreadable",
+        ),
+    ):
         good = store.results()
     bad = {b.id for b in store.skipped}
     assert 250 < len(good) < 300 and len(good) + len(bad) == 300 and bad.isdisjoint(r.id for r in good)
@@ -253,6 +341,7 @@ def test_leaderboard_serves_good_rows_and_warns_naming_bad_ones(store_copy, cli)
 
 # Case 8: readers open read-only and never write.
 
+
 def test_leaderboard_never_writes_the_store(store_copy, cli):
     before, mtime = store_copy.read_bytes(), store_copy.stat().st_mtime_ns
     assert cli("leaderboard", "--store", store_copy).exit_code == 0
@@ -261,8 +350,11 @@ def test_leaderboard_never_writes_the_store(store_copy, cli):
 
 def test_readonly_store_does_not_create_migrate_or_add(tmp_path):
     missing = tmp_path / "sub" / "none.sqlite"
-    with pytest.raises(ZsbenchError, match=r"no results store at .*none\.sqlite; run `zsbench run` first or "
-                       "pass --store"):
+    with pytest.raises(
+        ZsbenchError,
+        match=r"no results store at .*none\.sqlite; run `zsbench run` first or "
+        "pass --store",
+    ):
         ResultStore(missing, readonly=True)
     assert not missing.parent.exists()
     old = tmp_path / "old.sqlite"  # schema 1: no result_key column, read as it is
@@ -294,12 +386,12 @@ def test_leaderboard_on_a_missing_store_creates_nothing(tmp_path, isolated_store
 
 def test_submit_reads_a_store_without_writing_it(store_copy, tmp_path, cli):
     before = store_copy.read_bytes()
-    cli("submit", "--encoder", "enc", "--store", store_copy, "-o", tmp_path / "rec.json", "--partial",
-        "--no-labels")
+    cli("submit", "--encoder", "enc", "--store", store_copy, "-o", tmp_path / "rec.json", "--partial", "--no-labels")
     assert store_copy.read_bytes() == before
 
 
 # Case 18 (part): failed rows do not pile up.
+
 
 def test_a_rerun_replaces_failed_rows_of_its_configuration(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
