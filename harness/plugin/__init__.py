@@ -40,6 +40,10 @@ from zsbench.plugin.system import usable_cores as usable_cores
 API_VERSION = "1.2"  # 1.1: TorchEncoder(precision=...); 1.2: WeightsFile, register(weights=)
 
 if TYPE_CHECKING:  # for type checkers; at run time each name loads from its module on first use (numpy, PIL, torch)
+    from zsbench.plugin.checkpoints import load_into as load_into
+    from zsbench.plugin.checkpoints import read_state_dict as read_state_dict
+    from zsbench.plugin.checkpoints import select as select
+    from zsbench.plugin.checkpoints import strip_prefix as strip_prefix
     from zsbench.plugin.datasets import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
     from zsbench.plugin.datasets import ArrayImages as ArrayImages
     from zsbench.plugin.datasets import BadImageError as BadImageError
@@ -65,11 +69,7 @@ if TYPE_CHECKING:  # for type checkers; at run time each name loads from its mod
     from zsbench.plugin.weights import WeightsError as WeightsError
     from zsbench.plugin.weights import WeightsFile as WeightsFile
     from zsbench.plugin.weights import fetch as fetch
-    from zsbench.plugin.weights import load_into as load_into
-    from zsbench.plugin.weights import read_state_dict as read_state_dict
-    from zsbench.plugin.weights import select as select
     from zsbench.plugin.weights import sha256 as sha256
-    from zsbench.plugin.weights import strip_prefix as strip_prefix
     from zsbench.plugin.weights import weights_dir as weights_dir
 
 _derived: tuple[dict[str, str], list[str]] | None = None
