@@ -15,7 +15,7 @@ pipeline, ``zsbench.run``, in this process), for every seed, dataset and protoco
 The datasets are digits by raw pixels, all 1,797 samples and a seeded stratified subsample
 (``--subsample``). Also reported: the seed-to-seed spread of each cell (the SD of AMI over seeds).
 
-How the default tolerances follow (``zsbench.analysis.reproduction.TOLERANCES``; registry/README.md):
+How the default tolerances follow (``zsbench.analysis.records.reproduction.TOLERANCES``; registry/README.md):
 the proxies that change the UMAP at all (``ulp``, ``cpu``) are pooled per clusterer, as the RMS of
 the changes over proxies, datasets and seeds (the SD of a change whose expected value is 0). A
 clusterer's tolerance per cell is max(FLOOR, K x its RMS), K = 4 (a forgery is tens of points off,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from zsbench.analysis.leaderboard import Leaderboard, build
+from zsbench.analysis.board import Leaderboard, build
 from zsbench.core.progress import Progress
 from zsbench.engine.components import Names
 from zsbench.engine.pipeline import GridRun, run_arrays, run_datasets

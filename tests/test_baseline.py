@@ -8,7 +8,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.analysis import registry
+from zsbench.analysis.records import registry
+from zsbench.analysis.records.submission import make_record
 from zsbench.cli.app import app
 from zsbench.storage.cache import ArtifactCache
 from zsbench.storage.store import ResultStore
@@ -187,7 +188,7 @@ def test_a_candidate_record_of_another_sample_set_or_clusterer_set_is_refused(sm
         results = db.results()
     small = [r for r in results if r.config["dataset"]["max_samples"] == 200]
     other = registry.write(
-        registry.make_record(small, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True),
+        make_record(small, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True),
         tmp_path / "other.json",
     )
     out = cli("check", "--baseline", made, "--candidate", other)

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.analysis import records, registry
-from zsbench.analysis.leaderboard import build
-from zsbench.analysis.sources import gather, load_sources
+from zsbench.analysis import records
+from zsbench.analysis.board import build
+from zsbench.analysis.board.sources import gather, load_sources
+from zsbench.analysis.records.submission import make_record
 from zsbench.cli.app import app
 from zsbench.core.identity import identity_sha256
 from zsbench.report.board import render
@@ -62,7 +63,7 @@ def base_record(smoke: Path) -> dict[str, Any]:
     """A valid record of the smoke suite's seeds 0-2 (partial, without labels), to derive others from."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    return registry.make_record(results, "raw-pixels", with_labels=False, partial=True).record
+    return make_record(results, "raw-pixels", with_labels=False, partial=True).record
 
 
 def good_records(base: dict[str, Any], root: Path) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from zsbench.analysis import supervision
+from zsbench.analysis import findings as supervision
 from zsbench.core.study import load_study
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
@@ -34,7 +34,7 @@ def test_the_study_families_are_the_protocol_files():
 
 def test_no_encoder_name_is_written_in_the_supervision_code():
     names = set(load_study("1").families)
-    assert not names & _strings(HARNESS / "analysis" / "supervision.py")
+    assert not names & _strings(HARNESS / "analysis" / "findings.py")
 
 
 def test_the_knn_board_is_rendered_in_report_only():

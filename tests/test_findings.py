@@ -12,7 +12,7 @@ from tests.helpers import one_line_error
 from tests.test_knn_run import knn_row
 from tests.test_trust import result
 from zsbench.analysis import proxy
-from zsbench.analysis.supervision import compare
+from zsbench.analysis.findings import compare
 from zsbench.cli.app import app
 from zsbench.storage.store import ResultStore
 

@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.analysis import gate, registry
+from zsbench.analysis import gate
+from zsbench.analysis.records import registry
+from zsbench.analysis.records.submission import make_record
 from zsbench.cli.app import app
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugins.raw_pixels import RawPixels
@@ -27,7 +29,7 @@ def baseline(smoke, tmp_path):
     """A baseline record of the smoke suite, seeds 0-2."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    submission = registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
+    submission = make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
     return registry.write(submission, tmp_path / "baseline.json")
 
 
@@ -104,7 +106,7 @@ def test_candidate_results_can_be_read_from_a_record(smoke, baseline, tmp_path):
     with ResultStore(smoke / "results.sqlite") as db:
         rerun = [r for r in db.results() if r.seed >= 3]
     candidate = registry.write(
-        registry.make_record(rerun, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True),
+        make_record(rerun, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True),
         tmp_path / "candidate.json",
     )
     out = cli("check", "--baseline", baseline, "--candidate", candidate)

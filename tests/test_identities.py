@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.analysis import records, registry
-from zsbench.analysis.leaderboard import build
-from zsbench.analysis.sources import gather
+from zsbench.analysis import records
+from zsbench.analysis.board import build
+from zsbench.analysis.board.sources import gather
+from zsbench.analysis.records import registry
+from zsbench.analysis.records.submission import make_record
 from zsbench.cli.app import app
 from zsbench.storage.store import ResultStore
 
@@ -90,7 +92,7 @@ def test_submit_into_a_registry_refuses_an_identity_another_record_has(smoke, ba
     put(folder, "mine", shifted(base, 5.0))  # raw-pixels' identity under another file, other numbers
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    submission = registry.make_record(results, "raw-pixels", with_labels=False, partial=True)
+    submission = make_record(results, "raw-pixels", with_labels=False, partial=True)
     path = registry.record_path(tmp_path / "registry", "1", "raw-pixels")
     with pytest.raises(
         records.RecordError,

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 import zsbench
 from zsbench.analysis import gate
-from zsbench.analysis.leaderboard import build
+from zsbench.analysis.board import build
 from zsbench.cli.app import app
 from zsbench.cli.common import write_output
 from zsbench.core.inert import csv_cell, html, json_text, markdown, terminal, xml_text

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import zsbench
 from tests.test_trust import result
-from zsbench.analysis.leaderboard import build
+from zsbench.analysis.board import build
 from zsbench.cli.app import app
 from zsbench.engine.knn import KNN_VERSION
 from zsbench.report.board import render

@@ -263,7 +263,7 @@ def test_a_registered_group_reaches_the_record_and_the_leaderboard():
 
 
 def test_the_register_groups_are_the_leaderboard_s():
-    from zsbench.analysis.leaderboard import GROUPS as BOARD
+    from zsbench.analysis.board import GROUPS as BOARD
     from zsbench.plugin.protocols import GROUPS, REGISTER_GROUPS
 
     assert GROUPS == BOARD and REGISTER_GROUPS[: len(GROUPS)] == GROUPS

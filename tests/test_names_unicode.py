@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.analysis import records, registry
-from zsbench.analysis.sources import gather
-from zsbench.analysis.validation import validate
+from zsbench.analysis import records
+from zsbench.analysis.board.sources import gather
+from zsbench.analysis.records import registry
+from zsbench.analysis.records.submission import make_record
+from zsbench.analysis.records.validation import validate
 from zsbench.cli.app import app
 from zsbench.core.unicode_names import UnreadableNameError, checked_name, skeleton, unreadable
 from zsbench.storage.store import ResultStore
@@ -91,7 +93,7 @@ def test_submit_normalises_and_refuses_names(smoke, tmp_path):
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
     with pytest.raises(UnreadableNameError, match="U\\+200B ZERO WIDTH SPACE"):
-        registry.make_record(results, "raw-pixels\u200b", with_labels=False, partial=True)
+        make_record(results, "raw-pixels\u200b", with_labels=False, partial=True)
     out = cli(
         "submit",
         "--encoder",
@@ -129,7 +131,7 @@ def test_submit_into_a_registry_refuses_a_look_alike_of_a_record_there(smoke, ba
     put(folder, "look-alike", variant(base, "r\u0430w-pixels", 3.0))
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    submission = registry.make_record(results, "raw-pixels", with_labels=False, partial=True)
+    submission = make_record(results, "raw-pixels", with_labels=False, partial=True)
     with pytest.raises(records.RecordError, match="encoder name 'raw-pixels' reads as 'r\\\\u0430w-pixels'"):
         registry.write(submission, registry.record_path(folder.parent, "1", "raw-pixels"), registry=folder)
 

@@ -118,15 +118,16 @@ def test_imported_versions_names_only_installed_libraries_imported_in_this_proce
 
 
 def test_a_result_embedded_with_timm_names_timm_and_so_does_its_record(plugin, tmp_path):
-    from zsbench.analysis import records, registry
-    from zsbench.analysis.validation import validate
+    from zsbench.analysis import records
+    from zsbench.analysis.records.submission import make_record
+    from zsbench.analysis.records.validation import validate
 
     pytest.importorskip("timm")
     (r,) = _run("pixels-after-timm", tmp_path).results
     assert r.ok and r.provenance["packages"]["timm"] == metadata.version("timm")
     # a record's environments are its results' provenance (standard track: posed as the protocol's reducer)
     standard = dataclasses.replace(r, reducer=load_spec("1").reducer)
-    submission = registry.make_record([standard], "pixels-after-timm", with_labels=False, partial=True)
+    submission = make_record([standard], "pixels-after-timm", with_labels=False, partial=True)
     assert submission.record["environments"][0]["packages"]["timm"] == metadata.version("timm")
     path = tmp_path / "record.json"
     path.write_text(records.dumps(submission.record))

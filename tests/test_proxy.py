@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.analysis import choice as choosing
 from zsbench.analysis import proxy
+from zsbench.analysis.proxy import choice as choosing
 from zsbench.cli.app import app
 from zsbench.core.result import Result
 from zsbench.storage.store import ResultStore

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.analysis import records, registry
-from zsbench.analysis.leaderboard import build
-from zsbench.analysis.sources import Source, load_sources, record_results
-from zsbench.analysis.validation import validate
-from zsbench.analysis.verification import verify
+from zsbench.analysis import records
+from zsbench.analysis.board import build
+from zsbench.analysis.board.sources import Source, load_sources, record_results
+from zsbench.analysis.records import registry
+from zsbench.analysis.records.submission import make_record
+from zsbench.analysis.records.validation import validate
+from zsbench.analysis.records.verification import verify
 from zsbench.cli.app import app
 from zsbench.report.board import render
 from zsbench.storage.cache import ArtifactCache
@@ -34,7 +36,7 @@ def record(smoke, tmp_path):
     suite is a subsample with two clusterers: a partial record)."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    submission = registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
+    submission = make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
     return registry.write(submission, registry.record_path(tmp_path / "registry", "1", "raw-pixels"))
 
 
@@ -178,11 +180,11 @@ def test_submit_takes_only_the_standard_track_and_says_what_it_left_out(smoke, t
         dataclasses.replace(next(r for r in results if r.clusterer == c), reducer="pca")
         for c in ("agglomerative", "kmeans")
     ]
-    submission = registry.make_record(results + pca, "raw-pixels", with_labels=False, partial=True)
+    submission = make_record(results + pca, "raw-pixels", with_labels=False, partial=True)
     assert len(submission.record["results"]) == 12
     assert submission.left_out == ["2 result(s) outside the standard track (pca + agglomerative, pca + kmeans)"]
     with pytest.raises(records.RecordError, match="no results for encoder 'nope'"):
-        registry.make_record(results, "nope", with_labels=False)
+        make_record(results, "nope", with_labels=False)
 
 
 def _fake(results, encoder, shift, spread=1.0):
@@ -208,7 +210,7 @@ def three_records(smoke, tmp_path):
         results = [r for r in db.results() if r.seed < 3]
     folder = tmp_path / "registry"
     for name, shift in (("alpha", 0.0), ("beta", -0.3), ("gamma", -30.0)):
-        submission = registry.make_record(_fake(results, name, shift), name, with_labels=False, partial=True)
+        submission = make_record(_fake(results, name, shift), name, with_labels=False, partial=True)
         registry.write(submission, registry.record_path(folder, "1", name))
     return folder
 

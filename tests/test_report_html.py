@@ -6,8 +6,8 @@ import html
 
 import pytest
 
-from zsbench.report.html import render
-from zsbench.report.html_board import CSP
+from zsbench.report.board.html import render
+from zsbench.report.board.html_parts import CSP
 
 from .helpers import chromium_page
 

@@ -10,8 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from zsbench.analysis import records, registry, reproduction
-from zsbench.analysis.validation import validate
+from zsbench.analysis import records
+from zsbench.analysis.records import registry, reproduction
+from zsbench.analysis.records.submission import make_record
+from zsbench.analysis.records.validation import validate
 from zsbench.cli.app import app
 from zsbench.core.identity import identity_sha256
 from zsbench.core.metrics import label_scores
@@ -29,7 +31,7 @@ def submission(smoke):
     """The smoke suite's seeds 0-2 as a record (partial: a subsample with two clusterers)."""
     with ResultStore(smoke / "results.sqlite") as db:
         results = [r for r in db.results() if r.seed < 3]
-    return registry.make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
+    return make_record(results, "raw-pixels", cache=ArtifactCache(smoke / "cache"), partial=True)
 
 
 @pytest.fixture

@@ -15,12 +15,14 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from zsbench.analysis import records, registry
+from zsbench.analysis import records
+from zsbench.analysis.records import registry
+from zsbench.analysis.records.submission import make_record
 from zsbench.cli.app import app
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.report import site
-from zsbench.report.html_board import SCRIPT
-from zsbench.report.site_pages import CSP
+from zsbench.report.board.html_parts import SCRIPT
+from zsbench.report.site.pages import CSP
 from zsbench.storage.store import ResultStore
 
 from .helpers import chromium_page
@@ -49,13 +51,13 @@ def folder(smoke, tmp_path_factory) -> Path:
         results = [r for r in db.results() if r.seed < 3]
     root = tmp_path_factory.mktemp("site") / "registry"
     for name, shift in (("alpha", 0.0), ("beta", -30.0)):
-        submission = registry.make_record(_as(results, name, shift), name, with_labels=False, partial=True)
+        submission = make_record(_as(results, name, shift), name, with_labels=False, partial=True)
         registry.write(submission, registry.record_path(root, "1", name))
     hostile = _as(results, HOSTILE, -10.0, identity={"n": HOSTILE_TEXT})
     hostile[0] = dataclasses.replace(
         hostile[0], status="failed", error=f"it broke: {HOSTILE_TEXT}", metrics={}, timings={}
     )
-    submission = registry.make_record(hostile, HOSTILE, with_labels=False, partial=True)
+    submission = make_record(hostile, HOSTILE, with_labels=False, partial=True)
     registry.write(submission, registry.record_path(root, "1", HOSTILE))
     bad = records.read(registry.record_path(root, "1", "alpha"))
     bad["results"][0]["metrics"]["ami"] = 1.5

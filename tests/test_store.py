@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from zsbench.analysis.leaderboard import build
+from zsbench.analysis.board import build
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.report.board import render
 from zsbench.storage.store import ResultStore, default_path

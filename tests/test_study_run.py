@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.analysis.leaderboard import build
+from zsbench.analysis.board import build
 from zsbench.cli.app import app
 from zsbench.core.study import load_study
 from zsbench.plugin.errors import ZsbenchError
@@ -84,7 +84,8 @@ def test_boards_never_mix_the_protocols(runs):
 
 
 def test_study_results_never_make_a_record(runs):
-    from zsbench.analysis.registry import RecordError, make_record
+    from zsbench.analysis.records import RecordError
+    from zsbench.analysis.records.submission import make_record
 
     _, _, store, _ = runs
     with ResultStore(store) as db:

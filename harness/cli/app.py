@@ -121,9 +121,9 @@ def leaderboard(
 
     A record that is not valid, alone or beside the others (an identity or a look-alike name another
     record has), is left out and listed under the board with its reason."""
-    from zsbench.analysis.leaderboard import build, refusal
+    from zsbench.analysis.board import build, refusal
+    from zsbench.analysis.board.sources import gather
     from zsbench.analysis.records import RecordError
-    from zsbench.analysis.sources import gather
     from zsbench.report.board import render, rich_table
 
     with user_errors():

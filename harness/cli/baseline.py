@@ -65,7 +65,8 @@ def baseline(
     Commit both files it writes; `zsbench check --baseline FILE` then runs the same suite on every
     change and compares like with like."""
     from zsbench import api
-    from zsbench.analysis import registry as reg
+    from zsbench.analysis.records import registry as reg
+    from zsbench.analysis.records.submission import make_record
     from zsbench.core.identity import short
     from zsbench.engine.request import RunRequest
     from zsbench.report.console import styled
@@ -113,7 +114,7 @@ def baseline(
                 )
             name = run.results[0].encoder
             with ResultStore(store, readonly=True) as db:
-                submission = reg.make_record(db.results(), name, cache=ArtifactCache(cache), partial=True)
+                submission = make_record(db.results(), name, cache=ArtifactCache(cache), partial=True)
             path = reg.write(submission, output)
         record = submission.record
         datasets = ", ".join(

@@ -76,9 +76,9 @@ def check(
 ) -> None:
     """Fail (exit 1) when a candidate's AMI drops below its baseline record's by more than seed noise."""
     from zsbench.analysis import gate, records
-    from zsbench.analysis.comparable import require_comparable
-    from zsbench.analysis.sources import record_results
-    from zsbench.analysis.validation import validate
+    from zsbench.analysis.board.sources import record_results
+    from zsbench.analysis.gate.comparable import require_comparable
+    from zsbench.analysis.records.validation import validate
     from zsbench.core.protocol import load_spec
     from zsbench.report.gate import junit as junit_xml
     from zsbench.report.gate import markdown as markdown_text

@@ -121,6 +121,6 @@ def store_choice(registry: list[Path] | None, store: Path | None) -> Path | None
 
 def sources(registry: list[Path] | None, store: Path | None):
     """Results to read: the records named and/or a store (the default store when no record is named)."""
-    from zsbench.analysis.sources import load_sources
+    from zsbench.analysis.board.sources import load_sources
 
     return load_sources(registry or [], store_choice(registry, store))

@@ -19,7 +19,7 @@ import typer
 
 from zsbench.cli.common import RegistryOpt, StoreOpt, err, sources, stdout, user_errors, write_output
 from zsbench.plugin.errors import ZsbenchError
-from zsbench.report import finding_builds as builds
+from zsbench.report.findings import builds
 
 findings_app = typer.Typer(no_args_is_help=True, help="The paper's findings, one command each (Lowe et al. 2024).")
 
@@ -44,7 +44,7 @@ def check_paths(figure: Path | None, output: Path | None, *, figure_flag: str = 
     existing folder and a name that is not a folder, and the two files must differ (one would overwrite
     the other)."""
     if figure is not None:
-        from zsbench.report.plots import require_matplotlib
+        from zsbench.report.figures import require_matplotlib
 
         require_matplotlib(figure_flag)
     for flag, path in ((figure_flag, figure), ("--output", output)):
@@ -108,7 +108,7 @@ def supervision(
     """Supervised vs self-supervised encoders by dataset group (in-domain ... far-OOD): each family's AMI
     and its difference from the supervised encoder of the same backbone, with 95% intervals."""
     with user_errors():
-        from zsbench.analysis.supervision import parse_families
+        from zsbench.analysis.findings import parse_families
 
         try:
             families = parse_families(family or [])

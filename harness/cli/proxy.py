@@ -192,7 +192,7 @@ def _choose(
     fmt: ProxyFormat,
     protocol: str,
 ) -> None:
-    from zsbench.analysis.choice import choose
+    from zsbench.analysis.proxy.choice import choose
     from zsbench.report.console import styled
     from zsbench.report.progress import RichProgress
 
@@ -221,7 +221,7 @@ def _choose(
         if c.error:
             err.print(styled("failed", "red", f"{c.clusterer} {c.settings}: {c.error}"), highlight=False)
     if png is not None:
-        from zsbench.report.plots import plot_choice
+        from zsbench.report.figures import plot_choice
 
         plot_choice(choice, png)
     lines = [f"choice: {chosen.describe()}"]

@@ -1,4 +1,4 @@
-"""``zsbench submit`` and ``validate``: registry records (:mod:`zsbench.analysis.registry`,
+"""``zsbench submit`` and ``validate``: registry records (:mod:`zsbench.analysis.records.registry`,
 :mod:`zsbench.analysis.records`, ``validation``); ``verify`` is :mod:`zsbench.cli.verify`.
 """
 
@@ -57,13 +57,14 @@ def submit(
 
     A record is complete (per dataset: the full partition, every protocol clusterer, the protocol's
     seeds) or refused, naming what is missing; --partial writes it marked partial instead."""
-    from zsbench.analysis import registry as reg
+    from zsbench.analysis.records import registry as reg
+    from zsbench.analysis.records.submission import make_record
     from zsbench.storage.cache import ArtifactCache
     from zsbench.storage.store import ResultStore
 
     with user_errors():
         with ResultStore(store, readonly=True) as db:
-            submission = reg.make_record(
+            submission = make_record(
                 db.results(),
                 encoder,
                 protocol=protocol,
@@ -98,8 +99,8 @@ def validate(
     """Check registry records against their schema and for consistency, each alone and as a set (one
     identity per record, names that cannot be mistaken for another's); exit 1 naming each problem."""
     from zsbench.analysis import records
-    from zsbench.analysis.sources import cross_check
-    from zsbench.analysis.validation import checked
+    from zsbench.analysis.board.sources import cross_check
+    from zsbench.analysis.records.validation import checked
 
     with user_errors():
         files = records.record_files(paths)

@@ -193,7 +193,7 @@ def precision_option(precision: str, encoders: list[str] | None, protocol: str) 
         return {}
     from zsbench.core.catalog import build_catalog
     from zsbench.core.protocol import load_spec
-    from zsbench.plugin.torch import check_precision, compute_dtype
+    from zsbench.plugin.devices import check_precision, compute_dtype
 
     check_precision(precision)
     catalog = build_catalog()

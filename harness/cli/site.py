@@ -31,7 +31,7 @@ def site(
     records/<slug>.html per record (a refused record's with its reason) and findings.html (the findings'
     figures). Links are relative and a Content-Security-Policy lets no script run but the board's own:
     publish the folder as it is (GitHub Pages: .github/workflows/site.yml)."""
-    from zsbench.analysis.leaderboard import refusal
+    from zsbench.analysis.board import refusal
     from zsbench.report.site import build, write
 
     with user_errors():

@@ -1,5 +1,5 @@
-"""``zsbench verify``: re-score a record from its labels (:mod:`zsbench.analysis.verification`) and, with
-``--reproduce``, re-run a share of its cells with the installed encoder (:mod:`zsbench.analysis.reproduction`).
+"""``zsbench verify``: re-score a record from its labels (:mod:`zsbench.analysis.records.verification`) and, with
+``--reproduce``, re-run a share of its cells with the installed encoder (:mod:`zsbench.analysis.records.reproduction`).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def verify(
     ] = None,
 ) -> None:
     """Re-score a record from its stored labels, and with --reproduce re-run it; exit 1 when a score does not follow."""
-    from zsbench.analysis.verification import verify as rescore
+    from zsbench.analysis.records.verification import verify as rescore
 
     with user_errors():
         given = [
@@ -114,7 +114,8 @@ def _reproduce(
     cache: Path | None,
 ) -> None:
     from zsbench import api
-    from zsbench.analysis import records, reproduction
+    from zsbench.analysis import records
+    from zsbench.analysis.records import reproduction
     from zsbench.report.progress import RichProgress
 
     with user_errors():

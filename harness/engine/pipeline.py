@@ -1,7 +1,7 @@
 """The one pipeline: load and select samples, prepare labels, embed (keyed by content), run the grid.
 
 `zsbench run` and :func:`zsbench.run` (:func:`run_datasets`), :func:`zsbench.run_embeddings`
-(:func:`run_arrays`) and `zsbench proxy --choose` (:mod:`zsbench.analysis.choice`, through
+(:func:`run_arrays`) and `zsbench proxy --choose` (:mod:`zsbench.analysis.proxy.choice`, through
 :func:`load_dataset` and :func:`embed_samples`) all go through these functions, so an embedding,
 reduction or clustering computed by one is found in the artifact cache by the others.
 """

@@ -7,7 +7,7 @@ import csv
 import io
 
 from zsbench.analysis import gate
-from zsbench.analysis.leaderboard import build
+from zsbench.analysis.board import build
 from zsbench.report.board import render
 from zsbench.report.gate import markdown
 

@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from zsbench.analysis import gate, records
-from zsbench.analysis.leaderboard import build
-from zsbench.analysis.validation import validate
-from zsbench.analysis.verification import verify
+from zsbench.analysis.board import build
+from zsbench.analysis.records.validation import validate
+from zsbench.analysis.records.verification import verify
 from zsbench.cli.app import app
 from zsbench.core import metrics
 from zsbench.report.board import render

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from zsbench.analysis.validation import validate
+from zsbench.analysis.records.validation import validate
 from zsbench.cli.app import app
 
 from ..test_trust import grid, write

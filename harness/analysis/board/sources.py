@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbench.analysis.records import RecordError, record_files
-from zsbench.analysis.validation import checked
+from zsbench.analysis.records.validation import checked
 from zsbench.core.identity import canonical, short
 from zsbench.core.result import Result
 from zsbench.core.unicode_names import skeleton

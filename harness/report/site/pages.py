@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from zsbench.core.inert import html as esc
-from zsbench.report.html import page_end, page_start
-from zsbench.report.html_board import CSP
-from zsbench.report.site_findings import TITLES, SiteFinding
+from zsbench.report.board.html import page_end, page_start
+from zsbench.report.board.html_parts import CSP
+from zsbench.report.site.findings import TITLES, SiteFinding
 
 # The site's pages besides the board's CSS: key-value tables, the navigation, code.
 CSS = """

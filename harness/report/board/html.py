@@ -1,7 +1,7 @@
 """One self-contained HTML page of a leaderboard document (what `zsbench leaderboard --format json` prints).
 
 Inline CSS and JS, no external resources, so the file works opened from file:// with no network. Tables,
-heat maps and scatters (drawn by :mod:`zsbench.report.html_board`) are in the HTML, so the data reads
+heat maps and scatters (drawn by :mod:`zsbench.report.board.html_parts`) are in the HTML, so the data reads
 without JS; the script only sorts rows and switches views. Output is deterministic: the same document gives
 byte-identical HTML. The published site (:mod:`zsbench.report.site`) is this page with links, a
 Content-Security-Policy and its record lists, and its other pages start and end as these do.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zsbench.core.inert import html as esc
-from zsbench.report.html_board import (
+from zsbench.report.board.html_parts import (
     CSS,
     SCRIPT,
     Href,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zsbench.analysis import proxy as px
-from zsbench.analysis.supervision import COMPARED, SUPERVISED, Interval, Supervision
+from zsbench.analysis.findings import COMPARED, SUPERVISED, Interval, Supervision
 from zsbench.core.inert import html as esc
 from zsbench.report.text import DASH, md
 

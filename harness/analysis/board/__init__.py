@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zsbench.analysis import selection
-from zsbench.analysis.rows import LOCAL, Dataset, Row, label_rows, lacks, rank, row_order, view_scores
+from zsbench.analysis.board.rows import LOCAL, Dataset, Row, label_rows, lacks, rank, row_order, view_scores
 from zsbench.analysis.stats import finite
 from zsbench.core.identity import short
 from zsbench.core.result import Result
@@ -76,7 +76,7 @@ def build(
     refused: Sequence[tuple[str, str]] = (),
     record_notes: Sequence[str] = (),
 ) -> Leaderboard:
-    """A board from ``Source`` objects (see :func:`zsbench.analysis.sources.gather`) or plain results.
+    """A board from ``Source`` objects (see :func:`zsbench.analysis.board.sources.gather`) or plain results.
 
     ``datasets`` is the suite to compare (default: the datasets most rows cover). Each row is one
     encoder identity from one source; by default only the latest identity of each encoder name per

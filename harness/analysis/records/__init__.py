@@ -4,9 +4,9 @@ A record is a JSON document (schema ``zsbench/core/schemas/record-2.schema.json`
 identity's per dataset x clusterer x seed scores and their provenance, plus an optional labels
 archive beside it (``<record>.labels.npz``) holding the true labels of each dataset and every
 predicted labelling, keyed by the sha256 of their int64 bytes
-(:func:`zsbench.core.result.labels_hash`). :mod:`zsbench.analysis.validation` checks records,
-:mod:`zsbench.analysis.verification` re-scores them from their labels, :mod:`zsbench.analysis.sources`
-loads them for a board, and :mod:`zsbench.analysis.registry` writes them (``zsbench submit``).
+(:func:`zsbench.core.result.labels_hash`). :mod:`zsbench.analysis.records.validation` checks records,
+:mod:`zsbench.analysis.records.verification` re-scores them from their labels, :mod:`zsbench.analysis.board.sources`
+loads them for a board, and :mod:`zsbench.analysis.records.registry` writes them (``zsbench submit``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.plugin.identity import local_paths
 
 SCHEMA = "zsbench-record/2"
 LABELS_SUFFIX = ".labels.npz"
@@ -147,3 +148,26 @@ def record_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise RecordError(f"{p}: no such record file or folder")
     return found
+
+
+# An absolute local path inside free text (an error message, a warning): kept as its file name only.
+_PATH_IN_TEXT = re.compile(r"(?<![\w:/.~])(?:/|~/)[^\s'\"(),;]+")
+
+
+def scrub_paths(text: str | None) -> str | None:
+    """Free text with local paths cut to their last part: records never carry a path or user name."""
+    if text is None:
+        return None
+    return _PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name or "/", text)
+
+
+def portable_options(options: Mapping[str, Any], left_out: list[str]) -> dict[str, Any]:
+    """Options as a record keeps them: a path (from results that predate content identities) as its name."""
+    out = {}
+    for key, value in options.items():
+        if local_paths(value):
+            out[key] = {"file": Path(str(value)).name}
+            left_out.append(f"option {key}: the local path is recorded by its file name only")
+        else:
+            out[key] = value
+    return out

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.analysis.records import MAX_LABEL_HEADER, MAX_LABELS_BYTES, RecordError, read
-from zsbench.analysis.validation import validate
+from zsbench.analysis.records.validation import validate
 from zsbench.core.result import labels_hash
 
 # Re-scored values must agree this closely: the same sklearn gives identical floats, other

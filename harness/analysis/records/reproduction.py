@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from zsbench.analysis.comparable import require_comparable
+from zsbench.analysis.gate.comparable import require_comparable
 from zsbench.analysis.records import RecordError
 from zsbench.core.catalog import Catalog, build_catalog
 from zsbench.core.identity import describe, differences, keyed_options, short

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from zsbench.analysis import leaderboard as lb
+from zsbench.analysis import board as lb
 from zsbench.analysis.knn import BACKBONES, backbone
 from zsbench.analysis.stats import CONFIDENCE, t_quantile
 from zsbench.core.study import load_study
@@ -109,7 +109,7 @@ def compare(
     encoders: Sequence[str] = (),
     datasets: Sequence[str] | None = None,
 ) -> Supervision:
-    """The finding from sources or results (see :func:`zsbench.analysis.leaderboard.build`)."""
+    """The finding from sources or results (see :func:`zsbench.analysis.board.build`)."""
     board = lb.build(results, protocol=protocol, view=lb.MEAN, datasets=datasets or None)
     given = dict(families or {})
     fams: dict[str, str] = {}

@@ -66,9 +66,9 @@ def supervision(
     datasets: Sequence[str] | None = None,
 ) -> Built:
     """(a) supervised against self-supervised encoders, by dataset group."""
-    from zsbench.analysis.supervision import compare
+    from zsbench.analysis.findings import compare
     from zsbench.report import findings as rf
-    from zsbench.report.finding_plots import plot_supervision
+    from zsbench.report.figures import plot_supervision
 
     result = compare(sources, protocol=protocol, families=families or {}, encoders=list(encoders), datasets=datasets)
     if result.unmatched:
@@ -92,7 +92,7 @@ def silhouette(
     from zsbench.analysis import proxy as px
     from zsbench.core.protocol import load_spec
     from zsbench.report import findings as rf
-    from zsbench.report.plots import plot_correlations
+    from zsbench.report.figures import plot_correlations
 
     spec = load_spec(protocol)
     results, left_out = px.from_sources(sources, protocol=protocol, encoders=list(encoders), datasets=list(datasets))
@@ -119,7 +119,7 @@ def knn(
     from zsbench.core.knn import DEFAULT_KS
     from zsbench.core.protocol import load_spec
     from zsbench.report import findings as rf
-    from zsbench.report.finding_plots import plot_knn
+    from zsbench.report.figures import plot_knn
 
     if k not in DEFAULT_KS:
         raise ZsbenchError(f"--k {k}: kNN is scored at k = {', '.join(map(str, DEFAULT_KS))}; pass one of them")

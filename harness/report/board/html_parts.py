@@ -1,7 +1,7 @@
 """The HTML board's parts: per-view sortable tables, heat maps, AMI-against-proxy scatters, the page's CSS
 and its one script, from a leaderboard document (what `zsbench leaderboard --format json` prints).
 
-:mod:`zsbench.report.html` makes them a page, and :mod:`zsbench.report.site` the published site's index.
+:mod:`zsbench.report.board.html` makes them a page, and :mod:`zsbench.report.site` the published site's index.
 Every string from the document passes :func:`zsbench.core.inert.html`.
 """
 

@@ -38,7 +38,7 @@ class SiteFinding:
 def findings(sources: Sequence[Any], protocol: str) -> list[SiteFinding]:
     """The three findings from the board's sources (records and, with ``--store``, a store), built as
     ``zsbench findings`` builds them with its defaults; one the sources cannot support says why."""
-    from zsbench.report import finding_builds as builds
+    from zsbench.report.findings import builds
 
     meta = tuple(builds.meta(sources, protocol))
     out = []

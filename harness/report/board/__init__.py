@@ -11,8 +11,8 @@ import io
 import statistics
 from typing import Any
 
-from zsbench.analysis.leaderboard import MEAN, Leaderboard
-from zsbench.analysis.rows import Row
+from zsbench.analysis.board import MEAN, Leaderboard
+from zsbench.analysis.board.rows import Row
 from zsbench.analysis.stats import Score, rounded, score
 from zsbench.core.identity import short
 from zsbench.core.inert import json_text
@@ -137,8 +137,8 @@ def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
         # names stay readable, but no bidi override or C1 control reaches a terminal raw (json_text)
         return json_text(to_json(board), indent=1, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "html":
-        from zsbench.report.html import render as html
-        from zsbench.report.html_board import CSP
+        from zsbench.report.board.html import render as html
+        from zsbench.report.board.html_parts import CSP
 
         return html(to_json(board), csp=CSP)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -1,47 +1,27 @@
-"""Registry records, the submission: one encoder identity's standard-track results as a record.
+"""A submission: one encoder identity's standard-track results as a registry record (:func:`make_record`).
 
-Only the standard track goes into a record: the protocol's reducer and clusterers with their
-declared settings. Anything else (other reducers, custom options) stays in the local store. The
-format, and how records are checked and read, is :mod:`zsbench.analysis.records` and its neighbours.
+Only the standard track goes into a record: the protocol's reducer and clusterers with their declared
+settings; anything else (other reducers, custom options) stays in the local store. Which results it
+takes: one encoder identity, one sample set per dataset, and (unless partial) only seeds that have every
+protocol clusterer (:mod:`zsbench.analysis.selection` chooses). Writing it into a registry is
+:mod:`zsbench.analysis.records.registry`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zsbench.analysis import selection
-from zsbench.analysis.record_selection import complete, one_identity, one_sample_set
-from zsbench.analysis.records import LABELS_SUFFIX, SCHEMA, RecordError, dumps, record_files
-from zsbench.analysis.validation import checked, validate
+from zsbench.analysis.records import SCHEMA, RecordError, portable_options, scrub_paths
+from zsbench.analysis.selection import complete, one_identity, one_sample_set
 from zsbench.core.identity import short
 from zsbench.core.result import Result, labels_hash
 from zsbench.core.unicode_names import checked_name
-from zsbench.plugin.identity import local_paths
-
-
-def slug(encoder: str) -> str:
-    """A file name for an encoder name, one per name: ``raw-pixels`` stays itself; a name that had to
-    change (``timm/vit_base.aug`` -> ``timm_vit_base.aug-1a2b3c4d``) carries a hash of the name, so
-    ``enc[/x]`` and ``enc_x`` never share a file."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", encoder).strip("._") or "encoder"
-    if safe == encoder:
-        return safe
-    return f"{safe}-{hashlib.sha256(encoder.encode()).hexdigest()[:8]}"
-
-
-def record_path(registry: str | Path, protocol: str, encoder: str) -> Path:
-    return Path(registry) / f"standard-{protocol}" / f"{slug(encoder)}.json"
-
-
-# --------------------------------------------------------------------------------------------- submit
 
 
 @dataclass
@@ -171,7 +151,7 @@ def make_record(
             "clusterer": r.clusterer,
             "seed": r.seed,
             "status": r.status,
-            "error": _scrub(r.error),
+            "error": scrub_paths(r.error),
             "metrics": dict(r.metrics),
             "timings": dict(r.timings),
             "config": {
@@ -185,7 +165,7 @@ def make_record(
             "labels_sha256": None,
         }
         if "warnings" in entry["config"]:
-            entry["config"]["warnings"] = [_scrub(w) for w in entry["config"]["warnings"]]
+            entry["config"]["warnings"] = [scrub_paths(w) for w in entry["config"]["warnings"]]
         if with_labels and r.ok:
             entry["labels_sha256"] = _take_labels(
                 r, "labels", r.config.get("artifacts", {}).get("labels"), cache, labels, encoder
@@ -195,7 +175,7 @@ def make_record(
         for name, ds in datasets_out.items():
             _take_labels(None, "truth", ds["labels_sha256"], cache, labels, encoder, dataset=name)
     described = chosen[-1].config["encoder"]
-    options = _portable(described.get("options") or {}, left_out)
+    options = portable_options(described.get("options") or {}, left_out)
     record = {
         "schema": SCHEMA,
         "protocol_version": spec.version,
@@ -220,29 +200,6 @@ def make_record(
         "last_result_at": max(str(e["created_at"]) for e in entries),
     }
     return Submission(record, labels, left_out)
-
-
-# An absolute local path inside free text (an error message, a warning): kept as its file name only.
-_PATH_IN_TEXT = re.compile(r"(?<![\w:/.~])(?:/|~/)[^\s'\"(),;]+")
-
-
-def _scrub(text: str | None) -> str | None:
-    """Free text with local paths cut to their last part: records never carry a path or user name."""
-    if text is None:
-        return None
-    return _PATH_IN_TEXT.sub(lambda m: Path(m.group(0)).name or "/", text)
-
-
-def _portable(options: Mapping[str, Any], left_out: list[str]) -> dict[str, Any]:
-    """Options as a record keeps them: a path (from results that predate content identities) as its name."""
-    out = {}
-    for key, value in options.items():
-        if local_paths(value):
-            out[key] = {"file": Path(str(value)).name}
-            left_out.append(f"option {key}: the local path is recorded by its file name only")
-        else:
-            out[key] = value
-    return out
 
 
 def _take_labels(
@@ -272,75 +229,6 @@ def _take_labels(
         raise RecordError(f"{what} in the artifact cache do not match their hash; run `zsbench cache verify`")
     out[digest] = array
     return digest
-
-
-def write(submission: Submission, path: str | Path, registry: str | Path | None = None) -> Path:
-    """Write the record (and its labels archive beside it) and validate it; returns the record's path.
-
-    What we write must pass what we check: a record that does not is removed again, and the
-    problems are raised, so no invalid record is ever left in a registry. With ``registry`` (a folder
-    of records), it must also pass beside them: no identity or look-alike name another record has.
-    """
-    path = Path(path)
-    record = submission.record
-    _not_anothers(path, record["encoder"]["name"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    labels_path = path.with_name(path.name.removesuffix(".json") + LABELS_SUFFIX)
-    if record.get("labels") is not None:
-        _save_labels(labels_path, submission.labels)
-        record["labels"] = {"file": labels_path.name, "arrays": len(submission.labels)}
-    path.write_text(dumps(record))
-    problems = validate(path) or (_beside(path, Path(registry)) if registry is not None else [])
-    if problems:
-        path.unlink(missing_ok=True)
-        if record.get("labels") is not None:
-            labels_path.unlink(missing_ok=True)
-        raise RecordError(
-            "the record was not written: "
-            + problems[0]
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-        )
-    return path
-
-
-def _beside(path: Path, registry: Path) -> list[str]:
-    """What the record at ``path`` breaks beside the valid records of ``registry``: an identity another record
-    has, or a name that reads as another identity's (see :func:`zsbench.analysis.sources.cross_check`)."""
-    from zsbench.analysis.sources import cross_check
-
-    pairs = [(f, checked(f)[0]) for f in {*record_files([registry]), path}]
-    verdict = cross_check([(f, r) for f, r in pairs if r is not None])
-    return [f"{path}: {why}" for f, why in verdict.refused if f == str(path)]
-
-
-def _not_anothers(path: Path, encoder: str) -> None:
-    """Refuse to replace the record of another encoder (a name that maps to the same file)."""
-    if not path.is_file():
-        return
-    try:
-        theirs = json.loads(path.read_text()).get("encoder", {}).get("name")
-    except (OSError, ValueError, AttributeError):
-        theirs = None
-    if theirs != encoder:
-        raise RecordError(
-            f"{path} holds a record of {theirs!r}, not {encoder!r}; it was left alone: write "
-            "this one elsewhere with --output"
-        )
-
-
-def _save_labels(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """An .npz (a zip of .npy files, what ``np.load`` reads) with fixed member timestamps and order, so
-    the same labels give the same bytes (np.savez stamps the current time into the archive)."""
-    import io
-    import zipfile
-
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, array in sorted(arrays.items()):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
 
 
 def _canonical(value: Any) -> str:

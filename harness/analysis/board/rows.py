@@ -1,6 +1,6 @@
 """A leaderboard's rows: one encoder identity from one source, its scores per view, rank and label.
 
-:mod:`zsbench.analysis.leaderboard` builds them; the statistics are :mod:`zsbench.analysis.stats`.
+:mod:`zsbench.analysis.board` builds them; the statistics are :mod:`zsbench.analysis.stats`.
 """
 
 from __future__ import annotations

@@ -4,13 +4,13 @@
 
     index.html                  the board (views, heat maps, scatters); each row links to its record's page,
                                 and under it every record and every refused record with its reason
-    records/<slug>.html         one page per record (slug: :func:`zsbench.analysis.registry.slug` of its
+    records/<slug>.html         one page per record (slug: :func:`zsbench.analysis.records.registry.slug` of its
                                 encoder's name; a refused record's, of its file's name)
     findings.html               the findings' figures, or why each has none
     findings/<kind>.png|.html   a finding's figure, and its table (``zsbench findings KIND --format html``)
 
-The board is built from the valid records only (:func:`zsbench.analysis.sources.gather`). Every page
-carries a Content-Security-Policy (:data:`zsbench.report.html_board.CSP`) that lets only the board's own
+The board is built from the valid records only (:func:`zsbench.analysis.board.sources.gather`). Every page
+carries a Content-Security-Policy (:data:`zsbench.report.board.html_parts.CSP`) that lets only the board's own
 script run, links are relative, and the same records give the same bytes.
 """
 
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zsbench.plugin.errors import ZsbenchError
-from zsbench.report.site_findings import findings
-from zsbench.report.site_pages import (
+from zsbench.report.site.findings import findings
+from zsbench.report.site.pages import (
     CSP,
     CSS,
     finding_page,
@@ -58,12 +58,12 @@ def build(
 ) -> Site:
     """The site of ``registries`` (record files or folders) and, unless ``store`` is False, a store (None:
     the default store), for one protocol."""
-    from zsbench.analysis.leaderboard import build as board_of
+    from zsbench.analysis.board import build as board_of
+    from zsbench.analysis.board.sources import gather
     from zsbench.analysis.records import read, record_files
-    from zsbench.analysis.registry import slug
-    from zsbench.analysis.sources import gather
+    from zsbench.analysis.records.registry import slug
     from zsbench.report.board import to_json
-    from zsbench.report.html import render
+    from zsbench.report.board.html import render
 
     gathered = gather(registries, store)
     # A published page names a record by its place in the registry, never by the builder's local path.
