@@ -3,7 +3,8 @@
 - the study encoders' families are the study protocol file's ``[families]``, not a table in analysis code;
 - the executor a run uses by default is the standard protocol file's ``default_executor``, not a name in
   the engine's code;
-- the kNN board's renderings live in report/knn.py, none in cli/knn.py.
+- the commands that show results (kNN, the proxy's choice, boards, findings, the gate) render nothing themselves:
+  report/ does.
 """
 
 from __future__ import annotations
@@ -37,20 +38,28 @@ def test_no_encoder_name_is_written_in_the_supervision_code():
     assert not names & _strings(HARNESS / "analysis" / "findings.py")
 
 
-def test_the_knn_board_is_rendered_in_report_only():
-    cli = HARNESS / "cli" / "knn.py"
-    imported = {
-        alias.name
-        for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    imported |= {
-        node.module
-        for node in ast.walk(ast.parse(cli.read_text(encoding="utf-8")))
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert not imported & {"csv", "json", "io", "rich.table", "Table", "md", "csv_cell", "json_text", "markdown"}
+# commands whose tables show the environment (the cache's usage, what is installed, a plugin's kit findings),
+# not results; every other command prints what report/ made
+NOT_RESULTS = {"cache.py", "plugins.py", "conformance.py"}
+RENDERING = {"csv", "json", "io", "rich.table", "Table", "InertTable", "md", "csv_cell", "json_text", "markdown"}
+
+
+def _imported(path: Path) -> set[str]:
+    """What ``path`` imports for itself: modules and names, except those report/ gives it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not (node.module or "").startswith("zsbench.report"):
+            found |= {node.module or "", *(a.name for a in node.names)}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_commands_that_show_results_render_nothing_themselves():
+    for path in sorted((HARNESS / "cli").glob("*.py")):
+        if path.name not in NOT_RESULTS:
+            assert not _imported(path) & RENDERING, f"cli/{path.name} renders; move it to report/"
 
 
 def test_the_default_executor_is_the_protocol_files_and_no_engine_code_names_it():

@@ -149,6 +149,45 @@ def test_builtin_plugins_use_only_the_public_plugin_surface(path):
     assert wrong == [], "built-in plugins import only zsbench.plugin, as a third party would:\n" + "\n".join(wrong)
 
 
+# The cut: what each layer holds, one entry per responsibility. A capability (the board, records, the gate, the
+# proxy, findings, kNN) has one home per layer, named after it: a module, or a package whose own module
+# (__init__.py) is the capability and whose modules are its parts. Shared helpers are named for what they share.
+# A new module is a decision: it is added here, with its one job, or it joins the module whose job it does.
+CUT = {
+    "analysis": {
+        "board": "the leaderboard: AMI per encoder, dataset and group; its rows and where results come from",
+        "records": "registry records: the format; validation, verification, reproduction, submission, the folder",
+        "gate": "the CI gate's verdict, and whether a candidate compares with its baseline",
+        "proxy": "the label-free proxy's correlation with AMI, and choosing a clusterer by it",
+        "findings": "the supervision finding (the proxy's and kNN's are theirs)",
+        "knn": "kNN accuracy as a score: its board and its correlation with AMI",
+        "selection": "shared: which results are taken together (figures and records)",
+        "stats": "shared: the statistics every figure uses",
+    },
+    "report": {
+        "board": "the leaderboard as text, and its HTML page and parts",
+        "findings": "the findings as tables, and building each from a board's sources",
+        "site": "the published site: board, one page per record, findings",
+        "gate": "the gate's verdict line, Markdown summary and JUnit XML",
+        "knn": "the kNN board as text",
+        "proxy": "a label-free choice of clusterer as text",
+        "figures": "shared: every figure (matplotlib, lazily)",
+        "console": "shared: markup-free consoles and inert tables",
+        "text": "shared: safe Markdown and CSV cells, numbers as text",
+        "progress": "shared: the live progress display",
+    },
+}
+
+
+@pytest.mark.parametrize("layer", sorted(CUT))
+def test_each_layer_holds_what_the_cut_names(layer):
+    folder = CORE / layer
+    entries = {p.stem for p in folder.glob("*.py") if p.name != "__init__.py"}
+    entries |= {p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert entries - set(CUT[layer]) == set(), f"{layer}/ holds modules the cut does not name; add each to CUT"
+    assert set(CUT[layer]) - entries == set(), f"the cut names modules {layer}/ does not hold"
+
+
 def test_no_core_module_is_too_long():
     long = [
         f"{p.relative_to(ROOT)} ({n} lines)"

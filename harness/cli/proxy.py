@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -168,10 +166,6 @@ def proxy(
         )
 
 
-def _num(value: float | None, spec: str = ".3f") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 # -- choosing a clusterer ---------------------------------------------------------------------------
 
 
@@ -193,6 +187,7 @@ def _choose(
     protocol: str,
 ) -> None:
     from zsbench.analysis.proxy.choice import choose
+    from zsbench.report import proxy as report
     from zsbench.report.console import styled
     from zsbench.report.progress import RichProgress
 
@@ -211,95 +206,24 @@ def _choose(
             progress=progress,
             protocol=protocol,
         )
-    chosen, best = choice.chosen, choice.best
-    if chosen is None:
+    if choice.chosen is None:
         raise ZsbenchError(
             f"{encoder} on {dataset}: no candidate has a silhouette (each found one cluster or "
             "failed); try another --k-min/--k-max or more images"
         )
-    for c in choice.candidates:
-        if c.error:
-            err.print(styled("failed", "red", f"{c.clusterer} {c.settings}: {c.error}"), highlight=False)
+    for candidate, error in report.failures(choice):
+        err.print(styled("failed", "red", f"{candidate}: {error}"), highlight=False)
     if png is not None:
         from zsbench.report.figures import plot_choice
 
         plot_choice(choice, png)
-    lines = [f"choice: {chosen.describe()}"]
-    if choice.checked:
-        over = (
-            f" (AMI over the {choice.n_labelled} labelled of {choice.n_samples} images)"
-            if choice.n_labelled < choice.n_samples
-            else ""
-        )
-        # checked: the labels scored every candidate that clustered, so the choice and the best have an AMI
-        assert best is not None and best.ami is not None and chosen.ami is not None
-        lines.append(
-            f"check with the labels (not used to choose): the proxy's choice scores AMI ×100 "
-            f"{100 * chosen.ami:.1f}, the best candidate ({best.clusterer}, {best.settings}) "
-            f"{100 * best.ami:.1f}{over}"
-        )
-    elif choice.n_labelled:
-        lines.append(f"no AMI check: the labels have {choice.n_classes} class")
-    else:
-        lines.append("no labels: no AMI check")
-    title = (
-        f"candidates for {choice.encoder} on {choice.dataset}, best silhouette in the {choice.space} space "
-        f"first (seed {choice.seed}, {choice.n_samples} images; labels not used)"
-    )
-    head = ["#", "clusterer", "settings", "clusters", "silhouette"] + (["AMI ×100 (check)"] if choice.checked else [])
-    shown = choice.candidates[:top] if top else choice.candidates
-    rows = [
-        [
-            str(i + 1) if c.silhouette is not None else "-",
-            c.clusterer,
-            c.settings,
-            _clusters(c),
-            "failed" if c.error else _num(c.silhouette, ".4f"),
-        ]
-        + ([_num(None if c.ami is None else 100 * c.ami, ".1f")] if choice.checked else [])
-        for i, c in enumerate(shown)
-    ]
-    more = len(choice.candidates) - len(shown)
-    caption = f"{len(shown)} of {len(choice.candidates)} candidates shown; --top 0 for all" if more else None
-    if fmt is ProxyFormat.json:
-        doc: dict[str, Any] = {k: v for k, v in asdict(choice).items() if k != "candidates"}
-        doc["candidates"] = [{**asdict(c), "settings": c.settings} for c in choice.candidates]
-        doc["choice"] = {**asdict(chosen), "settings": chosen.settings}
-        if choice.checked:
-            assert best is not None  # checked: some candidate has an AMI
-            doc["check"] = {
-                "chosen_ami": chosen.ami,
-                "best_ami": best.ami,
-                "best": {**asdict(best), "settings": best.settings},
-            }
-        else:
-            doc["check"] = None
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    elif fmt is ProxyFormat.markdown:
-        from zsbench.report.text import md
-
-        align = ["---" if col in ("clusterer", "settings") else "---:" for col in head]
-        text = [f"**{md(title)}**", "", "| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
-        text += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
-        sys.stdout.write("\n".join(text + ([caption] if caption else []) + [""] + [md(line) for line in lines]) + "\n")
-    else:
-        from rich.table import Table
-
-        table = Table(title=title, caption=caption)
-        for col in head:
-            table.add_column(col, justify="left" if col in ("clusterer", "settings") else "right")
-        for row, c in zip(rows, shown, strict=True):
-            table.add_row(*row, style="bold" if c is chosen else None)
+    if fmt is ProxyFormat.table:
         out = stdout()
-        out.print(table)
-        for line in lines:
+        out.print(report.table(choice, top))
+        for line in report.verdict(choice):
             out.print(line, highlight=False)
+    else:
+        sys.stdout.write(report.render(choice, fmt.value, top))
     if png is not None:
         sys.stdout.flush()  # the report first, then the note on stderr
         err.print(f"saved {png}", highlight=False)
-
-
-def _clusters(c) -> str:
-    if c.error:
-        return "-"
-    return f"{c.found} + noise {100 * c.noise:.0f}%" if c.noise else str(c.found)
