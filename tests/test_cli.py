@@ -319,7 +319,7 @@ def test_a_missing_folder_with_brackets_is_named_literally(cli):
 def test_user_errors_print_the_message_verbatim_on_one_line():
     import typer
 
-    from zsbench.cli.app import user_errors
+    from zsbench.cli.common import user_errors
     from zsbench.plugin.errors import ZsbenchError
 
     message = "cannot load enc[/bad]: run `pip install pkg[extra]` first; [/] [red]x[/] :smile: stays"
