@@ -23,6 +23,7 @@ __all__ = [
     "registered",
     "run",
     "run_embeddings",
+    "run_request",
     "load_npz",
     "RunRequest",
     "RunResult",
@@ -34,6 +35,7 @@ __all__ = [
 _LAZY = {
     "run": "zsbench.api",
     "run_embeddings": "zsbench.api",
+    "run_request": "zsbench.api",
     "load_npz": "zsbench.engine.inputs",
     "RunRequest": "zsbench.engine.request",
     "RunResult": "zsbench.api",

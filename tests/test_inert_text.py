@@ -32,9 +32,10 @@ from zsbench.cli.common import write_output
 from zsbench.core.inert import csv_cell, html, json_text, markdown, terminal, xml_text
 from zsbench.plugin.errors import InvalidInputError
 from zsbench.report import gate as gate_report
-from zsbench.report.board import render, rich_table, summary_table
+from zsbench.report.board import render, rich_table
 from zsbench.report.console import console, styled
 from zsbench.report.findings import Finding
+from zsbench.report.run import summary_table
 from zsbench.storage.store import ResultStore
 
 from .helpers import Blobs, one_line_error

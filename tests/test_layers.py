@@ -171,6 +171,7 @@ CUT = {
         "gate": "the gate's verdict line, Markdown summary and JUnit XML",
         "knn": "the kNN board as text",
         "proxy": "a label-free choice of clusterer as text",
+        "run": "the summary a run prints: per clusterer, mean ± std over seeds",
         "figures": "shared: every figure (matplotlib, lazily)",
         "console": "shared: markup-free consoles and inert tables",
         "text": "shared: safe Markdown and CSV cells, numbers as text",

@@ -12,14 +12,6 @@ from zsbench.cli.common import RegistryOpt, StoreOpt, err, stdout, store_choice,
 from zsbench.plugin.errors import ZsbenchError
 
 
-class BoardFormat(StrEnum):
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-    html = "html"
-
-
 class Columns(StrEnum):
     auto = "auto"
     groups = "groups"
@@ -28,7 +20,12 @@ class Columns(StrEnum):
 
 
 def leaderboard(
-    format: Annotated[BoardFormat, typer.Option("--format", "-f", help="Output format.")] = BoardFormat.table,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="Output format: table, markdown, csv, json or html (with --metric knn: not html)."
+        ),
+    ] = "table",
     registry: RegistryOpt = None,
     store: StoreOpt = None,
     protocol: Annotated[
@@ -86,11 +83,13 @@ def leaderboard(
     from zsbench.analysis.board import build, refusal
     from zsbench.analysis.board.sources import gather
     from zsbench.analysis.records import RecordError
-    from zsbench.report.board import render, rich_table
+    from zsbench.report.board import formats, render, rich_table
 
     with user_errors():
         if metric not in ("ami", "knn"):
             raise ZsbenchError(f"--metric {metric}: not a board metric; pass ami or knn")
+        if metric == "ami" and format not in formats():
+            raise ZsbenchError(f"--format {format}: not a board format; pass one of {', '.join(formats())}")
         # the default store only when no record is named, as every command that reads records
         gathered = gather(registry or [], store_choice(registry, store))
         loaded = gathered.sources
@@ -105,7 +104,7 @@ def leaderboard(
 
             for path, why in gathered.refused:
                 err.print(refusal(path, why), highlight=False)
-            knn_board(loaded, k=k, fmt=format.value, output=output, datasets=dataset)
+            knn_board(loaded, k=k, fmt=format, output=output, datasets=dataset)
         else:
             board = build(
                 loaded,
@@ -125,15 +124,13 @@ def leaderboard(
                 )
                 for path, why in board.refused:
                     err.print(refusal(path, why), highlight=False)
-            elif format is BoardFormat.table and output is None:
+            elif format == "table" and output is None:
                 stdout().print(rich_table(board, by=columns.value))
                 listed = {refusal(path, why) for path, why in board.refused}
                 for note in board.notes:
                     err.print(note if note in listed else f"note: {note}", highlight=False)
             else:
-                write_output(
-                    render(board, "markdown" if format is BoardFormat.table else format.value, by=columns.value), output
-                )
+                write_output(render(board, "markdown" if format == "table" else format, by=columns.value), output)
                 for path, why in board.refused:  # in the file too; said here so a reader of the terminal knows
                     err.print(refusal(path, why), highlight=False)
     if gathered.refused and strict:

@@ -229,8 +229,9 @@ def _summarise(result, err) -> bool:
     """Print the run's table and summary on stderr; False when no result succeeded (exit 1)."""
     from zsbench.analysis import selection
     from zsbench.core.identity import short
-    from zsbench.report.board import rich_table, summary_table
+    from zsbench.report.board import rich_table
     from zsbench.report.console import styled
+    from zsbench.report.run import summary_table
 
     first = result.results[0]
     cells = {(r.encoder, r.dataset, r.reducer) for r in result.results}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from zsbench.analysis.board import MEAN, Leaderboard
@@ -16,10 +17,7 @@ from zsbench.analysis.board.rows import Row
 from zsbench.analysis.stats import Score, rounded, score
 from zsbench.core.identity import short
 from zsbench.core.inert import json_text
-from zsbench.core.result import Result
-from zsbench.report.text import csv_cell, md, mean_std, score_text
-
-FORMATS = ("table", "markdown", "csv", "json", "html")
+from zsbench.report.text import csv_cell, md, score_text
 
 
 def columns(board: Leaderboard, by: str = "auto") -> list[tuple[str, str]]:
@@ -80,68 +78,99 @@ def caption(board: Leaderboard, cols: list[tuple[str, str]]) -> str:
     )
 
 
-def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
-    """Render as ``markdown``, ``csv``, ``json`` or ``html`` text (``table`` is drawn with rich)."""
+def markdown_text(board: Leaderboard, by: str = "auto") -> str:
+    """The board as a Markdown table, its caption and notes (also what ``table`` writes to a file)."""
     cols = columns(board, by)
-    if fmt == "markdown":
-        header = _header(board, cols)
-        lines = ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in _text_rows(board, cols)]
-        text = "\n".join(lines) + "\n\n" + md(caption(board, cols)) + "\n"
-        return text + "".join(f"\n- {md(n)}" for n in board.notes) + ("\n" if board.notes else "")
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            [
-                "encoder",
-                "identity_sha256",
-                "reducer",
-                "source",
-                "view",
-                "level",
-                "name",
-                "ami_mean",
-                "ci_low",
-                "ci_high",
-                "n_seeds",
-                "rank_low",
-                "rank_high",
-            ]
-        )
-        for row in board.rows:
-            for view_name in board.views:
-                view = row.views[view_name]
-                rank = view.rank or (None, None)
-                levels = (
-                    [("overall", "overall", view.overall)]
-                    + [("group", g, s) for g, s in view.groups.items()]
-                    + [("dataset", d, s) for d, s in view.datasets.items()]
-                )
-                for level, name, s in levels:
-                    if s is not None:
-                        names = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
-                        writer.writerow(
-                            [csv_cell(c) for c in names]
-                            + [
-                                f"{s.mean:.4f}",
-                                _fmt(s.low),
-                                _fmt(s.high),
-                                s.n_seeds,
-                                rank[0] if level == "overall" else "",
-                                rank[1] if level == "overall" else "",
-                            ]
-                        )
-        return out.getvalue()
-    if fmt == "json":
-        # names stay readable, but no bidi override or C1 control reaches a terminal raw (json_text)
-        return json_text(to_json(board), indent=1, sort_keys=True, allow_nan=False) + "\n"
-    if fmt == "html":
-        from zsbench.report.board.html import render as html
-        from zsbench.report.board.html_parts import CSP
+    header = _header(board, cols)
+    lines = ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in _text_rows(board, cols)]
+    text = "\n".join(lines) + "\n\n" + md(caption(board, cols)) + "\n"
+    return text + "".join(f"\n- {md(n)}" for n in board.notes) + ("\n" if board.notes else "")
 
-        return html(to_json(board), csp=CSP)
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+CSV_HEADER = [
+    "encoder",
+    "identity_sha256",
+    "reducer",
+    "source",
+    "view",
+    "level",
+    "name",
+    "ami_mean",
+    "ci_low",
+    "ci_high",
+    "n_seeds",
+    "rank_low",
+    "rank_high",
+]
+
+
+def csv_text(board: Leaderboard, by: str = "auto") -> str:
+    """One CSV line per encoder x view x level (overall, group, dataset) with a score; every column, always."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for row in board.rows:
+        for view_name in board.views:
+            view = row.views[view_name]
+            rank = view.rank or (None, None)
+            levels = (
+                [("overall", "overall", view.overall)]
+                + [("group", g, s) for g, s in view.groups.items()]
+                + [("dataset", d, s) for d, s in view.datasets.items()]
+            )
+            for level, name, s in levels:
+                if s is not None:
+                    names = [row.encoder, row.identity, row.reducer, row.source, view_name, level, name]
+                    writer.writerow(
+                        [csv_cell(c) for c in names]
+                        + [
+                            f"{s.mean:.4f}",
+                            _fmt(s.low),
+                            _fmt(s.high),
+                            s.n_seeds,
+                            rank[0] if level == "overall" else "",
+                            rank[1] if level == "overall" else "",
+                        ]
+                    )
+    return out.getvalue()
+
+
+def json_document(board: Leaderboard, by: str = "auto") -> str:
+    """The board as JSON (:func:`to_json`), every view and level whatever ``by`` shows."""
+    # names stay readable, but no bidi override or C1 control reaches a terminal raw (json_text)
+    return json_text(to_json(board), indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def html_page(board: Leaderboard, by: str = "auto") -> str:
+    """One self-contained HTML page of the board's JSON, under the board's CSP."""
+    from zsbench.report.board.html import render as html
+    from zsbench.report.board.html_parts import CSP
+
+    return html(to_json(board), csp=CSP)
+
+
+# Each text format, by name: a new format is a function (board, by) -> str added here; `zsbench leaderboard
+# --format` takes every name here, and "table" (drawn by rich_table).
+RENDERERS: dict[str, Callable[[Leaderboard, str], str]] = {
+    "markdown": markdown_text,
+    "csv": csv_text,
+    "json": json_document,
+    "html": html_page,
+}
+
+
+def formats() -> list[str]:
+    """Every ``--format`` the board takes: the terminal table, then each of :data:`RENDERERS`."""
+    return ["table", *RENDERERS]
+
+
+def render(board: Leaderboard, fmt: str, by: str = "auto") -> str:
+    """The board in the text format ``fmt`` (one of :data:`RENDERERS`; ``table`` is drawn by :func:`rich_table`)."""
+    renderer = RENDERERS.get(fmt)
+    if renderer is None:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(RENDERERS)}")
+    return renderer(board, by)
 
 
 def _fmt(value: float | None) -> str:
@@ -249,40 +278,4 @@ def rich_table(board: Leaderboard, title: str = "zsbench leaderboard", by: str =
         table.add_column(name, justify="left" if 0 < i < 4 else "right")
     for row in _text_rows(board, cols):
         table.add_row(*row)
-    return table
-
-
-SUMMARY_METRICS = (
-    ("ami", "AMI", 100.0),
-    ("ari", "ARI", 100.0),
-    ("n_clusters", "clusters", 1.0),
-    ("fraction_clustered", "clustered %", 100.0),
-    ("silhouette_proxy", "silhouette (proxy)", 1.0),
-)
-
-
-def summary_table(results: list[Result], title: str):
-    """One row per clusterer of a single run: its metrics as mean ± std over seeds."""
-    from rich.text import Text
-
-    from zsbench.report.console import InertTable as Table  # names escaped to one line
-
-    table = Table(title=title, caption="mean ± std over seeds; AMI, ARI and clustered ×100")
-    table.add_column("clusterer")
-    for _, header, _ in SUMMARY_METRICS:
-        table.add_column(header, justify="right")
-    table.add_column("seconds", justify="right")
-    by_clusterer: dict[str, list[Result]] = {}
-    for r in results:
-        by_clusterer.setdefault(r.clusterer, []).append(r)
-    for name, rows in by_clusterer.items():
-        ok = [r for r in rows if r.ok]
-        cells = []
-        for key, _, scale in SUMMARY_METRICS:
-            values = [scale * r.metrics[key] for r in ok if r.metrics.get(key) is not None]
-            cells.append(mean_std(values, ".1f" if scale != 1.0 or key == "n_clusters" else ".3f"))
-        seconds = [r.timings.get("cluster", 0.0) for r in ok]
-        failed = len(rows) - len(ok)
-        label = Text.assemble(name, (f" ({failed} failed)", "red")) if failed else name
-        table.add_row(label, *cells, mean_std(seconds, ".2f"))
     return table
