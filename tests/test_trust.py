@@ -16,11 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 import zsbench
-from zsbench.analysis import records, registry
-from zsbench.analysis.leaderboard import build
-from zsbench.analysis.records import RecordError
-from zsbench.analysis.sources import Source, record_results
-from zsbench.analysis.validation import validate
+from zsbench.analysis import records
+from zsbench.analysis.board import build
+from zsbench.analysis.board.sources import Source, record_results
+from zsbench.analysis.records import RecordError, registry
+from zsbench.analysis.records.submission import make_record
+from zsbench.analysis.records.validation import validate
 from zsbench.cli.app import app
 from zsbench.core.identity import differences, identity_sha256
 from zsbench.core.protocol import load_spec
@@ -126,7 +127,7 @@ def grid(clusterers=SIX, seeds=(0, 1, 2), **kw) -> list[Result]:
 
 
 def write(results, tmp_path, name="mine", **kw) -> Path:
-    submission = registry.make_record(results, results[0].encoder, with_labels=False, **kw)
+    submission = make_record(results, results[0].encoder, with_labels=False, **kw)
     return registry.write(submission, tmp_path / f"{name}.json")
 
 
@@ -265,7 +266,7 @@ def test_submit_lists_identities_and_takes_the_one_asked_for(tmp_path):
     older = grid(weights="a", created="2026-11-01T00:00:00+00:00")
     newer = grid(weights="b", created="2026-11-02T00:00:00+00:00")
     with pytest.raises(RecordError) as err:
-        registry.make_record(older + newer, "mine", with_labels=False)
+        make_record(older + newer, "mine", with_labels=False)
     message = str(err.value)
     sha_a, sha_b = (r[0].config["encoder"]["identity_sha256"] for r in (older, newer))
     assert "2 identities of mine" in message and "--identity SHA" in message
@@ -281,7 +282,7 @@ def test_submit_keeps_the_full_partition_over_a_later_subsample(tmp_path):
     # case 2: a quick --max-samples run after the full one no longer replaces it
     full = grid(seeds=range(9), created="2026-11-01T00:00:00+00:00")
     quick = grid(seeds=range(3), fingerprint=SUB, max_samples=600, n=600, created="2026-11-02T00:00:00+00:00")
-    submission = registry.make_record(full + quick, "mine", with_labels=False)
+    submission = make_record(full + quick, "mine", with_labels=False)
     record = submission.record
     assert record["datasets"]["digits"]["fingerprint"] == FULL
     assert record["datasets"]["digits"]["seeds"] == list(range(9)) and record["seeds"] == list(range(9))
@@ -293,7 +294,7 @@ def test_submit_keeps_the_full_partition_over_a_later_subsample(tmp_path):
 def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
     few = grid(clusterers=["kmeans", "agglomerative"], seeds=(0, 1))
     with pytest.raises(RecordError) as err:
-        registry.make_record(few, "mine", with_labels=False)
+        make_record(few, "mine", with_labels=False)
     message = str(err.value)
     assert "not complete for protocol 1" in message and "--partial" in message
     assert "no result of spectral, agglomerative-no-k, affinity-propagation, hdbscan" in message
@@ -302,7 +303,7 @@ def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
 
     quick = grid(fingerprint=SUB, max_samples=600, n=600)
     with pytest.raises(RecordError, match=r"a subsample of 600 samples, not the full partition.*--partial"):
-        registry.make_record(quick, "mine", with_labels=False)
+        make_record(quick, "mine", with_labels=False)
 
     path = write(few, tmp_path, partial=True)
     record = records.read(path)
@@ -313,15 +314,15 @@ def test_an_incomplete_record_is_refused_naming_what_is_missing(tmp_path):
 
 def test_a_seed_without_every_clusterer_is_left_out_of_a_complete_record():
     results = grid(seeds=(0, 1, 2)) + [result(clusterer="kmeans", seed=7)]
-    submission = registry.make_record(results, "mine", with_labels=False)
+    submission = make_record(results, "mine", with_labels=False)
     assert submission.record["seeds"] == [0, 1, 2]
     assert any("seed(s) 7 lack some clusterer" in reason for reason in submission.left_out)
 
 
 def test_records_are_a_function_of_their_results(tmp_path):
     results = grid()
-    a = registry.write(registry.make_record(results, "mine", with_labels=False), tmp_path / "a.json")
-    b = registry.write(registry.make_record(results, "mine", with_labels=False), tmp_path / "b.json")
+    a = registry.write(make_record(results, "mine", with_labels=False), tmp_path / "a.json")
+    b = registry.write(make_record(results, "mine", with_labels=False), tmp_path / "b.json")
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -368,7 +369,7 @@ def test_records_carry_file_names_and_hashes_never_local_paths(tmp_path):
     problems = validate(_tamper(path, lambda r: r["encoder"]["options"].update(weights="/home/someone/broken.pth")))
     assert any("encoder.options.weights: holds a local path" in p for p in problems)
     old = grid(options={"weights": "/home/someone/broken.pth"})
-    submission = registry.make_record(old, "mine", with_labels=False)
+    submission = make_record(old, "mine", with_labels=False)
     assert submission.record["encoder"]["options"] == {"weights": {"file": "broken.pth"}}
     assert "/home" not in records.dumps(submission.record)
 
@@ -517,7 +518,7 @@ def test_record_file_names_never_collide(tmp_path):
     assert registry.slug("raw-pixels") == "raw-pixels"
     assert len({registry.slug(n) for n in ("enc[/x]", "enc_x", "enc x", "ünï cødé", "n_c_d")}) == 5
     path = write(grid(), tmp_path, name="shared")
-    other = registry.make_record(grid(encoder="other"), "other", with_labels=False)
+    other = make_record(grid(encoder="other"), "other", with_labels=False)
     with pytest.raises(RecordError, match="holds a record of 'mine', not 'other'; it was left alone"):
         registry.write(other, path)
     assert records.read(path)["encoder"]["name"] == "mine"
@@ -581,7 +582,7 @@ def test_a_complete_record_has_seeds_common_to_its_datasets(tmp_path):
     # the board scores a row over the seeds all its datasets share: none shared, no rank
     apart = grid(seeds=(0, 1, 2)) + grid(dataset="other", fingerprint="9" * 64, seeds=(3, 4, 5))
     with pytest.raises(RecordError, match=r"the datasets share 0 seed\(s\) \(none\), the protocol needs 3"):
-        registry.make_record(apart, "mine", with_labels=False)
+        make_record(apart, "mine", with_labels=False)
     together = grid(seeds=(0, 1, 2)) + grid(dataset="other", fingerprint="9" * 64, seeds=(0, 1, 2))
     path = write(together, tmp_path)
 
@@ -601,7 +602,7 @@ def test_results_of_precomputed_embeddings_cannot_be_submitted():
     for r in results:
         r.provenance["plugins"].pop("dataset")
     with pytest.raises(RecordError, match=r"results of `zsbench run --embeddings` cannot be submitted"):
-        registry.make_record(results, "mine", with_labels=False)
+        make_record(results, "mine", with_labels=False)
 
 
 def test_seeds_out_of_range_are_refused_before_any_work():
