@@ -4,6 +4,7 @@ plugins cannot leak into the tests; model hubs are never contacted."""
 from __future__ import annotations
 
 import os
+import signal
 
 os.environ["ZSBENCH_LOAD_PLUGINS"] = "zsbench"
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -101,3 +102,12 @@ def weights_package(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     yield name, folder
     sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C raises KeyboardInterrupt in this test, as in a terminal. A test that sends itself SIGINT sets up the
+    handler it relies on: a suite started in the background (``nohup``, ``&``) inherits SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -253,7 +253,7 @@ def test_a_name_clash_is_shown_by_plugins_and_list(cli, tmp_path, monkeypatch, f
         )
 
 
-def test_interrupted_run_keeps_what_it_finished(cli, isolated_store):
+def test_interrupted_run_keeps_what_it_finished(cli, isolated_store, ctrl_c):
     from sklearn.cluster import KMeans
 
     import zsbench

@@ -288,7 +288,7 @@ def test_plugin_exiting_at_import_or_interrupting_in_a_hook_is_listed_as_failed(
     )
 
 
-def test_a_real_ctrl_c_during_plugin_code_still_stops():
+def test_a_real_ctrl_c_during_plugin_code_still_stops(ctrl_c):
     def register_encoders(register):
         os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C arrives while the hook runs
         time.sleep(1)
