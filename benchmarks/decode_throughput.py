@@ -35,7 +35,8 @@ def make_folder(root: Path, n: int) -> Path:
 def throughput(dataset, workers: int) -> float:
     import torch
 
-    from zsbench.plugin.torch import Preprocess, _Images
+    from zsbench.plugin.preprocess import Preprocess
+    from zsbench.plugin.torch import _Images
 
     loader = torch.utils.data.DataLoader(
         _Images(dataset, Preprocess().transform()),

@@ -91,7 +91,7 @@ def model_gflop(net, size: int = 224) -> float:
 def models():
     import timm
 
-    from zsbench.plugin.torch import Preprocess
+    from zsbench.plugin.preprocess import Preprocess
 
     torch.manual_seed(0)
     yield "resnet50 (random init)", timm.create_model("resnet50", pretrained=False, num_classes=0), Preprocess()
@@ -157,7 +157,8 @@ def gpu(args) -> None:
     end to end through TorchEncoder (JPEG decoding in DataLoader workers, pinned memory, bf16)."""
     import timm
 
-    from zsbench.plugin.torch import Preprocess, TorchEncoder
+    from zsbench.plugin.preprocess import Preprocess
+    from zsbench.plugin.torch import TorchEncoder
 
     peak = cuda_matmul_tflops(args.device)
     print(

@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-scores", action="store_true")
     args = parser.parse_args()
-    from zsbench.plugin.torch import cpu_has_bf16
+    from zsbench.plugin.devices import cpu_has_bf16
 
     if not cpu_has_bf16():
         sys.exit("this CPU lacks native bf16 (AVX512-BF16, AMX or Arm BF16): nothing to compare")

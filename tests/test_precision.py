@@ -13,8 +13,9 @@ torch = pytest.importorskip("torch")
 import zsbench  # noqa: E402
 from zsbench.cli.app import app  # noqa: E402
 from zsbench.core.identity import describe  # noqa: E402
-from zsbench.plugin import torch as torch_helpers  # noqa: E402
-from zsbench.plugin.torch import Preprocess, TorchEncoder  # noqa: E402
+from zsbench.plugin import devices as torch_helpers  # noqa: E402
+from zsbench.plugin.preprocess import Preprocess  # noqa: E402
+from zsbench.plugin.torch import TorchEncoder  # noqa: E402
 
 from .helpers import Blobs  # noqa: E402
 

@@ -7,7 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from zsbench.plugin.torch import Preprocess, TorchEncoder, default_workers, select_device  # noqa: E402
+from zsbench.plugin.devices import select_device  # noqa: E402
+from zsbench.plugin.preprocess import Preprocess  # noqa: E402
+from zsbench.plugin.torch import TorchEncoder, default_workers  # noqa: E402
 
 
 class Photos(list):

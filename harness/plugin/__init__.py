@@ -55,17 +55,17 @@ if TYPE_CHECKING:  # for type checkers; at run time each name loads from its mod
     from zsbench.plugin.datasets import missing as missing
     from zsbench.plugin.datasets import open_image as open_image
     from zsbench.plugin.datasets import to_8bit as to_8bit
+    from zsbench.plugin.devices import select_device as select_device
     from zsbench.plugin.identity import file_sha256 as file_sha256
     from zsbench.plugin.identity import tree_sha256 as tree_sha256
     from zsbench.plugin.jit import cached_jit as cached_jit
-    from zsbench.plugin.torch import CLIP_MEAN as CLIP_MEAN
-    from zsbench.plugin.torch import CLIP_STD as CLIP_STD
-    from zsbench.plugin.torch import IMAGENET_MEAN as IMAGENET_MEAN
-    from zsbench.plugin.torch import IMAGENET_STD as IMAGENET_STD
-    from zsbench.plugin.torch import Preprocess as Preprocess
+    from zsbench.plugin.preprocess import CLIP_MEAN as CLIP_MEAN
+    from zsbench.plugin.preprocess import CLIP_STD as CLIP_STD
+    from zsbench.plugin.preprocess import IMAGENET_MEAN as IMAGENET_MEAN
+    from zsbench.plugin.preprocess import IMAGENET_STD as IMAGENET_STD
+    from zsbench.plugin.preprocess import Preprocess as Preprocess
     from zsbench.plugin.torch import TorchEncoder as TorchEncoder
     from zsbench.plugin.torch import fold_batchnorm as fold_batchnorm
-    from zsbench.plugin.torch import select_device as select_device
     from zsbench.plugin.weights import WeightsError as WeightsError
     from zsbench.plugin.weights import WeightsFile as WeightsFile
     from zsbench.plugin.weights import fetch as fetch

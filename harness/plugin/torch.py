@@ -1,90 +1,33 @@
-"""Fast, faithful embedding with PyTorch: the engine behind every torch encoder plugin.
+"""Fast, faithful embedding with PyTorch: :class:`TorchEncoder`, the engine behind every torch encoder plugin.
 
-A plugin builds the network; :class:`TorchEncoder` does the rest the protocol requires:
-the declared preprocessing (shorter side resized to the input size, centre crop, grey repeated to
-three channels, the encoder's mean and std), eval mode and ``torch.inference_mode``, images decoded
+A plugin builds the network; :class:`TorchEncoder` does the rest the protocol requires: the declared
+preprocessing (:mod:`zsbench.plugin.preprocess`), eval mode and ``torch.inference_mode``, images decoded
 and resized in DataLoader worker processes while the model runs, channels-last memory format for
-convolutional networks, a batch size that halves itself on out-of-memory, device selection
-(cuda, mps, cpu; ``$ZSBENCH_DEVICE`` overrides) and an opt-in compute precision: fp32 by default on
-every device, bf16 autocast on GPUs and on CPUs with native bf16, fp16 autocast on GPUs. Embeddings
-are always returned as float32 numpy arrays.
+convolutional networks (their BatchNorms folded), a batch size that halves itself on out-of-memory, and
+the device and compute precision :mod:`zsbench.plugin.devices` chooses. Embeddings are always returned as
+float32 numpy arrays.
 
 torch and torchvision are imported only when an encoder is built, never when plugins are listed.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zsbench.plugin.errors import InvalidInputError
+from zsbench.plugin.devices import compute_dtype, select_device
+from zsbench.plugin.preprocess import Preprocess
 from zsbench.plugin.system import usable_cores
 
-if TYPE_CHECKING:  # annotations only: torch, numpy and Pillow load when an encoder is built
+if TYPE_CHECKING:  # annotations only: torch and numpy load when an encoder is built
     import numpy as np
     import torch
-    from PIL import Image as PILImage
     from torch import nn
 
     from zsbench.plugin.protocols import Dataset
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-ENV_DEVICE = "ZSBENCH_DEVICE"
-# compute precision -> the autocast dtype it means (fp32: no autocast), as identities record it
-PRECISIONS = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """The protocol's image preprocessing, declared per encoder (it is part of the embedding's identity)."""
-
-    input_size: int = 224
-    interpolation: str = "bilinear"  # "bilinear" or "bicubic"
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-    def identity(self) -> dict[str, Any]:
-        return {"resize_shorter": self.input_size, "center_crop": self.input_size, "rgb": True, **asdict(self)}
-
-    def transform(self) -> Callable[[Any], Any]:
-        return _Transform(self)
-
-
-class _Transform:
-    """PIL image -> normalised CHW float tensor. A class (not a lambda) so workers can pickle it."""
-
-    def __init__(self, spec: Preprocess) -> None:
-        from torchvision.transforms import InterpolationMode, v2
-
-        mode = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC}
-        if spec.interpolation not in mode:
-            raise ValueError(f"interpolation {spec.interpolation!r}: use bilinear or bicubic")
-        import torch
-
-        self._pipeline = v2.Compose(
-            [
-                v2.PILToTensor(),
-                v2.Resize(spec.input_size, interpolation=mode[spec.interpolation], antialias=True),
-                v2.CenterCrop(spec.input_size),
-                v2.ToDtype(torch.float32, scale=True),
-                v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
-            ]
-        )
-
-    def __call__(self, image: PILImage.Image) -> Any:  # a torch.Tensor (torchvision's v2 is untyped)
-        from zsbench.plugin.datasets import to_8bit
-
-        # 16-bit / float images by their real range (convert alone clips or zeroes them);
-        # grey -> three equal channels
-        return self._pipeline(to_8bit(image).convert("RGB"))
 
 
 class _Images:
@@ -98,78 +41,6 @@ class _Images:
 
     def __getitem__(self, index: int) -> Any:
         return self.transform(self.dataset[index])
-
-
-def select_device(requested: str | None = None) -> str:
-    """``requested``, else ``$ZSBENCH_DEVICE``, else cuda, mps or cpu, the first that exists."""
-    import torch
-
-    choice = requested or os.environ.get(ENV_DEVICE)
-    if choice:
-        return choice
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively: x86 AVX512-BF16 or AMX, or Arm's BF16 extension.
-
-    Without it torch emulates bf16 (no faster than fp32, and usually slower), so bf16 is refused.
-    """
-    import torch
-
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's, since torch 2.2
-    if any(getattr(torch.cpu, probe, lambda: False)() for probe in probes):
-        return True
-    if platform.machine().lower() in ("aarch64", "arm64"):  # oneDNN's check is the Arm bf16 extension there
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    return False
-
-
-def check_precision(precision: Any) -> str:
-    """``precision`` if it is one zsbench knows (fp32, bf16, fp16), else a one-line error; imports no torch."""
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise InvalidInputError(
-            f"precision {str(precision)[:40]!r} (--precision): use fp32 (the default), bf16 or fp16"
-        )
-    return precision
-
-
-def compute_dtype(precision: str, device: str | None = None) -> str | None:
-    """The autocast dtype ``precision`` means on ``device`` (default: :func:`select_device`'s); None for fp32.
-
-    A precision the device cannot run is a one-line error, never a silent fp32: bf16 needs a GPU
-    with bf16 or a CPU with native bf16 (:func:`cpu_has_bf16`); fp16 runs on a GPU only (a CPU has
-    no fast fp16 path, and bf16 is as fast there with fp32's range).
-    """
-    if check_precision(precision) == "fp32":
-        return None
-    device = select_device(device)
-    kind = device.split(":", 1)[0]
-    if kind == "cuda":
-        import torch
-
-        if precision == "bf16" and not torch.cuda.is_bf16_supported():
-            raise InvalidInputError("--precision bf16: this GPU has no bf16 (GPUs have it since Ampere); use fp16")
-        return PRECISIONS[precision]
-    if kind == "cpu" and precision == "bf16":
-        if not cpu_has_bf16():
-            raise InvalidInputError(
-                "--precision bf16: this CPU lacks native bf16 (AVX512-BF16, AMX or Arm "
-                "BF16), so bf16 would be emulated and no faster; use fp32 (the default)"
-            )
-        return PRECISIONS[precision]
-    raise InvalidInputError(
-        f"--precision {precision} is not supported on device {device!r}: "
-        + (
-            "fp16 runs on a GPU only; on a CPU use bf16 where it has native bf16, or fp32"
-            if kind == "cpu"
-            else "use fp32 (the default)"
-        )
-    )
 
 
 def default_workers(device: str) -> int:
@@ -262,8 +133,8 @@ class TorchEncoder:
         workers = default_workers(self._device()) if self.num_workers is None else self.num_workers
         return torch.utils.data.DataLoader(
             # a map-style dataset is anything with __len__ and __getitem__; torch's stubs ask for its class
-            _Images(dataset, self.preprocess.transform()),
-            batch_size=self._batch(),  # type: ignore[arg-type]
+            _Images(dataset, self.preprocess.transform()),  # type: ignore[arg-type]
+            batch_size=self._batch(),
             shuffle=False,
             num_workers=workers,
             pin_memory=self._device().startswith("cuda"),
