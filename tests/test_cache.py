@@ -16,7 +16,8 @@ import typer
 from typer.testing import CliRunner
 
 from zsbench.cli.cache import cache_app
-from zsbench.storage.cache import ArtifactCache, CacheError, cache_key, default_root
+from zsbench.storage.cache import ArtifactCache, CacheError, default_root
+from zsbench.storage.layout import cache_key
 
 SPEC = {"encoder": "raw-pixels", "dataset": "digits", "stage": "embed"}
 KEY = cache_key(SPEC)
@@ -200,7 +201,8 @@ def test_gc_older_than_uses_last_use_and_all_clears(cache):
 WORKER = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from zsbench.storage.cache import ArtifactCache, cache_key
+    from zsbench.storage.cache import ArtifactCache
+    from zsbench.storage.layout import cache_key
 
     root, name, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
     cache = ArtifactCache(root)

@@ -21,7 +21,7 @@ from zsbench.core.protocol import Component, load_spec
 from zsbench.engine.configured import configured_pairs
 from zsbench.engine.jobs import labels_key, reduce_job
 from zsbench.engine.params import Params, memo_key
-from zsbench.storage.cache import cache_key
+from zsbench.storage.layout import cache_key
 from zsbench.storage.params import ParamsMemo
 from zsbench.storage.store import ResultStore
 

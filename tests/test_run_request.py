@@ -241,7 +241,7 @@ def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
     from zsbench.core.protocol import load_spec
     from zsbench.engine import keys
     from zsbench.engine.jobs import labels_key, reduce_job
-    from zsbench.storage.cache import canonical_json
+    from zsbench.storage.layout import canonical_json
 
     spec, study = load_spec("standard"), load_spec("study")
     plugin = {"name": "enc", "plugin": "p", "distribution": "d", "version": "1"}

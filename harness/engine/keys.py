@@ -6,7 +6,7 @@ The sample fingerprint and the embedding key (the whole embedding's too, for a s
 of embeddings scored from an array or file, the stage key of a reduction or clustering (their parameters
 obtained by :class:`zsbench.engine.params.Params`, through :func:`zsbench.engine.jobs.reduce_job` and
 :func:`zsbench.engine.jobs.labels_key`), the result key under which the store keeps a scored result, and
-the parameters memo's key. Each is :func:`zsbench.storage.cache.cache_key` of a plain dict: existing
+the parameters memo's key. Each is :func:`zsbench.storage.layout.cache_key` of a plain dict: existing
 caches and stores stay valid only while these dicts stay byte for byte what they are.
 """
 
@@ -22,7 +22,7 @@ from zsbench.core.catalog import Entry
 from zsbench.core.identity import of_config
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.plugin.datasets import fingerprint
-from zsbench.storage.cache import cache_key
+from zsbench.storage.layout import cache_key
 
 
 def sample_fingerprint(view, selection: dict[str, Any]) -> str:

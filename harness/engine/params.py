@@ -25,7 +25,8 @@ from typing import Any
 from zsbench.core.catalog import Catalog
 from zsbench.core.protocol import Component
 from zsbench.engine.keys import memo_key
-from zsbench.storage.cache import ArtifactCache, canonical_json, default_root
+from zsbench.storage.cache import ArtifactCache, default_root
+from zsbench.storage.layout import canonical_json
 from zsbench.storage.params import ParamsMemo, sources
 
 CHECK_K = 2  # the k a component is checked with when resolved (Component.resolve's)
@@ -87,7 +88,7 @@ class Params:
 
     def text(self, component: Component, *, seed: int, n_clusters: int | None = None) -> str:
         """``get_params(deep=False)`` of ``component`` built with ``seed`` and ``n_clusters``, as canonical
-        JSON (:func:`zsbench.storage.cache.canonical_json`): what a stage key holds."""
+        JSON (:func:`zsbench.storage.layout.canonical_json`): what a stage key holds."""
         key = memo_key(component, "params", seed, n_clusters)
         if (found := self.recall(key)) is not None:
             return found

@@ -1,11 +1,12 @@
 """The artifact cache: stage outputs (embeddings, reductions, ...) kept on disk by content key.
 
 Location: ``--cache PATH``, else ``$ZSBENCH_CACHE``, else ``artifacts`` in the per-user cache
-directory. Layout: ``<root>/<stage>/<key[:2]>/<key>.npy`` holds an array and ``<key>.json`` its
-metadata. Both are written to a temporary file and renamed into place, array first, so the
-``.json`` is the commit marker: several processes may share one cache and a reader never sees a
-half-written entry. Every read checks the array's size and SHA-256 against the metadata and
-drops a bad entry rather than return it; arrays are memory-mapped read-only and never unpickled.
+directory. Layout (:mod:`zsbench.storage.layout`): ``<root>/<stage>/<key[:2]>/<key>.npy`` holds an
+array and ``<key>.json`` its metadata. Both are written to a temporary file and renamed into place,
+array first, so the ``.json`` is the commit marker: several processes may share one cache and a
+reader never sees a half-written entry. Every read checks the array's size and SHA-256 against the
+metadata and drops a bad entry rather than return it; arrays are memory-mapped read-only and never
+unpickled.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import secrets
 import tempfile
 import time
@@ -28,14 +28,12 @@ import numpy as np
 
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.paths import user_path
+from zsbench.storage.layout import entry_paths, ls, meta_files, shards
 from zsbench.storage.params import FOLDER as PARAMS_FOLDER
 
 ENV_CACHE = "ZSBENCH_CACHE"
 TMP_PREFIX = ".tmp-"
 GRACE_S = 3600  # a temporary file or orphan array younger than this may belong to a live writer
-_STAGE = re.compile(r"[a-z][a-z0-9_-]*")
-_KEY = re.compile(r"[0-9a-f]{64}")
-_SHARD = re.compile(r"[0-9a-f]{2}")
 _RACE = "replaced while reading"  # not a defect: another process rewrote the entry; read again
 
 
@@ -47,37 +45,8 @@ def default_root() -> Path:
     return user_path(ENV_CACHE, "cache", "artifacts")
 
 
-def canonical_json(value: Any) -> str:
-    """The JSON text keys are hashes of: sorted keys, no spaces, ``str()`` of what JSON cannot hold."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def cache_key(spec: Mapping[str, Any], *, raw: Mapping[str, str] | None = None) -> str:
-    """SHA-256 of the spec's canonical JSON: equal specs give equal keys, whatever their order.
-
-    ``raw``: more fields given as their :func:`canonical_json` text (e.g. remembered from an earlier
-    process), written into the spec's text as they are: the key is the one the values themselves give.
-    """
-    if not raw:
-        return hashlib.sha256(canonical_json(spec).encode()).hexdigest()
-    # a nested value's canonical text is its text alone, so each field's placeholder (a string no
-    # value can contain: it holds a fresh random token) is replaced by that text
-    holders = {name: f"\0{secrets.token_hex(16)}" for name in raw}
-    text = canonical_json({**spec, **holders})
-    for name, holder in holders.items():
-        text = text.replace(canonical_json(holder), raw[name], 1)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
-
-
-def _ls(folder: Path) -> list[Path]:
-    try:
-        return sorted(folder.iterdir())
-    except (FileNotFoundError, NotADirectoryError):  # removed meanwhile by another process's gc
-        return []
 
 
 @dataclass(frozen=True)
@@ -108,21 +77,13 @@ class ArtifactCache:
                 f"with a writable folder or set {ENV_CACHE}"
             ) from None
 
-    def _paths(self, stage: str, key: str) -> tuple[Path, Path]:
-        if not _STAGE.fullmatch(stage):
-            raise ValueError(f"bad cache stage {stage!r}: use lowercase letters, digits, '_' and '-'")
-        if not _KEY.fullmatch(key):
-            raise ValueError(f"bad cache key {key!r}: expected 64 hex digits, see cache_key()")
-        base = self.root / stage / key[:2] / key
-        return base.with_suffix(".json"), base.with_suffix(".npy")
-
     def has(self, stage: str, key: str) -> bool:
         """Whether an entry is committed; its array is not checked."""
-        return self._paths(stage, key)[0].is_file()
+        return entry_paths(self.root, stage, key)[0].is_file()
 
     def get(self, stage: str, key: str) -> np.ndarray | None:
         """The array, memory-mapped read-only; None when absent or found bad (then removed)."""
-        meta_path, npy_path = self._paths(stage, key)
+        meta_path, npy_path = entry_paths(self.root, stage, key)
         for _ in range(3):
             try:
                 problem, array = self._inspect(meta_path, npy_path)
@@ -142,7 +103,7 @@ class ArtifactCache:
 
     def put(self, stage: str, key: str, array: np.ndarray, spec: Mapping[str, Any]) -> None:
         """Store an array under (stage, key); spec describes how it was made (for ``zsbench cache ls``)."""
-        meta_path, npy_path = self._paths(stage, key)
+        meta_path, npy_path = entry_paths(self.root, stage, key)
         array = np.asarray(array)
         if array.dtype.hasobject:
             raise ValueError(
@@ -171,14 +132,14 @@ class ArtifactCache:
     def spec(self, stage: str, key: str) -> dict[str, Any]:
         """The spec an entry was stored with (see :meth:`put`), from its metadata alone; {} when there is none."""
         try:
-            spec = json.loads(self._paths(stage, key)[0].read_bytes())["spec"]
+            spec = json.loads(entry_paths(self.root, stage, key)[0].read_bytes())["spec"]
         except (OSError, ValueError, KeyError, TypeError):
             return {}
         return spec if isinstance(spec, dict) else {}
 
     def entries(self) -> Iterator[CacheEntry]:
         """Committed entries, from their metadata alone; unreadable metadata is skipped (see verify)."""
-        for meta_path in self._meta_files():
+        for meta_path in meta_files(self.root):
             try:
                 meta = json.loads(meta_path.read_bytes())
                 entry = CacheEntry(
@@ -217,8 +178,8 @@ class ArtifactCache:
                 path.unlink()
                 removed, freed = removed + 1, freed + size
 
-        shards = self._shards()
-        for path in (path for shard in shards for path in _ls(shard)):
+        shard_folders = shards(self.root)
+        for path in (path for shard in shard_folders for path in ls(shard)):
             try:
                 when = path.stat().st_mtime
             except FileNotFoundError:  # went with its entry just before, or to another process
@@ -234,9 +195,9 @@ class ArtifactCache:
                 drop(path)
         memo = self.root / PARAMS_FOLDER  # the parameters memo: rebuilt by the next run that needs it
         if everything and memo.is_dir():
-            for path in _ls(memo):
+            for path in ls(memo):
                 drop(path)
-        for folder in [*shards, *{shard.parent for shard in shards}, memo]:
+        for folder in [*shard_folders, *{shard.parent for shard in shard_folders}, memo]:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only succeeds when empty
         return removed, freed
@@ -244,7 +205,7 @@ class ArtifactCache:
     def verify(self, *, remove: bool = True) -> list[tuple[str, str, str]]:
         """Checksum every entry; (stage, key, problem) for each bad one, removed unless remove=False."""
         problems = []
-        for meta_path in list(self._meta_files()):
+        for meta_path in list(meta_files(self.root)):
             npy_path = meta_path.with_suffix(".npy")
             try:
                 problem, _ = self._inspect(meta_path, npy_path)
@@ -255,14 +216,6 @@ class ArtifactCache:
                 if remove:
                     self._remove(meta_path, npy_path)
         return problems
-
-    def _shards(self) -> list[Path]:
-        stages = [p for p in _ls(self.root) if _STAGE.fullmatch(p.name) and p.is_dir()]
-        return [shard for stage in stages for shard in _ls(stage) if _SHARD.fullmatch(shard.name)]
-
-    def _meta_files(self) -> Iterator[Path]:
-        for shard in self._shards():
-            yield from (p for p in _ls(shard) if p.suffix == ".json" and _KEY.fullmatch(p.stem))
 
     @staticmethod
     def _inspect(meta_path: Path, npy_path: Path) -> tuple[str | None, np.ndarray | None]:

@@ -1,7 +1,7 @@
 """A memo of components' parameters, kept beside the artifact cache, so a run can key its stages without
 building (and importing) every reducer and clusterer.
 
-A stage key holds the estimator's ``get_params(deep=False)`` (:func:`zsbench.engine.jobs.stage_key`), and
+A stage key holds the estimator's ``get_params(deep=False)`` (:func:`zsbench.engine.keys.stage_key`), and
 building UMAP or a scikit-learn clusterer costs seconds of imports: too much for a run whose results are
 all stored already. Each entry holds those parameters (as canonical JSON) and what produced them: the
 size and modification time of the source files involved (the plugin's factory module and its package's
