@@ -385,7 +385,7 @@ def test_builtin_estimators_pass_scikit_learns_check_estimator(estimator, expect
 
 def test_the_kit_names_names_that_are_hard_to_type_or_differ_only_by_case_even_if_the_core_took_them():
     from zsbench.core.catalog import KINDS, Catalog, Entry
-    from zsbench.testing.suite import name_problems
+    from zsbench.testing.plugins import name_problems
 
     entries = {kind: {} for kind in KINDS}
     for name, plugin in [

@@ -41,15 +41,15 @@ from zsbench.testing.estimators import CLUSTERER_CHECKS, REDUCER_CHECKS, check_c
 from zsbench.testing.executors import EXECUTOR_CHECKS, check_executor
 from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding
 from zsbench.testing.imports import HEAVY_MODULES, check_lazy_imports
+from zsbench.testing.parametrize import parametrize_checks
+from zsbench.testing.plugins import PLUGIN_CHECKS
 from zsbench.testing.suite import (
     CHECKS,
-    PLUGIN_CHECKS,
     Case,
     Suite,
     check_distribution,
     check_entry,
     distributions,
-    parametrize_checks,
 )
 
 __all__ = [

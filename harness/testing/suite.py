@@ -1,14 +1,14 @@
-"""Every check of a distribution's plugins: as one list (:func:`check_distribution`), or as pytest cases
-(:func:`parametrize_checks`), each run once and only when asked for."""
+"""Every check of a distribution's plugins and components, each run once and only when asked for.
+
+:class:`Suite` discovers the plugins as a run does and lists the cases; :func:`check_distribution` runs them
+all into one list (:func:`~zsbench.testing.parametrize.parametrize_checks` makes them pytest cases)."""
 
 from __future__ import annotations
 
 import functools
 import os
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from zsbench.core.catalog import KINDS, Catalog, Entry, build_catalog
 from zsbench.core.manager import ENV_LOAD_PLUGINS, PluginInfo, PluginSet, get_plugins, reason
@@ -17,8 +17,9 @@ from zsbench.testing.datasets import DATASET_CHECKS, check_dataset
 from zsbench.testing.encoders import ENCODER_CHECKS, check_encoder
 from zsbench.testing.estimators import CLUSTERER_CHECKS, REDUCER_CHECKS, check_clusterer, check_reducer
 from zsbench.testing.executors import EXECUTOR_CHECKS, check_executor
-from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, PASSED, SKIPPED, Finding, time_limit, within
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, Finding, time_limit, within
 from zsbench.testing.imports import check_lazy_imports, entry_points, normalise
+from zsbench.testing.plugins import PLUGIN_CHECKS, plugin_findings
 from zsbench.testing.subjects import component_name
 
 # The checks of each kind, in the order they run: what pytest ids and tables show.
@@ -29,7 +30,6 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "clusterers": CLUSTERER_CHECKS,
     "executors": EXECUTOR_CHECKS,
 }
-PLUGIN_CHECKS = ("loads", "register", "unique-names", "lazy-imports")
 _BY_KIND: dict[str, Callable[..., list[Finding]]] = {
     "encoders": check_encoder,
     "datasets": check_dataset,
@@ -173,38 +173,7 @@ class Suite:
         return out
 
     def _plugin(self, info: PluginInfo, catalog: Catalog, component: str) -> list[Finding]:
-        loads = Finding(
-            "loads",
-            component,
-            FAILED if info.error else PASSED,
-            info.error or f"hooks: {', '.join(info.hooks) or 'none'}",
-        )
-        hook_error = catalog.hook_errors.get(info.key)  # e.g. a name the core refuses: nothing of that hook is kept
-        register = (
-            Finding("register", component, SKIPPED, "not loaded (see loads)")
-            if info.error
-            else Finding("register", component, FAILED, hook_error)
-            if hook_error
-            else Finding("register", component, PASSED, "its register hooks ran")
-        )
-        lost = [
-            f"{kind[:-1]} {name!r} is left unusable (also registered by {', '.join(k for k in keys if k != info.key)})"
-            for (kind, name), keys in sorted(catalog.conflicts.items())
-            if info.key in keys
-        ]
-        lost += [
-            f"{kind[:-1]} {name!r} is left unusable (a built-in name)"
-            for (kind, name), keys in sorted(getattr(catalog, "refused", {}).items())
-            if info.key in keys
-        ]
-        lost += name_problems(catalog, info.key)
-        unique = Finding(
-            "unique-names",
-            component,
-            FAILED if lost else PASSED,
-            f"{'; '.join(lost)}; rename them" if lost else "no name clashes",
-        )
-        found = [loads, register, unique]
+        found = plugin_findings(info, catalog, component)
         if any(c.component == component and c.check == "lazy-imports" for c in self.cases):
             if self._lazy is None:  # every entry point of the distribution at once, in parallel interpreters
                 self._lazy = {f.component: f for f in check_lazy_imports(self.distribution, self.timeout)}
@@ -227,40 +196,6 @@ def distribution_name(distribution: object) -> str:
     return distribution
 
 
-def squashed(name: str) -> str:
-    """A name as a person reads it: case and whitespace ignored."""
-    return "".join(name.split()).casefold()
-
-
-def odd_characters(name: str) -> str | None:
-    """What makes ``name`` hard to type on a command line, or None."""
-    if any(ch.isspace() for ch in name):
-        return "whitespace"
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
-        return "a control character"
-    odd = sorted({ch for ch in name if ord(ch) > 127})
-    return f"non-ASCII characters ({''.join(odd)})" if odd else None
-
-
-def name_problems(catalog: Catalog, key: str) -> list[str]:
-    """The names plugin ``key`` registered that are hard to type, or that differ from another installed
-    component's name of the same kind only by case or whitespace (``KMeans`` next to ``kmeans``)."""
-    problems = []
-    for kind in KINDS:
-        for name, entry in sorted(catalog.entries[kind].items()):
-            if entry.plugin != key:
-                continue
-            if (odd := odd_characters(name)) is not None:
-                problems.append(f"{kind[:-1]} {name!r} has {odd}")
-            twins = [other for other in catalog.entries[kind] if other != name and squashed(other) == squashed(name)]
-            if twins:
-                owner = catalog.entries[kind][twins[0]].plugin
-                problems.append(
-                    f"{kind[:-1]} {name!r} differs from {twins[0]!r} (plugin {owner}) only by case or whitespace"
-                )
-    return problems
-
-
 def _not_found(distribution: str) -> str:
     narrowed = os.environ.get(ENV_LOAD_PLUGINS)
     if narrowed is not None and normalise(distribution) not in {normalise(d) for d in narrowed.split(",")}:
@@ -279,49 +214,3 @@ def check_distribution(distribution: str, *, timeout: float | None = DEFAULT_TIM
     plugin loads, registers unique names and imports nothing heavy, and that each component conforms.
     A check still running after ``timeout`` seconds (None: no limit) fails ("timed out") and is abandoned."""
     return Suite(distribution, timeout=timeout).run()
-
-
-def parametrize_checks(
-    distribution: str,
-    *,
-    where: Callable[[Entry], bool] | None = None,
-    argname: str = "finding",
-    timeout: float | None = DEFAULT_TIMEOUT_S,
-    strict: bool = False,
-) -> Callable[[Callable[..., Any]], Any]:
-    """A pytest decorator: one test per (component, check) of ``distribution``, given the :class:`Finding`.
-
-    ::
-
-        from zsbench.testing import parametrize_checks
-
-        @parametrize_checks("my-dist")
-        def test_conformance(finding):
-            assert finding.passed, finding.message
-
-    Ids read ``clusterer:my-kmeans-deterministic``. A skipped finding (weights or data not on this
-    machine) skips its test with the reason; with ``strict=True`` it fails the test instead (the test body
-    is not run), for a CI machine that must have everything. ``where`` picks the entries to check
-    (``where=lambda e: e.name != "huge-model"``). Checks run when the tests do, each component's once;
-    each fails after ``timeout`` seconds (None: no limit).
-    """
-    import pytest
-
-    suite = Suite(distribution, where, timeout=timeout)
-
-    def decorate(test: Callable[..., Any]) -> Any:
-        @functools.wraps(test)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            finding = suite.finding(kwargs[argname])
-            if finding.skipped:
-                if strict:
-                    pytest.fail(
-                        f"strict: {finding.component} {finding.check} was skipped: {finding.message}", pytrace=False
-                    )
-                pytest.skip(f"{finding.component} {finding.check}: {finding.message}")
-            kwargs[argname] = finding
-            return test(*args, **kwargs)
-
-        return pytest.mark.parametrize(argname, suite.cases, ids=[case.id for case in suite.cases])(run)
-
-    return decorate
