@@ -4,7 +4,7 @@ Stages form a graph: embedding (encoder x dataset) -> reduction (x reducer x see
 space) -> labels (x clusterer) -> scores. Every stage is keyed by a hash of everything that
 determines it; finished stages come from the artifact cache and finished results from the store,
 so a rerun after any interruption recomputes nothing that finished. Reductions and clusterings run
-on an executor; scoring runs here, where the results are written.
+on an executor (:mod:`zsbench.engine.dispatch`); scoring runs here, where the results are written.
 
 :func:`execute` is three steps: :func:`plan` (the jobs, as small frozen dataclasses), submitting
 (:func:`stream`: each clustering as soon as its reductions are known) and :func:`finish` (score and
@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from zsbench.core.catalog import origin
 from zsbench.core.progress import NullProgress, Progress
 from zsbench.core.protocol import Component, ProtocolSpec
 from zsbench.core.result import Result
 from zsbench.engine.components import Components
 from zsbench.engine.configured import Pair
+from zsbench.engine.dispatch import INLINE, checked, completed, submit
 from zsbench.engine.jobs import (
     REUSED,
     ClusterJob,
@@ -42,87 +42,8 @@ from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers, memory_refusal
 from zsbench.engine.request import RunRequest
 from zsbench.engine.scoring import finish
-from zsbench.engine.session import CheckedExecutor
 from zsbench.engine.stages import cluster_task, reduce_task
 from zsbench.storage.cache import ArtifactCache
-
-
-class Deferred:
-    """An inline task, run in this process when its ``result()`` is first asked for: the grid asks as it
-    stores, so each inline stage's result is stored before the next one starts (Ctrl-C keeps what finished),
-    while the executor's stages, submitted meanwhile, run on its workers."""
-
-    __slots__ = ("call", "value", "error", "ran")
-    call: tuple[Any, tuple[Any, ...]]
-    value: Any
-    error: Exception | None
-    ran: bool
-
-    def __init__(self, fn: Any, args: tuple[Any, ...]):
-        self.call, self.value, self.error, self.ran = (fn, args), None, None, False
-
-    def result(self, timeout: float | None = None) -> Any:
-        if not self.ran:
-            fn, args = self.call
-            self.ran = True
-            try:
-                self.value = fn(*args)
-            except Exception as exc:  # noqa: BLE001 - delivered through result(), as a future would
-                self.error = exc
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-class InlineExecutor:
-    """Runs each task in this process, when its result is asked for (used for plugins registered in code)."""
-
-    name, workers, in_process = "inline", 1, True
-
-    def submit(self, fn, *args, resources=None) -> Deferred:
-        return Deferred(fn, args)
-
-    def as_completed(self, futures):
-        return iter(list(futures))
-
-    def close(self, cancel: bool = False) -> None:
-        pass
-
-
-INLINE = InlineExecutor()
-
-
-def local_only(component: Component) -> bool:
-    return component.entry.distribution == "__main__"  # registered in code: workers cannot see it
-
-
-def submit(executor, component: Component, fn, *args) -> Any:
-    """Submit a stage of ``component``: on ``executor``, or here when only this process knows the component."""
-    return (INLINE if local_only(component) else executor).submit(fn, *args)
-
-
-def completed(executor, futures: Iterable[Any]) -> Iterator[Any]:
-    """The futures as they finish: those run here (:class:`Deferred`, run as they are taken) first, then the
-    executor's, in the order its ``as_completed`` gives. Futures are used only through the contract: nothing
-    but ``result()``."""
-    futures = list(futures)
-    yield from (f for f in futures if isinstance(f, Deferred))
-    rest = [f for f in futures if not isinstance(f, Deferred)]
-    if rest:
-        yield from executor.as_completed(rest)
-
-
-def checked(executor) -> Any:
-    """``executor`` behind :class:`~zsbench.engine.session.CheckedExecutor` (named by the entry that built
-    it), unless it is already or is the inline one: a broken contract is one error naming it, never a
-    KeyError or a lost result."""
-    if executor is INLINE or isinstance(executor, CheckedExecutor):
-        return executor
-    entry = origin(executor)
-    return CheckedExecutor(
-        executor, entry.name if entry else type(executor).__name__, entry.plugin if entry else "unknown"
-    )
-
 
 # -- plan -------------------------------------------------------------------------------------------
 
@@ -191,6 +112,28 @@ def _same(a: Component, b: Component) -> bool:
 # -- submit -----------------------------------------------------------------------------------------
 
 
+def start_fits(
+    jobs: Iterable[ReduceJob], cache: ArtifactCache, executor, tally: Tally
+) -> tuple[dict[str, Outcome], dict[Any, str]]:
+    """Each distinct reduction once: from the cache when there (verified: a corrupt one is recomputed), else
+    submitted to ``executor`` to be fitted. Returns the outcomes known (the reused ones, by key) and the
+    futures of the fits (each with its key)."""
+    known: dict[str, Outcome] = {}
+    futures: dict[Any, str] = {}
+    seen: set[str] = set()
+    for job in jobs:
+        if job.key in seen:
+            continue
+        seen.add(job.key)
+        if cache.get("reduce", job.key) is not None:
+            tally.reused["reduce"] += 1
+            known[job.key] = REUSED
+            continue
+        task = (job.input_key, job.component.label, job.seed, job.key, job.spec)
+        futures[submit(executor, job.component, reduce_task, str(cache.root), *task)] = job.key
+    return known, futures
+
+
 def reduce_all(
     jobs: Iterable[ReduceJob],
     cache: ArtifactCache,
@@ -199,32 +142,8 @@ def reduce_all(
     tally: Tally,
     title: str | None = None,
 ) -> dict[str, Outcome]:
-    """Each distinct reduction once: from the cache when there (verified: a corrupt one is recomputed),
-    else fitted on ``executor``. Returns the outcome per key."""
-    outcomes: dict[str, Outcome] = {}
-    futures: dict[Any, str] = {}
-    submitted: set[str] = set()
-    for job in jobs:
-        if job.key in outcomes or job.key in submitted:
-            continue
-        if cache.get("reduce", job.key) is not None:
-            tally.reused["reduce"] += 1
-            outcomes[job.key] = REUSED
-            continue
-        futures[
-            submit(
-                executor,
-                job.component,
-                reduce_task,
-                str(cache.root),
-                job.input_key,
-                job.component.label,
-                job.seed,
-                job.key,
-                job.spec,
-            )
-        ] = job.key
-        submitted.add(job.key)
+    """Each distinct reduction once (:func:`start_fits`), its fit waited for. Returns the outcome per key."""
+    outcomes, futures = start_fits(jobs, cache, executor, tally)
     if futures:
         with progress.stage(title or f"reduce: {len(futures)} fit(s)", total=None if title else len(futures)) as step:
             for future in completed(executor, futures):
@@ -244,30 +163,8 @@ def stream(
     needs are known, so a worker never idles while another fits a later seed's UMAP, and results are
     scored as they arrive. A clustering refused (its reduction failed, or the memory guard) or found in
     the cache is yielded at once."""
-    reductions: dict[str, Outcome] = {}
-    futures: dict[Any, tuple[str, Any]] = {}  # future -> ("reduce", key) or ("cluster", job)
-    submitted: set[str] = set()
-    for red in (r for job in jobs for r in (job.reduce, job.proxy)):
-        if red.key in reductions or red.key in submitted:
-            continue
-        submitted.add(red.key)
-        if cache.get("reduce", red.key) is not None:
-            tally.reused["reduce"] += 1
-            reductions[red.key] = REUSED
-            continue
-        futures[
-            submit(
-                executor,
-                red.component,
-                reduce_task,
-                str(cache.root),
-                red.input_key,
-                red.component.label,
-                red.seed,
-                red.key,
-                red.spec,
-            )
-        ] = ("reduce", red.key)
+    reductions, fitting = start_fits((r for job in jobs for r in (job.reduce, job.proxy)), cache, executor, tally)
+    futures: dict[Any, tuple[str, Any]] = {f: ("reduce", key) for f, key in fitting.items()}  # or ("cluster", job)
     fits = len(futures)
     with contextlib.ExitStack() as stage:
         step = stage.enter_context(progress.stage(f"reduce: {fits} fit(s)", total=fits)) if fits else None
@@ -285,20 +182,8 @@ def stream(
                     tally.reused["labels"] += 1
                     yield job, REUSED, reductions
                 else:
-                    futures[
-                        submit(
-                            executor,
-                            job.clusterer,
-                            cluster_task,
-                            str(cache.root),
-                            job.reduce.key,
-                            job.clusterer.label,
-                            job.seed,
-                            job.n_clusters,
-                            job.key,
-                            job.spec,
-                        )
-                    ] = ("cluster", job)
+                    task = (job.reduce.key, job.clusterer.label, job.seed, job.n_clusters, job.key, job.spec)
+                    futures[submit(executor, job.clusterer, cluster_task, str(cache.root), *task)] = ("cluster", job)
             queue = waiting
             for future in completed(executor, list(futures)):
                 kind, what = futures.pop(future)

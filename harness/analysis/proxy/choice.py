@@ -101,7 +101,7 @@ def choose(
     """
     from zsbench.core.catalog import build_catalog
     from zsbench.core.protocol import Component, load_spec
-    from zsbench.engine import grid, pipeline
+    from zsbench.engine import dispatch, grid, pipeline
     from zsbench.engine.inputs import prepare_labels, select_all_samples
     from zsbench.engine.jobs import Tally
     from zsbench.engine.keys import sample_fingerprint
@@ -169,7 +169,7 @@ def choose(
                 continue
             key = grid.labels_key(spec, space.key, clu, seed, k)
             futures[
-                grid.submit(
+                dispatch.submit(
                     pool,
                     clu,
                     candidate_task,
@@ -191,7 +191,7 @@ def choose(
             ] = (i, key)
         with progress.stage(f"cluster: {len(jobs)} candidate(s)", total=len(jobs)) as advance:
             advance(len(outcomes))
-            for future in grid.completed(pool, futures):
+            for future in dispatch.completed(pool, futures):
                 i, key = futures[future]
                 outcomes[i] = {**future.result(), "key": key}
                 advance(1)
