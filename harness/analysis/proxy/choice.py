@@ -101,7 +101,7 @@ def choose(
     """
     from zsbench.core.catalog import build_catalog
     from zsbench.core.protocol import Component, load_spec
-    from zsbench.engine import dispatch, grid, pipeline
+    from zsbench.engine import dispatch, embed, grid
     from zsbench.engine.inputs import prepare_labels, select_all_samples
     from zsbench.engine.jobs import Tally
     from zsbench.engine.keys import sample_fingerprint
@@ -121,7 +121,7 @@ def choose(
     proxy = Component.resolve(catalog, "reducers", spec.proxy_reducer)
     clusterers = [Component.resolve(catalog, "clusterers", c) for c in spec.clusterers]
     with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
-        ds = pipeline.load_dataset(ds_entry, dataset_options, progress)
+        ds = embed.load_dataset(ds_entry, dataset_options, progress)
         view, selection = select_all_samples(ds, ds_entry.name, progress, max_samples=max_samples)
         need = _min_images(proxy.build(seed=seed), k_max)
         if len(view) < need:
@@ -130,7 +130,7 @@ def choose(
                 f"(more than the {proxy.label} space's dimensions + 1 and than --k-max {k_max}); "
                 "add images or lower --k-max"
             )
-        emb = pipeline.embed_samples(
+        emb = embed.embed_samples(
             enc_entry,
             ds_entry,
             view,

@@ -32,7 +32,7 @@ from zsbench.core.identity import describe, differences, keyed_options, short
 from zsbench.core.names import shown
 from zsbench.core.progress import Progress
 from zsbench.core.result import Result
-from zsbench.engine.pipeline import check_weights
+from zsbench.engine.embed import check_weights
 
 # AMI x100 points a re-run cell may differ from its record, per clusterer: max(FLOOR, 4 x the RMS change
 # that benchmarks/reproduce_tolerance.py measured between environments (float32 rounding of the embedding,
@@ -255,9 +255,9 @@ def check_samples(
 ) -> None:
     """Each dataset's sample set made again, as a run makes it, has the record's fingerprint; else one line
     (another data version, split or subsample rule). Missing data is the dataset plugin's one line."""
+    from zsbench.engine.embed import load_dataset
     from zsbench.engine.inputs import select_samples
     from zsbench.engine.keys import sample_fingerprint
-    from zsbench.engine.pipeline import load_dataset
 
     catalog = catalog or build_catalog()
     for job in {j.dataset: j for j in jobs}.values():
