@@ -21,12 +21,13 @@ from zsbench.core.catalog import Entry
 from zsbench.core.identity import describe
 from zsbench.core.names import shown
 from zsbench.core.progress import Progress
-from zsbench.core.protocol import ProtocolSpec, embed
+from zsbench.core.protocol import embed
 from zsbench.core.provenance import environment, imported_versions
 from zsbench.engine.inputs import DatasetView, check_classes, check_embeddings
 from zsbench.engine.jobs import Embedding
 from zsbench.engine.keys import embed_key
-from zsbench.engine.session import cached_embedding
+from zsbench.engine.request import RunRequest
+from zsbench.engine.session import DEFAULT_EXECUTOR, cached_embedding
 from zsbench.engine.stages import embed_task
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.storage.cache import ArtifactCache
@@ -78,55 +79,61 @@ class Embedded:
         return self.where == "cache"
 
 
+@dataclass(frozen=True)
+class Samples:
+    """The samples an encoder embeds: the dataset's entry, the options it was loaded with (a worker loads
+    it again with them), the samples selected and their fingerprint (:func:`zsbench.engine.keys.sample_fingerprint`)."""
+
+    dataset: Entry
+    options: Mapping[str, Any]
+    view: DatasetView
+    fingerprint: str
+
+
 def embed_samples(
-    enc_entry: Entry,
-    ds_entry: Entry,
-    view: DatasetView,
-    fingerprint_: str,
-    spec: ProtocolSpec,
-    cache: ArtifactCache,
-    progress: Progress,
-    executor,
+    request: RunRequest,
+    encoder: Entry,
+    encoder_options: Mapping[str, Any],
+    samples: Samples,
     *,
-    encoder_options: Mapping[str, Any] | None,
-    dataset_options: Mapping[str, Any] | None,
-    executor_name: str,
+    cache: ArtifactCache,
+    executor: Any,
+    progress: Progress,
 ) -> Embedded:
-    """The embedding of ``view`` (whose samples ``fingerprint_`` names) by the encoder, keyed by the
-    encoder's identity (:func:`zsbench.engine.keys.embed_key`): from the cache, on an executor that
-    runs embedding, or here. Checked (2-d, finite) and cached."""
-    options = dict(encoder_options or {})
-    label = f"{enc_entry.name} on {ds_entry.name}"
-    check_weights(options, enc_entry.name)  # a run said so already (with_options); proxy --choose has no --weights
-    with progress.stage(f"load encoder {enc_entry.name}"):
-        enc = enc_entry.create(**options)
-    described = describe(enc_entry.name, enc_entry.plugin, enc, options)
-    key = embed_key(spec, enc_entry, described, ds_entry.name, fingerprint_)
+    """The embedding of ``samples`` by ``encoder`` (with its options, resolved from the request's), keyed by
+    the encoder's identity (:func:`zsbench.engine.keys.embed_key`) under the request's protocol: from the
+    cache, on the request's executor (``executor``, open) if it runs embedding, or here. Checked (2-d,
+    finite) and cached."""
+    spec, ds_entry, view = request.spec, samples.dataset, samples.view
+    options = dict(encoder_options)
+    label = f"{encoder.name} on {ds_entry.name}"
+    check_weights(options, encoder.name)  # a run said so already (with_options); proxy --choose has no --weights
+    with progress.stage(f"load encoder {encoder.name}"):
+        enc = encoder.create(**options)
+    described = describe(encoder.name, encoder.plugin, enc, options)
+    key = embed_key(spec, encoder, described, ds_entry.name, samples.fingerprint)
     start = time.perf_counter()
-    made = {"stage": "embed", "encoder": enc_entry.name, "dataset": ds_entry.name}
-    cached = cached_embedding(cache, key, spec, enc_entry, described, ds_entry.name, view)
+    made = {"stage": "embed", "encoder": encoder.name, "dataset": ds_entry.name}
+    cached = cached_embedding(cache, key, spec, encoder, described, ds_entry.name, view)
     rows_of = None
     if cached is not None:
         x, where, rows_of, packages = cached.x, "cache", cached.rows_of, cached.packages
         if packages is None:  # an entry that does not say (an older zsbench's, a worker's): this process's
             packages = imported_versions()
-    elif getattr(executor, "runs_embedding", False) and "__main__" not in (
-        enc_entry.distribution,
-        ds_entry.distribution,
-    ):
+    elif getattr(executor, "runs_embedding", False) and "__main__" not in (encoder.distribution, ds_entry.distribution):
         # on a worker; a GPU worker if the encoder says it wants one (the hint is dropped if none has)
-        with progress.stage(f"embed {label} on executor {executor_name}"):
+        with progress.stage(f"embed {label} on executor {request.executor or DEFAULT_EXECUTOR}"):
             outcome = executor.submit(
                 embed_task,
                 str(cache.root),
                 key,
-                enc_entry.name,
+                encoder.name,
                 options,
                 ds_entry.name,
-                dict(dataset_options or {}),
+                dict(samples.options),
                 view.positions.tolist(),
                 made,
-                resources={"GPU": 1} if enc_entry.meta.get("gpu") else None,
+                resources={"GPU": 1} if encoder.meta.get("gpu") else None,
             ).result()
         if outcome["error"]:
             raise ZsbenchError(outcome["error"])
@@ -143,35 +150,22 @@ def embed_samples(
 
 
 def embedding(
-    enc_entry: Entry,
-    ds_entry: Entry,
-    view: DatasetView,
+    request: RunRequest,
+    encoder: Entry,
+    encoder_options: Mapping[str, Any],
+    samples: Samples,
     y: np.ndarray,
     dataset_config: dict[str, Any],
-    spec: ProtocolSpec,
-    cache: ArtifactCache,
-    progress: Progress,
-    executor,
     *,
-    encoder_options: Mapping[str, Any] | None,
-    dataset_options: Mapping[str, Any] | None,
-    executor_name: str,
+    cache: ArtifactCache,
+    executor: Any,
+    progress: Progress,
 ) -> Embedding:
-    """A run's embedding of a dataset's selected samples, with the configuration its results record."""
-    e = embed_samples(
-        enc_entry,
-        ds_entry,
-        view,
-        dataset_config["fingerprint"],
-        spec,
-        cache,
-        progress,
-        executor,
-        encoder_options=encoder_options,
-        dataset_options=dataset_options,
-        executor_name=executor_name,
-    )
-    check_classes(y, len(e.x), f"{enc_entry.name} on {ds_entry.name}")
+    """A run's embedding of a dataset's selected samples (:func:`embed_samples`), labelled ``y``, with the
+    configuration its results record (``dataset_config``: the dataset's part of it)."""
+    e = embed_samples(request, encoder, encoder_options, samples, cache=cache, executor=executor, progress=progress)
+    ds_entry = samples.dataset
+    check_classes(y, len(e.x), f"{encoder.name} on {ds_entry.name}")
     config = {
         "encoder": e.described,
         "dataset": dataset_config,
@@ -183,6 +177,6 @@ def embedding(
     }
     provenance = {
         **environment(e.packages),
-        "plugins": {"encoder": enc_entry.provenance, "dataset": ds_entry.provenance},
+        "plugins": {"encoder": encoder.provenance, "dataset": ds_entry.provenance},
     }
-    return Embedding(e.x, y, enc_entry.name, ds_entry.name, e.key, config, provenance, e.seconds)
+    return Embedding(e.x, y, encoder.name, ds_entry.name, e.key, config, provenance, e.seconds)

@@ -15,7 +15,7 @@ results by protocol version, so kNN accuracy never enters an AMI mean.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +23,15 @@ from typing import Any
 from zsbench.core.catalog import Entry
 from zsbench.core.knn import DEFAULT_KS, DEFAULT_TEMPERATURE, knn_accuracy
 from zsbench.core.progress import Progress
-from zsbench.core.protocol import ProtocolSpec
 from zsbench.core.result import Result
-from zsbench.engine.inputs import DatasetView, select_samples
+from zsbench.engine.embed import Samples, embed_samples, load_dataset
+from zsbench.engine.inputs import select_samples
 from zsbench.engine.jobs import Embedding
 from zsbench.engine.keys import sample_fingerprint
 from zsbench.engine.request import RunRequest
-from zsbench.engine.session import DEFAULT_EXECUTOR, takes_keyword
+from zsbench.engine.session import takes_keyword
 from zsbench.plugin.errors import InvalidInputError
+from zsbench.storage.cache import ArtifactCache
 from zsbench.storage.store import ResultStore
 
 KNN_VERSION = "knn-1"  # the protocol version kNN rows are stored under
@@ -56,79 +57,59 @@ def test_options(ds_entries: list[Entry], options: Mapping[str, Any] | None) -> 
 
 
 @dataclass
-class Partition:
-    view: DatasetView
-    fingerprint: str
-    selection: dict[str, Any]
-
-
-@dataclass
 class KnnRun:
     """The kNN scores of one run: train partitions loaded once per dataset, rows kept until stored."""
 
-    spec: ProtocolSpec
-    dataset_options: Mapping[str, Any] | None
-    executor_name: str
-    # the pipeline's load_dataset and embed_samples (passed in: the pipeline imports this module)
-    load: Callable[..., Any]
-    embed_samples: Callable[..., Any]
-    enabled: bool = True  # False: a run without --knn (nothing is scored or stored)
+    request: RunRequest
+    dataset_options: Mapping[str, Any] | None  # of the clustered partition: with knn, split="test"
     rows: list[Result] = field(default_factory=list)
-    partitions: dict[str, Partition] = field(default_factory=dict)
+    partitions: dict[str, Samples] = field(default_factory=dict)
 
     @classmethod
-    def start(
-        cls, request: RunRequest, ds_entries: list[Entry], load: Callable[..., Any], embed_samples: Callable[..., Any]
-    ) -> KnnRun:
+    def start(cls, request: RunRequest, ds_entries: list[Entry]) -> KnnRun:
         """The kNN step of ``request`` (checked before any work), or one that does nothing (without ``knn``)."""
         options = test_options(ds_entries, request.dataset_options) if request.knn else request.dataset_options
-        return cls(request.spec, options, request.executor or DEFAULT_EXECUTOR, load, embed_samples, request.knn)
+        return cls(request, options)
 
-    def train(self, ds_entry: Entry, progress: Progress) -> Partition:
+    @property
+    def enabled(self) -> bool:
+        return self.request.knn  # False: a run without --knn (nothing is scored or stored)
+
+    def train(self, ds_entry: Entry, progress: Progress) -> Samples:
+        """``ds_entry``'s train partition, all of it (loaded once)."""
         if ds_entry.name not in self.partitions:
-            ds = self.load(ds_entry, {**(self.dataset_options or {}), "split": "train"}, progress)
+            options = {**(self.dataset_options or {}), "split": "train"}
+            ds = load_dataset(ds_entry, options, progress)
             view, selection = select_samples(ds, f"{ds_entry.name} (train partition)", progress)
-            self.partitions[ds_entry.name] = Partition(view, sample_fingerprint(view, selection), selection)
+            self.partitions[ds_entry.name] = Samples(ds_entry, options, view, sample_fingerprint(view, selection))
         return self.partitions[ds_entry.name]
 
     def score(
         self,
         emb: Embedding,
-        test: DatasetView,
+        test: Samples,
         enc_entry: Entry,
         enc_options: Mapping[str, Any],
-        ds_entry: Entry,
-        cache,
+        *,
+        cache: ArtifactCache,
+        executor: Any,
         progress: Progress,
-        executor,
     ) -> None:
-        """Embed ``ds_entry``'s train partition with the encoder (or find it cached) and score ``test``
-        (the clustered samples, embedded as ``emb``) per k."""
+        """Embed the train partition of ``test``'s dataset with the encoder (or find it cached) and score
+        ``test`` (the clustered samples, embedded as ``emb``) per k."""
         if not self.enabled:
             return
+        ds_entry = test.dataset
         part = self.train(ds_entry, progress)
-        if part.view.ids is not None and test.ids is not None and set(part.view.ids) & set(test.ids):
+        if part.view.ids is not None and test.view.ids is not None and set(part.view.ids) & set(test.view.ids):
             raise InvalidInputError(
                 f"dataset {ds_entry.name}: its train and test partitions share images; "
                 "kNN accuracy on them would be inflated (fix the dataset's split)"
             )
-        train_options = {**(self.dataset_options or {}), "split": "train"}
-        e = self.embed_samples(
-            enc_entry,
-            ds_entry,
-            part.view,
-            part.fingerprint,
-            self.spec,
-            cache,
-            progress,
-            executor,
-            encoder_options=enc_options,
-            dataset_options=train_options,
-            executor_name=self.executor_name,
-        )
+        e = embed_samples(self.request, enc_entry, enc_options, part, cache=cache, executor=executor, progress=progress)
         start = time.perf_counter()
         with progress.stage(f"kNN {enc_entry.name} on {ds_entry.name}"):
-            acc = knn_accuracy(e.x, part.view.labels, emb.x, test.labels, DEFAULT_KS, DEFAULT_TEMPERATURE)
+            acc = knn_accuracy(e.x, part.view.labels, emb.x, test.view.labels, DEFAULT_KS, DEFAULT_TEMPERATURE)
         seconds = time.perf_counter() - start
         train = {
             "split": part.view.info.get("split"),
@@ -147,7 +128,7 @@ class KnnRun:
                 "temperature": DEFAULT_TEMPERATURE,
                 "weighting": "exp(cosine / T), DINO's weighted kNN",
                 "train": train,
-                "protocol": self.spec.version,
+                "protocol": self.request.spec.version,
                 "embedding": emb.key,
             }
             self.rows.append(

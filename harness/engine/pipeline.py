@@ -24,7 +24,7 @@ from zsbench.core.result import Result, labels_hash
 from zsbench.core.unicode_names import checked_name
 from zsbench.engine.components import Components, components
 from zsbench.engine.configured import Pair
-from zsbench.engine.embed import check_weights, embed_samples, embedding, load_dataset, recorded_info
+from zsbench.engine.embed import Samples, check_weights, embedding, load_dataset, recorded_info
 from zsbench.engine.grid import execute
 from zsbench.engine.inputs import check_inputs, prepare_labels, select_samples
 from zsbench.engine.jobs import Embedding, Tally
@@ -33,7 +33,7 @@ from zsbench.engine.knn import KnnRun
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers
 from zsbench.engine.request import RunRequest, StoreArg
-from zsbench.engine.session import DEFAULT_EXECUTOR, open_cache, open_executor
+from zsbench.engine.session import open_cache, open_executor
 from zsbench.plugin.datasets import fingerprint
 from zsbench.plugin.errors import InvalidInputError
 from zsbench.storage.cache import ArtifactCache
@@ -130,7 +130,7 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
     comps = components(catalog, spec, request.reducers, request.clusterers, Params.for_cache(request.cache))
     # a configured protocol's pairs, resolved before any work too (an encoder outside it is an error now)
     planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
-    knn_ = KnnRun.start(request, ds_entries, load_dataset, embed_samples)
+    knn_ = KnnRun.start(request, ds_entries)
     dataset_options = knn_.dataset_options  # with --knn: the test partition (split="test")
     with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
         dropped_before = len(art.dropped)
@@ -152,31 +152,28 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
                 len(y),
                 comps.params,
             )
+            samples = Samples(ds_entry, dataset_options or {}, view, sample_fingerprint(view, selection))
             dataset_config = {
                 "name": ds_entry.name,
                 "info": recorded_info(view.info, ds_entry),
                 **selection,
-                "fingerprint": sample_fingerprint(view, selection),
+                "fingerprint": samples.fingerprint,
                 "labels_sha256": labels_hash(y),
             }
             for enc_entry, enc_options in encoders:
-                embeddings.append(
-                    embedding(
-                        enc_entry,
-                        ds_entry,
-                        view,
-                        y,
-                        dataset_config,
-                        spec,
-                        art,
-                        progress,
-                        pool,
-                        encoder_options=enc_options,
-                        dataset_options=dataset_options,
-                        executor_name=request.executor or DEFAULT_EXECUTOR,
-                    )
+                emb = embedding(
+                    request,
+                    enc_entry,
+                    enc_options,
+                    samples,
+                    y,
+                    dataset_config,
+                    cache=art,
+                    executor=pool,
+                    progress=progress,
                 )
-                knn_.score(embeddings[-1], view, enc_entry, enc_options, ds_entry, art, progress, pool)
+                knn_.score(emb, samples, enc_entry, enc_options, cache=art, executor=pool, progress=progress)
+                embeddings.append(emb)
         grid = run_grid(
             embeddings,
             comps,

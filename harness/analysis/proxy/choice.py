@@ -100,29 +100,43 @@ def choose(
     Labels, where the dataset has them, are read only after the choice, for the AMI check.
     """
     from zsbench.core.catalog import build_catalog
-    from zsbench.core.protocol import Component, load_spec
+    from zsbench.core.protocol import Component
     from zsbench.engine import dispatch, embed, grid
     from zsbench.engine.inputs import prepare_labels, select_all_samples
     from zsbench.engine.jobs import Tally
     from zsbench.engine.keys import sample_fingerprint
     from zsbench.engine.refusals import memory_refusal
-    from zsbench.engine.session import DEFAULT_EXECUTOR, open_cache, open_executor
+    from zsbench.engine.request import RunRequest
+    from zsbench.engine.session import open_cache, open_executor
     from zsbench.engine.stages import candidate_task
     from zsbench.plugin.errors import InvalidInputError, check_seed
 
     if k_min < 2 or k_max < k_min:
         raise InvalidInputError(f"--k-min {k_min} --k-max {k_max}: need 2 <= k-min <= k-max")
     check_seed(seed, "--seed")
-    spec = load_spec(protocol)
+    # the run this choice is, as `zsbench run` would be asked it: one encoder, one dataset, one seed, no store
+    request = RunRequest(
+        encoders=encoder,
+        datasets=dataset,
+        seeds=[seed],
+        protocol=protocol,
+        dataset_options=dataset_options,
+        max_samples=max_samples,
+        executor=executor,
+        executor_options=executor_options,
+        store=False,
+        cache=cache,
+    )
+    spec = request.spec
     progress = progress or NullProgress()
     catalog = build_catalog()
     # "raw-pixels:size=16": an encoder with options, as `zsbench run --encoder` takes it
     (enc_entry, enc_options), ds_entry = catalog.with_options("encoders", encoder), catalog.get("datasets", dataset)
     proxy = Component.resolve(catalog, "reducers", spec.proxy_reducer)
     clusterers = [Component.resolve(catalog, "clusterers", c) for c in spec.clusterers]
-    with open_cache(cache) as art, open_executor(catalog, executor, executor_options) as pool:
-        ds = embed.load_dataset(ds_entry, dataset_options, progress)
-        view, selection = select_all_samples(ds, ds_entry.name, progress, max_samples=max_samples)
+    with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
+        ds = embed.load_dataset(ds_entry, request.dataset_options, progress)
+        view, selection = select_all_samples(ds, ds_entry.name, progress, max_samples=request.max_samples)
         need = _min_images(proxy.build(seed=seed), k_max)
         if len(view) < need:
             raise InvalidInputError(
@@ -130,19 +144,8 @@ def choose(
                 f"(more than the {proxy.label} space's dimensions + 1 and than --k-max {k_max}); "
                 "add images or lower --k-max"
             )
-        emb = embed.embed_samples(
-            enc_entry,
-            ds_entry,
-            view,
-            sample_fingerprint(view, selection),
-            spec,
-            art,
-            progress,
-            pool,
-            encoder_options=enc_options,
-            dataset_options=dataset_options,
-            executor_name=executor or DEFAULT_EXECUTOR,
-        )
+        samples = embed.Samples(ds_entry, request.dataset_options or {}, view, sample_fingerprint(view, selection))
+        emb = embed.embed_samples(request, enc_entry, enc_options, samples, cache=art, executor=pool, progress=progress)
         # the proxy space, keyed and fitted as the grid does: shared with `zsbench run` for the same seed
         space = grid.reduce_job(spec, proxy, seed, emb.key, enc_entry.name, ds_entry.name)
         outcome = grid.reduce_all(
