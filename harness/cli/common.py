@@ -46,7 +46,7 @@ def user_errors() -> Iterator[None]:
     """User mistakes end in one line on stderr and exit 1, never a traceback (``--debug`` or
     ZSBENCH_DEBUG=1 prints the traceback instead). Ctrl-C exits 130; SIGTERM (``kill``, ``timeout``,
     systemd) stops the same way, queued work dropped and finished results kept, and exits 143."""
-    from zsbench.core.manager import note_interrupt
+    from zsbench.core.isolation import note_interrupt
 
     terminated: list[int] = []
     on_main = threading.current_thread() is threading.main_thread()  # only it may set handlers

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from zsbench.core.manager import PluginSet, get_plugins, plugin_code, reason
+from zsbench.core.isolation import plugin_code, reason
+from zsbench.core.manager import PluginSet, get_plugins
 from zsbench.core.names import builtin_clash, shown
 from zsbench.core.names import parse_spec as parse_spec  # where callers have always found it
 from zsbench.core.registration import check_registration

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import Catalog, Entry, origin
-from zsbench.core.manager import plugin_code, reason
+from zsbench.core.isolation import plugin_code, reason
 from zsbench.core.names import parse_spec, shown
 from zsbench.core.progress import Progress
 from zsbench.core.study import StudyProtocol, load_study

@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from zsbench.core.manager import plugin_code, reason
+from zsbench.core.isolation import plugin_code, reason
 from zsbench.core.names import name_problem, shown
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.protocols import METADATA, REGISTER_GROUPS

@@ -166,7 +166,7 @@ class CheckedExecutor:
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)``, plugin code: what it raises is this executor's failure."""
-        from zsbench.core.manager import plugin_code, reason
+        from zsbench.core.isolation import plugin_code, reason
 
         try:
             with plugin_code():  # its own SystemExit or KeyboardInterrupt too

@@ -56,7 +56,7 @@ def _stage(
     """Read ``input_key`` of ``input_stage`` from the cache, ``work`` on it, store the result at ``key``; any
     failure (even a plugin's SystemExit) comes back as the outcome's one-line ``error`` (the grid records it
     as a failed result)."""
-    from zsbench.core.manager import plugin_code, reason
+    from zsbench.core.isolation import plugin_code, reason
     from zsbench.storage.cache import ArtifactCache
 
     start = time.perf_counter()

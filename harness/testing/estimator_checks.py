@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import Entry
-from zsbench.core.manager import reason
+from zsbench.core.isolation import reason
 from zsbench.testing.findings import CheckFailed, CheckSkipped
 
 # (n, d) pairs a declared memory_bytes is asked about: a finite number of bytes, 0 or more, growing with n

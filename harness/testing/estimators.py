@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.catalog import Entry
-from zsbench.core.manager import reason
+from zsbench.core.isolation import reason
 from zsbench.core.protocol import Component
 from zsbench.testing.estimator_checks import (
     declared_k,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from zsbench.core.catalog import Entry
-from zsbench.core.manager import reason
+from zsbench.core.isolation import reason
 from zsbench.engine.session import takes_keyword
 from zsbench.testing import tasks
 from zsbench.testing.findings import DEFAULT_TIMEOUT_S, CheckFailed, Finding, Recorder, within

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from zsbench.core.manager import plugin_code, reason
+from zsbench.core.isolation import plugin_code, reason
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 MAX_MESSAGE = 300  # characters: a finding is one line of a table

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from zsbench.core.catalog import KINDS, Catalog, Entry, build_catalog
-from zsbench.core.manager import ENV_LOAD_PLUGINS, PluginInfo, PluginSet, get_plugins, reason
+from zsbench.core.isolation import reason
+from zsbench.core.manager import ENV_LOAD_PLUGINS, PluginInfo, PluginSet, get_plugins
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.testing.datasets import DATASET_CHECKS, check_dataset
 from zsbench.testing.encoders import ENCODER_CHECKS, check_encoder

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import zsbench
 from zsbench.cli.app import app
-from zsbench.core import manager
+from zsbench.core import isolation, manager
 
 from ..helpers import Blobs
 
@@ -293,8 +293,8 @@ def test_a_real_ctrl_c_during_plugin_code_still_stops(ctrl_c):
         os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C arrives while the hook runs
         time.sleep(1)
 
-    with pytest.raises(KeyboardInterrupt), manager.plugin_code():
+    with pytest.raises(KeyboardInterrupt), isolation.plugin_code():
         register_encoders(None)
-    with pytest.raises(manager.PluginExit, match="KeyboardInterrupt"), manager.plugin_code():
+    with pytest.raises(isolation.PluginExit, match="KeyboardInterrupt"), isolation.plugin_code():
         raise KeyboardInterrupt  # raised by the plugin itself: its failure
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
