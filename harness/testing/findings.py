@@ -138,7 +138,7 @@ class Recorder:
 
     A check is a function returning a message (or None: "ok"). :class:`CheckFailed` and
     :class:`CheckSkipped` set its status; any other exception is a failure naming it. Plugin code runs
-    inside :func:`zsbench.core.manager.plugin_code`, so a SystemExit from it is its failure, and
+    inside :func:`zsbench.core.isolation.plugin_code`, so a SystemExit from it is its failure, and
     library warnings stay out of the report. Each check runs in a daemon thread for at most
     ``timeout`` seconds: past that it fails ("timed out") and every later check is skipped (the
     component may be stuck). What a check writes to ``sys.stdout`` is kept for :meth:`quiet`.
