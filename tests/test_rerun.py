@@ -19,7 +19,8 @@ from zsbench.cli.app import app
 from zsbench.core.catalog import build_catalog
 from zsbench.core.protocol import Component, load_spec
 from zsbench.engine.configured import configured_pairs
-from zsbench.engine.jobs import labels_key, reduce_job
+from zsbench.engine.jobs import reduce_job
+from zsbench.engine.keys import labels_key
 from zsbench.engine.params import Params, memo_key
 from zsbench.storage.layout import cache_key
 from zsbench.storage.params import ParamsMemo
@@ -51,7 +52,7 @@ def keys(spec, pairs, params: Params) -> list[str]:
     for red, clu in pairs:
         for seed in (0, 3):
             out.append(reduce_job(spec, red, seed, EMB, "enc", "ds", params).key)
-            out += [labels_key(spec, RED, clu, seed, k, params) for k in (None, 10)]
+            out += [labels_key(spec, RED, clu, params.text(clu, seed=seed, n_clusters=k), seed) for k in (None, 10)]
     return out
 
 

@@ -240,7 +240,7 @@ def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
 
     from zsbench.core.protocol import load_spec
     from zsbench.engine import keys
-    from zsbench.engine.jobs import labels_key, reduce_job
+    from zsbench.engine.jobs import reduce_job
     from zsbench.storage.layout import canonical_json
 
     spec, study = load_spec("standard"), load_spec("study")
@@ -261,13 +261,14 @@ def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
     rk = reduce_job(spec, red, 2, ek, "enc", "ds", Fixed()).key
     assert (
         rk
+        == keys.reduce_key(spec, ek, red, Fixed().text(red, seed=2), 2)
         == keys.stage_key("reduce", spec, ek, red, Fixed().text(red, seed=2), 2)
         == "b42f3a63c0ff47cc4e4ef8be6460e3ba02dff869f23f697f225ab5613901c587"
     )
-    lk = labels_key(spec, rk, clu, 2, 10, Fixed())
+    lk = keys.labels_key(spec, rk, clu, Fixed().text(clu, seed=2, n_clusters=10), 2)
     assert lk == "f7fa9262d9dc4a631a6d2b98e052d5f563dc37441ea34ae6665de0aa845bb957"
     assert (
-        labels_key(spec, rk, clu, 2, None, Fixed())
+        keys.labels_key(spec, rk, clu, Fixed().text(clu, seed=2), 2)
         == "34f1b16cac36df01d834b043ba2d98e0c5f5f339bf2471e09af3f480a72bfb5f"
     )
     row = {"identity_sha256": "b" * 64}

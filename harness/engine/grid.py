@@ -34,10 +34,9 @@ from zsbench.engine.jobs import (
     ReduceJob,
     Scoring,
     Tally,
-    labels_key,
+    cluster_job,
     reduce_job,
 )
-from zsbench.engine.keys import result_key
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers, memory_refusal
 from zsbench.engine.request import RunRequest
@@ -90,10 +89,7 @@ def plan(
                     if _same(red, proxy)
                     else reduce_job(spec, proxy, seed, emb.key, emb.encoder, emb.dataset, params)
                 )
-                for clu in clus:
-                    lkey = labels_key(spec, reduction.key, clu, seed, k, params)
-                    rkey = result_key(spec, lkey, space.key, emb.config.get("encoder") or {}, emb.dataset)
-                    jobs.append(ClusterJob(emb, reduction, space, clu, k, lkey, rkey))
+                jobs += [cluster_job(spec, emb, reduction, space, clu, k, params) for clu in clus]
     return jobs
 
 

@@ -1,8 +1,8 @@
-"""The jobs of a grid as small frozen dataclasses, and their stages' keys (:func:`reduce_job`, :func:`labels_key`).
+"""The jobs of a grid as small frozen dataclasses, built with their keys (:func:`reduce_job`, :func:`cluster_job`).
 
-A key is a hash of everything that determines a stage (:func:`zsbench.engine.keys.stage_key`, given the
-component's parameters from :class:`~zsbench.engine.params.Params`): `zsbench run` and `zsbench proxy
---choose` key their reductions and clusterings with these same functions, so each reuses what the other
+A key is a hash of everything that determines a stage or a result, built in :mod:`zsbench.engine.keys`
+from the component's parameters (:class:`~zsbench.engine.params.Params`): `zsbench run` and `zsbench proxy
+--choose` key their reductions and clusterings with the same functions, so each reuses what the other
 computed.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from zsbench.core.protocol import Component, ProtocolSpec
-from zsbench.engine.keys import stage_key
+from zsbench.engine.keys import labels_key, reduce_key, result_key
 from zsbench.engine.params import Params
 from zsbench.storage.cache import ArtifactCache
 
@@ -117,24 +117,27 @@ def reduce_job(
     params: Params | None = None,
 ) -> ReduceJob:
     """The reduction of embedding ``input_key`` by ``component`` with ``seed``, keyed as every run keys it
-    (``params``: a run's, with the memo; default: build the reducer)."""
+    (:func:`~zsbench.engine.keys.reduce_key`; ``params``: a run's, with the memo; default: build the reducer)."""
     text = (params or Params()).text(component, seed=seed)
-    return ReduceJob(
-        component, seed, input_key, stage_key("reduce", spec, input_key, component, text, seed), encoder, dataset
-    )
+    return ReduceJob(component, seed, input_key, reduce_key(spec, input_key, component, text, seed), encoder, dataset)
 
 
-def labels_key(
+def cluster_job(
     spec: ProtocolSpec,
-    reduce_key: str,
+    embedding: Embedding,
+    reduction: ReduceJob,
+    proxy: ReduceJob,
     clusterer: Component,
-    seed: int,
-    n_clusters: int | None,
-    params: Params | None = None,
-) -> str:
-    """The key of ``clusterer``'s labels (given ``n_clusters``; None: it finds k) on reduction ``reduce_key``."""
-    text = (params or Params()).text(clusterer, seed=seed, n_clusters=n_clusters)
-    return stage_key("labels", spec, reduce_key, clusterer, text, seed)
+    n_clusters: int,
+    params: Params,
+) -> ClusterJob:
+    """The clustering of ``reduction`` by ``clusterer`` given ``n_clusters``, scored in the space ``proxy``:
+    its labels and its result keyed as every run keys them (:func:`~zsbench.engine.keys.labels_key`,
+    :func:`~zsbench.engine.keys.result_key`)."""
+    text = params.text(clusterer, seed=reduction.seed, n_clusters=n_clusters)
+    labels = labels_key(spec, reduction.key, clusterer, text, reduction.seed)
+    result = result_key(spec, labels, proxy.key, embedding.config.get("encoder") or {}, embedding.dataset)
+    return ClusterJob(embedding, reduction, proxy, clusterer, n_clusters, labels, result)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@ of it is a new key (and a stage recomputed), never a stale entry. CONTRIBUTING's
 the table ("The keys").
 
 The sample fingerprint and the embedding key (the whole embedding's too, for a subsample's rows), the key
-of embeddings scored from an array or file, the stage key of a reduction or clustering (their parameters
-obtained by :class:`zsbench.engine.params.Params`, through :func:`zsbench.engine.jobs.reduce_job` and
-:func:`zsbench.engine.jobs.labels_key`), the result key under which the store keeps a scored result, and
-the parameters memo's key. Each is :func:`zsbench.storage.layout.cache_key` of a plain dict: existing
-caches and stores stay valid only while these dicts stay byte for byte what they are.
+of embeddings scored from an array or file, the stage keys of a reduction and of a clustering's labels
+(:func:`reduce_key`, :func:`labels_key`: their parameters' text is given, obtained by
+:class:`zsbench.engine.params.Params`, which imports this module for the memo's key), the result key
+under which the store keeps a scored result, and the parameters memo's key. Each is
+:func:`zsbench.storage.layout.cache_key` of a plain dict: existing caches and stores stay valid only
+while these dicts stay byte for byte what they are.
 """
 
 from __future__ import annotations
@@ -78,6 +79,18 @@ def stage_key(stage: str, spec: ProtocolSpec, input_key: str, comp: Component, p
         },
         raw={"params": params},
     )
+
+
+def reduce_key(spec: ProtocolSpec, input_key: str, reducer: Component, params: str, seed: int) -> str:
+    """The key of a reduction: ``reducer`` fitted with ``seed`` on the embedding ``input_key``; ``params``:
+    its parameters' canonical text (:meth:`zsbench.engine.params.Params.text`)."""
+    return stage_key("reduce", spec, input_key, reducer, params, seed)
+
+
+def labels_key(spec: ProtocolSpec, reduce_key: str, clusterer: Component, params: str, seed: int) -> str:
+    """The key of ``clusterer``'s labels on the reduction ``reduce_key``; ``params``: its parameters' canonical
+    text, built with ``seed`` and the k it is given (none when it finds k itself)."""
+    return stage_key("labels", spec, reduce_key, clusterer, params, seed)
 
 
 def result_key(

@@ -103,8 +103,9 @@ def choose(
     from zsbench.core.protocol import Component
     from zsbench.engine import dispatch, embed, grid
     from zsbench.engine.inputs import prepare_labels, select_all_samples
-    from zsbench.engine.jobs import Tally
-    from zsbench.engine.keys import sample_fingerprint
+    from zsbench.engine.jobs import Tally, reduce_job
+    from zsbench.engine.keys import labels_key, sample_fingerprint
+    from zsbench.engine.params import Params
     from zsbench.engine.refusals import memory_refusal
     from zsbench.engine.request import RunRequest
     from zsbench.engine.session import open_cache, open_executor
@@ -147,7 +148,7 @@ def choose(
         samples = embed.Samples(ds_entry, request.dataset_options or {}, view, sample_fingerprint(view, selection))
         emb = embed.embed_samples(request, enc_entry, enc_options, samples, cache=art, executor=pool, progress=progress)
         # the proxy space, keyed and fitted as the grid does: shared with `zsbench run` for the same seed
-        space = grid.reduce_job(spec, proxy, seed, emb.key, enc_entry.name, ds_entry.name)
+        space = reduce_job(spec, proxy, seed, emb.key, enc_entry.name, ds_entry.name)
         outcome = grid.reduce_all(
             [space],
             art,
@@ -170,7 +171,7 @@ def choose(
             if refusal:
                 outcomes[i] = {"error": refusal}
                 continue
-            key = grid.labels_key(spec, space.key, clu, seed, k)
+            key = labels_key(spec, space.key, clu, Params().text(clu, seed=seed, n_clusters=k), seed)
             futures[
                 dispatch.submit(
                     pool,
