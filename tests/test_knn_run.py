@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 
 from typer.testing import CliRunner
 
@@ -33,7 +34,7 @@ RUN = [
 ]
 
 
-def test_run_knn_stores_top1_per_k_with_the_train_fingerprint_and_reuses_the_train_embedding(isolated_store):
+def test_run_knn_stores_top1_per_k_with_the_train_fingerprint_and_reuses_the_train_embedding(isolated_store, tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, RUN)
     assert first.exit_code == 0, first.output
@@ -45,11 +46,61 @@ def test_run_knn_stores_top1_per_k_with_the_train_fingerprint_and_reuses_the_tra
     assert train["n_samples"] == 898 and len(train["fingerprint"]) == 64 and not train["embedding_reused"]
     # the clustered set is the test half, disjoint from the train half, not the default 1,797 images
     assert "test half" in rows[0].config["dataset"]["info"]["split"] and rows[0].config["n_samples"] == 200
-    again = runner.invoke(app, RUN)
+    # another store, the same cache: the train partition's embedding comes from the cache
+    again = runner.invoke(app, [*RUN, "--store", str(tmp_path / "other.sqlite")])
     assert again.exit_code == 0 and "(train embedding from the cache)" in again.output, again.output
-    rerun = [r for r in ResultStore(isolated_store, readonly=True).results(KNN_VERSION) if r not in rows]
+    rerun = ResultStore(tmp_path / "other.sqlite", readonly=True).results(KNN_VERSION)
     assert rerun[0].config["train"]["embedding_reused"]
     assert rerun[0].config["train"]["fingerprint"] == train["fingerprint"]
+
+
+def test_a_rerun_of_the_same_knn_finds_its_rows_by_key_and_adds_none(isolated_store, monkeypatch):
+    """kNN rows go through the grid's store under keys.knn_key: the same kNN again is found there, nothing is
+    embedded or scored, and the run returns the stored rows."""
+    from zsbench.engine import knn
+
+    run = dict(clusterers=["kmeans"], reducer="none", seeds=1, knn=True)
+    first = zsbench.run("raw-pixels", "digits", max_samples=100, **run)
+    stored = ResultStore(isolated_store, readonly=True).results(KNN_VERSION)
+    with sqlite3.connect(isolated_store) as db:
+        keys = [k for (k,) in db.execute("SELECT result_key FROM results WHERE protocol_version = ?", (KNN_VERSION,))]
+    assert len(stored) == 4 and len(set(keys)) == 4 and None not in keys
+    assert [r.run_id for r in stored] == [first.run_id] * 4
+
+    def never(*args, **kwargs):
+        raise AssertionError("a stored kNN row was computed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(knn, "embed_samples", never)
+        patched.setattr(knn, "knn_accuracy", never)
+        again = zsbench.run("raw-pixels", "digits", max_samples=100, **run)
+    assert again.reused["results"] == 1
+    assert [r.id for r in again.knn] == [r.id for r in stored] and again.knn[0].run_id == first.run_id
+    assert len(ResultStore(isolated_store, readonly=True).results(KNN_VERSION)) == 4
+    # another sample set is another kNN: scored and stored beside the first
+    other = zsbench.run("raw-pixels", "digits", max_samples=120, **run)
+    assert other.knn[0].run_id == other.run_id
+    assert len(ResultStore(isolated_store, readonly=True).results(KNN_VERSION)) == 8
+
+
+def test_knn_rows_stored_without_a_key_still_read_and_board_and_a_rerun_keys_them_once(isolated_store):
+    """A store written before kNN rows had keys: its rows are read and boarded as before; the first run that
+    scores the same kNN stores keyed rows (newer, so the board shows them), and the next finds those."""
+    with ResultStore(isolated_store) as db:
+        for k, acc in ((10, 0.1), (20, 0.2), (100, 0.3), (200, 0.4)):
+            db.add(knn_row("raw-pixels", "digits", k, acc, created="2020-01-01T00:00:00+00:00"))  # no key
+    out = CliRunner().invoke(app, ["leaderboard", "--metric", "knn", "-f", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["rows"][0]["top1"] == {"digits": 20.0}
+    run = dict(clusterers=["kmeans"], reducer="none", seeds=1, max_samples=100, knn=True)
+    first = zsbench.run("raw-pixels", "digits", **run)
+    assert all(r.run_id == first.run_id for r in first.knn)
+    assert len(ResultStore(isolated_store, readonly=True).results(KNN_VERSION)) == 8
+    zsbench.run("raw-pixels", "digits", **run)
+    assert len(ResultStore(isolated_store, readonly=True).results(KNN_VERSION)) == 8
+    out = CliRunner().invoke(app, ["leaderboard", "--metric", "knn", "-f", "json"])
+    top1 = json.loads(out.output)["rows"][0]["top1"]["digits"]
+    assert top1 == round(100 * next(r.metrics["knn_top1"] for r in first.knn if r.metrics["k"] == 20), 2)
 
 
 def test_knn_on_a_dataset_without_a_train_partition_is_one_line():

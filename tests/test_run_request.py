@@ -281,6 +281,8 @@ def test_every_key_is_what_it_was_before_the_keys_had_one_module(monkeypatch):
     assert (
         keys.arrays_key(spec, "c" * 64, "d" * 64) == "28c2ce85399890d3ba1e770d8d9dbe6d7298f1e384f71e7a0b3745cea20ef80d"
     )
+    # a kNN row's key, pinned since kNN rows were first stored with one (rows from before have none)
+    assert keys.knn_key("knn-1", ek, fp, 20, 0.07) == "b38b3faa76545dc4413f63184b039f3d82c0af0edc975076e02aeaccc6fcad74"
     # the memo's key holds the environment (sys.prefix, the factory's file): fixed here
     monkeypatch.setattr(sys, "prefix", "/prefix")
     factory = type("Fake", (), {"__module__": "zsbench_not_a_module"})

@@ -6,7 +6,7 @@ The sample fingerprint and the embedding key (the whole embedding's too, for a s
 of embeddings scored from an array or file, the stage keys of a reduction and of a clustering's labels
 (:func:`reduce_key`, :func:`labels_key`: their parameters' text is given, obtained by
 :class:`zsbench.engine.params.Params`, which imports this module for the memo's key), the result key
-under which the store keeps a scored result, and the parameters memo's key. Each is
+under which the store keeps a scored result, the key of a kNN row, and the parameters memo's key. Each is
 :func:`zsbench.storage.layout.cache_key` of a plain dict: existing caches and stores stay valid only
 while these dicts stay byte for byte what they are.
 """
@@ -109,6 +109,22 @@ def result_key(
             "silhouette_max_samples": spec.silhouette_max_samples,
             **made_by,
             "row": [of_config(encoder_config), dataset],
+        }
+    )
+
+
+def knn_key(version: str, test_embedding: str, train_fingerprint: str, k: int, temperature: float) -> str:
+    """The key of a kNN row in the store (``zsbench run --knn``): the kNN rows' version
+    (:data:`zsbench.engine.knn.KNN_VERSION`), the key of the clustered (test) samples' embedding (the stage
+    version, the encoder's name, identity sha256 and plugin, the dataset, the test samples' fingerprint),
+    the train partition's sample fingerprint (embedded by the same encoder), k and the temperature."""
+    return cache_key(
+        {
+            "knn": version,
+            "test": test_embedding,
+            "train": train_fingerprint,
+            "k": int(k),
+            "temperature": float(temperature),
         }
     )
 

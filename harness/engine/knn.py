@@ -9,7 +9,10 @@ no train partition: ``--knn`` on it is an error before any work.
 
 kNN rows are :class:`~zsbench.core.result.Result` rows of their own protocol version,
 :data:`KNN_VERSION`, with clusterer ``knn`` and reducer ``none``: boards, records and the proxy select
-results by protocol version, so kNN accuracy never enters an AMI mean.
+results by protocol version, so kNN accuracy never enters an AMI mean. They go to the run's store (the
+one the grid writes) under :func:`~zsbench.engine.keys.knn_key`, so a rerun finds them there and neither
+embeds the train partition nor adds a row again. Rows stored before kNN rows had keys are read as they
+are (a rerun scores and stores them once more, with their key).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from zsbench.core.result import Result
 from zsbench.engine.embed import Samples, embed_samples, load_dataset
 from zsbench.engine.inputs import select_samples
 from zsbench.engine.jobs import Embedding
-from zsbench.engine.keys import sample_fingerprint
+from zsbench.engine.keys import knn_key, sample_fingerprint
 from zsbench.engine.request import RunRequest
 from zsbench.engine.session import takes_keyword
 from zsbench.plugin.errors import InvalidInputError
@@ -58,11 +61,13 @@ def test_options(ds_entries: list[Entry], options: Mapping[str, Any] | None) -> 
 
 @dataclass
 class KnnRun:
-    """The kNN scores of one run: train partitions loaded once per dataset, rows kept until stored."""
+    """The kNN scores of one run: train partitions loaded once per dataset, rows kept until stored
+    (:meth:`stored`, after the grid, with its run id)."""
 
     request: RunRequest
     dataset_options: Mapping[str, Any] | None  # of the clustered partition: with knn, split="test"
-    rows: list[Result] = field(default_factory=list)
+    rows: list[tuple[Result, str]] = field(default_factory=list)  # each with its key in the store
+    found: set[str] = field(default_factory=set)  # the keys of rows found in the store (stored already)
     partitions: dict[str, Samples] = field(default_factory=dict)
 
     @classmethod
@@ -94,9 +99,11 @@ class KnnRun:
         cache: ArtifactCache,
         executor: Any,
         progress: Progress,
+        store: ResultStore | None,
     ) -> None:
         """Embed the train partition of ``test``'s dataset with the encoder (or find it cached) and score
-        ``test`` (the clustered samples, embedded as ``emb``) per k."""
+        ``test`` (the clustered samples, embedded as ``emb``) per k; the rows ``store`` (the run's, open)
+        holds under their keys already are taken from it, and when it holds all, nothing is embedded."""
         if not self.enabled:
             return
         ds_entry = test.dataset
@@ -106,6 +113,12 @@ class KnnRun:
                 f"dataset {ds_entry.name}: its train and test partitions share images; "
                 "kNN accuracy on them would be inflated (fix the dataset's split)"
             )
+        keys = {k: knn_key(KNN_VERSION, emb.key, part.fingerprint, k, DEFAULT_TEMPERATURE) for k in DEFAULT_KS}
+        stored = {k: row for k, key in keys.items() if store is not None and (row := store.finished(key)) is not None}
+        self.found.update(keys[k] for k in stored)
+        if len(stored) == len(keys):  # scored by an earlier run
+            self.rows += [(stored[k], keys[k]) for k in DEFAULT_KS]
+            return
         e = embed_samples(self.request, enc_entry, enc_options, part, cache=cache, executor=executor, progress=progress)
         start = time.perf_counter()
         with progress.stage(f"kNN {enc_entry.name} on {ds_entry.name}"):
@@ -121,6 +134,9 @@ class KnnRun:
         }
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for k, value in acc.items():
+            if k in stored:  # an earlier run's row of this k stands (a run stopped while storing its rows)
+                self.rows.append((stored[k], keys[k]))
+                continue
             config = {
                 **emb.config,
                 "k": k,
@@ -131,37 +147,35 @@ class KnnRun:
                 "protocol": self.request.spec.version,
                 "embedding": emb.key,
             }
-            self.rows.append(
-                Result(
-                    encoder=emb.encoder,
-                    dataset=emb.dataset,
-                    reducer="none",
-                    clusterer=KNN,
-                    seed=0,
-                    status="ok",
-                    error=None,
-                    metrics={METRIC: float(value), "k": int(k)},
-                    config=config,
-                    timings={"embed_train": e.seconds, "knn": seconds},
-                    provenance=emb.provenance,
-                    protocol_version=KNN_VERSION,
-                    created_at=now,
-                    run_id="",
-                )
+            row = Result(
+                encoder=emb.encoder,
+                dataset=emb.dataset,
+                reducer="none",
+                clusterer=KNN,
+                seed=0,
+                status="ok",
+                error=None,
+                metrics={METRIC: float(value), "k": int(k)},
+                config=config,
+                timings={"embed_train": e.seconds, "knn": seconds},
+                provenance=emb.provenance,
+                protocol_version=KNN_VERSION,
+                created_at=now,
+                run_id="",
             )
+            self.rows.append((row, keys[k]))
 
-    def store(self, grid, store) -> Any:
-        """``grid`` (a :class:`~zsbench.engine.pipeline.GridRun`) with the kNN rows, stamped with its run
-        id and added to ``store`` (the run's store argument; False: none)."""
+    def stored(self, grid: Any, store: ResultStore | None) -> Any:
+        """``grid`` (a :class:`~zsbench.engine.pipeline.GridRun`) with the kNN rows: those this run scored
+        stamped with its run id and added to ``store`` (the run's, open; None: none) under their keys, those
+        found there as they were stored."""
         if not self.enabled:
             return grid
-        rows = [replace(r, run_id=grid.run_id) for r in self.rows]
-        if rows and store is not False:
-            db = store if isinstance(store, ResultStore) else ResultStore(None if store in (None, True) else store)
-            try:
-                for r in rows:
-                    db.add(r)
-            finally:
-                if db is not store:
-                    db.close()
+        rows = []
+        for row, key in self.rows:
+            if key not in self.found:
+                row = replace(row, run_id=grid.run_id)
+                if store is not None:
+                    store.add(row, key)
+            rows.append(row)
         return replace(grid, knn=rows)

@@ -8,8 +8,10 @@ reduction or clustering computed by one is found in the artifact cache by the ot
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,14 +60,21 @@ class GridRun:
         return [r for r in self.results if not r.ok]
 
 
-def open_store(store: StoreArg) -> ResultStore | None:
+@contextlib.contextmanager
+def open_store(store: StoreArg) -> Iterator[ResultStore | None]:
+    """The run's results store, open while the run lasts: None for none (False), an open store as it is
+    (left open), else the one at the path given or the default, opened here and closed after."""
     if store is False:
-        return None
+        yield None
+        return
     if isinstance(store, ResultStore):
-        return store
-    if store is None or store is True:
-        return ResultStore(None)
-    return ResultStore(store)
+        yield store
+        return
+    db = ResultStore(None) if store is None or store is True else ResultStore(store)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def run_grid(
@@ -73,13 +82,15 @@ def run_grid(
     comps: Components,
     request: RunRequest,
     *,
+    store: ResultStore | None,
     cache: ArtifactCache,
     executor,
     progress: Progress,
     dropped_before: int = 0,
     catalog: Catalog | None = None,
 ) -> GridRun:
-    """Reduce, cluster and score ``embeddings``; results go to the request's store as they are made."""
+    """Reduce, cluster and score ``embeddings``; results go to ``store`` (the run's, open: :func:`open_store`)
+    as they are made."""
     pairs: list[list[Pair]] | None = None
     if comps.configured is not None:
         pairs = []
@@ -88,27 +99,27 @@ def run_grid(
             assert mine is not None  # comps.configured: each embedding has its configured pairs
             pairs.append(mine)
     run_id = uuid.uuid4().hex[:12]
-    db = open_store(request.store)
     tally = Tally()
-    try:
-        results = execute(
-            embeddings,
-            comps,
-            request,
-            run_id=run_id,
-            cache=cache,
-            executor=executor,
-            store=db,
-            progress=progress,
-            tally=tally,
-            pairs=pairs,
-        )
-    finally:
-        if db is not None and not isinstance(request.store, ResultStore):
-            db.close()
+    results = execute(
+        embeddings,
+        comps,
+        request,
+        run_id=run_id,
+        cache=cache,
+        executor=executor,
+        store=store,
+        progress=progress,
+        tally=tally,
+        pairs=pairs,
+    )
     # a cache object may serve several runs: report only what this one dropped
     return GridRun(
-        run_id, results, db.path if db else None, tally.reused, tally.computed, list(cache.dropped[dropped_before:])
+        run_id,
+        results,
+        store.path if store else None,
+        tally.reused,
+        tally.computed,
+        list(cache.dropped[dropped_before:]),
     )
 
 
@@ -132,7 +143,11 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
     planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
     knn_ = KnnRun.start(request, ds_entries)
     dataset_options = knn_.dataset_options  # with --knn: the test partition (split="test")
-    with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
+    with (
+        open_cache(request.cache) as art,
+        open_executor(catalog, request.executor, request.executor_options) as pool,
+        open_store(request.store) as db,
+    ):
         dropped_before = len(art.dropped)
         embeddings = []
         for ds_entry in ds_entries:
@@ -172,19 +187,20 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
                     executor=pool,
                     progress=progress,
                 )
-                knn_.score(emb, samples, enc_entry, enc_options, cache=art, executor=pool, progress=progress)
+                knn_.score(emb, samples, enc_entry, enc_options, cache=art, executor=pool, progress=progress, store=db)
                 embeddings.append(emb)
         grid = run_grid(
             embeddings,
             comps,
             request,
+            store=db,
             cache=art,
             executor=pool,
             progress=progress,
             dropped_before=dropped_before,
             catalog=catalog,
         )
-    return knn_.store(grid, request.store)
+        return knn_.stored(grid, db)
 
 
 def run_arrays(
@@ -241,11 +257,16 @@ def run_arrays(
     }
     key = arrays_key(spec, content, config["dataset"]["fingerprint"])
     emb = Embedding(x, y, encoder, dataset, key, config, {**environment(), "plugins": {}}, 0.0)
-    with open_cache(request.cache) as art, open_executor(catalog, request.executor, request.executor_options) as pool:
+    with (
+        open_cache(request.cache) as art,
+        open_executor(catalog, request.executor, request.executor_options) as pool,
+        open_store(request.store) as db,
+    ):
         return run_grid(
             [emb],
             comps,
             request,
+            store=db,
             cache=art,
             executor=pool,
             progress=progress,
