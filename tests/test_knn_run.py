@@ -46,6 +46,9 @@ def test_run_knn_stores_top1_per_k_with_the_train_fingerprint_and_reuses_the_tra
     assert train["n_samples"] == 898 and len(train["fingerprint"]) == 64 and not train["embedding_reused"]
     # the clustered set is the test half, disjoint from the train half, not the default 1,797 images
     assert "test half" in rows[0].config["dataset"]["info"]["split"] and rows[0].config["n_samples"] == 200
+    # the same store again: the rows are found by their keys, and the run says so
+    same = runner.invoke(app, RUN)
+    assert same.exit_code == 0 and f"(stored by run {rows[0].run_id}, reused)" in same.output, same.output
     # another store, the same cache: the train partition's embedding comes from the cache
     again = runner.invoke(app, [*RUN, "--store", str(tmp_path / "other.sqlite")])
     assert again.exit_code == 0 and "(train embedding from the cache)" in again.output, again.output

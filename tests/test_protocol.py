@@ -90,7 +90,8 @@ def _register_counting(register):
 def test_each_reduction_fitted_once_per_seed_however_many_clusterers(reducer, expected_fits, tmp_path):
     """With the proxy space being the run's reducer it is reused; otherwise fitted once per seed."""
     from zsbench.engine.components import Components
-    from zsbench.engine.grid import Embedding, execute
+    from zsbench.engine.grid import execute
+    from zsbench.engine.jobs import Embedding
     from zsbench.engine.request import RunRequest
     from zsbench.storage.cache import ArtifactCache
 

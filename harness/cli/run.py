@@ -253,7 +253,10 @@ def _summarise(result, err) -> bool:
     for r in result.failed:
         err.print(styled("failed", "red", f"{r.clusterer} seed {r.seed}: {r.error}"), highlight=False)
     for (enc, ds), rows in knn_cells(getattr(result, "knn", [])).items():
-        reused = " (train embedding from the cache)" if rows[0].config["train"]["embedding_reused"] else ""
+        if rows[0].run_id != result.run_id:  # found in the store under its key: nothing embedded or scored
+            reused = f" (stored by run {rows[0].run_id}, reused)"
+        else:
+            reused = " (train embedding from the cache)" if rows[0].config["train"]["embedding_reused"] else ""
         accs = ", ".join(f"k={r.metrics['k']} {100 * r.metrics['knn_top1']:.1f}" for r in rows)
         err.print(f"kNN top-1 of {enc} on {ds}: {accs}{reused}", highlight=False)
     if (line := recomputed_line(getattr(result, "recomputed", None))) is not None:

@@ -1,9 +1,9 @@
 """Choosing a clusterer without labels (`zsbench proxy --choose`): the highest silhouette in the
 protocol's proxy space.
 
-It runs the pipeline `zsbench run` runs (:mod:`zsbench.engine.pipeline`: the same sample selection,
-embedding key, reduction and clustering keys and tasks, through the same executor), so a choice and
-a run on the same images share their cached stages.
+It runs the stages `zsbench run` runs (:mod:`zsbench.engine.embed`, :mod:`zsbench.engine.jobs`: the
+same sample selection, embedding key, reduction and clustering keys and tasks, through the same
+executor), so a choice and a run on the same images share their cached stages.
 """
 
 from __future__ import annotations
