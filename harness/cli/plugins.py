@@ -10,7 +10,8 @@ from rich.text import Text
 
 from zsbench.cli.common import err, stdout, user_errors
 from zsbench.core.catalog import KINDS, build_catalog
-from zsbench.core.manager import ENV_LOAD_PLUGINS, SLOW_IMPORT_SECONDS, get_plugins
+from zsbench.core.manager import ENV_LOAD_PLUGINS, SLOW_IMPORT_SECONDS, PluginSet
+from zsbench.core.probe import bounded_plugins
 from zsbench.core.protocol import protocol_names
 from zsbench.report.console import InertTable as Table  # plugins' names and errors, escaped to one line
 from zsbench.report.console import styled
@@ -46,7 +47,10 @@ def plugins(
         ),
     ] = None,
 ) -> None:
-    """Show every plugin: distribution, version, hooks, why any failed to load, and what it should fix."""
+    """Show every plugin: distribution, version, hooks, why any failed to load, and what it should fix.
+
+    Third-party plugins are tried first in a child process: one whose import or register hook takes over
+    ZSBENCH_PLUGIN_TIMEOUT seconds (default 60; 0: no limit), or ends that process, is shown as failed."""
     if check:
         if distribution is not None and not distribution.strip():  # '' would otherwise check everything
             raise typer.BadParameter(
@@ -54,11 +58,13 @@ def plugins(
             )
         from zsbench.cli.conformance import run_checks  # imports the kit only when asked for
 
+        with user_errors():
+            bounded_plugins()  # the kit then finds them loaded: one that hangs or ends zsbench is failed
         raise typer.Exit(run_checks(distribution, strict=strict))
     if distribution is not None:
         raise typer.BadParameter(f"{distribution!r}: a distribution is named only with --check", param_hint="DIST")
     with user_errors():
-        found = get_plugins()
+        found = bounded_plugins()
         catalog = build_catalog(found)
         hook_errors = catalog.hook_errors
         table = Table(title="zsbench plugins")
@@ -88,7 +94,8 @@ def plugins(
                     ),
                     highlight=False,
                 )
-        for name in found.unmatched:
+        problem = found.selection_problem
+        for name in found.unmatched if problem is None else ():  # the problem's line names them
             err.print(
                 styled(
                     "note:",
@@ -98,9 +105,21 @@ def plugins(
                 ),
                 highlight=False,
             )
+        if problem is not None:  # every other command stops on it: this one shows what there is, then it
+            err.print(styled("error:", "bold red", problem), highlight=False)
+            raise typer.Exit(1)
     # --strict: anything that leaves a component unavailable fails (load errors, clashes, missing plugins)
     if strict and (failed or catalog.conflicts or catalog.refused or found.unmatched):
         raise typer.Exit(1)
+
+
+def _report_failed(found: PluginSet) -> None:
+    """One note per plugin that failed to load (an import error, a hang, an end of the process)."""
+    for info in sorted(found.failed, key=lambda i: i.key):
+        err.print(
+            styled("note:", "yellow", f"plugin {info.key} failed to load: {info.error} (see `zsbench plugins`)"),
+            highlight=False,
+        )
 
 
 def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
@@ -115,7 +134,9 @@ def _report_catalog_problems(catalog, include_hook_errors: bool = True) -> None:
 
 
 def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")]) -> None:
-    """List the encoders, datasets, reducers or clusterers that plugins provide, or the protocols."""
+    """List the encoders, datasets, reducers or clusterers that plugins provide, or the protocols.
+
+    Third-party plugins are tried first in a child process, as by `zsbench plugins`."""
     with user_errors():
         if kind.value == "protocols":
             table = Table(title="zsbench protocols")
@@ -125,7 +146,8 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
                 table.add_row(*row)
             stdout().print(table)
             return
-        catalog = build_catalog()
+        found = bounded_plugins()
+        catalog = build_catalog()  # an error naming ZSBENCH_LOAD_PLUGINS when it selected nothing usable
         table = Table(title=f"zsbench {kind.value}")
         for col in ("name", "plugin", "description"):
             table.add_column(col)
@@ -133,4 +155,5 @@ def list_components(kind: Annotated[Kind, typer.Argument(help="What to list.")])
             entry = catalog.entries[kind.value][name]
             table.add_row(name + ("…" if entry.is_family else ""), entry.plugin, entry.description)
         stdout().print(table)
+        _report_failed(found)
         _report_catalog_problems(catalog)

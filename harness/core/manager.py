@@ -6,25 +6,40 @@ SystemExit), or implements a hook that does not exist, is recorded with its reas
 the rest keep working. What ``zsbench plugins`` shows beside that is measured here too: how long each
 entry point took to import, and the warnings pluggy raised when it was registered (a hook
 deprecated with ``warn_on_impl``). Each plugin's code runs under :func:`zsbench.core.isolation.plugin_code`.
+
+Which entry points load is :mod:`zsbench.core.selection`'s. A third-party import still going after
+``ZSBENCH_PLUGIN_TIMEOUT`` seconds is named on stderr (it cannot be stopped in the program's own process);
+the diagnostic commands try those plugins first in a child process under that limit
+(:mod:`zsbench.core.probe`) and pass what hung or ended it here as ``refused``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import os
+import sys
+import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 
 import pluggy
 
+from zsbench.core.inert import terminal
 from zsbench.core.isolation import plugin_code, reason
+from zsbench.core.selection import ENV_LOAD_PLUGINS as ENV_LOAD_PLUGINS  # where callers have found it
+from zsbench.core.selection import (
+    ENV_PLUGIN_TIMEOUT,
+    Selection,
+    is_builtin,
+    nothing_usable,
+    plugin_timeout,
+    select,
+)
 from zsbench.plugin import hookspecs
+from zsbench.plugin.errors import ZsbenchError
 
-ENV_LOAD_PLUGINS = "ZSBENCH_LOAD_PLUGINS"
 # a plugin slower than this to import and register is named by `zsbench plugins`: every command pays it
 SLOW_IMPORT_SECONDS = 0.5
 
@@ -55,8 +70,12 @@ class PluginSet:
 
     pm: pluggy.PluginManager
     infos: dict[str, PluginInfo] = field(default_factory=dict)
-    # distributions named in ZSBENCH_LOAD_PLUGINS that have no `zsbench` entry point installed
-    unmatched: list[str] = field(default_factory=list)
+    selection: Selection = field(default_factory=Selection)  # what ZSBENCH_LOAD_PLUGINS let load
+
+    @property
+    def unmatched(self) -> list[str]:
+        """Distributions named in ZSBENCH_LOAD_PLUGINS that have no `zsbench` entry point installed."""
+        return self.selection.unmatched
 
     @property
     def loaded(self) -> list[PluginInfo]:
@@ -103,40 +122,28 @@ class PluginSet:
         info = self.infos[key]
         return info.distribution, info.version
 
-
-def _allowed_distributions() -> set[str] | None:
-    raw = os.environ.get(ENV_LOAD_PLUGINS)
-    if raw is None:
-        return None
-    return {_normalise(d) for d in raw.split(",") if d.strip()}
+    @property
+    def selection_problem(self) -> str | None:
+        """One line when ZSBENCH_LOAD_PLUGINS left no plugin that loaded, naming it; else None."""
+        return nothing_usable(self.selection, [i.key for i in self.loaded], [i.key for i in self.failed])
 
 
-def _normalise(dist: str) -> str:
-    return dist.strip().lower().replace("_", "-").replace(".", "-")
-
-
-def discover() -> PluginSet:
-    """Load every entry point of the ``zsbench`` group (narrowed by ``ZSBENCH_LOAD_PLUGINS``)."""
+def discover(refused: Mapping[str, str] | None = None) -> PluginSet:
+    """Load every entry point of the ``zsbench`` group (narrowed by ``ZSBENCH_LOAD_PLUGINS``); those in
+    ``refused`` (key -> why) are recorded as failed without being imported."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    plugins = PluginSet(pm)
-    allowed = _allowed_distributions()
-    seen: set[str] = set()
-    named: dict[int, tuple[str, str]] = {}  # each read of a name or version parses the METADATA file again
-    for ep in metadata.entry_points(group=hookspecs.PROJECT):
-        if ep.dist is None:
-            dist, version = "unknown", "unknown"
-        else:
-            if id(ep.dist) not in named:
-                meta = ep.dist.metadata
-                named[id(ep.dist)] = (meta["Name"], meta["Version"])
-            dist, version = named[id(ep.dist)]
-        seen.add(_normalise(dist))
-        if allowed is not None and _normalise(dist) not in allowed:
+    plugins = PluginSet(pm, selection=select())
+    limit: float | None = None
+    for point in plugins.selection.points:
+        key, dist, version, ep = point.key, point.distribution, point.version, point.entry_point
+        if refused and key in refused:
+            plugins.infos[key] = PluginInfo(key, dist, version, ep.value, error=refused[key])
             continue
-        key = f"{dist}:{ep.name}"
-        if key in plugins.infos:  # the same distribution seen twice on sys.path: first wins
-            continue
+        watch = None
+        if not is_builtin(dist):
+            limit = plugin_timeout() if limit is None else limit
+            watch = _watch(key, limit)
         start = time.perf_counter()
         try:
             with plugin_code():  # a plugin calling sys.exit() at import must not end every command
@@ -146,20 +153,60 @@ def discover() -> PluginSet:
                 key, dist, version, ep.value, error=reason(exc), import_seconds=time.perf_counter() - start
             )
             continue
+        finally:
+            if watch is not None:
+                watch.cancel()
         plugins.add(obj, key, dist, version, ep.value, import_seconds=time.perf_counter() - start)
-    plugins.unmatched = sorted((allowed or set()) - seen)
     return plugins
+
+
+def _watch(key: str, limit: float | None) -> threading.Timer | None:
+    """A timer naming ``key`` on stderr once its import has taken ``limit`` seconds: it cannot be stopped
+    in this process, but the user learns which plugin it is and what to do."""
+    if limit is None:
+        return None
+
+    def note() -> None:
+        sys.stderr.write(
+            terminal(
+                f"zsbench: plugin {key} is still importing after {limit:g} s ({ENV_PLUGIN_TIMEOUT}); if it hangs, "
+                f"stop zsbench (Ctrl-C) and leave its distribution out of {ENV_LOAD_PLUGINS}; `zsbench plugins` "
+                "names it"
+            )
+            + "\n"
+        )
+
+    timer = threading.Timer(limit, note)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 _current: PluginSet | None = None
 
 
-def get_plugins() -> PluginSet:
-    """The process-wide plugin set, discovered on first use."""
+def current_plugins(refused: Mapping[str, str] | None = None) -> PluginSet:
+    """The process-wide plugin set, discovered on first use (then without ``refused``'s entry points),
+    whatever ZSBENCH_LOAD_PLUGINS selected: for commands that show what was found."""
     global _current
     if _current is None:
-        _current = discover()
+        _current = discover(refused)
     return _current
+
+
+def discovered() -> bool:
+    """Whether the process-wide plugin set has been discovered (else the next use discovers it)."""
+    return _current is not None
+
+
+def get_plugins() -> PluginSet:
+    """The process-wide plugin set, discovered on first use; a ZsbenchError naming ZSBENCH_LOAD_PLUGINS
+    when it selected no plugin that loaded (else every name would be unknown, with no word of why)."""
+    plugins = current_plugins()
+    problem = plugins.selection_problem
+    if problem is not None:
+        raise ZsbenchError(problem)
+    return plugins
 
 
 def reset() -> None:
@@ -171,9 +218,7 @@ def reset() -> None:
 @contextlib.contextmanager
 def registered(plugin: object, name: str = "local", distribution: str = "__main__") -> Iterator[str]:
     """Register a plugin object for the duration of a ``with`` block (notebooks, tests)."""
-    from zsbench.plugin.errors import ZsbenchError
-
-    plugins = get_plugins()
+    plugins = current_plugins()  # into an empty selection too: it is then not empty
     key = f"{distribution}:{name}"
     if key in plugins.infos:
         raise ZsbenchError(f"a plugin named {key} is already registered; pass another name=")
