@@ -18,7 +18,7 @@ from zsbench.testing.datasets import DATASET_CHECKS, check_dataset
 from zsbench.testing.encoders import ENCODER_CHECKS, check_encoder
 from zsbench.testing.estimators import CLUSTERER_CHECKS, REDUCER_CHECKS, check_clusterer, check_reducer
 from zsbench.testing.executors import EXECUTOR_CHECKS, check_executor
-from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, Finding, time_limit, within
+from zsbench.testing.findings import DEFAULT_TIMEOUT_S, FAILED, SKIPPED, Finding, time_limit, within
 from zsbench.testing.imports import check_lazy_imports, entry_points, normalise
 from zsbench.testing.plugins import PLUGIN_CHECKS, plugin_findings
 from zsbench.testing.subjects import component_name
@@ -175,7 +175,10 @@ class Suite:
 
     def _plugin(self, info: PluginInfo, catalog: Catalog, component: str) -> list[Finding]:
         found = plugin_findings(info, catalog, component)
-        if any(c.component == component and c.check == "lazy-imports" for c in self.cases):
+        wanted = any(c.component == component and c.check == "lazy-imports" for c in self.cases)
+        if wanted and info.error:  # it did not load (a hung or exiting import among them): not loaded again
+            found.append(Finding("lazy-imports", component, SKIPPED, "not loaded (see loads)"))
+        elif wanted:
             if self._lazy is None:  # every entry point of the distribution at once, in parallel interpreters
                 self._lazy = {f.component: f for f in check_lazy_imports(self.distribution, self.timeout)}
             found.append(
