@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ import pytest
 from zsbench.analysis.board import build
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.report.board import render
-from zsbench.storage.store import ResultStore, default_path
+from zsbench.storage.database import APPLICATION_ID, SCHEMA_VERSION
+from zsbench.storage.rows import SCHEMA_SQL
+from zsbench.storage.store import ResultStore, StoreWarning, default_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,3 +132,43 @@ def test_processes_opening_a_new_store_at_once_agree_on_its_schema(tmp_path):
         for proc in procs:
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err
+
+
+def test_a_schema_2_store_with_duplicate_keys_is_merged_keeping_every_row(tmp_path):
+    """Racing runs of an older zsbench stored some keys twice: one row per key is left, the newest ok row
+    (an ok row beats a newer failed one), the others kept in results_merged, and the merge is said."""
+    path = tmp_path / "dup.sqlite"
+    row = (
+        "'r', 't', '1', 'e', 'd', 'umap', 'kmeans', 0, '{status}', NULL, {ami}, '{{}}', '{{}}', '{{}}', '{{}}', '{key}'"
+    )
+    rows = [("ok", 0.1, "a"), ("ok", 0.2, "a"), ("failed", "NULL", "a"), ("failed", "NULL", "b")]
+    rows += [("failed", "NULL", "b"), ("ok", 0.3, "c")]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(
+            SCHEMA_SQL + "CREATE INDEX results_key ON results (result_key, status); PRAGMA user_version=2;"
+        )
+        for status, ami, key in rows:
+            db.execute(f"INSERT INTO results VALUES (NULL, {row.format(status=status, ami=ami, key=key)})")
+        db.execute("INSERT INTO results VALUES (NULL, " + row.format(status="ok", ami=0.4, key="x") + ")")
+        db.execute("UPDATE results SET result_key = NULL WHERE result_key = 'x'")  # rows without a key stay
+        db.execute("INSERT INTO results VALUES (NULL, " + row.format(status="ok", ami=0.5, key="x") + ")")
+        db.execute("UPDATE results SET result_key = NULL WHERE result_key = 'x'")
+    with pytest.warns(StoreWarning, match=r"dup\.sqlite: merged 3 duplicate row\(s\) \(1 ok\) of 2 result key\(s\)"):
+        store = ResultStore(path)
+    with store:
+        assert [(r.id, r.status) for r in store.results()] == [
+            (2, "ok"),
+            (5, "failed"),
+            (6, "ok"),
+            (7, "ok"),
+            (8, "ok"),
+        ]
+        assert store.finished("a").id == 2 and store.finished("b") is None
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        merged = db.execute("SELECT id, status, merged_into FROM results_merged ORDER BY id").fetchall()
+        assert merged == [(1, "ok", 2), (3, "failed", 2), (4, "failed", 5)]
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID  # stamped: ours
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # merged once: opening it again says nothing
+        ResultStore(path).close()

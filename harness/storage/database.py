@@ -1,6 +1,11 @@
 """The results store's SQLite file: connected for writing (WAL, its schema created or migrated under a
 write lock) or for reading only (never created, migrated or touched), its schema version checked.
 
+A store is ours only: a file is written to only once it is known to be a zsbench store, by its
+SQLite application id (:data:`APPLICATION_ID`, set when it is created), by the results table of a
+store made before the id existed (stamped when first opened for writing), or by being new or empty.
+Any other file, SQLite or not, is refused before a byte of it is written.
+
 What the rows mean, and how they are read back, is :mod:`zsbench.storage.rows` and
 :mod:`zsbench.storage.store`; this module knows the file and its schema's versions.
 """
@@ -13,28 +18,38 @@ import time
 from pathlib import Path
 
 from zsbench.plugin.errors import ZsbenchError
-from zsbench.storage.rows import INDEXES_SQL, SCHEMA_SQL
+from zsbench.storage.rows import INDEXES_SQL, KEY_INDEX, NAMES, SCHEMA_SQL
 
-SCHEMA_VERSION = 2
+# 3: one row per result key (a unique index; duplicates of older stores merged, see merge_duplicates)
+SCHEMA_VERSION = 3
+APPLICATION_ID = int.from_bytes(b"zsbn")  # SQLite's header field naming the application that owns a file
+MERGED = "results_merged"  # the rows merged away by the migration to schema 3, kept rather than lost
 
 
-def connect(path: Path) -> sqlite3.Connection:
+class NotAStoreError(ZsbenchError):
+    """The file is another application's (or not SQLite at all): zsbench never writes into it."""
+
+
+def connect(path: Path) -> tuple[sqlite3.Connection, str | None]:
     """The store at ``path`` open for writing: created if missing, in WAL mode, its schema at
-    :data:`SCHEMA_VERSION`. sqlite3 and OS errors pass through (the store says what they mean)."""
+    :data:`SCHEMA_VERSION`; and what its migration merged, in words (None: nothing). sqlite3 and OS
+    errors pass through (the store says what they mean)."""
+    identify(path)  # before anything is opened for writing: switching to WAL writes the header
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30)
     try:
         wal(db)
         check_version(db, path)
-        migrate(db)
+        merged = migrate(db, path)
     except BaseException:
         db.close()
         raise
-    return db
+    return db, merged
 
 
 def connect_readonly(path: Path) -> tuple[sqlite3.Connection, set[str]]:
     """The existing store at ``path`` open for reading only, and the names of its tables."""
+    identify(path)
     uri = path.resolve().as_uri() + "?mode=ro"
     db = sqlite3.connect(uri, uri=True, timeout=30)
     try:
@@ -67,6 +82,44 @@ def tables(db: sqlite3.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def identify(path: Path) -> None:
+    """Refuse (:class:`NotAStoreError`) an existing file that is not a zsbench store. It is read as an
+    immutable file: no lock, no ``-wal`` or ``-shm`` file beside it, not a byte written, so a refused
+    file is left exactly as it was. (A WAL file's newest changes may not show; :func:`migrate` looks
+    again, under its write lock, before it writes.) sqlite3 errors pass through: not SQLite at all."""
+    if not path.is_file() or not path.stat().st_size:
+        return  # new, or empty: it becomes a store
+    with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)) as db:
+        refuse(db, path)
+
+
+def refuse(db: sqlite3.Connection, path: Path) -> None:
+    """:class:`NotAStoreError` when the file open as ``db`` is another application's: its application id
+    is another's, or it holds tables and no results table of zsbench's shape. Only reads."""
+    app = db.execute("PRAGMA application_id").fetchone()[0]
+    if app == APPLICATION_ID:
+        return
+    what = None
+    if app:
+        what = f"its SQLite application id is {app:#010x}, another application's"
+    else:
+        names = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
+        if names and not set(NAMES) <= columns:  # not even a store of an older zsbench
+            shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            what = f"an SQLite file with tables {shown}"
+    if what:
+        raise NotAStoreError(
+            f"{path} is not a zsbench results store ({what}); zsbench writes only to its own stores: "
+            "pass --store with a results store or a new file"
+        )
+
+
 def has_result_key(db: sqlite3.Connection) -> bool:
     """Whether the results table has the ``result_key`` column (schema 1, read without migrating, has not)."""
     return "result_key" in {row[1] for row in db.execute("PRAGMA table_info(results)")}
@@ -94,17 +147,23 @@ def wal(db: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def migrate(db: sqlite3.Connection) -> None:
+def migrate(db: sqlite3.Connection, path: Path) -> str | None:
     """Create or upgrade the schema under a write lock, so two processes opening a new or
-    old store at once cannot both try the same change."""
+    old store at once cannot both try the same change. Returns what :func:`merge_duplicates` did."""
     db.isolation_level = None  # manual transactions for BEGIN IMMEDIATE
+    merged = None
     try:
         db.execute("BEGIN IMMEDIATE")
+        refuse(db, path)  # what identify may not have seen: a WAL file's newest changes
         for statement in filter(None, (s.strip() for s in SCHEMA_SQL.split(";"))):
             db.execute(statement)
         if not has_result_key(db):  # stores written by schema 1
             db.execute("ALTER TABLE results ADD COLUMN result_key TEXT")
-        db.execute(INDEXES_SQL)
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (KEY_INDEX,)).fetchone():
+            merged = merge_duplicates(db)  # schema 2 and older: racing runs could store a key twice
+            db.execute("DROP INDEX IF EXISTS results_key")  # schema 2's, not unique
+            db.execute(INDEXES_SQL)
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")  # stamps stores made before the id
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
@@ -115,3 +174,30 @@ def migrate(db: sqlite3.Connection) -> None:
     finally:
         # "" is sqlite3's default (implicit BEGIN before changes); typeshed's Literal leaves it out
         db.isolation_level = ""  # type: ignore[assignment]
+    return merged
+
+
+def merge_duplicates(db: sqlite3.Connection) -> str | None:
+    """Leave one row per result key: the newest ok row, else the newest row (an ok result beats a failed
+    one, and :meth:`~zsbench.storage.store.ResultStore.finished` read the newest ok row already). The rows
+    merged away move to the table :data:`MERGED` (with the id of the row kept, ``merged_into``), never
+    lost. Returns what was merged, in words; None when every key had one row. In the caller's transaction."""
+    duplicated = db.execute(
+        "SELECT result_key FROM results WHERE result_key IS NOT NULL GROUP BY result_key HAVING COUNT(*) > 1"
+    ).fetchall()
+    if not duplicated:
+        return None
+    db.execute(f"CREATE TABLE IF NOT EXISTS {MERGED} AS SELECT *, 0 AS merged_into FROM results WHERE 0")
+    moved = ok = 0
+    for (key,) in duplicated:
+        rows = db.execute("SELECT id, status FROM results WHERE result_key = ? ORDER BY id DESC", (key,)).fetchall()
+        kept = next((id_ for id_, status in rows if status == "ok"), rows[0][0])
+        for id_, status in rows:
+            if id_ != kept:
+                db.execute(f"INSERT INTO {MERGED} SELECT *, ? FROM results WHERE id = ?", (kept, id_))
+                db.execute("DELETE FROM results WHERE id = ?", (id_,))
+                moved, ok = moved + 1, ok + (status == "ok")
+    return (
+        f"merged {moved} duplicate row(s) ({ok} ok) of {len(duplicated)} result key(s) into one row each "
+        f"(the newest ok row, else the newest); the rows merged away are kept in its table {MERGED}"
+    )

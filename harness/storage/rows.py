@@ -33,7 +33,10 @@ CREATE INDEX IF NOT EXISTS results_cell
 """
 # result_key: a hash of everything that determines the result (the clustering's cache key);
 # a rerun finds finished results by it instead of recomputing them, and replaces failed ones.
-INDEXES_SQL = "CREATE INDEX IF NOT EXISTS results_key ON results (result_key, status)"
+# One row per key (NULL, a row stored without a key, may repeat): runs racing on a store cannot
+# store a configuration twice (ResultStore.add).
+KEY_INDEX = "results_result_key"
+INDEXES_SQL = f"CREATE UNIQUE INDEX IF NOT EXISTS {KEY_INDEX} ON results (result_key)"
 
 
 @dataclass(frozen=True)

@@ -61,12 +61,14 @@ class ResultStore:
             return
         try:
             with self._writing():
-                self._db = connect(self.path)
+                self._db, merged = connect(self.path)
         except StoreWriteError as exc:
             # A file that is not SQLite at all is not a write problem: say so, as before.
             if isinstance(exc.__cause__, sqlite3.DatabaseError) and not_a_database(exc.__cause__):
                 raise self._unopenable(exc.__cause__) from None
             raise
+        if merged:
+            warnings.warn(f"results store {self.path}: {merged}", StoreWarning, stacklevel=2)
 
     def _open_readonly(self, explicit: bool) -> None:
         if not self.path.exists():
@@ -110,19 +112,23 @@ class ResultStore:
             raise StoreWriteError(write_problem(self.path, exc)) from exc
 
     def add(self, result: Result, result_key: str | None = None) -> None:
-        """Store ``result``. ``result_key`` identifies its configuration, ok or failed: ``finished``
-        finds ok rows by it, and the row replaces earlier failed rows of the key (in the same
-        transaction), so failures of a configuration run again and again do not pile up."""
+        """Store ``result``. ``result_key`` identifies its configuration, ok or failed: the store holds one
+        row per key, the newest, except that a failed row never replaces an ok one. So ``finished`` finds
+        the newest ok row by it, failures of a configuration run again and again do not pile up, and runs
+        racing on one store cannot store a configuration twice (the unique key settles who comes second,
+        in the same transaction)."""
         if self.readonly:
             raise ZsbenchError(f"results store {self.path} is open read-only; cannot add results")
         record = result.to_record()
         with self._writing(), self._db:
             if result_key is not None:
-                self._db.execute("DELETE FROM results WHERE result_key = ? AND status = 'failed'", (result_key,))
+                only_failed = "" if result.status == "ok" else " AND status = 'failed'"
+                self._db.execute(f"DELETE FROM results WHERE result_key = ?{only_failed}", (result_key,))
             self._db.execute(
                 "INSERT INTO results (run_id, created_at, protocol_version, encoder, dataset, "
                 "reducer, clusterer, seed, status, error, ami, metrics, config, timings, provenance, "
-                "result_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "result_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (result_key) DO NOTHING",  # a failed row, where an ok one is stored
                 (
                     record["run_id"],
                     record["created_at"],

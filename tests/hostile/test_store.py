@@ -3,18 +3,28 @@ that must not write, failed rows that must not pile up (issue 11, cases 6, 7, 8,
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import zsbench
 from zsbench.cli.app import app
 from zsbench.core.result import Result
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.storage.database import APPLICATION_ID
 from zsbench.storage.store import ResultStore, StoreWarning, StoreWriteError
+
+from ..helpers import one_line_error
 
 
 def result(seed: int = 0, status: str = "ok", clusterer: str = "kmeans") -> Result:
@@ -402,10 +412,12 @@ def test_a_rerun_replaces_failed_rows_of_its_configuration(tmp_path):
         assert sorted(r.seed for r in store.results()) == [0, 1, 2]
         assert store.finished("a") is None  # failed rows are never finished results
         store.add(result(0), "a")
-        store.add(result(0), "a")  # ok rows are kept: the board takes the latest
+        store.add(result(0), "a")  # one row per key: the newest ok row (what finished read before)
         rows = store.results()
-        assert [(r.seed, r.status) for r in rows] == [(1, "failed"), (2, "failed"), (0, "ok"), (0, "ok")]
-        assert store.finished("a").id == rows[-1].id
+        assert [(r.seed, r.status) for r in rows] == [(1, "failed"), (2, "failed"), (0, "ok")]
+        assert store.finished("a").id == rows[-1].id == 6
+        store.add(result(0, "failed"), "a")  # a failure never replaces an ok result
+        assert store.finished("a").id == 6 and len(store.results()) == 3
         store.add(result(1, "failed"), "b")
         assert [r.status for r in store.results() if r.seed == 1] == ["failed"]
 
@@ -416,3 +428,125 @@ def test_the_free_space_helper_points_at_an_existing_folder(tmp_path):
     free, folder = free_space(tmp_path / "a" / "b" / "r.sqlite")
     assert folder == tmp_path and free.split()[1] in ("B", "KiB", "MiB", "GiB", "TiB")
     assert shutil.disk_usage(folder).free >= 0
+
+
+# Issue 23: a store that is only ours, one row per result key however many runs race, and a cache
+# that a gc during a run does not pull from under it.
+
+RACER = """
+import os, sys, time
+from pathlib import Path
+from types import SimpleNamespace
+
+from sklearn.cluster import KMeans
+
+import zsbench
+from zsbench.cli import main
+
+ROOM = Path(sys.argv[1])
+
+
+class Rendezvous(KMeans):
+    # K-Means that first waits until the other run clusters too: both have looked for stored results by then
+    def fit_predict(self, X, y=None, sample_weight=None):
+        (ROOM / str(os.getpid())).touch()
+        deadline = time.monotonic() + 30
+        while len(list(ROOM.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return super().fit_predict(X)
+
+
+@zsbench.hookimpl
+def register_clusterers(register):
+    register("rendezvous", lambda: Rendezvous(n_clusters=2, n_init=1), description="waits for the other run")
+
+
+with zsbench.registered(SimpleNamespace(register_clusterers=register_clusterers), "racer"):
+    sys.argv = ["zsbench", *sys.argv[2:]]
+    main()
+"""
+
+
+def tiny_npz(path: Path) -> Path:
+    """24 samples: too few for the UMAP proxy, so no numba start-up."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 8)
+    np.savez(path, embeddings=rng.normal(size=(24, 4)) + 3 * labels[:, None], labels=labels)
+    return path
+
+
+def test_identical_runs_at_once_store_one_row_per_cell(tmp_path):
+    room = tmp_path / "room"
+    room.mkdir()
+    store, cache = tmp_path / "r.sqlite", tmp_path / "cache"
+    ResultStore(store).close()  # an existing store (a new one is created by both at once elsewhere)
+    args = ["run", "--embeddings", tiny_npz(tmp_path / "t.npz"), "--reducer", "none", "--seeds", "3"]
+    args += ["--clusterer", "rendezvous", "--clusterer", "kmeans", "--store", store, "--cache", cache]
+    env = {**os.environ, "ZSBENCH_WORKERS": "1"}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(room), *map(str, args)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    assert len(list(room.iterdir())) == 2  # both computed every cell: they raced
+    with ResultStore(store, readonly=True) as db:
+        rows = db.results()
+        cells = [(r.clusterer, r.seed) for r in rows]
+        assert sorted(cells) == sorted({*cells}) and len(cells) == 6
+        assert all(r.status == "ok" for r in rows)
+
+
+def foreign_sqlite(path: Path, journal: str = "delete") -> Path:
+    """Another application's SQLite file: its own tables and rows (one of them named ``results``)."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(f"PRAGMA journal_mode={journal}")
+        db.execute("CREATE TABLE results (id INTEGER PRIMARY KEY, score REAL, note TEXT)")
+        db.execute("CREATE TABLE users (name TEXT)")
+        db.execute("INSERT INTO results VALUES (1, 0.5, 'theirs')")
+    return path
+
+
+@pytest.mark.parametrize("command", ["run", "leaderboard", "store check", "api"])
+@pytest.mark.parametrize("kind", ["tables", "application id", "wal", "not sqlite"])
+def test_a_file_that_is_not_a_zsbench_store_is_refused_and_never_written(tmp_path, cli, command, kind):
+    path = tmp_path / "theirs.db"
+    if kind == "not sqlite":
+        path.write_bytes(b"PK\x03\x04 a zip, say " * 300)
+    elif kind == "application id":  # no tables yet, but claimed by another application
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA application_id = 1234")
+    else:
+        foreign_sqlite(path, "wal" if kind == "wal" else "delete")
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("theirs*")}
+    if command == "api":
+        with pytest.raises(ZsbenchError) as caught:
+            ResultStore(path)
+        text = str(caught.value)
+    else:
+        args = ["run", "--embeddings", tiny_npz(tmp_path / "t.npz"), "--reducer", "none", "--seeds", "1"]
+        args = args + ["--clusterer", "kmeans"] if command == "run" else command.split()
+        out = cli(*args, "--store", path)
+        one_line_error(out, str(path))
+        text = out.output
+    assert "--store" in text and ("not a zsbench results store" in text or "cannot open" in text), text
+    after = {p.name: p.read_bytes() for p in tmp_path.glob("theirs*")}
+    assert after == before  # not a byte written, no -wal or -journal left beside it
+
+
+def test_a_new_or_empty_file_becomes_a_store_and_old_stores_are_stamped(tmp_path):
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    for path in (tmp_path / "sub" / "new.sqlite", empty):
+        with ResultStore(path) as store:
+            store.add(result(0), "k")
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert [r.seed for r in ResultStore(path, readonly=True).results()] == [0]
