@@ -306,6 +306,45 @@ def test_cli_verify_exit_codes(cli):
     assert again.exit_code == 0 and "ok" in again.output
 
 
+def test_gc_keeps_what_a_live_run_used_and_ignores_a_dead_runs_lease(cache):
+    keys = [cache_key({"i": i}) for i in range(3)]
+    for key in keys:
+        cache.put("reduce", key, np.full(5, 1.0), {"i": 1})
+        _backdate(_paths(cache, "reduce", key)[0], 1)
+    with cache.lease() as lease:
+        assert lease is not None and lease.parent.name == ".leases"
+        assert cache.get("reduce", keys[0]) is not None  # the run reads one, and writes one
+        cache.put("labels", KEY, np.ones(3), {"stage": "labels"})
+        assert cache.gc(everything=True)[0] == 4  # the two entries the run did not use, two files each
+        assert sorted((e.stage, e.key) for e in cache.entries()) == sorted([("reduce", keys[0]), ("labels", KEY)])
+        host = lease.name.split("@")[1]
+        assert cache.kept[0] == 2 and [str(held) for held in cache.kept[1]] == [f"pid {os.getpid()} on {host}"]
+    assert not lease.exists()  # given back when the run ends
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a run killed without giving its lease back
+    stale = cache.root / ".leases" / f"{dead.pid}.0000@{host}"
+    stale.touch()
+    cache.gc(everything=True)
+    assert list(cache.entries()) == [] and cache.kept == (0, []) and not stale.exists()
+
+
+def test_gc_honours_and_names_a_lease_of_another_host(cli):
+    cli.cache.put("embed", KEY, np.ones(4), SPEC)
+    (cli.cache.root / ".leases").mkdir()
+    far = cli.cache.root / ".leases" / "4242.abcd@elsewhere.example"
+    far.touch()
+    _backdate(far, 1)
+    out = cli("gc", "--all")
+    said = " ".join(out.output.split())
+    assert (
+        out.exit_code == 0 and "kept 1 artifact(s) in use by a running zsbench (pid 4242 on elsewhere.example" in said
+    )
+    assert f"lease {far} is of another host: delete it if that run has ended" in said
+    assert cli.cache.has("embed", KEY) and far.exists()
+    far.unlink()
+    assert "embed: removed 1 artifact(s)" in cli("gc", "--all").output
+
+
 def test_cli_gc_reports_what_it_removed(cli):
     cli.cache.put("embed", KEY, np.ones(100), SPEC)
     result = cli("gc", "--older-than", "1")

@@ -199,6 +199,7 @@ CUT = {
         "cache": "the artifact cache: reading, writing and maintaining entries",
         "layout": "the cache's addresses: content keys and where an entry's files are",
         "params": "the memo of components' parameters beside the cache",
+        "leases": "live runs' leases on the cache, which gc honours",
     },
     "engine": {
         "request": "the run as one value, validated once",

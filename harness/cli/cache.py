@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,10 @@ def _human(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).isoformat(sep=" ", timespec="seconds")
 
 
 def _describe(spec: dict[str, Any]) -> str:
@@ -106,6 +111,20 @@ def gc(
             if count > left:
                 out.print(f"{stage}: removed {count - left} artifact(s), {_human(size - left_size)}", highlight=False)
         out.print(f"removed {files} file(s), freed {_human(freed)} in {store.root}", highlight=False)
+        kept, leases = store.kept
+        if kept:
+            runs = ", ".join(f"{lease} since {_when(lease.since)}" for lease in leases)
+            elsewhere = "".join(
+                f"; lease {lease.path} is of another host: delete it if that run has ended"
+                for lease in leases
+                if not lease.here
+            )
+            out.print(
+                f"kept {kept} artifact(s) in use by a running zsbench ({runs}); run gc again when it has ended"
+                + elsewhere,
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @cache_app.command()

@@ -30,16 +30,15 @@ CacheArg = str | os.PathLike[str] | ArtifactCache | None | bool
 
 @contextlib.contextmanager
 def open_cache(cache: CacheArg) -> Iterator[ArtifactCache]:
-    """``None``: the default cache; a path or cache: that; ``False``: a throw-away one for this run."""
+    """``None``: the default cache; a path or cache: that; ``False``: a throw-away one for this run. A shared
+    cache is leased while the run uses it, so a `zsbench cache gc` meanwhile keeps what the run uses."""
     if cache is False:
         with tempfile.TemporaryDirectory(prefix="zsbench-run-") as tmp:
             yield ArtifactCache(tmp)
-    elif isinstance(cache, ArtifactCache):
-        yield cache
-    elif cache is None or cache is True:
-        yield ArtifactCache(None)
-    else:
-        yield ArtifactCache(cache)
+        return
+    art = cache if isinstance(cache, ArtifactCache) else ArtifactCache(None if cache is True else cache)
+    with art.lease():
+        yield art
 
 
 ENV_WORKERS = "ZSBENCH_WORKERS"

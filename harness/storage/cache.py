@@ -29,11 +29,13 @@ import numpy as np
 from zsbench.plugin.errors import ZsbenchError
 from zsbench.plugin.paths import user_path
 from zsbench.storage.layout import entry_paths, ls, meta_files, shards
+from zsbench.storage.leases import Lease, held, live
 from zsbench.storage.params import FOLDER as PARAMS_FOLDER
 
 ENV_CACHE = "ZSBENCH_CACHE"
 TMP_PREFIX = ".tmp-"
 GRACE_S = 3600  # a temporary file or orphan array younger than this may belong to a live writer
+LEASE_SLACK_S = 2.0  # entries used this long before a live run began are kept too (coarse file times)
 _RACE = "replaced while reading"  # not a defect: another process rewrote the entry; read again
 
 
@@ -67,6 +69,7 @@ class ArtifactCache:
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.corrupted: list[str] = []  # keys that get() found bad and dropped
         self.dropped: list[tuple[str, str, str]] = []  # the same as (stage, key, reason): a run reports them
+        self.kept: tuple[int, list[Lease]] = (0, [])  # gc's last: entries it kept for live runs, and their leases
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.root):  # fail now, not after an hour of embedding
@@ -76,6 +79,11 @@ class ArtifactCache:
                 f"cannot use artifact cache {self.root}: {exc.strerror or exc}; pass --cache "
                 f"with a writable folder or set {ENV_CACHE}"
             ) from None
+
+    def lease(self) -> contextlib.AbstractContextManager[Path | None]:
+        """Hold a lease on this cache while a run uses it: gc keeps every entry used meanwhile (see
+        :mod:`zsbench.storage.leases`). Yields its file, or None where none could be made."""
+        return held(self.root)
 
     def has(self, stage: str, key: str) -> bool:
         """Whether an entry is committed; its array is not checked."""
@@ -166,10 +174,13 @@ class ArtifactCache:
         return usage
 
     def gc(self, *, older_than_days: float | None = None, everything: bool = False) -> tuple[int, int]:
-        """Remove leftovers of interrupted puts, and entries unused for older_than_days (or all): (files, bytes)."""
+        """Remove leftovers of interrupted puts, and entries unused for older_than_days (or all): (files, bytes).
+        Entries used since a live run began are kept (its lease, :mod:`zsbench.storage.leases`): ``kept``."""
         now = time.time()
         cutoff = now - older_than_days * 86400 if older_than_days is not None else None
-        removed = freed = 0
+        removed = freed = kept = 0
+        leases = live(self.root)
+        in_use = leases[0].since - LEASE_SLACK_S if leases else None  # used since: a live run needs it
 
         def drop(path: Path) -> None:
             nonlocal removed, freed
@@ -189,10 +200,14 @@ class ArtifactCache:
                 if not young:
                     drop(path)
             elif path.suffix == ".json" and (everything or (cutoff is not None and when < cutoff)):
+                if in_use is not None and when >= in_use:
+                    kept += 1
+                    continue
                 drop(path)  # the commit marker first, so no reader sees a half-removed entry
                 drop(path.with_suffix(".npy"))
-            elif path.suffix == ".npy" and not path.with_suffix(".json").exists() and (everything or not young):
-                drop(path)
+            elif path.suffix == ".npy" and not path.with_suffix(".json").exists():
+                if not young or (everything and not leases):  # young, with a run live: a put under way
+                    drop(path)
         memo = self.root / PARAMS_FOLDER  # the parameters memo: rebuilt by the next run that needs it
         if everything and memo.is_dir():
             for path in ls(memo):
@@ -200,6 +215,7 @@ class ArtifactCache:
         for folder in [*shard_folders, *{shard.parent for shard in shard_folders}, memo]:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only succeeds when empty
+        self.kept = (kept, leases)
         return removed, freed
 
     def verify(self, *, remove: bool = True) -> list[tuple[str, str, str]]:

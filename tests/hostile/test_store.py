@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +22,9 @@ import zsbench
 from zsbench.cli.app import app
 from zsbench.core.result import Result
 from zsbench.plugin.errors import ZsbenchError
+from zsbench.storage.cache import ArtifactCache
 from zsbench.storage.database import APPLICATION_ID
+from zsbench.storage.layout import entry_paths
 from zsbench.storage.store import ResultStore, StoreWarning, StoreWriteError
 
 from ..helpers import one_line_error
@@ -502,6 +505,43 @@ def test_identical_runs_at_once_store_one_row_per_cell(tmp_path):
         cells = [(r.clusterer, r.seed) for r in rows]
         assert sorted(cells) == sorted({*cells}) and len(cells) == 6
         assert all(r.status == "ok" for r in rows)
+
+
+def collecting_plugin(cache: Path, said: list[str]) -> SimpleNamespace:
+    """A clusterer that runs `zsbench cache gc --all` on ``cache`` (another process) in its first fit_predict."""
+    from sklearn.cluster import KMeans
+
+    class Collecting(KMeans):
+        def fit_predict(self, X, y=None, sample_weight=None):
+            if not said:
+                gc = [sys.executable, "-c", "from zsbench.cli import main; main()", "cache", "gc", "--all"]
+                done = subprocess.run([*gc, "--cache", str(cache)], capture_output=True, text=True, timeout=60)
+                said.append(done.stdout + done.stderr)
+            return super().fit_predict(X)
+
+    @zsbench.hookimpl
+    def register_clusterers(register):
+        register("collecting", lambda: Collecting(n_clusters=2, n_init=1), description="gc --all while clustering")
+
+    return SimpleNamespace(register_clusterers=register_clusterers)
+
+
+def test_a_gc_during_a_run_leaves_what_the_run_needs(tmp_path, cli):
+    cache, said = tmp_path / "cache", []
+    old = np.arange(6.0)  # an entry no run uses: gc --all still removes it
+    ArtifactCache(cache).put("embed", "ab" * 32, old, {"stage": "embed"})
+    meta, _ = entry_paths(cache, "embed", "ab" * 32)
+    os.utime(meta, (time.time() - 3600, time.time() - 3600))
+    args = ["run", "--embeddings", tiny_npz(tmp_path / "t.npz"), "--reducer", "none", "--seeds", "3"]
+    args += ["--clusterer", "collecting", "--clusterer", "kmeans", "--cache", cache, "--store", tmp_path / "r.sqlite"]
+    with zsbench.registered(collecting_plugin(cache, said), "collector"):
+        out = cli(*args)
+    assert out.exit_code == 0, out.output
+    assert "6 results in" in out.output and "0 failed" in out.output, out.output
+    rows = ResultStore(tmp_path / "r.sqlite", readonly=True).results()
+    assert len(rows) == 6 and all(r.status == "ok" for r in rows), [r.error for r in rows]
+    assert not ArtifactCache(cache).has("embed", "ab" * 32)  # gc did run, and removed what no run used
+    assert "in use by a running zsbench" in said[0], said
 
 
 def foreign_sqlite(path: Path, journal: str = "delete") -> Path:
