@@ -27,7 +27,7 @@ MERGED = "results_merged"  # the rows merged away by the migration to schema 3, 
 
 
 class NotAStoreError(ZsbenchError):
-    """The file is another application's (or not SQLite at all): zsbench never writes into it."""
+    """The file is another application's SQLite file: zsbench never writes into it."""
 
 
 def connect(path: Path) -> tuple[sqlite3.Connection, str | None]:
@@ -38,6 +38,7 @@ def connect(path: Path) -> tuple[sqlite3.Connection, str | None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30)
     try:
+        refuse(db, path)  # a consistent read, where identify's could not decide
         wal(db)
         check_version(db, path)
         merged = migrate(db, path)
@@ -64,6 +65,7 @@ def connect_readonly(path: Path) -> tuple[sqlite3.Connection, set[str]]:
             db.close()
             db = sqlite3.connect(uri + "&immutable=1", uri=True)
             names = tables(db)
+        refuse(db, path)
         check_version(db, path)
     except BaseException:
         db.close()
@@ -83,14 +85,28 @@ def tables(db: sqlite3.Connection) -> set[str]:
 
 
 def identify(path: Path) -> None:
-    """Refuse (:class:`NotAStoreError`) an existing file that is not a zsbench store. It is read as an
-    immutable file: no lock, no ``-wal`` or ``-shm`` file beside it, not a byte written, so a refused
-    file is left exactly as it was. (A WAL file's newest changes may not show; :func:`migrate` looks
-    again, under its write lock, before it writes.) sqlite3 errors pass through: not SQLite at all."""
+    """Refuse (:class:`NotAStoreError`) an existing file that is not a zsbench store, before anything opens
+    it for writing. The header's application id settles most files. One without an id is read as an
+    immutable file: no lock, no ``-wal`` or ``-shm`` file beside it, not a byte written, so a refused file
+    is left exactly as it was. Such a read may see a WAL file's older state, or fail while another process
+    writes the file (a store in use): then it passes, and the locked connection decides (:func:`refuse`, in
+    :func:`migrate` and :func:`connect_readonly`). A file that is not SQLite passes too: SQLite says so."""
     if not path.is_file() or not path.stat().st_size:
         return  # new, or empty: it becomes a store
-    with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)) as db:
-        refuse(db, path)
+    with path.open("rb") as file:
+        header = file.read(100)
+    if not header.startswith(b"SQLite format 3\0") or len(header) < 100:
+        return
+    app = int.from_bytes(header[68:72], "big", signed=True)
+    if app == APPLICATION_ID:
+        return
+    if app:
+        raise not_ours(path, app, [])
+    try:
+        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)) as db:
+            refuse(db, path)
+    except sqlite3.DatabaseError:
+        return
 
 
 def refuse(db: sqlite3.Connection, path: Path) -> None:
@@ -99,25 +115,27 @@ def refuse(db: sqlite3.Connection, path: Path) -> None:
     app = db.execute("PRAGMA application_id").fetchone()[0]
     if app == APPLICATION_ID:
         return
-    what = None
-    if app:
-        what = f"its SQLite application id is {app:#010x}, another application's"
-    else:
-        names = [
-            row[0]
-            for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
-        if names and not set(NAMES) <= columns:  # not even a store of an older zsbench
-            shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            what = f"an SQLite file with tables {shown}"
-    if what:
-        raise NotAStoreError(
-            f"{path} is not a zsbench results store ({what}); zsbench writes only to its own stores: "
-            "pass --store with a results store or a new file"
+    names = [
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
         )
+    ]
+    columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
+    if app or (names and not set(NAMES) <= columns):  # not even a store of an older zsbench
+        raise not_ours(path, app, names)
+
+
+def not_ours(path: Path, app: int, names: list[str]) -> NotAStoreError:
+    if app:
+        what = f"its SQLite application id is {app & 0xFFFFFFFF:#010x}, another application's"
+    else:
+        shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        what = f"an SQLite file with tables {shown}"
+    return NotAStoreError(
+        f"{path} is not a zsbench results store ({what}); zsbench writes only to its own stores: "
+        "pass --store with a results store or a new file"
+    )
 
 
 def has_result_key(db: sqlite3.Connection) -> bool:

@@ -25,6 +25,7 @@ from zsbench.plugin.errors import ZsbenchError
 from zsbench.storage.cache import ArtifactCache
 from zsbench.storage.database import APPLICATION_ID
 from zsbench.storage.layout import entry_paths
+from zsbench.storage.rows import SCHEMA_SQL
 from zsbench.storage.store import ResultStore, StoreWarning, StoreWriteError
 
 from ..helpers import one_line_error
@@ -590,3 +591,27 @@ def test_a_new_or_empty_file_becomes_a_store_and_old_stores_are_stamped(tmp_path
         with contextlib.closing(sqlite3.connect(path)) as db:
             assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert [r.seed for r in ResultStore(path, readonly=True).results()] == [0]
+
+
+def test_when_the_unlocked_look_fails_the_locked_one_decides(tmp_path, monkeypatch):
+    """identify's immutable read can fail while another process writes the file (a store in use): the store
+    is then told by a consistent read, still before anything is written."""
+    connect = sqlite3.connect
+
+    def torn(target, *args, **kwargs):
+        if "immutable=1" in str(target):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return connect(target, *args, **kwargs)
+
+    theirs, old = foreign_sqlite(tmp_path / "theirs.db"), tmp_path / "old.sqlite"
+    with contextlib.closing(sqlite3.connect(old)) as db, db:  # a store of an older zsbench: no application id
+        db.executescript(SCHEMA_SQL + "PRAGMA user_version=2;")
+    before = theirs.read_bytes()
+    monkeypatch.setattr("zsbench.storage.database.sqlite3.connect", torn)
+    with pytest.raises(ZsbenchError, match=r"theirs\.db is not a zsbench results store \(an SQLite file with tables"):
+        ResultStore(theirs)
+    assert theirs.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["old.sqlite", "theirs.db"]
+    with ResultStore(old) as store:
+        store.add(result(0), "k")
+    with contextlib.closing(connect(old)) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
