@@ -479,6 +479,7 @@ def tiny_npz(path: Path) -> Path:
     return path
 
 
+@pytest.mark.long  # two processes importing zsbench, scikit-learn and umap at once: 6-10 s on 2 cores
 def test_identical_runs_at_once_store_one_row_per_cell(tmp_path):
     room = tmp_path / "room"
     room.mkdir()
