@@ -216,6 +216,7 @@ CUT = {
         "stages": "the stage tasks an executor runs",
         "scoring": "scoring a clustering into a result",
         "refusals": "configurations refused before the work they would fail at",
+        "limits": "the bound of every count option, checked before planning",
         "session": "what a run opens before its stages: cache, executor, embeddings already there",
         "knn": "kNN accuracy beside the clustering results",
         "mainguard": "calls from a script's unguarded top level",

@@ -35,9 +35,7 @@ def baseline(
     ] = None,
     seeds: Annotated[
         int,
-        typer.Option(
-            min=2, max=1000, help="Seeds of the baseline (more seeds: more power for every check at no cost to it)."
-        ),
+        typer.Option(min=2, help="Seeds of the baseline (more seeds: more power for every check at no cost to it)."),
     ] = BASELINE_SEEDS,
     first_seed: Annotated[int, typer.Option(min=0, help="The first seed; the check starts from it too.")] = 0,
     max_samples: Annotated[
@@ -75,6 +73,10 @@ def baseline(
     from zsbench.storage.store import ResultStore
 
     with user_errors():
+        from zsbench.engine.limits import check_samples, check_seeds
+
+        check_seeds(seeds)  # the counts, before any seed is made
+        check_samples(max_samples)
         seed_list = [check_seed(s, "--first-seed + --seeds") for s in range(first_seed, first_seed + seeds)]
         if output.is_dir():
             raise ZsbenchError(f"--output {output} is a folder; pass a file such as {output / 'baseline.json'}")

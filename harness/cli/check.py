@@ -86,6 +86,11 @@ def check(
 
     start = time.perf_counter()
     with user_errors():
+        from zsbench.engine.limits import check_samples, check_seeds
+
+        check_seeds(seeds or 1)  # the counts, before anything is read or planned
+        check_seed(first_seed or 0, "--first-seed")
+        check_samples(max_samples)
         problems = validate(baseline)
         if problems:
             raise records.RecordError(problems[0])

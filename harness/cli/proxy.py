@@ -102,6 +102,14 @@ def proxy(
                     "zsbench proxy --choose --encoder raw-pixels --dataset digits"
                 )
             assert encoder is not None and dataset is not None  # one of each, just checked
+            from zsbench.engine import limits
+
+            for option, k in (("--k-min", k_min), ("--k-max", k_max)):  # the counts, before any work
+                limits.check_k(k or 2, option)
+            limits.check_samples(max_samples)
+            limits.check_workers(workers)
+            why = "no run has more"
+            limits.check_count(top or 0, "--top", limits.MAX_CELLS, "candidates", "use a smaller one, or 0: all", why)
             _choose(
                 encoder[0],
                 dataset[0],

@@ -86,6 +86,11 @@ def verify(
             raise ZsbenchError(f"{', '.join(given)} apply only with --reproduce; add it or drop them")
         if all_seeds and seeds is not None:
             raise ZsbenchError("--all re-runs every seed and --seeds N some of them; give one")
+        from zsbench.engine.limits import check_seeds
+        from zsbench.plugin.errors import check_seed
+
+        check_seeds(seeds or 1)  # the counts, before the record is read
+        check_seed(choose_seeds or 0, "--choose-seeds")
         report = rescore(record)
     for line in report.mismatches:
         stdout().print(f"{record}: {line}", highlight=False, soft_wrap=True)  # escaped by the console

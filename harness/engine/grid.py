@@ -37,12 +37,15 @@ from zsbench.engine.jobs import (
     cluster_job,
     reduce_job,
 )
+from zsbench.engine.limits import check_cells
 from zsbench.engine.params import Params
 from zsbench.engine.refusals import check_reducers, memory_refusal
 from zsbench.engine.request import RunRequest
 from zsbench.engine.scoring import finish
 from zsbench.engine.stages import cluster_task, reduce_task
 from zsbench.storage.cache import ArtifactCache
+
+NOT_RUN = Outcome()  # a reduction a refused clustering would have needed, never fitted for it
 
 # -- plan -------------------------------------------------------------------------------------------
 
@@ -157,8 +160,8 @@ def stream(
     Reductions and clusterings are one stream: every distinct reduction (and proxy space) is submitted
     at once, each from the cache when there; a clustering is submitted as soon as the reductions it
     needs are known, so a worker never idles while another fits a later seed's UMAP, and results are
-    scored as they arrive. A clustering refused (its reduction failed, or the memory guard) or found in
-    the cache is yielded at once."""
+    scored as they arrive. A clustering whose reduction failed, or found in the cache, is yielded at once
+    (one the memory guard refuses never gets here: :func:`refused`, at planning)."""
     reductions, fitting = start_fits((r for job in jobs for r in (job.reduce, job.proxy)), cache, executor, tally)
     futures: dict[Any, tuple[str, Any]] = {f: ("reduce", key) for f, key in fitting.items()}  # or ("cluster", job)
     fits = len(futures)
@@ -170,9 +173,7 @@ def stream(
             for job in queue:
                 if job.reduce.key not in reductions or job.proxy.key not in reductions:
                     waiting.append(job)
-                elif error := reductions[job.reduce.key].error or memory_refusal(
-                    job.clusterer, len(job.embedding.x), job.embedding.x.shape[1]
-                ):
+                elif error := reductions[job.reduce.key].error:
                     yield job, Outcome(error), reductions
                 elif cache.get("labels", job.key) is not None:
                     tally.reused["labels"] += 1
@@ -198,6 +199,26 @@ def stream(
                     break  # clusterings can start: submit them, then wait on everything again
 
 
+def refused(jobs: Iterable[ClusterJob]) -> dict[ClusterJob, str]:
+    """The clusterings the memory guard refuses, found at planning: their reductions are not fitted for them."""
+    reasons: dict[tuple[str, int], str | None] = {}
+    out = {}
+    for job in jobs:
+        emb = job.embedding
+        where = (job.clusterer.label, id(emb))
+        if where not in reasons:  # the plugin's memory function once per clusterer and embedding
+            reasons[where] = memory_refusal(job.clusterer, len(emb.x), emb.x.shape[1])
+        if (reason := reasons[where]) is not None:
+            out[job] = reason
+    return out
+
+
+def count_cells(embeddings: int, reducers: int, clusterers: int, seeds: int, pairs: Sequence[Sequence[Pair]] | None):
+    """The clusterings a grid plans, counted before any is built."""
+    per_seed = embeddings * reducers * clusterers if pairs is None else sum(len(mine) for mine in pairs)
+    return per_seed * seeds
+
+
 # -- finish -----------------------------------------------------------------------------------------
 
 
@@ -221,6 +242,14 @@ def execute(
     reducers, clusterers, params = comps.reducers, comps.clusterers, comps.params
     executor = checked(executor or INLINE)
     tally = tally or Tally()
+    shape = (
+        f"{len(embeddings)} embedding(s) x {len(reducers)} reducer(s) x {len(seeds)} seed(s) x "
+        f"{len(clusterers)} clusterer(s)"
+        if pairs is None
+        else f"{len(embeddings)} embedding(s) x {len(seeds)} seed(s) x protocol {spec.version}'s "
+        "(reducer, clusterer) pairs"
+    )
+    check_cells(count_cells(len(embeddings), len(reducers), len(clusterers), len(seeds), pairs), shape)
     for i, emb in enumerate(embeddings):
         check_reducers(reducers if pairs is None else [red for red, _ in grouped(pairs[i])], len(emb.x), params)
     store_inputs(embeddings, cache)
@@ -236,12 +265,7 @@ def execute(
     )
     scoring = Scoring(spec, run_id, tuple(int(s) for s in seeds), cache, store)
     results: dict[str, Result] = {}
-    shape = (
-        f"{len(reducers)} reducer(s) x {len(seeds)} seed(s) x {len(clusterers)} clusterer(s)"
-        if pairs is None
-        else f"{len(seeds)} seed(s) x protocol {spec.version}'s (reducer, clusterer) pairs"
-    )
-    with progress.stage(f"grid: {len(embeddings)} embedding(s) x {shape}", total=len(jobs)) as advance:
+    with progress.stage(f"grid: {shape}", total=len(jobs)) as advance:
         pending = []
         for job in jobs:
             done = store.finished(job.result_key) if store is not None else None
@@ -251,6 +275,13 @@ def execute(
                 advance(1)
             else:
                 pending.append(job)
+        refusals = refused(pending)
+        for job, reason in refusals.items():  # no reduction is fitted for a clustering refused now
+            results[job.result_key] = finish(
+                job, Outcome(reason), {job.reduce.key: NOT_RUN, job.proxy.key: NOT_RUN}, scoring
+            )
+            advance(1)
+        pending = [job for job in pending if job not in refusals]
         for job, outcome, reductions in stream(pending, cache, executor, progress, tally):
             results[job.result_key] = finish(job, outcome, reductions, scoring)
             advance(1)

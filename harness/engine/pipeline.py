@@ -32,8 +32,9 @@ from zsbench.engine.inputs import check_inputs, prepare_labels, select_samples
 from zsbench.engine.jobs import Embedding, Tally
 from zsbench.engine.keys import arrays_key, sample_fingerprint
 from zsbench.engine.knn import KnnRun
+from zsbench.engine.limits import check_cells
 from zsbench.engine.params import Params
-from zsbench.engine.refusals import check_reducers
+from zsbench.engine.refusals import check_memory, check_reducers
 from zsbench.engine.request import RunRequest, StoreArg
 from zsbench.engine.session import open_cache, open_executor
 from zsbench.plugin.datasets import fingerprint
@@ -141,6 +142,11 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
     comps = components(catalog, spec, request.reducers, request.clusterers, Params.for_cache(request.cache))
     # a configured protocol's pairs, resolved before any work too (an encoder outside it is an error now)
     planned = {(e.name, d.name): comps.pairs(catalog, spec, e.name, d.name) for e, _ in encoders for d in ds_entries}
+    if comps.configured is not None:  # its pairs counted now; a cross product was counted by the request
+        pairs = sum(len(ps or ()) for ps in planned.values())
+        check_cells(
+            pairs * len(request.seed_list()), f"{len(request.seed_list())} seed(s) x {pairs} configured pair(s)"
+        )
     knn_ = KnnRun.start(request, ds_entries)
     dataset_options = knn_.dataset_options  # with --knn: the test partition (split="test")
     with (
@@ -161,12 +167,10 @@ def run_datasets(request: RunRequest, progress: Progress | None = None) -> GridR
                 skip_bad=request.skip_bad,
             )
             y, _ = prepare_labels(view.labels, f"dataset {ds_entry.name}", progress)
-            # before embedding: a reducer that cannot fit would fail all
-            check_reducers(
-                comps.reducers + [r for (_, d), ps in planned.items() if d == ds_entry.name for r, _ in ps or ()],
-                len(y),
-                comps.params,
-            )
+            # before embedding: a reducer that cannot fit would fail all, a clusterer that cannot is skipped
+            mine = [pair for (_, d), ps in planned.items() if d == ds_entry.name for pair in ps or ()]
+            check_reducers(comps.reducers + [r for r, _ in mine], len(y), comps.params)
+            check_memory(comps.clusterers + [c for _, c in mine], len(y), progress)
             samples = Samples(ds_entry, dataset_options or {}, view, sample_fingerprint(view, selection))
             dataset_config = {
                 "name": ds_entry.name,
@@ -230,6 +234,7 @@ def run_arrays(
         raise InvalidInputError(f"{label}: {len(x)} embeddings but {len(keep)} labels; they must pair one to one")
     x = check_inputs(x[keep] if x.ndim >= 1 else x, y, label)
     check_reducers(comps.reducers + [r for r, _ in pairs or ()], len(x), comps.params)
+    check_memory(comps.clusterers + [c for _, c in pairs or ()], len(x), progress, x.shape[1])
     content = (source or {}).get("sha256") or hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
     # The encoder behind a file of embeddings is unknown: its identity says so, and the file (by
     # name and content, never its path) is where it came from. Runs of one --name share an identity.

@@ -1,11 +1,13 @@
 """Configurations a run refuses before doing the work they would fail at: too few samples for a
-reducer, a clusterer that would not fit in memory."""
+reducer, a clusterer that would not fit in memory. Both are decided at planning, once the samples are
+selected and before any embedding or reduction (:func:`check_reducers`, :func:`check_memory`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from zsbench.core.progress import Progress
 from zsbench.core.protocol import Component
 from zsbench.core.registration import memory_need
 from zsbench.engine.inputs import available_memory
@@ -63,3 +65,20 @@ def check_reducers(reducers: Sequence[Component], n: int, params: Params | None 
     for red in reducers:
         if (refusal := sample_refusal(red, n, params)) is not None:
             raise InvalidInputError(f"{refusal}; use more samples or --reducer none")
+
+
+def check_memory(clusterers: Sequence[Component], n: int, progress: Progress, d: int = 1) -> None:
+    """At planning, before any embedding or reduction: say which clusterers the memory guard will refuse for
+    ``n`` samples (their clusterings are recorded as failed, and nothing is fitted for them), and stop the run
+    with one line when it refuses every one. ``d``: the dimensions (1 before embedding: a need only grows
+    with them, so what does not fit at 1 never does; the grid checks again with the embedding's)."""
+    reasons: dict[str, str | None] = {}
+    for clu in clusterers:
+        if clu.label not in reasons:
+            reasons[clu.label] = memory_refusal(clu, n, d)
+    refused = [reason for reason in reasons.values() if reason]
+    if refused and len(refused) == len(reasons):
+        more = f" (and {len(refused) - 1} other clusterer(s) likewise)" if len(refused) > 1 else ""
+        raise InvalidInputError(f"{refused[0]}{more}; nothing left to run")
+    for reason in refused:
+        progress.note(f"{reason}; its clusterings are recorded as failed and nothing is fitted for them")

@@ -18,6 +18,7 @@ from typing import Any
 from zsbench.core.protocol import ProtocolSpec, load_spec
 from zsbench.engine.components import Names
 from zsbench.engine.inputs import check_max_samples
+from zsbench.engine.limits import check_cells, check_samples, check_seeds, check_workers
 from zsbench.engine.session import CacheArg
 from zsbench.plugin.errors import InvalidInputError, check_seed
 from zsbench.storage.store import ResultStore
@@ -39,14 +40,22 @@ def name_tuple(value: Names) -> tuple[str, ...] | None:
 
 
 def seed_tuple(seeds: int | Sequence[int] | None) -> tuple[int, ...] | None:
-    """``seeds`` as the seeds themselves, each checked (an int N: 0..N-1; None: the protocol's)."""
+    """``seeds`` as the seeds themselves, each checked (an int N: 0..N-1; None: the protocol's); their
+    number is bounded (:data:`zsbench.engine.limits.MAX_SEEDS`) before any is made."""
     if seeds is None:
         return None
     if isinstance(seeds, int):
         if seeds < 1:
             raise InvalidInputError(f"--seeds must be at least 1, got {seeds}")
-        return tuple(check_seed(s, "seed") for s in range(seeds))
-    return tuple(check_seed(s, "seed") for s in seeds)
+        check_seeds(seeds)
+        return tuple(range(seeds))
+    if hasattr(seeds, "__len__"):
+        check_seeds(len(seeds), "seeds=")
+    given = []
+    for s in seeds:  # an iterable without a length: counted as it is read
+        given.append(check_seed(s, "seed"))
+        check_seeds(len(given), "seeds=")
+    return tuple(given)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,9 @@ class RunRequest:
             put(name, frozen(getattr(self, name)))
         check_seed(self.subsample_seed, "--subsample-seed")  # checked even when unused, as sample selection does
         check_max_samples(self.max_samples)
+        check_samples(self.max_samples)
+        check_workers((self.executor_options or {}).get("workers"))
+        check_cells(*self.cells())
 
     @property
     def spec(self) -> ProtocolSpec:
@@ -102,6 +114,21 @@ class RunRequest:
 
     def dataset_names(self) -> list[str]:
         return list(self.datasets) if self.datasets is not None else [self.spec.default_dataset]
+
+    def cells(self) -> tuple[int, str]:
+        """The clusterings the request asks for, counted from its options before anything is planned, and
+        how they multiply (a protocol that configures each encoder's pairs is counted exactly by the grid)."""
+        counts = {
+            "encoder": len(self.encoder_names()),
+            "dataset": len(self.dataset_names()),
+            "reducer": len(self.reducers or ()) or 1,
+            "seed": len(self.seed_list()),
+            "clusterer": len(self.clusterers or ()) or len(self.spec.clusterers),
+        }
+        n = 1
+        for count in counts.values():
+            n *= count
+        return n, " x ".join(f"{count:,} {what}(s)" for what, count in counts.items())
 
     def seed_list(self) -> list[int]:
         seeds = self.seeds

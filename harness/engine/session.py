@@ -22,6 +22,7 @@ from zsbench.core.inert import terminal
 from zsbench.core.protocol import ProtocolSpec, load_spec
 from zsbench.engine.inputs import DatasetView
 from zsbench.engine.keys import embed_key, sample_fingerprint
+from zsbench.engine.limits import check_workers
 from zsbench.plugin.errors import InvalidInputError, ZsbenchError
 from zsbench.storage.cache import ArtifactCache
 
@@ -95,10 +96,12 @@ def open_executor(catalog: Catalog, name: str | None, options: Mapping[str, Any]
     )
     name = entry.name
     # only a factory that names `workers` gets it: forcing it on another would be "unknown option"
+    given = "--workers"
     if "workers" not in options and takes_keyword(entry.factory, "workers"):
         workers = env_workers()  # e.g. 1 in tests and small CI jobs
         if workers is not None:
-            options["workers"] = workers
+            options["workers"], given = workers, ENV_WORKERS
+    check_workers(options.get("workers"), given)  # before any process starts
     # Workers re-run the main script: its unguarded zsbench calls would run again, a script read
     # from stdin cannot run at all. Decide before any worker exists.
     hazard = mainguard.pool_hazard()
