@@ -119,6 +119,8 @@ def _guarded() -> Iterator[None]:
     try:
         yield
     except Exception:
+        if _interrupts > before:  # the plugin turned the user's Ctrl-C into an error: the stop wins
+            raise KeyboardInterrupt from None
         raise
     except BaseException as exc:
         # A handler set outside Python (None) cannot be watched: any KeyboardInterrupt may be real.
@@ -126,6 +128,12 @@ def _guarded() -> Iterator[None]:
         if isinstance(exc, KeyboardInterrupt) and real:
             raise  # the user (or a SIGTERM) stopped us while plugin code happened to be running
         raise PluginExit(reason(exc)) from exc
+    else:
+        # A stop that arrived while the block ran but never came out of it (a plugin that swallowed the
+        # KeyboardInterrupt, a C callback, e.g. numba's, that ignores it) still stops: a silently ignored
+        # Ctrl-C makes the user reach for kill -9, which leaks the pool's semaphores.
+        if _interrupts > before:
+            raise KeyboardInterrupt
     finally:
         if install:
             signal.signal(signal.SIGINT, previous)

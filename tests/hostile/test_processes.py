@@ -288,6 +288,31 @@ def test_plugin_exiting_at_import_or_interrupting_in_a_hook_is_listed_as_failed(
     )
 
 
+def test_a_ctrl_c_the_plugin_swallows_still_stops(ctrl_c):
+    """A plugin (or a C callback, as numba's compiler) that catches the user's KeyboardInterrupt does not
+    make zsbench ignore Ctrl-C; nor does one that turns it into an error."""
+
+    def swallows():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+    def converts():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            raise RuntimeError("interrupted") from None
+
+    for plugin in (swallows, converts):
+        with pytest.raises(KeyboardInterrupt), isolation.plugin_code():
+            plugin()
+    with isolation.plugin_code():  # an interrupt that came before the block is not this block's
+        pass
+
+
 def test_a_real_ctrl_c_during_plugin_code_still_stops(ctrl_c):
     def register_encoders(register):
         os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C arrives while the hook runs
